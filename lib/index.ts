@@ -1,0 +1,11 @@
+/** apreqel: adaptive mixed-precision quantization of GGUF models. Package entry. */
+export { assemble, type AssembleOptions, type AssembleResult } from "./assemble.js";
+export { AbortError, InputError, OptionError } from "./errors.js";
+export { FIXTURE_SHAPES, writeRandomModel, type ModelShape, type RandomModelOptions } from "./fixtures.js";
+export { generate, type GenerateOptions } from "./generate.js";
+export { ggmlTypes, quantizePresets, quantizeTypes } from "./gguf/ggml-types.js";
+export { inspect, type LayerInfo, type MetadataValue, type ModelInfo, type TensorInfo } from "./gguf/inspect.js";
+export { subLayerOf, type SubLayer } from "./gguf/layers.js";
+export * from "./method/index.js";
+export type { JobOptions } from "./native/job.js";
+export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarget, type QuantizedTensor } from "./quantize.js";

@@ -1,0 +1,191 @@
+// Step 3a: estimate memory, latency and perplexity of a mixed model from the
+// uniform measurements, for every split at once.
+//
+// Both estimators are sums over the M "segments" of the importance ranking
+// (the first z_0 ranked layers get type 0, the next z_1 type 1, …), so with
+// boundaries b_j = z_0 + … + z_j and a per-type prefix function F_j:
+//   x = Σ_j F_j(b_j) − F_j(b_{j−1}) = F_{M−1}(L) − F_0(0) + Σ_{j<M−1} [F_j(b_j) − F_{j+1}(b_j)]
+// i.e. a constant plus one table lookup per boundary. The search walks the
+// boundaries in nested loops and adds M−1 numbers per candidate per criterion.
+import { MethodInputError } from "./errors.js";
+import type { LayerName } from "./layers.js";
+import { profileEntry, type Profile } from "./profile.js";
+import type { GgmlType } from "./types.js";
+
+/**
+ * `linear`: the paper's x_kj = Σ_i (z_ki / L)·c_ij, every layer weighs the same.
+ *
+ * `weighted`: a split alone does not say which layers get which type, but
+ * the allocation does (Algorithm 1 is deterministic given the importance
+ * ranking, an input of plan), so this estimator prices each split as the
+ * model it will actually become:
+ * - memory = measured memory of the uniform least-aggressive model, minus its
+ *   layer bytes, plus the bytes each layer has in the type it receives
+ *   (profile `layerBytes`). Exact for the weights when memory is weights plus
+ *   a constant; non-layer tensors and runtime overhead are taken from that
+ *   least-aggressive model (what a mixed quantization keeps for them is
+ *   decided later, so this is an assumption).
+ * - latency and perplexity = Σ_i share_i · c_{type(i)}, share_i the layer's
+ *   parameter share (profile `layerParams`, else its bytes in the least
+ *   aggressive type): decode time follows the bytes read, and quantization
+ *   damage the number of weights quantized, rather than the layer count.
+ *   A 7B FFN sub-layer has ~2× the weights of an attention one; `linear`
+ *   counts them the same.
+ */
+export type EstimatorName = "linear" | "weighted";
+
+/** Estimated metrics of one mixed model (the plan output's `estimate`). */
+export interface Estimate {
+  readonly memoryBytes: number;
+  readonly latencyMsPerToken: number;
+  readonly perplexity: number;
+}
+
+/** Criteria in table order: memory, latency, perplexity (accuracy). */
+export const CRITERION_COUNT = 3;
+
+/**
+ * x_c = constant[c] + Σ_j table[(c·D + j)·(L+1) + b_j] for boundaries
+ * 0 ≤ b_0 ≤ … ≤ b_{D−1} ≤ L, D = M − 1. Internal to the search, exported for it.
+ */
+export interface BoundaryTables {
+  readonly estimator: EstimatorName;
+  readonly layers: number;
+  readonly boundaries: number;
+  readonly constant: Float64Array;
+  readonly table: Float64Array;
+}
+
+/** What an estimator needs: types least → most aggressive, layers most important first. */
+export interface EstimatorInput {
+  readonly profile: Profile;
+  readonly types: readonly GgmlType[];
+  readonly ranking: readonly LayerName[];
+  readonly estimator: EstimatorName;
+}
+
+/**
+ * The estimator plan() uses when none is named: `weighted` when the profile
+ * carries `layerBytes` for any of the types (it then needs them for all),
+ * otherwise `linear` — the paper contract has nothing more to be exact with.
+ *
+ * @example
+ * defaultEstimator({ types: { q8_0: { memoryBytes: 1, latencyMsPerToken: 1, perplexity: 1 } } }, ["q8_0"]) // "linear"
+ */
+export function defaultEstimator(profile: Profile, types: readonly GgmlType[]): EstimatorName {
+  return types.some((t) => profile.types[t]?.layerBytes !== undefined) ? "weighted" : "linear";
+}
+
+/**
+ * Builds the boundary tables of an estimator (see the module comment).
+ *
+ * @example
+ * const t = buildBoundaryTables({ profile, types: ["q8_0", "q4_K"], ranking, estimator: "linear" });
+ * // memory of the split with b_0 layers of q8_0: t.constant[0] + t.table[b_0]
+ */
+export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
+  const { profile, types, ranking, estimator } = input;
+  const L = ranking.length;
+  if (L === 0) throw new MethodInputError("no layers to plan (L = 0)");
+  const entries = types.map((t) => profileEntry(profile, t));
+  const metrics = entries.map((e) => [e.memoryBytes, e.latencyMsPerToken, e.perplexity] as const);
+  const M = types.length;
+  const D = M - 1;
+  const width = L + 1;
+  const constant = new Float64Array(CRITERION_COUNT);
+  const table = new Float64Array(CRITERION_COUNT * D * width);
+  const shares = estimator === "weighted" ? parameterShares(profile, types[0] as GgmlType, ranking) : new Float64Array(0);
+  // prefix[c][j][r]: F_j(r) for criterion c; the table is F_j − F_{j+1}.
+  const prefix = (c: number, j: number): Float64Array => {
+    const out = new Float64Array(width);
+    const value = (metrics[j] as readonly number[])[c] as number;
+    if (estimator === "linear") {
+      for (let r = 0; r <= L; r++) out[r] = (r / L) * value;
+    } else if (c === 0) {
+      const bytes = layerBytes(profile, types[j] as GgmlType, ranking);
+      for (let r = 0; r < L; r++) out[r + 1] = (out[r] as number) + (bytes[r] as number);
+    } else {
+      for (let r = 0; r <= L; r++) out[r] = (shares[r] as number) * value;
+    }
+    return out;
+  };
+  for (let c = 0; c < CRITERION_COUNT; c++) {
+    const F = Array.from({ length: M }, (_, j) => prefix(c, j));
+    const first = F[0] as Float64Array;
+    const last = F[M - 1] as Float64Array;
+    // F_{M−1}(L) − F_0(0); for memory, `weighted` starts from the measured
+    // uniform memory of the least aggressive type and swaps layer bytes, so
+    // non-layer tensors and runtime overhead are taken from that model.
+    constant[c] =
+      estimator === "weighted" && c === 0
+        ? ((metrics[0] as readonly number[])[0] as number) - (first[L] as number) + (last[L] as number)
+        : (last[L] as number) - (first[0] as number);
+    for (let j = 0; j < D; j++) {
+      const a = F[j] as Float64Array;
+      const b = F[j + 1] as Float64Array;
+      const offset = (c * D + j) * width;
+      for (let r = 0; r <= L; r++) table[offset + r] = (a[r] as number) - (b[r] as number);
+    }
+  }
+  return { estimator, layers: L, boundaries: D, constant, table };
+}
+
+/**
+ * Estimate of one split (counts per type, least aggressive first), with the
+ * same tables and arithmetic the search ranks by.
+ *
+ * @example
+ * estimateFromTables(tables, [40, 0, 0, 24, 0]) // { memoryBytes, latencyMsPerToken, perplexity }
+ */
+export function estimateFromTables(tables: BoundaryTables, counts: ArrayLike<number>): Estimate {
+  const { layers: L, boundaries: D, constant, table } = tables;
+  const x = [constant[0] as number, constant[1] as number, constant[2] as number];
+  let b = 0;
+  for (let j = 0; j < D; j++) {
+    b += counts[j] as number;
+    for (let c = 0; c < CRITERION_COUNT; c++) x[c] = (x[c] as number) + (table[(c * D + j) * (L + 1) + b] as number);
+  }
+  return { memoryBytes: x[0] as number, latencyMsPerToken: x[1] as number, perplexity: x[2] as number };
+}
+
+// Bytes of each ranked layer in the uniform model of `type`; every planned
+// layer must be there and nothing else, or the sum would not be the model.
+function layerBytes(profile: Profile, type: GgmlType, ranking: readonly LayerName[]): Float64Array {
+  const map = profileEntry(profile, type).layerBytes;
+  const what = `profile.types.${type}.layerBytes`;
+  if (map === undefined) {
+    throw new MethodInputError(`the weighted estimator needs ${what} (or choose the "linear" estimator)`);
+  }
+  return layerValues(map, what, ranking);
+}
+
+// Parameter share of each ranked layer, as a prefix sum normalised to end at
+// exactly 1: from profile.layerParams, else from the bytes of the least
+// aggressive type (bytes ∝ parameters when a layer's tensors share one type).
+function parameterShares(profile: Profile, base: GgmlType, ranking: readonly LayerName[]): Float64Array {
+  const params =
+    profile.layerParams !== undefined
+      ? layerValues(profile.layerParams, "profile.layerParams", ranking)
+      : layerBytes(profile, base, ranking);
+  const L = ranking.length;
+  const cumulative = new Float64Array(L + 1);
+  for (let r = 0; r < L; r++) cumulative[r + 1] = (cumulative[r] as number) + (params[r] as number);
+  const total = cumulative[L] as number;
+  if (total <= 0) throw new MethodInputError("the weighted estimator needs a positive total parameter count (all layers are 0)");
+  for (let r = 0; r <= L; r++) cumulative[r] = (cumulative[r] as number) / total;
+  return cumulative;
+}
+
+function layerValues(map: Readonly<Partial<Record<LayerName, number>>>, what: string, ranking: readonly LayerName[]): Float64Array {
+  const planned = new Set<string>(ranking);
+  for (const key of Object.keys(map)) {
+    if (!planned.has(key)) {
+      throw new MethodInputError(`${what} has ${JSON.stringify(key)}, which is not among the ${ranking.length} layers being planned`);
+    }
+  }
+  return Float64Array.from(ranking, (name) => {
+    const v = map[name];
+    if (v === undefined) throw new MethodInputError(`${what} has no entry for ${JSON.stringify(name)}`);
+    return v;
+  });
+}

@@ -1,0 +1,47 @@
+// The method's public API: pure functions and the file formats that connect
+// the pipeline steps. Nothing here does I/O.
+export { MethodInputError, InfeasibleConstraintsError, type ConstraintName } from "./errors.js";
+export {
+  GGML_TYPE_TABLE,
+  DEFAULT_TYPES,
+  bitsPerWeight,
+  isGgmlType,
+  orderTypes,
+  parseGgmlType,
+  type GgmlType,
+} from "./types.js";
+export { layerNameAt, layerOrder, parseLayerName, type LayerKind, type LayerName } from "./layers.js";
+export {
+  CRITERIA,
+  WEIGHT_SUM_TOLERANCE,
+  parseWeights,
+  validateWeights,
+  type Criterion,
+  type Weights,
+} from "./weights.js";
+export { DEFAULT_GAMMA, layerScores, rankLayers, type CosineInput, type LayerScore, type ScoresFile } from "./scores.js";
+export { parseScores } from "./scores-file.js";
+export { parseProfile, profileEntry, type Profile, type TypeProfile } from "./profile.js";
+export { countDistributions, forEachDistribution } from "./distributions.js";
+export { defaultEstimator, type Estimate, type EstimatorName } from "./estimators.js";
+export { topsis, type TopsisResult } from "./topsis.js";
+export {
+  plan,
+  planSweep,
+  type Constraints,
+  type LayerImportance,
+  type PlanInput,
+  type PlanOptions,
+  type PlanResult,
+  type SweepOptions,
+} from "./plan.js";
+export { allocate, type Allocation, type Distribution } from "./allocate.js";
+export {
+  hypervolume,
+  hypervolumeReport,
+  nonDominated,
+  type HypervolumeReport,
+  type Point,
+  type SetVolume,
+} from "./hypervolume.js";
+export { PAPER_WEIGHTINGS, type Weighting, type WeightingCategory } from "./weightings.js";

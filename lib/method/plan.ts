@@ -1,0 +1,202 @@
+// Steps 3 and 4 together: find the best split of the layers among the types
+// under the user's priorities, then allocate it. plan() validates everything
+// up front, so the search itself only does arithmetic.
+import {
+  InfeasibleConstraintsError,
+  MethodInputError,
+  describeValue,
+  expectObject,
+  expectPositiveNumber,
+  type ConstraintName,
+} from "./errors.js";
+import { allocate, type Allocation } from "./allocate.js";
+import { countDistributions } from "./distributions.js";
+import { buildBoundaryTables, defaultEstimator, type Estimate, type EstimatorName } from "./estimators.js";
+import { parseLayerNames, type LayerName } from "./layers.js";
+import { parseProfile, profileEntry, type Profile } from "./profile.js";
+import { rankLayers, type ScoresFile } from "./scores.js";
+import { parseScores } from "./scores-file.js";
+import { searchBest, type Found, type Limits } from "./search.js";
+import { DEFAULT_TYPES, orderTypes, type GgmlType } from "./types.js";
+import { validateWeights, type Weights } from "./weights.js";
+
+/** Upper bounds that drop candidates before ranking. */
+export interface Constraints {
+  readonly maxMemoryBytes?: number;
+  readonly maxLatencyMs?: number;
+  readonly maxPerplexity?: number;
+}
+
+/** Where the importance ranking comes from: scores.json, or a ranking already made (most important first). */
+export type LayerImportance =
+  | { readonly scores: ScoresFile; readonly ranking?: undefined }
+  | { readonly ranking: readonly LayerName[]; readonly scores?: undefined };
+
+/** Everything plan() and planSweep() share. */
+export type PlanInput = LayerImportance & {
+  readonly profile: Profile;
+  /** Candidate types, any order; defaults to {@link DEFAULT_TYPES}. */
+  readonly types?: readonly GgmlType[];
+  /** Defaults to `weighted` when the profile has `layerBytes`, else `linear`. */
+  readonly estimator?: EstimatorName;
+  readonly constraints?: Constraints;
+};
+
+/** Options of {@link plan}. */
+export type PlanOptions = PlanInput & { readonly weights: Weights };
+
+/** Options of {@link planSweep}. */
+export type SweepOptions = PlanInput & { readonly weightings: readonly Weights[] };
+
+/** The `apreqel plan --json` contract, plus `estimator` and `enumerated`. */
+export interface PlanResult {
+  readonly weights: Weights;
+  readonly estimator: EstimatorName;
+  /** Candidates ranked by TOPSIS, i.e. those meeting the constraints. */
+  readonly candidates: number;
+  /** All splits enumerated, C(L+M−1, M−1). */
+  readonly enumerated: number;
+  /** Layers per type, every candidate type listed, least aggressive first. */
+  readonly distribution: Readonly<Partial<Record<GgmlType, number>>>;
+  readonly estimate: Estimate;
+  /** TOPSIS closeness of the chosen split, in [0, 1]. */
+  readonly score: number;
+  readonly allocation: Allocation;
+}
+
+const CONSTRAINTS: readonly ConstraintName[] = ["maxMemoryBytes", "maxLatencyMs", "maxPerplexity"];
+const METRICS = ["memoryBytes", "latencyMsPerToken", "perplexity"] as const;
+
+/**
+ * Best split of the layers among the types under `weights` (memory, latency,
+ * accuracy), ranked with TOPSIS over every split that meets the constraints,
+ * and its allocation. Ties: see search.ts (higher score, then lower memory,
+ * latency, perplexity, then the most conservative split).
+ *
+ * @example
+ * const result = plan({ profile, scores, weights: { memory: 0.1, latency: 0.8, accuracy: 0.1 } });
+ * result.distribution // { q8_0: 0, q6_K: 12, q5_K: 0, q4_K: 40, q3_K: 12 }
+ * result.allocation["blk.0.attn"] // "q6_K"
+ */
+export function plan(options: PlanOptions): PlanResult {
+  const results = planSweep({ ...options, weightings: [options.weights] });
+  return results[0] as PlanResult;
+}
+
+/**
+ * plan() for several weightings at once, sharing the enumeration: the
+ * TOPSIS normalisation and extremes do not depend on the weights, so one
+ * first pass serves all and the second pass scores each split under every
+ * weighting. Results in the order of `weightings`.
+ *
+ * @example
+ * planSweep({ profile, scores, weightings: PAPER_WEIGHTINGS.map((w) => w.weights) }).length // 28
+ */
+export function planSweep(options: SweepOptions): PlanResult[] {
+  const profile = parseProfile(options.profile);
+  const ranking = resolveRanking(options);
+  const types = orderTypes(options.types ?? DEFAULT_TYPES);
+  for (const type of types) profileEntry(profile, type);
+  const estimator = resolveEstimator(options.estimator, profile, types);
+  const limits = resolveLimits(options.constraints);
+  if (!Array.isArray(options.weightings) || options.weightings.length === 0) {
+    throw new MethodInputError("weightings must list at least one weighting (got none)");
+  }
+  const weightings = options.weightings.map(validateWeights);
+  countDistributions(ranking.length, types.length);
+
+  const tables = buildBoundaryTables({ profile, types, ranking, estimator });
+  const outcome = searchBest(
+    tables,
+    weightings.map((w) => [w.memory, w.latency, w.accuracy] as const),
+    limits,
+  );
+  if (outcome.kind === "infeasible") throw infeasible(outcome.lowest, outcome.closest, limits, types);
+  return outcome.best.map((best, k) => {
+    const distribution = toDistribution(best, types);
+    return {
+      weights: weightings[k] as Weights,
+      estimator,
+      candidates: outcome.kept,
+      enumerated: outcome.enumerated,
+      distribution,
+      estimate: best.estimate,
+      score: best.score,
+      allocation: allocate(ranking, distribution),
+    };
+  });
+}
+
+function resolveRanking(options: LayerImportance): LayerName[] {
+  if (options.scores !== undefined && options.ranking !== undefined) {
+    throw new MethodInputError("give either scores or ranking, not both");
+  }
+  if (options.scores !== undefined) return rankLayers(parseScores(options.scores).layers);
+  if (!Array.isArray(options.ranking)) {
+    throw new MethodInputError(`ranking must be an array of layer names (got ${describeValue(options.ranking)})`);
+  }
+  const ranking = parseLayerNames(options.ranking, "ranking");
+  if (ranking.length === 0) throw new MethodInputError("no layers to plan (L = 0)");
+  return ranking;
+}
+
+function resolveEstimator(requested: unknown, profile: Profile, types: readonly GgmlType[]): EstimatorName {
+  if (requested === undefined) return defaultEstimator(profile, types);
+  if (requested !== "linear" && requested !== "weighted") {
+    throw new MethodInputError(`estimator must be "linear" or "weighted" (got ${describeValue(requested)})`);
+  }
+  return requested;
+}
+
+function resolveLimits(constraints: Constraints | undefined): Limits {
+  if (constraints === undefined) return [Infinity, Infinity, Infinity];
+  const given = expectObject(constraints, "constraints");
+  for (const key of Object.keys(given)) {
+    if (!(CONSTRAINTS as readonly string[]).includes(key)) {
+      throw new MethodInputError(`unknown constraint ${JSON.stringify(key)} (expected ${CONSTRAINTS.join(", ")})`);
+    }
+  }
+  const limit = (name: ConstraintName): number =>
+    given[name] === undefined ? Infinity : expectPositiveNumber(given[name], `constraints.${name}`);
+  return [limit("maxMemoryBytes"), limit("maxLatencyMs"), limit("maxPerplexity")];
+}
+
+function toDistribution(found: Found, types: readonly GgmlType[]): Partial<Record<GgmlType, number>> {
+  const distribution: Partial<Record<GgmlType, number>> = {};
+  types.forEach((type, j) => (distribution[type] = found.counts[j] as number));
+  return distribution;
+}
+
+// Says which limits are out of reach on their own (with the lowest estimate
+// any split reaches), or that only their combination is, and describes the
+// split that comes closest.
+function infeasible(lowest: Estimate, closest: Found, limits: Limits, types: readonly GgmlType[]): InfeasibleConstraintsError {
+  const active = CONSTRAINTS.filter((_, c) => limits[c] !== Infinity);
+  const unmet = active.filter((name) => {
+    const c = CONSTRAINTS.indexOf(name);
+    return lowest[METRICS[c] as (typeof METRICS)[number]] > (limits[c] as number);
+  });
+  const reason =
+    unmet.length > 0
+      ? unmet
+          .map((name) => {
+            const c = CONSTRAINTS.indexOf(name);
+            const metric = METRICS[c] as (typeof METRICS)[number];
+            return `${name} = ${describeValue(limits[c])} cannot be met (the lowest estimated ${metric} is ${describeValue(lowest[metric])})`;
+          })
+          .join("; ")
+      : `${active.map((name) => `${name} = ${describeValue(limits[CONSTRAINTS.indexOf(name)])}`).join(" and ")} cannot be met together (each alone can)`;
+  const distribution = toDistribution(closest, types);
+  const split = types.map((t) => `${t} ${distribution[t]}`).join(", ");
+  const metrics = METRICS.map((metric, c) => {
+    const value = closest.estimate[metric];
+    const limit = limits[c] as number;
+    const over = limit !== Infinity && value > limit ? ` (${describeValue(Number((((value - limit) / limit) * 100).toPrecision(3)))}% over ${CONSTRAINTS[c]})` : "";
+    return `${metric} ${describeValue(value)}${over}`;
+  }).join(", ");
+  return new InfeasibleConstraintsError(
+    `no distribution meets the constraints: ${reason}; the closest is {${split}} with ${metrics}`,
+    unmet,
+    { distribution, estimate: closest.estimate },
+  );
+}

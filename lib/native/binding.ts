@@ -1,0 +1,123 @@
+/**
+ * The raw native binding, typed. Only lib/native/* imports this; everything else uses the
+ * typed wrappers (inspect, quantize, assemble, ...), which validate options first.
+ */
+import { loadAddon } from "./loader.js";
+
+/** Options every long native call accepts (see native/job.h). */
+export interface RawJobOptions {
+  readonly onProgress?: (fraction: number) => void;
+  readonly cancelFlag?: Int32Array;
+}
+
+export type RawMetadataValue = number | bigint | boolean | string | readonly (number | bigint | boolean | string)[];
+
+export interface RawMetadataEntry {
+  readonly key: string;
+  /** gguf type name: u8, i8, u16, i16, u32, i32, f32, bool, str, arr, u64, i64, f64 */
+  readonly type: string;
+  readonly arrayType?: string;
+  readonly length?: number;
+  /** absent for arrays longer than 64 items (vocabularies): only type and length are given */
+  readonly value?: RawMetadataValue;
+}
+
+export interface RawTensor {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly number[];
+  readonly bytes: number;
+  readonly offset: number;
+}
+
+export interface RawHeader {
+  readonly path: string;
+  readonly version: number;
+  readonly alignment: number;
+  readonly dataOffset: number;
+  readonly fileSize: number;
+  readonly metadata: readonly RawMetadataEntry[];
+  readonly tensors: readonly RawTensor[];
+}
+
+export interface RawGgmlType {
+  readonly id: number;
+  readonly name: string;
+  readonly blockSize: number;
+  readonly typeSize: number;
+  readonly quantized: boolean;
+}
+
+export interface RawBuildInfo {
+  readonly system: string;
+  readonly cuda: boolean;
+  readonly devices: readonly { readonly name: string; readonly description: string }[];
+}
+
+export interface RawQuantizeOptions extends RawJobOptions {
+  readonly input: string;
+  readonly output: string;
+  readonly type?: string;
+  readonly preset?: string;
+  readonly overrides?: Readonly<Record<string, string>>;
+  readonly tokenEmbeddingType?: string;
+  readonly outputType?: string;
+  readonly imatrix?: string;
+  readonly threads?: number;
+  readonly allowRequantize?: boolean;
+}
+
+export interface RawAssembleOptions extends RawJobOptions {
+  readonly base: string;
+  readonly output: string;
+  readonly sources: readonly string[];
+  /** tensor name → index into sources; tensors not named come from base */
+  readonly assignment: Readonly<Record<string, number>>;
+  readonly metadata?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface RawRandomModelOptions extends RawJobOptions {
+  readonly vocab: string;
+  readonly output: string;
+  readonly nEmbd?: number;
+  readonly nFf?: number;
+  readonly nLayer?: number;
+  readonly nHead?: number;
+  readonly nHeadKv?: number;
+  readonly nCtx?: number;
+  readonly seed?: number;
+  readonly type?: "f16" | "f32";
+}
+
+export interface RawGenerateOptions extends RawJobOptions {
+  readonly model: string;
+  readonly prompt: string;
+  readonly nPredict?: number;
+  readonly threads?: number;
+  readonly gpuLayers?: number;
+}
+
+export interface RawGenerateResult {
+  readonly text: string;
+  readonly promptTokens: number;
+  readonly tokens: readonly number[];
+}
+
+export interface RawBinding {
+  ggmlTypes(): readonly RawGgmlType[];
+  buildInfo(): RawBuildInfo;
+  quantizeTargets(): { readonly types: readonly string[]; readonly presets: readonly string[] };
+  inspect(options: { readonly path: string } & RawJobOptions): Promise<RawHeader>;
+  quantize(options: RawQuantizeOptions): Promise<void>;
+  assemble(options: RawAssembleOptions): Promise<void>;
+  writeRandomModel(options: RawRandomModelOptions): Promise<void>;
+  generate(options: RawGenerateOptions): Promise<RawGenerateResult>;
+}
+
+let cached: RawBinding | undefined;
+
+/** The loaded addon (loaded on first use, so importing apreqel never fails by itself). */
+export function binding(): RawBinding {
+  cached ??= loadAddon() as RawBinding;
+  return cached;
+}

@@ -1,0 +1,55 @@
+/**
+ * Finds the native addon: a prebuilt binary shipped in prebuilds/<platform>-<arch>/ first
+ * (what `npm install apreqel` uses, since npm may skip our install script), then a source build
+ * in build/Release (through `bindings`). When neither loads, one error says what to do.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const require = createRequire(import.meta.url);
+
+/** The package root: this file is lib/native/loader.ts or dist/native/loader.js. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Prebuilt binaries for this platform, in the order they are tried. */
+export function prebuildCandidates(root = packageRoot, platform = process.platform, arch = process.arch): string[] {
+  const dir = path.join(root, "prebuilds", `${platform}-${arch}`);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".node") && (f.includes("napi") || f.startsWith("apreqel")))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export function loadAddon(root = packageRoot): unknown {
+  const failures: string[] = [];
+  const override = process.env.APREQEL_ADDON;
+  if (override) {
+    try {
+      return require(path.resolve(override));
+    } catch (e) {
+      failures.push(`APREQEL_ADDON=${override}: ${(e as Error).message}`);
+    }
+  }
+  for (const file of prebuildCandidates(root)) {
+    try {
+      return require(file);
+    } catch (e) {
+      failures.push(`${path.relative(root, file)}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  try {
+    const bindings = require("bindings") as (opts: { bindings: string; module_root: string }) => unknown;
+    return bindings({ bindings: "apreqel.node", module_root: root });
+  } catch (e) {
+    const msg = (e as Error).message;
+    failures.push(msg.startsWith("Could not locate the bindings file") ? "no source build in build/Release" : msg.split("\n")[0]!);
+  }
+  throw new Error(
+    `apreqel: no native addon for ${process.platform}-${process.arch} could be loaded ` +
+      `(${failures.join("; ")}). Build it with \`npx apreqel build\` ` +
+      "(needs a C++17 compiler, cmake and git; add --cuda for NVIDIA GPUs).",
+  );
+}

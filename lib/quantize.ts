@@ -1,0 +1,99 @@
+/**
+ * quantize(): uniform (pure) quantization to one ggml type, or llama.cpp's own presets, with
+ * exact per-tensor overrides. Written atomically; reports the type each tensor actually got
+ * (llama.cpp falls back to another type where a tensor's rows do not fit the requested one).
+ */
+import { invalidOption, unknownName } from "./errors.js";
+import { requireInputFile, requireOutputPath, writeAtomically } from "./files.js";
+import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./gguf/ggml-types.js";
+import { inspect } from "./gguf/inspect.js";
+import { binding } from "./native/binding.js";
+import { runJob, type JobOptions } from "./native/job.js";
+
+/** What to quantize to: a pure ggml type (every quantizable tensor) or a llama.cpp preset mix. */
+export type QuantizeTarget =
+  | { readonly type: string; readonly preset?: undefined }
+  | { readonly preset: string; readonly type?: undefined };
+
+export type QuantizeOptions = QuantizeTarget &
+  JobOptions & {
+    readonly input: string;
+    readonly output: string;
+    /** exact tensor name → ggml type; applied after the target's own choice */
+    readonly overrides?: Readonly<Record<string, string>>;
+    readonly tokenEmbeddingType?: string;
+    readonly outputType?: string;
+    /** GGUF importance matrix from llama-imatrix */
+    readonly imatrix?: string;
+    /** worker threads; default: all cores */
+    readonly threads?: number;
+    /** allow quantizing tensors that are already quantized (quality loss) */
+    readonly allowRequantize?: boolean;
+  };
+
+export interface QuantizedTensor {
+  readonly name: string;
+  readonly type: string;
+  readonly bytes: number;
+}
+
+export interface QuantizeResult {
+  readonly output: string;
+  readonly fileSize: number;
+  readonly tensors: readonly QuantizedTensor[];
+  readonly seconds: number;
+}
+
+export async function quantize(options: QuantizeOptions): Promise<QuantizeResult> {
+  const input = await requireInputFile(options.input, "input");
+  const output = await requireOutputPath(options.output, "output", [input]);
+  if ((options.type === undefined) === (options.preset === undefined)) {
+    throw invalidOption("type", "exactly one of type or preset", { type: options.type, preset: options.preset });
+  }
+  if (options.type !== undefined && !quantizeTypes().includes(options.type)) {
+    throw unknownName("type", "quantization type", options.type, quantizeTypes());
+  }
+  if (options.preset !== undefined && !quantizePresets().includes(options.preset)) {
+    throw unknownName("preset", "llama.cpp preset", options.preset, quantizePresets());
+  }
+  const types = [...ggmlTypes().keys()];
+  if (options.tokenEmbeddingType !== undefined) requireGgmlType(options.tokenEmbeddingType, "tokenEmbeddingType", types);
+  if (options.outputType !== undefined) requireGgmlType(options.outputType, "outputType", types);
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
+    throw invalidOption("threads", "a whole number ≥ 0", options.threads);
+  }
+  const imatrix = options.imatrix === undefined ? undefined : await requireInputFile(options.imatrix, "imatrix");
+  const overrides = options.overrides ?? {};
+  if (Object.keys(overrides).length > 0) {
+    const names = new Set((await inspect(input)).tensors.map((t) => t.name));
+    for (const [name, type] of Object.entries(overrides)) {
+      if (!names.has(name)) throw unknownName("overrides", "tensor", name, [...names]);
+      requireGgmlType(type, `overrides["${name}"]`, types);
+    }
+  }
+
+  const started = performance.now();
+  return writeAtomically(output, async (temp) => {
+    await runJob(options, (job) =>
+      binding().quantize({
+        input,
+        output: temp,
+        ...(options.type !== undefined ? { type: options.type } : { preset: options.preset! }),
+        overrides,
+        ...(options.tokenEmbeddingType !== undefined ? { tokenEmbeddingType: options.tokenEmbeddingType } : {}),
+        ...(options.outputType !== undefined ? { outputType: options.outputType } : {}),
+        ...(imatrix !== undefined ? { imatrix } : {}),
+        threads: options.threads ?? 0,
+        allowRequantize: options.allowRequantize ?? false,
+        ...job,
+      }),
+    );
+    const written = await inspect(temp);
+    return {
+      output,
+      fileSize: written.fileSize,
+      tensors: written.tensors.map((t) => ({ name: t.name, type: t.type, bytes: t.bytes })),
+      seconds: (performance.now() - started) / 1000,
+    };
+  });
+}

@@ -1,0 +1,15 @@
+// Entry points registered in addon.cpp; each lives in the file named after it.
+#pragma once
+
+#include <napi.h>
+
+namespace apreqel {
+
+Napi::Value Inspect(const Napi::CallbackInfo& info);          // inspect.cpp
+Napi::Value Quantize(const Napi::CallbackInfo& info);         // quantize.cpp
+Napi::Value QuantizePresets(const Napi::CallbackInfo& info);  // quantize.cpp
+Napi::Value Assemble(const Napi::CallbackInfo& info);         // assemble.cpp
+Napi::Value WriteRandomModel(const Napi::CallbackInfo& info); // fixture.cpp
+Napi::Value Generate(const Napi::CallbackInfo& info);         // generate.cpp
+
+}  // namespace apreqel

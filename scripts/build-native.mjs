@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Builds apreqel.node from source: prepares vendor/llama.cpp (scripts/vendor.mjs), runs cmake-js
+// on CMakeLists.txt into build-cmake/, copies the addon to build/Release/apreqel.node (where
+// `bindings` looks) and checks that it loads in a child process before declaring success.
+//
+//   node scripts/build-native.mjs [--cuda] [--tools] [--jobs N] [--out FILE] [--prebuild]
+//   env: APREQEL_CUDA=1, APREQEL_TOOLS=1, APREQEL_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ..."
+//
+// --prebuild packs the result with prebuildify (through binding.gyp, which calls this script).
+import { execFileSync, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const value = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+if (flag("--prebuild")) {
+  // prebuildify → node-gyp rebuild → binding.gyp action → this script with --out.
+  const env = { ...process.env };
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules/prebuildify/bin.js"), "--napi", "--strip"], {
+    cwd: root, stdio: "inherit", env,
+  });
+  process.exit(r.status ?? 1);
+}
+
+const cuda = flag("--cuda") || process.env.APREQEL_CUDA === "1";
+const tools = flag("--tools") || process.env.APREQEL_TOOLS === "1";
+const jobs = Number(value("--jobs") ?? process.env.APREQEL_JOBS ?? os.availableParallelism());
+const out = path.resolve(root, value("--out") ?? "build/Release/apreqel.node");
+const buildDir = path.join(root, cuda ? "build-cmake-cuda" : "build-cmake");
+
+const started = Date.now();
+execFileSync(process.execPath, [path.join(root, "scripts/vendor.mjs")], { stdio: "inherit" });
+
+const cmakeArgs = [`--CDAPREQEL_CUDA=${cuda ? "ON" : "OFF"}`, `--CDAPREQEL_TOOLS=${tools ? "ON" : "OFF"}`];
+for (const a of (process.env.APREQEL_CMAKE_ARGS ?? "").split(/\s+/).filter(Boolean)) {
+  if (!a.startsWith("-D")) {
+    console.error(`apreqel build: APREQEL_CMAKE_ARGS accepts only -DNAME=VALUE entries, got "${a}"`);
+    process.exit(2);
+  }
+  cmakeArgs.push(`--CD${a.slice(2)}`);
+}
+const cmakeJs = path.join(root, "node_modules/cmake-js/bin/cmake-js");
+const r = spawnSync(process.execPath, [cmakeJs, "compile", "--out", buildDir, "--parallel", String(jobs), ...cmakeArgs], {
+  cwd: root, stdio: "inherit",
+});
+if (r.status !== 0) {
+  console.error("apreqel build: the native build failed (see the compiler output above). " +
+    "It needs a C++17 compiler, cmake >= 3.18 and git; CUDA builds also need nvcc.");
+  process.exit(r.status ?? 1);
+}
+
+const built = path.join(buildDir, "Release", "apreqel.node");
+if (!existsSync(built)) {
+  console.error(`apreqel build: cmake-js finished but ${built} is missing`);
+  process.exit(1);
+}
+mkdirSync(path.dirname(out), { recursive: true });
+copyFileSync(built, out);
+
+// Trust a fresh binary only once it loads and answers in a separate process.
+const check = spawnSync(process.execPath, ["-e", `const a=require(${JSON.stringify(out)}); if(!a.ggmlTypes().length) process.exit(3)`], {
+  encoding: "utf8",
+});
+if (check.status !== 0) {
+  console.error(`apreqel build: ${out} was built but does not load:\n${check.stderr || `exit ${check.status}, signal ${check.signal}`}`);
+  process.exit(1);
+}
+console.log(`apreqel build: ${path.relative(root, out)} (${cuda ? "CUDA" : "CPU"}${tools ? " + llama.cpp tools" : ""}) built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
