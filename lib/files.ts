@@ -73,3 +73,14 @@ export async function writeAtomically<T>(output: string, write: (temp: string) =
     throw e;
   }
 }
+
+/** Reads and parses a JSON input file; a missing file or bad JSON is an InputError naming `option`. */
+export async function readJsonInput(file: unknown, option: string): Promise<unknown> {
+  const abs = await requireInputFile(file, option);
+  const text = await fs.readFile(abs, "utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new InputError(`${option}: ${abs} is not valid JSON (${(e as Error).message})`);
+  }
+}

@@ -9,3 +9,7 @@ export { subLayerOf, type SubLayer } from "./gguf/layers.js";
 export * from "./method/index.js";
 export type { JobOptions } from "./native/job.js";
 export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarget, type QuantizedTensor } from "./quantize.js";
+export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTiming } from "./measure/bench.js";
+export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./measure/capture.js";
+export { perplexity, type PerplexityOptions, type PerplexityResult } from "./measure/perplexity.js";
+export type { ModelRunOptions } from "./measure/run-options.js";

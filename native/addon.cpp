@@ -66,6 +66,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("assemble", Napi::Function::New(env, WithOptions<Assemble>, "assemble"));
   exports.Set("writeRandomModel", Napi::Function::New(env, WithOptions<WriteRandomModel>, "writeRandomModel"));
   exports.Set("generate", Napi::Function::New(env, WithOptions<Generate>, "generate"));
+  exports.Set("captureSimilarity", Napi::Function::New(env, WithOptions<CaptureSimilarity>, "captureSimilarity"));
+  exports.Set("perplexity", Napi::Function::New(env, WithOptions<Perplexity>, "perplexity"));
+  exports.Set("bench", Napi::Function::New(env, WithOptions<Bench>, "bench"));
   return exports;
 }
 

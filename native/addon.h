@@ -11,5 +11,8 @@ Napi::Value QuantizePresets(const Napi::CallbackInfo& info);  // quantize.cpp
 Napi::Value Assemble(const Napi::CallbackInfo& info);         // assemble.cpp
 Napi::Value WriteRandomModel(const Napi::CallbackInfo& info); // fixture.cpp
 Napi::Value Generate(const Napi::CallbackInfo& info);         // generate.cpp
+Napi::Value CaptureSimilarity(const Napi::CallbackInfo& info);// capture.cpp
+Napi::Value Perplexity(const Napi::CallbackInfo& info);       // perplexity.cpp
+Napi::Value Bench(const Napi::CallbackInfo& info);            // bench.cpp
 
 }  // namespace apreqel

@@ -1,6 +1,7 @@
 #include "llama_model.h"
 
 #include <stdexcept>
+#include <thread>
 
 namespace apreqel {
 
@@ -19,14 +20,53 @@ ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& canc
   return model;
 }
 
+void ThreadpoolDeleter::operator()(ggml_threadpool* t) const { ggml_threadpool_free(t); }
+
+int32_t defaultThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 4 : static_cast<int32_t>(n);
+}
+
+Context makeContext(llama_model* model, const ContextOptions& o, const std::function<std::string()>& reason) {
+  llama_context_params cp = llama_context_default_params();
+  cp.n_ctx = o.nCtx;
+  cp.n_batch = o.nBatch;
+  cp.n_ubatch = o.nUbatch;
+  cp.n_seq_max = o.nSeqMax;
+  const int32_t threads = o.threads > 0 ? o.threads : defaultThreads();
+  cp.n_threads = cp.n_threads_batch = threads;
+  cp.no_perf = true;
+  cp.layer_similarity = o.layerSimilarity;
+  cp.cb_eval = o.cbEval;
+  cp.cb_eval_user_data = o.cbEvalData;
+  Context c;
+  ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
+  c.pool.reset(ggml_threadpool_new(&tpp));
+  if (!c.pool) throw std::runtime_error("cannot create a thread pool of " + std::to_string(threads) + " threads");
+  c.ctx.reset(llama_init_from_model(model, cp));
+  if (!c.ctx) {
+    std::string why = reason();
+    throw std::runtime_error("cannot create a llama.cpp context" + (why.empty() ? "" : ": " + why));
+  }
+  llama_attach_threadpool(c.ctx.get(), c.pool.get(), nullptr);
+  return c;
+}
+
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial) {
-  int32_t n = -llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, addSpecial, false);
-  if (n < 0) throw std::runtime_error("the model's tokenizer cannot encode this text");
-  std::vector<llama_token> tokens(n);
-  int32_t got = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), n, addSpecial, false);
-  if (got < 0) throw std::runtime_error("the model's tokenizer cannot encode this text");
-  tokens.resize(got);
-  return tokens;
+  // llama.cpp's tokenizers throw (e.g. std::out_of_range) on characters a vocabulary without
+  // byte fallback cannot represent
+  try {
+    int32_t n = -llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, addSpecial, false);
+    if (n < 0) throw std::runtime_error("text too long");
+    std::vector<llama_token> tokens(n);
+    int32_t got = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), n, addSpecial, false);
+    if (got < 0) throw std::runtime_error("token count changed");
+    tokens.resize(got);
+    return tokens;
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("the model's tokenizer cannot encode this text (") + e.what() +
+                             "); its vocabulary has no byte fallback for some characters");
+  }
 }
 
 std::string tokenToPiece(const llama_vocab* vocab, llama_token token) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ggml-cpu.h"
 #include "llama.h"
 
 namespace apreqel {
@@ -17,6 +18,29 @@ struct SamplerDeleter { void operator()(llama_sampler* s) const { llama_sampler_
 using ModelPtr = std::unique_ptr<llama_model, ModelDeleter>;
 using ContextPtr = std::unique_ptr<llama_context, ContextDeleter>;
 using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
+
+struct ThreadpoolDeleter { void operator()(ggml_threadpool* t) const; };
+using ThreadpoolPtr = std::unique_ptr<ggml_threadpool, ThreadpoolDeleter>;
+
+struct ContextOptions {
+  uint32_t nCtx = 512;
+  uint32_t nBatch = 2048;
+  uint32_t nUbatch = 512;
+  uint32_t nSeqMax = 1;
+  int32_t threads = 0;  // 0: all cores
+  bool layerSimilarity = false;
+  ggml_backend_sched_eval_callback cbEval = nullptr;
+  void* cbEvalData = nullptr;
+};
+
+// A context with its own persistent thread pool attached (as llama-bench does): without one, the CPU
+// backend starts threads per graph, which costs noticeably in token-by-token generation.
+struct Context {
+  ThreadpoolPtr pool;
+  ContextPtr ctx;  // declared after pool: freed first
+};
+Context makeContext(llama_model* model, const ContextOptions& options, const std::function<std::string()>& reason);
+int32_t defaultThreads();
 
 struct LoadOptions {
   std::string path;

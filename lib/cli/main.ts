@@ -1,19 +1,26 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
 import { InputError, OptionError } from "../errors.js";
+import { MethodInputError } from "../method/errors.js";
 import { UsageError } from "./args.js";
 import * as build from "./build.js";
+import * as fixture from "./fixture.js";
+import * as cache from "./cache.js";
 import * as inspect from "./inspect.js";
+import * as plan from "./plan.js";
 
 interface Command {
   readonly usage: string;
   run(argv: readonly string[]): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { build, inspect };
+const commands: Readonly<Record<string, Command>> = { build, cache, fixture, inspect, plan };
 
 const help = `usage: apreqel <command> [options]
 commands:
+  plan                 best split and per-layer types from a profile and layer scores
   inspect MODEL.gguf   per-layer tensor types and bits per weight
+  cache list|clear     what the cache holds; remove it
+  fixture -o OUT.gguf  a random-weight model of a realistic shape
   build                compile the native addon from source
 Run \`apreqel <command> --help\` for a command's options.`;
 
@@ -36,13 +43,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest);
   } catch (e) {
     const err = e as Error;
+    // Mistakes in what the user gave (options, files, method inputs): one line, exit 2.
     if (err instanceof UsageError || err instanceof OptionError) {
-      // usage mistakes: the message and the command's usage, exit 2
-      console.error(`apreqel ${name}: ${err.message}\n${command.usage}`);
+      console.error(`apreqel ${name}: ${err.message} (see apreqel ${name} --help)`);
       return 2;
     }
     console.error(`apreqel ${name}: ${err.message}`);
-    if (err instanceof InputError) return 2;
+    if (err instanceof InputError || err instanceof MethodInputError) return 2;
     return err.name === "AbortError" ? 130 : 1;
   }
 }

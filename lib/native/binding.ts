@@ -103,6 +103,62 @@ export interface RawGenerateResult {
   readonly tokens: readonly number[];
 }
 
+export interface RawModelRunOptions extends RawJobOptions {
+  readonly model: string;
+  readonly threads?: number;
+  readonly gpuLayers?: number;
+}
+
+export interface RawCaptureOptions extends RawModelRunOptions {
+  readonly texts: readonly string[];
+  readonly nCtx?: number;
+  readonly nBatch?: number;
+  /** device: on-device cosines (the patch); reference: host cosines from full hidden states; none: plain forward */
+  readonly mode?: "device" | "reference" | "none";
+}
+
+export interface RawCaptureResult {
+  readonly blocks: number;
+  readonly tokens: number;
+  readonly cos: Float32Array;
+  readonly tokensPerText: readonly number[];
+}
+
+export interface RawPerplexityOptions extends RawModelRunOptions {
+  readonly text: string;
+  readonly nCtx?: number;
+  readonly chunks?: number;
+  readonly nBatch?: number;
+  readonly klBase?: string;
+}
+
+export interface RawPerplexityResult {
+  readonly ppl: number;
+  readonly stderr: number;
+  readonly chunks: number;
+  readonly tokens: number;
+  readonly scoredTokens: number;
+  readonly kld?: { readonly mean: number; readonly stderr: number; readonly sameTopPercent: number };
+}
+
+export interface RawBenchOptions extends RawModelRunOptions {
+  readonly nGen?: number;
+  readonly nPrompt?: number;
+  readonly reps?: number;
+  readonly nBatch?: number;
+  readonly warmup?: boolean;
+}
+
+export interface RawBenchResult {
+  readonly nPrompt: number;
+  readonly nGen: number;
+  readonly ppSamplesNs: readonly number[];
+  readonly tgSamplesNs: readonly number[];
+  readonly modelBytes: number;
+  readonly modelParams: number;
+  readonly peakRssBytes: number;
+}
+
 export interface RawBinding {
   ggmlTypes(): readonly RawGgmlType[];
   buildInfo(): RawBuildInfo;
@@ -112,6 +168,9 @@ export interface RawBinding {
   assemble(options: RawAssembleOptions): Promise<void>;
   writeRandomModel(options: RawRandomModelOptions): Promise<void>;
   generate(options: RawGenerateOptions): Promise<RawGenerateResult>;
+  captureSimilarity(options: RawCaptureOptions): Promise<RawCaptureResult>;
+  perplexity(options: RawPerplexityOptions): Promise<RawPerplexityResult>;
+  bench(options: RawBenchOptions): Promise<RawBenchResult>;
 }
 
 let cached: RawBinding | undefined;

@@ -5,7 +5,6 @@
 import { existsSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { writeRandomModel, type ModelShape } from "../../lib/fixtures.js";
 
 const cacheDir = path.join(os.tmpdir(), `apreqel-test-fixtures-${process.getuid?.() ?? 0}`);
@@ -22,8 +21,4 @@ export async function fixtureModel(shape: Partial<ModelShape> = {}, seed = 1, ty
 /** A larger model (about 160M parameters) whose quantization takes seconds on 2 cores. */
 export function slowModel(): Promise<string> {
   return fixtureModel({ nEmbd: 1024, nFf: 2816, nLayer: 8, nHead: 16, nHeadKv: 4 });
-}
-
-export function sharedDir(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "shared");
 }

@@ -1,0 +1,90 @@
+/** `apreqel plan`: the best split and allocation for a profile, scores and priorities. */
+import { readJsonInput } from "../files.js";
+import { layerOrder, type LayerName } from "../method/layers.js";
+import { plan, type PlanResult } from "../method/plan.js";
+import { readProfiles } from "../pipeline/read-profiles.js";
+import { parse, UsageError } from "./args.js";
+import { formatBytes, formatNumber } from "./format.js";
+import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices, type WeightChoice } from "./options.js";
+
+export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES.json [options] [--json]
+  Chooses how many layers get each type (TOPSIS over every split) and which layers get them.
+  --profile FILE        uniform measurements; repeat to merge partial profiles of one model
+                        (e.g. \`profile --only latency\` from the device + \`--only accuracy\`)
+  --scores FILE         layer scores from \`apreqel score\`
+${PLAN_OPTIONS_USAGE}
+  --json                print the plan as JSON (the issue-3 contract) and nothing else`;
+
+/** The `--json` output: the contract's fields in its order, then what the run adds. */
+export function planJson(result: PlanResult, choice: WeightChoice): Record<string, unknown> {
+  return {
+    weights: result.weights,
+    candidates: result.candidates,
+    distribution: result.distribution,
+    estimate: result.estimate,
+    score: result.score,
+    allocation: result.allocation,
+    estimator: result.estimator,
+    enumerated: result.enumerated,
+    ...(choice.source === "priority" ? { priority: { name: choice.priority, weighting: choice.weightingId } } : {}),
+  };
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    { ...PLAN_OPTIONS, profile: { type: "string", multiple: true }, scores: { type: "string" }, json: { type: "boolean" } },
+    false,
+  );
+  const choices = parsePlanChoices(values);
+  if (values.profile === undefined) throw new UsageError("--profile is required");
+  if (values.scores === undefined) throw new UsageError("--scores is required");
+  const { profile } = await readProfiles(values.profile, choices.types);
+  const scores = await readJsonInput(values.scores, "--scores");
+  const result = plan({
+    profile,
+    scores: scores as never, // plan() validates it (parseScores) and names what is wrong
+    weights: choices.weights.weights,
+    types: choices.types,
+    constraints: choices.constraints,
+    ...(choices.estimator !== undefined ? { estimator: choices.estimator } : {}),
+  });
+  if (values.json) {
+    console.log(JSON.stringify(planJson(result, choices.weights), null, 2));
+    return 0;
+  }
+  console.log(describePlan(result, choices.weights).join("\n"));
+  return 0;
+}
+
+/**
+ * The readable summary: weights and their origin, search size, split, estimate, per-block types.
+ *
+ * @example
+ * describePlan(result, choice)[0] // "weights: memory 0.1, latency 0.8, accuracy 0.1 (--priority latency: the paper's latency-0.8)"
+ */
+export function describePlan(result: PlanResult, choice: WeightChoice): string[] {
+  const w = result.weights;
+  const origin = choice.source === "priority" ? ` (--priority ${choice.priority}: the paper's ${choice.weightingId})` : "";
+  const lines = [
+    `weights: memory ${formatNumber(w.memory)}, latency ${formatNumber(w.latency)}, accuracy ${formatNumber(w.accuracy)}${origin}`,
+    `searched ${result.enumerated} splits with the ${result.estimator} estimator; ${result.candidates} meet the constraints`,
+    `distribution: ${Object.entries(result.distribution)
+      .map(([type, count]) => `${type} ${count}`)
+      .join(", ")}`,
+    `estimate: memory ${formatBytes(result.estimate.memoryBytes)}, latency ${formatNumber(result.estimate.latencyMsPerToken)} ms/token, perplexity ${formatNumber(result.estimate.perplexity)}`,
+    `TOPSIS score ${formatNumber(result.score)}`,
+    "allocation:  block  attn    ffn",
+  ];
+  const blocks = new Map<number, { attn?: string; ffn?: string }>();
+  for (const [layer, type] of Object.entries(result.allocation)) {
+    const order = layerOrder(layer as LayerName);
+    const row = blocks.get(order >> 1) ?? {};
+    row[order & 1 ? "ffn" : "attn"] = type;
+    blocks.set(order >> 1, row);
+  }
+  for (const [block, row] of [...blocks].sort((a, b) => a[0] - b[0])) {
+    lines.push(`             ${String(block).padStart(5)}  ${(row.attn ?? "-").padEnd(7)} ${row.ffn ?? "-"}`);
+  }
+  return lines;
+}

@@ -1,0 +1,81 @@
+/** The report page: one self-contained HTML file, charts inlined as SVG, no scripts. */
+import { formatNumber } from "../cli/format.js";
+import type { ReportInput } from "./types.js";
+
+/** A rendered chart: its id (also the SVG file name when SVGs are written) and markup. */
+export interface RenderedChart {
+  readonly id: string;
+  readonly caption: string;
+  readonly svg: string;
+}
+
+/**
+ * Escapes text for HTML content and attributes.
+ *
+ * @example
+ * escapeHtml('<q4_K & "x">') // "&lt;q4_K &amp; &quot;x&quot;&gt;"
+ */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+}
+
+/**
+ * The page: title, notes, the charts, and a table of every point (the numbers behind the charts).
+ *
+ * @example
+ * const html = reportHtml(input, charts);
+ */
+export function reportHtml(input: ReportInput, charts: readonly RenderedChart[]): string {
+  const rows = [
+    ...input.uniform.map((p) => ({ series: "uniform", name: p.type, ...p })),
+    ...input.mixed.map((p) => ({ series: "mixed", name: `${p.id} (${p.category})`, ...p })),
+    ...(input.presets ?? []).map((p) => ({ series: "llama.cpp preset", name: p.preset, ...p })),
+  ];
+  const table = rows
+    .map(
+      (r) =>
+        `<tr data-series="${escapeHtml(r.series)}"><td>${escapeHtml(r.series)}</td><td>${escapeHtml(r.name)}</td>` +
+        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${formatNumber(r.latencyMsPerToken)}</td><td>${formatNumber(r.perplexity, 5)}</td></tr>`,
+    )
+    .join("\n");
+  const figures = charts
+    .map((c) => `<figure id="${escapeHtml(c.id)}">${stripXmlProlog(c.svg)}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`)
+    .join("\n");
+  const notes = (input.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(input.title)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+.charts { display: flex; flex-wrap: wrap; gap: 1.5rem; }
+figure { margin: 0; }
+figcaption { font-size: 0.85rem; color: #555; max-width: 40rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin-top: 1.5rem; }
+td, th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
+td:nth-child(-n+2), th:nth-child(-n+2) { text-align: left; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(input.title)}</h1>
+${notes === "" ? "" : `<ul class="notes">${notes}</ul>`}
+<div class="charts">
+${figures}
+</div>
+<table>
+<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>latency (ms/token)</th><th>perplexity</th></tr></thead>
+<tbody>
+${table}
+</tbody>
+</table>
+<p class="notes">Values are ${input.measured ? "measured" : "estimated from the uniform profile"}.</p>
+</body>
+</html>
+`;
+}
+
+function stripXmlProlog(svg: string): string {
+  return svg.replace(/^<\?xml[^>]*>\s*/, "");
+}

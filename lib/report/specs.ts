@@ -1,0 +1,196 @@
+/**
+ * The report's charts as Vega-Lite specs: three 2-D Pareto views and the per-layer type map.
+ * Specs are plain data (no rendering here), so they can be tested and reused in a notebook.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import { nonDominated } from "../method/hypervolume.js";
+import { layerOrder, type LayerName } from "../method/layers.js";
+import { GGML_TYPE_TABLE } from "../method/types.js";
+import type { LabelledAllocation, ReportInput } from "./types.js";
+
+/** The three objectives, with how an axis shows them. */
+export type Objective = "memory" | "latency" | "perplexity";
+
+/** The views the paper plots, in its order. */
+export const PARETO_VIEWS: readonly (readonly [Objective, Objective])[] = [
+  ["memory", "latency"],
+  ["memory", "perplexity"],
+  ["latency", "perplexity"],
+];
+
+/** Series names as the legend shows them, in legend order. */
+export const SERIES = { uniform: "uniform", mixed: "mixed (apreqel)", preset: "llama.cpp preset" } as const;
+export type SeriesName = (typeof SERIES)[keyof typeof SERIES];
+
+const SERIES_COLORS: Readonly<Record<SeriesName, string>> = {
+  uniform: "#4c78a8",
+  "mixed (apreqel)": "#e45756",
+  "llama.cpp preset": "#54a24b",
+};
+const SERIES_SHAPES: Readonly<Record<SeriesName, string>> = { uniform: "square", "mixed (apreqel)": "circle", "llama.cpp preset": "triangle-up" };
+
+/** One point of a Pareto view, as the spec's data holds it. */
+export interface ViewRow {
+  readonly series: SeriesName;
+  readonly label: string;
+  readonly x: number;
+  readonly y: number;
+  /** Not dominated in this view by any point of any series. */
+  readonly front: boolean;
+  /** `front` as the legend shows it ("yes"/"no"). */
+  readonly nonDominated: "yes" | "no";
+  /** Labelled on the chart (uniform types and presets; mixed points are too many). */
+  readonly labelled: boolean;
+}
+
+/** Memory in GB for models of a GB or more, MB below, so axes read naturally. */
+export function memoryUnit(input: ReportInput): { readonly name: "GB" | "MB"; readonly bytes: number } {
+  const max = Math.max(...[...input.uniform, ...input.mixed, ...(input.presets ?? [])].map((p) => p.memoryBytes));
+  return max >= 1e9 ? { name: "GB", bytes: 1e9 } : { name: "MB", bytes: 1e6 };
+}
+
+/**
+ * The rows of one 2-D view over every series, with the view's non-dominated points marked.
+ *
+ * @example
+ * viewRows(input, "memory", "latency").filter((r) => r.front).map((r) => r.label)
+ */
+export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRow[] {
+  const unit = memoryUnit(input);
+  const value = (p: { memoryBytes: number; latencyMsPerToken: number; perplexity: number }, o: Objective): number =>
+    o === "memory" ? p.memoryBytes / unit.bytes : o === "latency" ? p.latencyMsPerToken : p.perplexity;
+  const rows: Omit<ViewRow, "front" | "nonDominated">[] = [
+    ...input.uniform.map((p) => ({ series: SERIES.uniform, label: p.type, x: value(p, x), y: value(p, y), labelled: true })),
+    ...input.mixed.map((p) => ({ series: SERIES.mixed, label: p.id, x: value(p, x), y: value(p, y), labelled: false })),
+    ...(input.presets ?? []).map((p) => ({ series: SERIES.preset, label: p.preset, x: value(p, x), y: value(p, y), labelled: true })),
+  ];
+  const front = new Set(nonDominated(rows.map((r) => [r.x, r.y])));
+  return rows.map((r, i) => ({ ...r, front: front.has(i), nonDominated: front.has(i) ? "yes" : "no" }));
+}
+
+/**
+ * A Pareto view: every point by series, the view's non-dominated points opaque and joined by
+ * a step line (lower-left is better on both axes), uniform types and presets labelled.
+ *
+ * @example
+ * await renderSvg(paretoSpec(input, "memory", "perplexity"))
+ */
+export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopLevelSpec {
+  const rows = viewRows(input, x, y);
+  const present = (Object.values(SERIES) as SeriesName[]).filter((s) => rows.some((r) => r.series === s));
+  const axisTitle = (o: Objective): string =>
+    o === "memory" ? `memory (${memoryUnit(input).name})` : o === "latency" ? "latency (ms/token)" : "perplexity";
+  const kind = input.measured ? "measured" : "estimated";
+  const xEnc = { field: "x", type: "quantitative", title: axisTitle(x), scale: { zero: false, nice: true } } as const;
+  const yEnc = { field: "y", type: "quantitative", title: axisTitle(y), scale: { zero: false, nice: true } } as const;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: `${axisTitle(x).split(" (")[0]} vs ${axisTitle(y).split(" (")[0]}`, subtitle: `${kind}; lower-left is better` },
+    width: 340,
+    height: 260,
+    background: "white",
+    data: { values: rows as unknown as Record<string, unknown>[] },
+    layer: [
+      {
+        transform: [{ filter: "datum.front" }],
+        mark: { type: "line", interpolate: "step-after", color: "#888", strokeDash: [4, 3], strokeWidth: 1 },
+        encoding: { x: xEnc, y: yEnc, order: { field: "x", type: "quantitative" } },
+      },
+      {
+        mark: { type: "point", filled: true, size: 70, strokeWidth: 1 },
+        encoding: {
+          x: xEnc,
+          y: yEnc,
+          color: { field: "series", type: "nominal", title: null, scale: { domain: present, range: present.map((s) => SERIES_COLORS[s]) }, legend: { orient: "top" } },
+          shape: { field: "series", type: "nominal", title: null, scale: { domain: present, range: present.map((s) => SERIES_SHAPES[s]) } },
+          opacity: {
+            field: "nonDominated",
+            type: "ordinal",
+            title: "non-dominated",
+            sort: ["yes", "no"],
+            scale: { domain: ["yes", "no"], range: [0.95, 0.3] },
+            legend: { orient: "top" },
+          },
+        },
+      },
+      {
+        transform: [{ filter: "datum.labelled" }],
+        mark: { type: "text", align: "left", dx: 6, dy: -6, fontSize: 10, color: "#333" },
+        encoding: { x: xEnc, y: yEnc, text: { field: "label" } },
+      },
+    ],
+  } as TopLevelSpec;
+}
+
+// Viridis at nine stops; a map picks evenly spaced ones so neighbouring types stay distinct
+// (vega's ordinal scheme bunches a few types into the greens).
+const VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"];
+
+function spreadColors(n: number): string[] {
+  if (n <= 1) return [VIRIDIS[0] as string];
+  return Array.from({ length: n }, (_, i) => VIRIDIS[Math.round((i * (VIRIDIS.length - 1)) / (n - 1))] as string);
+}
+
+/** One cell of the type map. */
+export interface TypeMapCell {
+  readonly allocation: string;
+  readonly block: number;
+  readonly kind: "attn" | "ffn";
+  readonly type: string;
+}
+
+/**
+ * The cells of the type map: one per (allocation, block, attn|ffn).
+ *
+ * @example
+ * typeMapCells([{ label: "latency-0.8", allocation }]).length // 2 × blocks
+ */
+export function typeMapCells(allocations: readonly LabelledAllocation[]): TypeMapCell[] {
+  return allocations.flatMap(({ label, allocation }) =>
+    Object.entries(allocation).map(([layer, type]) => {
+      const order = layerOrder(layer as LayerName);
+      return { allocation: label, block: order >> 1, kind: order & 1 ? ("ffn" as const) : ("attn" as const), type };
+    }),
+  );
+}
+
+/**
+ * The per-layer type map: a block × (attn, ffn) strip per allocation, coloured by type from
+ * least (dark) to most aggressive (light).
+ *
+ * @example
+ * await renderSvg(typeMapSpec([{ label: "latency-0.8", allocation }], ["q8_0", "q6_K", "q5_K", "q4_K", "q3_K"]))
+ */
+export function typeMapSpec(allocations: readonly LabelledAllocation[], candidateTypes: readonly string[] = []): TopLevelSpec {
+  const cells = typeMapCells(allocations);
+  // every candidate type in the legend, so colours mean the same in every report of a run
+  const used = new Set([...candidateTypes, ...cells.map((c) => c.type)]);
+  const domain = GGML_TYPE_TABLE.map((t) => t.name as string).filter((t) => used.has(t));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: "per-layer types", subtitle: "least aggressive type darkest" },
+    background: "white",
+    data: { values: cells as unknown as Record<string, unknown>[] },
+    facet: {
+      row: {
+        field: "allocation",
+        type: "nominal",
+        title: null,
+        sort: allocations.map((a) => a.label),
+        header: { labelAngle: 0, labelOrient: "top", labelAnchor: "start", labelAlign: "left", labelFontSize: 11, labelPadding: 2 },
+      },
+    },
+    spacing: 4,
+    spec: {
+      width: { step: 14 },
+      height: { step: 14 },
+      mark: { type: "rect", stroke: "white", strokeWidth: 1 },
+      encoding: {
+        x: { field: "block", type: "ordinal", title: "block", axis: { labelAngle: 0, labelFontSize: 9, labelExpr: "datum.value % 4 === 0 ? datum.value : ''" } },
+        y: { field: "kind", type: "nominal", title: null, sort: ["attn", "ffn"], axis: { labelFontSize: 10 } },
+        color: { field: "type", type: "ordinal", title: "type", scale: { domain, range: spreadColors(domain.length) }, legend: { orient: "right" } },
+      },
+    },
+    resolve: { scale: { x: "shared" } },
+  } as TopLevelSpec;
+}

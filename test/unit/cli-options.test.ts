@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import {
+  parseAge,
+  parseConstraints,
+  parseEstimator,
+  parseMilliseconds,
+  parsePlanChoices,
+  parsePositiveNumber,
+  parseSize,
+  parseTypes,
+  resolveWeights,
+} from "../../lib/cli/options.js";
+import { OptionError } from "../../lib/errors.js";
+
+function message(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(OptionError);
+    return (e as Error).message;
+  }
+  throw new Error("expected an OptionError");
+}
+
+describe("sizes", () => {
+  it("reads decimal and binary units, case-insensitively", () => {
+    expect(parseSize("2GB", "--max-memory")).toBe(2e9);
+    expect(parseSize("1.5GiB", "--max-memory")).toBe(1.5 * 2 ** 30);
+    expect(parseSize("512MB", "--max-memory")).toBe(512e6);
+    expect(parseSize("512 MiB", "--max-memory")).toBe(512 * 2 ** 20);
+    expect(parseSize("3gb", "--max-memory")).toBe(3e9);
+    expect(parseSize("100B", "--max-memory")).toBe(100);
+  });
+
+  it("refuses unknown units, bare numbers, zero and negatives, naming the option", () => {
+    expect(message(() => parseSize("2XB", "--max-memory"))).toBe('--max-memory: expected a size like 2GB or 512MiB but received "2XB"');
+    expect(message(() => parseSize("2", "--max-memory"))).toBe('--max-memory: expected a size like 2GB or 512MiB but received "2"');
+    expect(message(() => parseSize("-1GB", "--max-memory"))).toBe('--max-memory: expected a size like 2GB or 512MiB but received "-1GB"');
+    expect(message(() => parseSize("0GB", "--max-memory"))).toBe('--max-memory: expected a size above 0, like 2GB or 512MiB but received "0GB"');
+  });
+});
+
+describe("times and ages", () => {
+  it("reads ms, s and us as milliseconds", () => {
+    expect(parseMilliseconds("40ms", "--max-latency")).toBe(40);
+    expect(parseMilliseconds("0.04s", "--max-latency")).toBeCloseTo(40, 12);
+    expect(parseMilliseconds("500us", "--max-latency")).toBe(0.5);
+    expect(message(() => parseMilliseconds("40", "--max-latency"))).toBe('--max-latency: expected a time like 40ms or 0.04s but received "40"');
+    expect(message(() => parseMilliseconds("40min", "--max-latency"))).toBe('--max-latency: expected a time like 40ms or 0.04s but received "40min"');
+  });
+
+  it("reads cache ages", () => {
+    expect(parseAge("7d", "--older-than")).toBe(7 * 86400_000);
+    expect(parseAge("30m", "--older-than")).toBe(1800_000);
+    expect(message(() => parseAge("week", "--older-than"))).toBe('--older-than: expected an age like 30m, 12h or 7d but received "week"');
+  });
+
+  it("reads positive numbers only", () => {
+    expect(parsePositiveNumber("6.5", "--max-perplexity")).toBe(6.5);
+    expect(message(() => parsePositiveNumber("abc", "--max-perplexity"))).toBe('--max-perplexity: expected a positive number but received "abc"');
+    expect(message(() => parsePositiveNumber("0", "--max-perplexity"))).toBe('--max-perplexity: expected a positive number but received "0"');
+  });
+});
+
+describe("weights and priorities", () => {
+  it("maps each single-criterion priority to the paper's 0.8 weighting and balanced to 1/3 each", () => {
+    expect(resolveWeights({ priority: "memory" })).toEqual({
+      source: "priority",
+      priority: "memory",
+      weightingId: "memory-0.8",
+      weights: { memory: 0.8, latency: 0.1, accuracy: 0.1 },
+    });
+    expect(resolveWeights({ priority: "latency" }).weights).toEqual({ memory: 0.1, latency: 0.8, accuracy: 0.1 });
+    expect(resolveWeights({ priority: "accuracy" }).weights).toEqual({ memory: 0.1, latency: 0.1, accuracy: 0.8 });
+    expect(resolveWeights({ priority: "balanced" }).weights).toEqual({ memory: 1 / 3, latency: 1 / 3, accuracy: 1 / 3 });
+    expect(resolveWeights({})).toMatchObject({ source: "priority", priority: "balanced" });
+  });
+
+  it("takes explicit weights in the order memory, latency, accuracy", () => {
+    expect(resolveWeights({ weights: "0.1,0.8,0.1" })).toEqual({ source: "weights", weights: { memory: 0.1, latency: 0.8, accuracy: 0.1 } });
+  });
+
+  it("rejects bad weights and priorities with the option's name", () => {
+    expect(message(() => resolveWeights({ weights: "0.5,0.7,0" }))).toBe("--weights: weights must sum to 1 (got 1.2)");
+    expect(message(() => resolveWeights({ weights: "0.5,0.5" }))).toBe(
+      '--weights: weights must be three comma-separated numbers, memory,latency,accuracy (got "0.5,0.5")',
+    );
+    expect(message(() => resolveWeights({ priority: "speed" }))).toBe(
+      '--priority: expected one of memory, latency, accuracy, balanced but received "speed"',
+    );
+    expect(message(() => resolveWeights({ priority: "memory", weights: "1,0,0" }))).toBe(
+      "--weights and --priority choose the same thing; give one of them",
+    );
+  });
+});
+
+describe("types, estimator, constraints", () => {
+  it("orders types least to most aggressive and suggests the nearest name for a typo", () => {
+    expect(parseTypes("q3_K,q8_0,q4_K")).toEqual(["q8_0", "q4_K", "q3_K"]);
+    expect(parseTypes(undefined)).toEqual(["q8_0", "q6_K", "q5_K", "q4_K", "q3_K"]);
+    expect(message(() => parseTypes("q4_k"))).toBe('--types: unknown type "q4_k"; did you mean "q4_K"?');
+    expect(message(() => parseTypes("q4_K,,q8_0"))).toBe('--types: expected a comma-separated list of ggml types like q4_K,q8_0 but received "q4_K,,q8_0"');
+    expect(message(() => parseTypes("q4_K,q4_K"))).toBe('--types: type "q4_K" is listed twice');
+  });
+
+  it("accepts the two estimators only", () => {
+    expect(parseEstimator("weighted")).toBe("weighted");
+    expect(parseEstimator(undefined)).toBeUndefined();
+    expect(message(() => parseEstimator("exact"))).toBe('--estimator: expected linear or weighted but received "exact"');
+  });
+
+  it("builds constraints from the three --max options", () => {
+    expect(parseConstraints({ "max-memory": "2GB", "max-latency": "0.04s", "max-perplexity": "7" })).toEqual({
+      maxMemoryBytes: 2e9,
+      maxLatencyMs: 40,
+      maxPerplexity: 7,
+    });
+    expect(parseConstraints({})).toEqual({});
+    expect(parsePlanChoices({ priority: "memory", types: "q4_K,q8_0" })).toMatchObject({ types: ["q8_0", "q4_K"], constraints: {}, estimator: undefined });
+  });
+});
