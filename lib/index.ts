@@ -13,3 +13,22 @@ export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTimi
 export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./measure/capture.js";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./measure/perplexity.js";
 export type { ModelRunOptions } from "./measure/run-options.js";
+export * from "./cache/index.js";
+export { PRIORITIES, PRIORITY_WEIGHTINGS, parseSize, parseMilliseconds, resolveWeights, type Priority, type WeightChoice } from "./cli/options.js";
+export { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./pipeline/hardware.js";
+export {
+  GROUP_METRIC,
+  METRIC_GROUPS,
+  mergeProfiles,
+  missingMetrics,
+  parseProfileFile,
+  toMethodProfile,
+  type MetricGroup,
+  type ModelIdentity,
+  type ProfileFile,
+  type Provenance,
+  type TypeMeasurements,
+} from "./pipeline/profile-file.js";
+export { readProfiles, type LoadedProfile } from "./pipeline/read-profiles.js";
+export { BUILTIN_EVAL_NOTE, readCalibration, readEvalText, type CalibrationSet, type EvalText, type TextSource } from "./pipeline/texts.js";
+export * from "./report/index.js";

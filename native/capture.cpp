@@ -123,6 +123,7 @@ class CaptureJob : public Job {
         return false;
       }
       const size_t n = static_cast<size_t>(ggml_nelements(t));
+      bytesRead_ += ggml_nbytes(t);
       const size_t at = cos_.size();
       cos_.resize(at + n);
       ggml_backend_tensor_get(t, cos_.data() + at, 0, n * sizeof(float));
@@ -139,6 +140,7 @@ class CaptureJob : public Job {
     }
     std::vector<float> data(ggml_nelements(t));
     ggml_backend_tensor_get(t, data.data(), 0, data.size() * sizeof(float));
+    bytesRead_ += ggml_nbytes(t);
     const int64_t nEmbd = t->ne[0], nTok = t->ne[1];
     if (input) {
       resid_ = std::move(data);
@@ -201,6 +203,8 @@ class CaptureJob : public Job {
     Napi::Array per = Napi::Array::New(env, tokensPerText_.size());
     for (size_t i = 0; i < tokensPerText_.size(); ++i) per.Set(i, static_cast<double>(tokensPerText_[i]));
     o.Set("tokensPerText", per);
+    // bytes of graph tensors read back through cb_eval (from the device, when layers are offloaded)
+    o.Set("bytesRead", static_cast<double>(bytesRead_));
     return o;
   }
 
@@ -214,6 +218,7 @@ class CaptureJob : public Job {
   std::string target_;
   std::string error_;
   std::vector<float> cos_;
+  size_t bytesRead_ = 0;
   std::vector<size_t> tokensPerText_;
   // reference mode state
   std::vector<float> resid_, mid_, pending_;

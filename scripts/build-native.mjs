@@ -8,7 +8,7 @@
 //
 // --prebuild packs the result with prebuildify (through binding.gyp, which calls this script).
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, renameSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,7 +63,9 @@ if (!existsSync(built)) {
   process.exit(1);
 }
 mkdirSync(path.dirname(out), { recursive: true });
-copyFileSync(built, out);
+// copy + rename: a process that has the old binary loaded keeps its (unchanged) file
+copyFileSync(built, `${out}.tmp-${process.pid}`);
+renameSync(`${out}.tmp-${process.pid}`, out);
 
 // Trust a fresh binary only once it loads and answers in a separate process.
 const check = spawnSync(process.execPath, ["-e", `const a=require(${JSON.stringify(out)}); if(!a.ggmlTypes().length) process.exit(3)`], {

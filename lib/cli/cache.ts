@@ -50,7 +50,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       console.log(JSON.stringify({ dir: cache.dir, entries: entries.map((e) => ({ ...e.manifest, dir: e.dir, lastUsedAt: e.lastUsedAt.toISOString() })) }, null, 2));
       return 0;
     }
-    console.log(`${cache.dir}: ${entries.length} entries, ${formatBytes(entries.reduce((s, e) => s + e.manifest.totalBytes, 0))}`);
+    console.log(`${cache.dir}: ${entries.length} ${plural(entries.length)}, ${formatBytes(entries.reduce((s, e) => s + e.manifest.totalBytes, 0))}`);
     for (const e of entries) {
       const { kind, type, modelSha256 } = e.manifest.inputs;
       const what = e.manifest.description ?? `${kind}${type === null ? "" : ` ${type}`}`;
@@ -63,6 +63,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     console.log(JSON.stringify({ dir: cache.dir, removed: result.removed.map((e) => e.key), freedBytes: result.freedBytes, incomplete: result.incomplete }, null, 2));
     return 0;
   }
-  console.log(`${cache.dir}: removed ${result.removed.length} entries (${formatBytes(result.freedBytes)})${result.incomplete > 0 ? ` and ${result.incomplete} incomplete ones` : ""}`);
+  console.log(`${cache.dir}: removed ${result.removed.length} ${plural(result.removed.length)} (${formatBytes(result.freedBytes)})${result.incomplete > 0 ? ` and ${result.incomplete} incomplete ones` : ""}`);
   return 0;
+}
+
+function plural(n: number): string {
+  return n === 1 ? "entry" : "entries";
 }

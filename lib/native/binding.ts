@@ -122,6 +122,8 @@ export interface RawCaptureResult {
   readonly tokens: number;
   readonly cos: Float32Array;
   readonly tokensPerText: readonly number[];
+  /** bytes of graph tensors read back to the host (the device → host traffic when offloaded) */
+  readonly bytesRead: number;
 }
 
 export interface RawPerplexityOptions extends RawModelRunOptions {

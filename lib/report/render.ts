@@ -1,14 +1,15 @@
 /** Vega-Lite spec → SVG string, headless (vega's "none" renderer: no browser, no canvas). */
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 
 /**
- * Renders a Vega-Lite spec to a standalone SVG document.
+ * Renders a Vega-Lite spec to a standalone SVG document. vega and vega-lite are loaded on
+ * first use (about half a second), so importing apreqel does not pay for them.
  *
  * @example
  * const svg = await renderSvg({ data: { values }, mark: "point", encoding: { ... } });
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none", logLevel: vega.Warn });
   try {
     return await view.toSVG();

@@ -26,12 +26,12 @@ describe("apreqel cache", () => {
     expect(listed.dir).toBe(dir);
     expect(listed.entries.map((e) => [e.key, e.description, e.totalBytes])).toEqual([[key.id, "uniform q4_K", 3]]);
     expect(await main(["cache", "list", "--cache-dir", dir])).toBe(0);
-    expect(out[1]).toBe(`${dir}: 1 entries, 3 B`);
+    expect(out[1]).toBe(`${dir}: 1 entry, 3 B`);
     expect(out[2]).toContain("uniform q4_K");
     expect(await main(["cache", "clear", "--older-than", "1d", "--cache-dir", dir, "--json"])).toBe(0);
     expect(JSON.parse(out[3] as string)).toMatchObject({ removed: [], freedBytes: 0 });
     expect(await main(["cache", "clear", "--cache-dir", dir])).toBe(0);
-    expect(out[4]).toBe(`${dir}: removed 1 entries (3 B)`);
+    expect(out[4]).toBe(`${dir}: removed 1 entry (3 B)`);
     expect(await cache.list()).toEqual([]);
   });
 
