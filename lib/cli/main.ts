@@ -5,6 +5,12 @@ import { UsageError } from "./args.js";
 import * as build from "./build.js";
 import * as fixture from "./fixture.js";
 import * as cache from "./cache.js";
+import * as demo from "./demo.js";
+import * as evalCommand from "./eval.js";
+import * as profile from "./profile.js";
+import * as quantize from "./quantize.js";
+import * as score from "./score.js";
+import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
 
@@ -13,10 +19,16 @@ interface Command {
   run(argv: readonly string[]): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { build, cache, fixture, inspect, plan };
+const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build };
 
 const help = `usage: apreqel <command> [options]
 commands:
+  quantize MODEL.gguf  the whole method: a mixed-precision GGUF for your priorities
+  demo                 the whole pipeline on a generated model, in a few minutes
+  profile MODEL.gguf   measure the uniform set (memory, latency, perplexity)
+  score MODEL.gguf     layer contributions from the calibration prompts
+  sweep MODEL.gguf     the paper's 28 weightings → 28 models, measured, hypervolume, report
+  eval MODEL.gguf...   measure any GGUFs
   plan                 best split and per-layer types from a profile and layer scores
   inspect MODEL.gguf   per-layer tensor types and bits per weight
   cache list|clear     what the cache holds; remove it

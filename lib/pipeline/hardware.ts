@@ -86,6 +86,11 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+/** apreqel's version, from package.json. */
+export function packageVersion(root = packageRoot): string {
+  return readVersion(root);
+}
+
 function readVersion(root: string): string {
   const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version?: unknown };
   return typeof pkg.version === "string" ? pkg.version : "unknown";

@@ -1,0 +1,40 @@
+/** `apreqel eval A.gguf [B.gguf ...]`: memory, latency and perplexity (and KLD from --base) of any GGUFs. */
+import path from "node:path";
+import { evaluate } from "../pipeline/evaluate.js";
+import { parse, UsageError } from "./args.js";
+import { formatBytes, formatNumber } from "./format.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+
+export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
+  Measures each model as the uniform set is measured: parameter bytes, ms per generated token
+  (llama-bench's rules) and perplexity (llama-perplexity's); KL divergence from --base.
+  --base FILE           the unquantized model, for KL divergence
+${PIPELINE_OPTIONS_USAGE}`;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
+  if (positionals.length === 0) throw new UsageError("expected at least one model file");
+  const settings = await pipelineSettings(values);
+  const progress = stepProgress(settings.json);
+  const results = await evaluate({
+    models: positionals,
+    ...(values.base ? { base: values.base } : {}),
+    latency: settings.latency,
+    accuracy: settings.accuracy,
+    ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
+    onStep: progress.onStep,
+  }).finally(() => progress.finish());
+  if (settings.json) {
+    console.log(JSON.stringify(results, null, 2));
+    return 0;
+  }
+  console.log("  model                          memory   latency/token  perplexity        KLD");
+  for (const { file, metrics: m } of results) {
+    const kld = m.kld ? `${m.kld.mean.toExponential(3)}` : "";
+    console.log(
+      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken!).padStart(10)} ms ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
+    );
+  }
+  for (const note of settings.notes) console.log(`note: ${note}`);
+  return 0;
+}

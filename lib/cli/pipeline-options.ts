@@ -1,0 +1,132 @@
+/**
+ * Options of the commands that run the pipeline (quantize, profile, score, sweep, eval, demo):
+ * one table, one usage text, one parser, so every command spells and validates them alike.
+ */
+import { hashFile } from "../cache/cache.js";
+import { requireInputFile } from "../files.js";
+import { DEFAULT_GAMMA } from "../method/scores.js";
+import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
+import type { StepReporter } from "../pipeline/session.js";
+import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
+import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
+import type { ScoreOptions } from "../pipeline/scores.js";
+import { quantizeTypes, requireGgmlType } from "../gguf/ggml-types.js";
+import { UsageError } from "./args.js";
+import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
+import { progressMode, startProgress, type StepProgress } from "./progress.js";
+
+export const PIPELINE_OPTIONS = {
+  calibration: { type: "string" },
+  "eval-text": { type: "string" },
+  imatrix: { type: "string" },
+  "non-layer-type": { type: "string" },
+  "gpu-layers": { type: "string" },
+  threads: { type: "string" },
+  "cache-dir": { type: "string" },
+  ctx: { type: "string" },
+  chunks: { type: "string" },
+  "n-gen": { type: "string" },
+  "n-prompt": { type: "string" },
+  reps: { type: "string" },
+  gamma: { type: "string" },
+  kld: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
+                        default: the built-in set of 72 prompts
+  --eval-text FILE      text perplexity is measured on; default: a small built-in text (indicative only)
+  --imatrix FILE        importance matrix (GGUF from llama-imatrix) for the quantizations
+  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})
+  --gpu-layers N        layers to offload to the GPU (CUDA builds; -1 = all)
+  --threads N           CPU threads (default: all cores)
+  --cache-dir DIR       cache of uniform files and measurements (default $APREQEL_CACHE_DIR,
+                        $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel)
+  --ctx N               perplexity chunk and calibration window, tokens (default 512)
+  --chunks N            perplexity chunks to evaluate (default: all)
+  --n-gen N, --n-prompt N, --reps N
+                        latency test: generated tokens (128), prompt tokens (512), repetitions (5)
+  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})
+  --kld                 also measure KL divergence from the source model
+  --json                print only the final JSON on stdout`;
+
+export interface PipelineValues {
+  readonly calibration?: string | undefined;
+  readonly "eval-text"?: string | undefined;
+  readonly imatrix?: string | undefined;
+  readonly "non-layer-type"?: string | undefined;
+  readonly "gpu-layers"?: string | undefined;
+  readonly threads?: string | undefined;
+  readonly "cache-dir"?: string | undefined;
+  readonly ctx?: string | undefined;
+  readonly chunks?: string | undefined;
+  readonly "n-gen"?: string | undefined;
+  readonly "n-prompt"?: string | undefined;
+  readonly reps?: string | undefined;
+  readonly gamma?: string | undefined;
+  readonly kld?: boolean | undefined;
+  readonly json?: boolean | undefined;
+}
+
+export interface PipelineSettings {
+  readonly uniform: UniformOptions;
+  readonly latency: LatencySettings;
+  readonly accuracy: AccuracySettings;
+  readonly score: ScoreOptions;
+  readonly cacheDir?: string;
+  readonly json: boolean;
+  /** caveats to print with the results (e.g. perplexity on the built-in text) */
+  readonly notes: readonly string[];
+}
+
+function int(text: string | undefined, option: string, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text.trim()) || n < min) throw new UsageError(`${option}: expected a whole number ≥ ${min} but received ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Validates the options and reads the texts (every check before any long work starts). */
+export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
+  const threads = int(v.threads, "--threads", 0, 0);
+  const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
+  const nCtx = int(v.ctx, "--ctx", 512, 8);
+  const chunks = v.chunks === undefined ? undefined : parsePositiveInteger(v.chunks, "--chunks");
+  const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
+  const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
+  const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
+  const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
+  const run = { threads, gpuLayers };
+  return {
+    uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
+    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 5), ...run },
+    accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
+    score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
+    ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),
+    json: v.json ?? false,
+    notes: evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : [],
+  };
+}
+
+/** A step reporter drawing one progress line/bar per step on stderr (nothing with --json). */
+export function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+  const mode = progressMode({ json, isTTY: process.stderr.isTTY });
+  let current: { name: string; bar: StepProgress } | null = null;
+  return {
+    onStep(step, fraction) {
+      if (current?.name !== step) {
+        current?.bar.done();
+        current = { name: step, bar: startProgress(step, { mode }) };
+      }
+      current.bar.update(fraction);
+    },
+    finish() {
+      current?.bar.done();
+      current = null;
+    },
+    fail() {
+      current?.bar.fail();
+      current = null;
+    },
+  };
+}

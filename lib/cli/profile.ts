@@ -1,0 +1,53 @@
+/** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
+import { promises as fs } from "node:fs";
+import { requireOutputPath, writeAtomically } from "../files.js";
+import { profileModel } from "../pipeline/profile.js";
+import { openSession } from "../pipeline/session.js";
+import { parse, UsageError } from "./args.js";
+import { formatBytes, formatNumber } from "./format.js";
+import { parseTypes } from "./options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+
+export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
+  Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
+  --only latency        memory and latency only: run this on the target device
+  --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
+${PIPELINE_OPTIONS_USAGE}`;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
+  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
+  if (!values.output) throw new UsageError("-o PROFILE.json is required");
+  if (values.only !== undefined && values.only !== "latency" && values.only !== "accuracy") {
+    throw new UsageError(`--only: expected latency or accuracy but received ${JSON.stringify(values.only)}`);
+  }
+  const types = parseTypes(values.types);
+  const settings = await pipelineSettings(values);
+  const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
+  const progress = stepProgress(settings.json);
+  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+  const { profile } = await profileModel(s, {
+    ...settings.uniform,
+    types,
+    ...(values.only ? { only: values.only } : {}),
+    latency: settings.latency,
+    accuracy: settings.accuracy,
+  }).finally(() => progress.finish());
+  await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
+  if (settings.json) {
+    console.log(JSON.stringify(profile, null, 2));
+    return 0;
+  }
+  console.log(`wrote ${output}`);
+  for (const type of types) {
+    const t = profile.types[type]!;
+    const parts = [
+      t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
+      t.latencyMsPerToken !== undefined ? `${formatNumber(t.latencyMsPerToken)} ms/token` : null,
+      t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
+    ].filter(Boolean);
+    console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
+  }
+  for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
+  return 0;
+}

@@ -1,0 +1,101 @@
+/** `apreqel quantize MODEL.gguf`: the whole method, one mixed-precision GGUF out. */
+import path from "node:path";
+import type { GgmlType } from "../method/types.js";
+import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
+import { readProfiles } from "../pipeline/read-profiles.js";
+import { openSession } from "../pipeline/session.js";
+import { writeReport } from "../report/report.js";
+import { parse, UsageError } from "./args.js";
+import { formatBytes, formatNumber } from "./format.js";
+import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { describePlan, planJson } from "./plan.js";
+
+export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
+  Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
+  this machine: uniform quantizations → profile → layer scores → plan → mixed GGUF.
+  -o, --output FILE     the mixed model (default: MODEL-apreqel-PRIORITY.gguf beside MODEL)
+  --profile FILE        use measured profiles (repeatable; e.g. latency from the edge device)
+                        instead of profiling here
+  --report FILE.html    also write an HTML report (Pareto views, per-layer type map)
+${PLAN_OPTIONS_USAGE}
+${PIPELINE_OPTIONS_USAGE}`;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...PLAN_OPTIONS,
+    ...PIPELINE_OPTIONS,
+    output: { type: "string", short: "o" },
+    profile: { type: "string", multiple: true },
+    report: { type: "string" },
+  });
+  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
+  const choices = parsePlanChoices(values);
+  const settings = await pipelineSettings(values);
+  const model = positionals[0]!;
+  const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
+  const output = values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`);
+  const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
+  if (loaded && !loaded.file) throw new UsageError("--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
+  const given = loaded?.file;
+  const progress = stepProgress(settings.json);
+  let r: AdaptiveResult;
+  try {
+    const s = await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+    r = await quantizeAdaptive(s, {
+      ...settings.uniform,
+      output,
+      types: choices.types,
+      weights: choices.weights.weights,
+      ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
+      constraints: choices.constraints,
+      ...(choices.estimator ? { estimator: choices.estimator } : {}),
+      latency: settings.latency,
+      accuracy: settings.accuracy,
+      score: settings.score,
+      ...(given ? { profile: given } : {}),
+    });
+    progress.finish();
+  } catch (e) {
+    progress.fail();
+    throw e;
+  }
+  if (values.report) {
+    await writeReport(
+      {
+        title: `apreqel: ${path.basename(model)}`,
+        notes: settings.notes,
+        measured: r.result !== null,
+        uniform: choices.types.map((type) => ({ type, ...metrics(r.uniform[type]) })),
+        mixed: r.result ? [{ id: label, category: "custom", ...metrics(r.result) }] : [],
+        allocations: [{ label, allocation: r.plan.allocation }],
+      },
+      { output: values.report },
+    );
+  }
+  if (settings.json) {
+    console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform }, null, 2));
+    return 0;
+  }
+  console.log(describePlan(r.plan, choices.weights).join("\n"));
+  console.log("");
+  console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
+  console.log(resultTable(choices.types, r).join("\n"));
+  for (const note of settings.notes) console.log(`note: ${note}`);
+  return 0;
+}
+
+function metrics(m: { memoryBytes: number; latencyMsPerToken?: number; perplexity?: number } | undefined) {
+  return { memoryBytes: m?.memoryBytes ?? Number.NaN, latencyMsPerToken: m?.latencyMsPerToken ?? Number.NaN, perplexity: m?.perplexity ?? Number.NaN };
+}
+
+/** The result measured next to the uniform set (and the plan's estimate for it). */
+export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
+  const row = (name: string, m: ReturnType<typeof metrics>) =>
+    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken).padStart(10)} ms ${formatNumber(m.perplexity).padStart(10)}`;
+  const lines = ["  model           memory    latency/token  perplexity"];
+  for (const type of types) lines.push(row(type, metrics(r.uniform[type])));
+  lines.push(row("estimate", r.plan.estimate));
+  if (r.result) lines.push(row("result", metrics(r.result)));
+  return lines;
+}

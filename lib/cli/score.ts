@@ -1,0 +1,32 @@
+/** `apreqel score MODEL.gguf -o scores.json`: layer contributions from the calibration prompts. */
+import { promises as fs } from "node:fs";
+import { requireOutputPath, writeAtomically } from "../files.js";
+import { rankLayers } from "../method/scores.js";
+import { scoreLayers } from "../pipeline/scores.js";
+import { openSession } from "../pipeline/session.js";
+import { parse, UsageError } from "./args.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+
+export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
+  Runs the calibration prompts through MODEL and scores each attention and FFN sub-layer by how
+  much it changes the hidden state (cosine similarity below γ earns a reward, above a penalty).
+${PIPELINE_OPTIONS_USAGE}`;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
+  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
+  if (!values.output) throw new UsageError("-o SCORES.json is required");
+  const settings = await pipelineSettings(values);
+  const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
+  const progress = stepProgress(settings.json);
+  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+  const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
+  await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
+  if (settings.json) {
+    console.log(JSON.stringify(scores, null, 2));
+    return 0;
+  }
+  console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
+  console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
+  return 0;
+}

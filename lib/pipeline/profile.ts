@@ -1,0 +1,73 @@
+/**
+ * `profile`: the uniform set's memory, latency and accuracy, written as profile.json with the
+ * hardware, build and settings each metric was measured with. `only` restricts a run to the
+ * metrics that belong to this machine (latency on the edge device, accuracy anywhere).
+ */
+import path from "node:path";
+import type { LayerName } from "../method/layers.js";
+import type { GgmlType } from "../method/types.js";
+import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
+import { measureAccuracy, measureLatency, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
+import type { Session } from "./session.js";
+import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+
+export interface ProfileOptions extends UniformOptions {
+  readonly types: readonly GgmlType[];
+  /** metric groups to measure; memory comes with latency (both are this machine's view of the file) */
+  readonly only?: "latency" | "accuracy";
+  readonly latency: LatencySettings;
+  readonly accuracy: AccuracySettings;
+}
+
+export async function profileModel(s: Session, o: ProfileOptions): Promise<{ profile: ProfileFile; files: Map<GgmlType, string> }> {
+  const files = await uniformModels(s, o.types, o);
+  const groups: readonly MetricGroup[] = o.only === "latency" ? ["memory", "latency"] : o.only === "accuracy" ? ["accuracy"] : ["memory", "latency", "accuracy"];
+  const provenance = (settings: Record<string, unknown>): Provenance => ({
+    hardware: s.hardware,
+    build: s.build,
+    settings,
+    measuredAt: new Date().toISOString(),
+  });
+  const types: Partial<Record<GgmlType, TypeMeasurements>> = {};
+  for (const type of o.types) {
+    const file = files.get(type)!;
+    const memory = await measureMemory(file);
+    const measuredWith: Partial<Record<MetricGroup, Provenance>> = {};
+    let entry: Record<string, unknown> = { layerBytes: memory.layerBytes, fixedBytes: memory.fixedBytes, fileBytes: memory.fileBytes };
+    if (groups.includes("memory")) {
+      entry = { ...entry, memoryBytes: memory.memoryBytes };
+      measuredWith.memory = provenance({ what: "bytes of all parameters (tensor data), read from the GGUF header" });
+    }
+    if (groups.includes("latency")) {
+      entry = { ...entry, ...(await measureLatency(s, file, type, o.latency)) };
+      measuredWith.latency = provenance({ ...o.latency, rules: "llama-bench tg: ms per generated token, mean over repetitions" });
+    }
+    if (groups.includes("accuracy")) {
+      const a = await measureAccuracy(s, file, type, o.accuracy);
+      entry = { ...entry, ...a };
+      measuredWith.accuracy = provenance({
+        evalText: o.accuracy.evalText.source.kind === "builtin" ? "built-in" : path.basename(o.accuracy.evalText.source.path),
+        evalSha256: o.accuracy.evalText.sha256,
+        nCtx: o.accuracy.nCtx,
+        chunks: o.accuracy.chunks ?? "all",
+        kld: o.accuracy.kld,
+      });
+    }
+    types[type] = { ...entry, measuredWith } as TypeMeasurements;
+  }
+  const layerParams: Partial<Record<LayerName, number>> = {};
+  for (const layer of s.info.layers) layerParams[layer.name] = layer.parameters;
+  const profile: ProfileFile = {
+    model: {
+      sha256: s.sha256,
+      name: path.basename(s.model),
+      architecture: s.info.architecture,
+      blocks: s.info.blockCount,
+      layers: s.info.layers.length,
+    },
+    quantization: quantizationSettings(o),
+    types,
+    layerParams,
+  };
+  return { profile, files };
+}

@@ -1,0 +1,74 @@
+/**
+ * What every pipeline step shares for one source model: the cache, the model's content hash and
+ * header, and the fingerprints that decide which cached results still apply (a quantized file
+ * depends on the build; a latency also on the hardware).
+ */
+import { Cache } from "../cache/cache.js";
+import type { CacheKey, CacheKind } from "../cache/key.js";
+import { requireInputFile } from "../files.js";
+import { inspect, type ModelInfo } from "../gguf/inspect.js";
+import { binding } from "../native/binding.js";
+import type { JobOptions } from "../native/job.js";
+import { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./hardware.js";
+
+/** Reports progress of one named step (0..1). */
+export type StepReporter = (step: string, fraction: number) => void;
+
+export interface SessionOptions {
+  /** the source model: F16/F32/BF16 GGUF, the more precise the better */
+  readonly model: string;
+  /** cache folder; default $APREQEL_CACHE_DIR, $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel */
+  readonly cacheDir?: string;
+  readonly signal?: AbortSignal;
+  readonly onStep?: StepReporter;
+}
+
+export interface Session {
+  readonly model: string;
+  readonly sha256: string;
+  readonly info: ModelInfo;
+  readonly cache: Cache;
+  readonly hardware: Hardware;
+  readonly build: BuildDescription;
+  /** fingerprint of the build alone: what a quantized file or a perplexity depends on */
+  readonly buildFingerprint: string;
+  /** fingerprint of hardware + build: what a latency depends on */
+  readonly deviceFingerprint: string;
+  readonly signal?: AbortSignal;
+  readonly onStep?: StepReporter;
+}
+
+export async function openSession(options: SessionOptions): Promise<Session> {
+  const model = await requireInputFile(options.model, "model");
+  const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
+  const [info, sha256] = await Promise.all([inspect(model), cache.modelHash(model)]);
+  if (info.layers.length === 0) throw new Error(`${model} has no transformer blocks apreqel can plan (architecture ${info.architecture})`);
+  const backend = binding().buildInfo();
+  const hardware = describeHardware(backend);
+  const build = describeBuild(backend);
+  return {
+    model,
+    sha256,
+    info,
+    cache,
+    hardware,
+    build,
+    buildFingerprint: fingerprint({ build }),
+    deviceFingerprint: fingerprint({ hardware, build }),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  };
+}
+
+/** A cache key for this session's model. */
+export function keyFor(s: Session, kind: CacheKind, type: string | null, settings: Readonly<Record<string, unknown>>, device = false): CacheKey {
+  return s.cache.key({ modelSha256: s.sha256, kind, type, settings, fingerprint: device ? s.deviceFingerprint : s.buildFingerprint });
+}
+
+/** JobOptions for a native call inside step `step`. */
+export function jobOptions(s: Session, step: string): JobOptions {
+  return {
+    ...(s.signal ? { signal: s.signal } : {}),
+    ...(s.onStep ? { onProgress: (f: number) => s.onStep!(step, f) } : {}),
+  };
+}
