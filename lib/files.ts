@@ -70,6 +70,8 @@ export async function writeAtomically<T>(output: string, write: (temp: string) =
     return result;
   } catch (e) {
     await fs.rm(temp, { force: true });
+    // errors from the native writer name the temp file; the user knows the output path
+    if (e instanceof Error) e.message = e.message.replaceAll(temp, output);
     throw e;
   }
 }

@@ -86,9 +86,9 @@ class AssembleJob : public Job {
 
  protected:
   void Run() override {
-    GgufHeader base = GgufHeader::read(base_, "unreadable header");
+    GgufHeader base = validateGguf(base_);
     std::vector<GgufHeader> sources;
-    for (const auto& path : sources_) sources.push_back(GgufHeader::read(path, "unreadable header"));
+    for (const auto& path : sources_) sources.push_back(validateGguf(path));
 
     GgufPtr out(gguf_init_empty());
     gguf_set_kv(out.get(), base.gguf.get());

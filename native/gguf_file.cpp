@@ -1,8 +1,10 @@
 #include "gguf_file.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -16,6 +18,14 @@ std::string errnoMessage(const std::string& what, const std::string& path) {
   int e = errno;
   std::string reason = e == ENOSPC ? "no space left on device" : std::strerror(e);
   return what + " " + path + ": " + reason;
+}
+
+bool noSpaceLeft(const std::string& path, int err) {
+  if (err == ENOSPC || err == EDQUOT) return true;
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct statvfs vfs {};
+  return ::statvfs(dir.c_str(), &vfs) == 0 && vfs.f_bavail == 0;
 }
 
 GgufHeader GgufHeader::read(const std::string& path, const std::string& reasonIfUnknown) {
@@ -36,6 +46,7 @@ GgufHeader GgufHeader::read(const std::string& path, const std::string& reasonIf
     throw std::runtime_error(path + " is not a valid GGUF file: " + reason);
   }
   GgufHeader h;
+  h.path = path;
   h.gguf = std::move(gguf);
   h.meta.reset(meta);
   h.fileSize = static_cast<uint64_t>(st.st_size);
@@ -48,14 +59,59 @@ uint64_t GgufHeader::tensorDataOffset(int64_t id) const {
   uint64_t size = gguf_get_tensor_size(gguf.get(), id);
   uint64_t begin = start + offs;
   if (begin < start || begin + size < begin || begin + size > fileSize) {
-    throw std::runtime_error(std::string("tensor ") + gguf_get_tensor_name(gguf.get(), id) +
-                             " lies outside the file (truncated or corrupt GGUF)");
+    invalid(std::string("tensor ") + gguf_get_tensor_name(gguf.get(), id) + " data lies outside the file (" +
+            std::to_string(size) + " bytes at offset " + std::to_string(begin) + ", file size " + std::to_string(fileSize) +
+            "; truncated or corrupt)");
   }
   return begin;
 }
 
+static std::string shapeText(const ggml_tensor* t) {
+  std::string s = "[";
+  for (int d = 0; d < GGML_MAX_DIMS; ++d) s += (d ? ", " : "") + std::to_string(t->ne[d]);
+  return s + "]";
+}
+
 void GgufHeader::checkTensorData() const {
-  for (int64_t i = 0; i < gguf_get_n_tensors(gguf.get()); ++i) tensorDataOffset(i);
+  const gguf_context* g = gguf.get();
+  struct Range { uint64_t begin, end; const char* name; };
+  std::vector<Range> ranges;
+  // meta holds one ggml tensor per tensor info, created in the same order
+  ggml_tensor* t = ggml_get_first_tensor(meta.get());
+  for (int64_t i = 0; i < gguf_get_n_tensors(g); ++i, t = ggml_get_next_tensor(meta.get(), t)) {
+    if (t == nullptr) invalid("the tensor table is inconsistent");
+    const char* name = gguf_get_tensor_name(g, i);
+    // gguf's parser skips its overflow check when the element count wraps around to 0 (e.g. shape
+    // [256, 2^62]); such a tensor then claims 0 bytes and llama.cpp's loader asserts on it.
+    int64_t count = 1;
+    for (int d = 0; d < GGML_MAX_DIMS; ++d) {
+      if (t->ne[d] < 0 || __builtin_mul_overflow(count, t->ne[d], &count)) {
+        invalid(std::string("tensor ") + name + " has an impossible shape " + shapeText(t) + " (2^63 elements or more)");
+      }
+    }
+    uint64_t bytes = 0;
+    const uint64_t blocks = static_cast<uint64_t>(count) / ggml_blck_size(t->type);
+    if (__builtin_mul_overflow(blocks, static_cast<uint64_t>(ggml_type_size(t->type)), &bytes) || bytes != gguf_get_tensor_size(g, i)) {
+      invalid(std::string("tensor ") + name + " of shape " + shapeText(t) + " has an impossible size in bytes");
+    }
+    const uint64_t begin = tensorDataOffset(i);
+    ranges.push_back({begin, begin + bytes, name});
+  }
+  // the parser places tensors back to back, so overlap means sizes that wrapped; check anyway
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i - 1].end > ranges[i].begin) {
+      invalid(std::string("the data of tensors ") + ranges[i - 1].name + " and " + ranges[i].name + " overlap");
+    }
+  }
+}
+
+void GgufHeader::invalid(const std::string& why) const { throw std::runtime_error(path + " is not a valid GGUF file: " + why); }
+
+GgufHeader validateGguf(const std::string& path) {
+  GgufHeader h = GgufHeader::read(path, "unreadable header");
+  h.checkTensorData();
+  return h;
 }
 
 ggml_type ggmlTypeFromName(const std::string& name) {

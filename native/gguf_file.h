@@ -24,6 +24,7 @@ using GgmlPtr = std::unique_ptr<ggml_context, GgmlDeleter>;
 
 // A GGUF header read without tensor data (no_alloc). Throws with the parser's reason on failure.
 struct GgufHeader {
+  std::string path;
   GgufPtr gguf;
   GgmlPtr meta;  // ggml tensors carrying names, types and shapes (no data)
   uint64_t fileSize = 0;
@@ -31,9 +32,16 @@ struct GgufHeader {
   static GgufHeader read(const std::string& path, const std::string& reasonIfUnknown);
   // Absolute file offset of tensor `id`'s data, checked to lie inside the file.
   uint64_t tensorDataOffset(int64_t id) const;
-  // Throws unless every tensor's data lies inside the file.
+  // Throws "<path> is not a valid GGUF file: <why>" unless every tensor's data lies inside the
+  // file. Every entry point that hands a file to llama.cpp calls this first (see validate()).
   void checkTensorData() const;
+  // Throws `path is not a valid GGUF file: why`.
+  [[noreturn]] void invalid(const std::string& why) const;
 };
+
+// Reads and checks a GGUF before llama.cpp's loader or quantizer sees it: gguf's own parser bounds
+// counts, lengths and shapes by the file size; this adds that tensor data lies inside the file.
+GgufHeader validateGguf(const std::string& path);
 
 // Looks up a ggml type by its ggml name ("q4_K", "f16"); GGML_TYPE_COUNT if unknown.
 ggml_type ggmlTypeFromName(const std::string& name);
@@ -68,5 +76,9 @@ class GgufStreamWriter {
 };
 
 std::string errnoMessage(const std::string& what, const std::string& path);
+
+// Whether a write to `path` that failed with errno `err` (0 when unknown) ran out of space: the
+// errno says so, or the filesystem holding `path` has no block left.
+bool noSpaceLeft(const std::string& path, int err);
 
 }  // namespace apreqel

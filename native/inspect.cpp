@@ -68,7 +68,7 @@ class InspectJob : public Job {
 
  protected:
   void Run() override {
-    GgufHeader h = GgufHeader::read(path_, "unreadable header");
+    GgufHeader h = validateGguf(path_);
     const gguf_context* g = h.gguf.get();
     version_ = gguf_get_version(g);
     alignment_ = gguf_get_alignment(g);

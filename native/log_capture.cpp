@@ -44,7 +44,12 @@ void LogCapture::add(int level, const char* text) {
       if (!ident) break;
       line = line.substr(colon + 2);
     }
-    if (!line.empty()) lastError_ = line;
+    // llama.cpp follows the specific reason with generic wrap-up lines ("failed to read tensor
+    // info", "failed to load model"): keep the reason when one was already logged.
+    const std::string loading = "error loading model: ";
+    if (line.compare(0, loading.size(), loading) == 0) line = line.substr(loading.size());
+    const bool generic = line.compare(0, 10, "failed to ") == 0 && line.find("failed to open") != 0;
+    if (!line.empty() && !(generic && !lastError_.empty())) lastError_ = line;
   }
 }
 

@@ -1,5 +1,6 @@
 // quantize(): llama_model_quantize with exact per-tensor types, progress and cancellation
 // (vendor/patches/0001-quantize-progress.patch) and the log's reason on failure.
+#include <cerrno>
 #include <map>
 #include <string>
 #include <vector>
@@ -79,7 +80,7 @@ std::map<std::string, std::vector<float>> loadImatrix(const std::string& path) {
     std::string base = name.substr(0, name.size() - sumSuffix.size());
     ggml_tensor* sums = ggml_get_tensor(ctx.get(), name.c_str());
     ggml_tensor* counts = ggml_get_tensor(ctx.get(), (base + ".counts").c_str());
-    if (!sums || !counts || sums->type != GGML_TYPE_F32 || counts->type != GGML_TYPE_F32 || counts->ne[1] != sums->ne[1]) {
+    if (!sums || !counts || sums->type != GGML_TYPE_F32 || counts->type != GGML_TYPE_F32 || counts->ne[0] != 1 || counts->ne[1] != sums->ne[1]) {
       throw std::runtime_error("imatrix " + path + ": malformed entry for " + base);
     }
     const int64_t ne0 = sums->ne[0], nmat = sums->ne[1];
@@ -140,7 +141,7 @@ class QuantizeJob : public Job {
  protected:
   void Run() override {
     // llama_model_quantize aborts on some malformed inputs; reject what is not a GGUF first.
-    GgufHeader::read(input_, "unreadable header").checkTensorData();
+    validateGguf(input_);
     std::map<std::string, std::vector<float>> imatrix;
     std::vector<llama_model_imatrix_data> imatrixRefs;
     if (!imatrixPath_.empty()) {
@@ -169,9 +170,15 @@ class QuantizeJob : public Job {
     };
     p.progress_callback_user_data = this;
     p.max_buf_size = 64u << 20;  // slabs of rows small enough that cancellation is prompt
+    errno = 0;
     uint32_t rc = llama_model_quantize(input_.c_str(), output_.c_str(), &p);
+    const int writeErrno = errno;  // a failed write of its ofstream leaves ENOSPC here
     throwIfCancelled();
-    if (rc != 0) throw std::runtime_error(withLogReason("quantizing " + input_ + " failed"));
+    if (rc != 0) {
+      // llama.cpp's ofstream reports a full disk only as "basic_ios::clear: iostream error"
+      if (noSpaceLeft(output_, writeErrno)) throw std::runtime_error("cannot write " + output_ + ": no space left on device");
+      throw std::runtime_error(withLogReason("quantizing " + input_ + " failed"));
+    }
   }
 
  private:

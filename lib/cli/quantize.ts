@@ -4,6 +4,7 @@ import type { GgmlType } from "../method/types.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { openSession } from "../pipeline/session.js";
+import { requireOutputPath } from "../files.js";
 import { writeReport } from "../report/report.js";
 import { parse, UsageError } from "./args.js";
 import { formatBytes, formatNumber } from "./format.js";
@@ -34,7 +35,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   const settings = await pipelineSettings(values);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
-  const output = values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`);
+  const output = await requireOutputPath(
+    values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`),
+    "--output",
+    [model],
+  );
   const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
   if (loaded && !loaded.file) throw new UsageError("--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
   const given = loaded?.file;

@@ -6,6 +6,7 @@
  */
 import type { AssembleResult } from "../assemble.js";
 import { InputError } from "../errors.js";
+import { requireOutputPath } from "../files.js";
 import { plan, type Constraints, type PlanResult } from "../method/plan.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
@@ -43,6 +44,8 @@ export interface AdaptiveResult {
 }
 
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
+  // a bad output path fails now, not after minutes of profiling
+  await requireOutputPath(o.output, "output", [s.model]);
   if (o.profile && o.profile.model.sha256 !== s.sha256) {
     throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
   }

@@ -1,0 +1,116 @@
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { Cache } from "../../lib/cache/cache.js";
+import { inspect } from "../../lib/gguf/inspect.js";
+import { runCli, spawnCli } from "../helpers/cli.js";
+import { fixtureModel } from "../helpers/fixtures.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const dir = tempDir();
+const cacheDir = path.join(dir, "cache");
+let model: string;
+let calibration: string;
+let evalText: string;
+
+// small settings: the pipeline's behaviour, not its numbers, is under test
+const common = () => [
+  "--cache-dir", cacheDir,
+  "--calibration", calibration,
+  "--eval-text", evalText,
+  "--ctx", "64",
+  "--n-gen", "4",
+  "--n-prompt", "0",
+  "--reps", "1",
+  "--types", "q8_0,q5_K,q4_K,q3_K",
+  "--threads", "2",
+];
+
+beforeAll(async () => {
+  model = await fixtureModel();
+  calibration = path.join(dir, "calibration.txt");
+  writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
+  evalText = path.join(dir, "eval.txt");
+  writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
+}, 300_000);
+
+describe("apreqel quantize (end to end on a fixture)", () => {
+  let memoryOut: string;
+  let accuracyOut: string;
+
+  it("writes a GGUF whose per-layer types equal the plan's allocation", async () => {
+    memoryOut = path.join(dir, "memory.gguf");
+    const r = await runCli(["quantize", model, "-o", memoryOut, "--priority", "memory", "--json", ...common()]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { allocation: Record<string, string>; output: string; distribution: Record<string, number> };
+    expect(plan.output).toBe(memoryOut);
+    const info = await inspect(memoryOut);
+    for (const layer of info.layers) {
+      for (const t of layer.tensors) expect(info.tensors.find((x) => x.name === t)?.type, t).toBe(plan.allocation[layer.name]);
+    }
+    // non-layer tensors keep one type, and the file says what it is
+    expect(info.tensors.find((t) => t.name === "token_embd.weight")?.type).toBe("q8_0");
+    expect(info.metadata["apreqel.allocation"]).toBe(JSON.stringify(plan.allocation));
+    expect(JSON.parse(String(info.metadata["apreqel.distribution"]))).toEqual(plan.distribution);
+  });
+
+  it("a second run with other weights reuses the cache: no quantization, no capture", async () => {
+    const cache = await Cache.open({ dir: cacheDir });
+    const before = (await cache.readLog()).length;
+    accuracyOut = path.join(dir, "accuracy.gguf");
+    const r = await runCli(["quantize", model, "-o", accuracyOut, "--priority", "accuracy", "--json", ...common()]);
+    expect(r.code).toBe(0);
+    const events = (await cache.readLog()).slice(before);
+    const published = events.filter((e) => e.event === "published").map((e) => ("kind" in e ? `${e.kind}:${e.type}` : ""));
+    // only the new result's own measurements may be new; the uniform files, their measurements and the capture are hits
+    expect(published.filter((p) => p.startsWith("uniform") || p.startsWith("similarity"))).toEqual([]);
+    expect(events.filter((e) => e.event === "hit" && "kind" in e && e.kind === "uniform")).toHaveLength(4);
+  });
+
+  it("--priority memory never yields a larger model than --priority accuracy", async () => {
+    const [m, a] = await Promise.all([inspect(memoryOut), inspect(accuracyOut)]);
+    const bytes = (i: typeof m) => i.tensors.reduce((s, t) => s + t.bytes, 0);
+    expect(bytes(m)).toBeLessThanOrEqual(bytes(a));
+  });
+
+  it("killed mid-run, a rerun completes and leaves no partial output", async () => {
+    const out = path.join(dir, "killed.gguf");
+    const killCache = path.join(dir, "cache-killed");
+    const args = ["quantize", model, "-o", out, "--priority", "latency", ...common().map((a) => (a === cacheDir ? killCache : a))];
+    const child = spawnCli(args);
+    // wait until it is quantizing (its progress lines are on stderr), then SIGKILL it
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on("data", (d: Buffer) => {
+        if (/quantize q5_K/.test(String(d))) resolve();
+      });
+      child.on("exit", () => reject(new Error("the CLI finished before it could be killed")));
+    });
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("exit", r));
+    expect(existsSync(out)).toBe(false);
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("usage errors: one clear line, exit code 2, nothing written", async () => {
+    const before = readdirSync(dir).sort();
+    const cases: [string[], RegExp][] = [
+      [["quantize", model, "--weights", "0.5,0.7,0"], /weights must sum to 1/],
+      [["quantize", model, "--frobnicate"], /unknown option.*--frobnicate/i],
+      [["quantize", path.join(dir, "missing.gguf")], /file not found/],
+      [["quantize", model, "-o", path.join(dir, "no", "such", "dir", "x.gguf"), ...common()], /output folder .* does not exist/],
+      [["quantize", model, "--max-memory", "2XB"], /--max-memory: expected a size like 2GB/],
+      [["quantize", model, "--types", "q4_k"], /did you mean "q4_K"/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(readdirSync(dir).sort()).toEqual(before);
+  });
+});
