@@ -32,3 +32,24 @@ export {
 export { readProfiles, type LoadedProfile } from "./pipeline/read-profiles.js";
 export { BUILTIN_EVAL_NOTE, readCalibration, readEvalText, type CalibrationSet, type EvalText, type TextSource } from "./pipeline/texts.js";
 export * from "./report/index.js";
+export { openSession, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
+export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
+export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
+export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";
+export { assembleMix, tensorAssignment, type MixLabel } from "./pipeline/mixed.js";
+export { quantizeAdaptive, type AdaptiveOptions, type AdaptiveResult } from "./pipeline/adaptive.js";
+export { sweep, type SweepModel, type SweepOptions, type SweepResult } from "./pipeline/sweep.js";
+export { evaluate, type EvaluateOptions } from "./pipeline/evaluate.js";
+export {
+  DEFAULT_LATENCY,
+  measureAccuracy,
+  measureLatency,
+  measureMemory,
+  measureModel,
+  type AccuracyMetrics,
+  type AccuracySettings,
+  type LatencyMetrics,
+  type LatencySettings,
+  type MeasuredModel,
+  type MemoryMetrics,
+} from "./pipeline/measure-file.js";

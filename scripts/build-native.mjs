@@ -3,12 +3,12 @@
 // on CMakeLists.txt into build-cmake/, copies the addon to build/Release/apreqel.node (where
 // `bindings` looks) and checks that it loads in a child process before declaring success.
 //
-//   node scripts/build-native.mjs [--cuda] [--tools] [--jobs N] [--out FILE] [--prebuild]
+//   node scripts/build-native.mjs [--cuda] [--tools | --no-tools] [--jobs N] [--out FILE] [--prebuild]
 //   env: APREQEL_CUDA=1, APREQEL_TOOLS=1, APREQEL_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ..."
 //
 // --prebuild packs the result with prebuildify (through binding.gyp, which calls this script).
 import { execFileSync, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, renameSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,10 +31,20 @@ if (flag("--prebuild")) {
 }
 
 const cuda = flag("--cuda") || process.env.APREQEL_CUDA === "1";
-const tools = flag("--tools") || process.env.APREQEL_TOOLS === "1";
+const buildDirFor = (isCuda) => path.join(root, isCuda ? "build-cmake-cuda" : "build-cmake");
+// --tools is sticky: a plain rebuild keeps the tools a previous build made (Ninja would otherwise
+// delete them as dead outputs); --no-tools drops them.
+const previouslyTools = () => {
+  try {
+    return readFileSync(path.join(buildDirFor(cuda), "CMakeCache.txt"), "utf8").includes("APREQEL_TOOLS:BOOL=ON");
+  } catch {
+    return false; // no previous build
+  }
+};
+const tools = !flag("--no-tools") && (flag("--tools") || process.env.APREQEL_TOOLS === "1" || previouslyTools());
 const jobs = Number(value("--jobs") ?? process.env.APREQEL_JOBS ?? os.availableParallelism());
 const out = path.resolve(root, value("--out") ?? "build/Release/apreqel.node");
-const buildDir = path.join(root, cuda ? "build-cmake-cuda" : "build-cmake");
+const buildDir = buildDirFor(cuda);
 
 const started = Date.now();
 execFileSync(process.execPath, [path.join(root, "scripts/vendor.mjs")], { stdio: "inherit" });
