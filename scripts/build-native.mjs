@@ -58,9 +58,12 @@ for (const a of (process.env.APREQEL_CMAKE_ARGS ?? "").split(/\s+/).filter(Boole
   cmakeArgs.push(`--CD${a.slice(2)}`);
 }
 const cmakeJs = path.join(root, "node_modules/cmake-js/bin/cmake-js");
-const r = spawnSync(process.execPath, [cmakeJs, "compile", "--out", buildDir, "--parallel", String(jobs), ...cmakeArgs], {
-  cwd: root, stdio: "inherit",
-});
+// configure every time (cheap when nothing changed): `cmake-js compile` skips configuring an existing
+// build dir, which would silently ignore changed options such as --tools
+const cmakeJsRun = (verb, extra) =>
+  spawnSync(process.execPath, [cmakeJs, verb, "--out", buildDir, "--parallel", String(jobs), ...extra], { cwd: root, stdio: "inherit" });
+let r = cmakeJsRun("configure", cmakeArgs);
+if (r.status === 0) r = cmakeJsRun("build", cmakeArgs);
 if (r.status !== 0) {
   console.error("apreqel build: the native build failed (see the compiler output above). " +
     "It needs a C++17 compiler, cmake >= 3.18 and git; CUDA builds also need nvcc.");
