@@ -61,8 +61,36 @@ export async function requireOutputPath(output: unknown, option: string, inputs:
   return abs;
 }
 
+/**
+ * Removes temp files of `output` left by processes that no longer exist (a SIGKILL leaves one
+ * behind: nothing in a killed process can clean up). Returns how many were removed.
+ */
+export async function sweepStaleTemps(output: string): Promise<number> {
+  const dir = path.dirname(output);
+  const prefix = `.${path.basename(output)}.tmp-`;
+  let removed = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    await fs.rm(path.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by someone else
+  }
+}
+
 /** Runs `write(temp)` and renames temp → output on success; removes temp on any failure. */
 export async function writeAtomically<T>(output: string, write: (temp: string) => Promise<T>): Promise<T> {
+  await sweepStaleTemps(output);
   const temp = tempPathFor(output);
   try {
     const result = await write(temp);

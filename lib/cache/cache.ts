@@ -57,7 +57,7 @@ export type CacheLogRecord = CacheEvent & { readonly time: string; readonly pid:
 export interface CacheOpenOptions {
   /** The cache dir; default {@link defaultCacheDir}. */
   readonly dir?: string;
-  /** Temp dirs untouched this long (and whose process is gone) are removed on open; default 1 hour. */
+  /** Temp dirs untouched this long (and whose process is gone) are removed on open; default 1 minute. */
   readonly staleTempMs?: number;
 }
 
@@ -70,7 +70,9 @@ export interface ClearResult {
 }
 
 const MANIFEST = "manifest.json";
-const HOUR = 3600_000;
+// A temp dir whose process is gone and that nobody wrote to for a minute is a killed run's leftover.
+// (The quiet minute guards a cache shared between hosts, where the pid check means nothing.)
+const STALE_TEMP_MS = 60_000;
 
 /** The cache. Open with {@link Cache.open}. */
 export class Cache {
@@ -93,7 +95,7 @@ export class Cache {
     const cache = new Cache(path.resolve(options.dir ?? defaultCacheDir()));
     await fs.mkdir(path.join(cache.dir, "entries"), { recursive: true });
     await fs.mkdir(path.join(cache.dir, "tmp"), { recursive: true });
-    await cache.sweepTemp(options.staleTempMs ?? HOUR);
+    await cache.sweepTemp(options.staleTempMs ?? STALE_TEMP_MS);
     return cache;
   }
 

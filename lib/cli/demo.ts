@@ -8,20 +8,22 @@ import os from "node:os";
 import path from "node:path";
 import { writeRandomModel } from "../fixtures.js";
 import { parse } from "./args.js";
+import type { CommandContext } from "./main.js";
 import * as quantize from "./quantize.js";
 
 export const usage = `usage: apreqel demo [--dir DIR] [--priority memory|latency|accuracy|balanced]
   Generates a random-weight llama model (8 blocks, n_embd 512) in DIR (default: a temp folder)
   and runs \`apreqel quantize\` on it with the built-in calibration and evaluation texts.`;
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values } = parse(argv, { dir: { type: "string" }, priority: { type: "string" }, json: { type: "boolean" } }, false);
   const dir = values.dir ? path.resolve(values.dir) : await fs.mkdtemp(path.join(os.tmpdir(), "apreqel-demo-"));
   await fs.mkdir(dir, { recursive: true });
   const model = path.join(dir, "demo-llama-f16.gguf");
   if (!values.json) console.error(`apreqel demo: generating ${model} (random weights, llama architecture, 8 blocks)`);
   await fs.access(model).catch(() => writeRandomModel({ output: model, nEmbd: 512, nFf: 1536, nLayer: 8, nHead: 8, nHeadKv: 4, nCtx: 1024, type: "f16" }));
-  return quantize.run([
+  return quantize.run(
+    [
     model,
     "--priority",
     values.priority ?? "balanced",
@@ -38,5 +40,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     "--reps",
     "3",
     ...(values.json ? ["--json"] : []),
-  ]);
+    ],
+    context,
+  );
 }

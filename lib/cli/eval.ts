@@ -2,6 +2,7 @@
 import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, UsageError } from "./args.js";
+import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 
@@ -11,7 +12,7 @@ export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base OR
   --base FILE           the unquantized model, for KL divergence
 ${PIPELINE_OPTIONS_USAGE}`;
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new UsageError("expected at least one model file");
   const settings = await pipelineSettings(values);
@@ -23,6 +24,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     accuracy: settings.accuracy,
     ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
     onStep: progress.onStep,
+    ...(context.signal ? { signal: context.signal } : {}),
   }).finally(() => progress.finish());
   if (settings.json) {
     console.log(JSON.stringify(results, null, 2));

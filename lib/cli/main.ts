@@ -14,9 +14,14 @@ import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
 
+/** What a command gets beside its arguments: `signal` aborts on SIGINT/SIGTERM (see bin/apreqel.js). */
+export interface CommandContext {
+  readonly signal?: AbortSignal;
+}
+
 interface Command {
   readonly usage: string;
-  run(argv: readonly string[]): Promise<number>;
+  run(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
 const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build };
@@ -36,7 +41,7 @@ commands:
   build                compile the native addon from source
 Run \`apreqel <command> --help\` for a command's options.`;
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h") {
     console.log(help);
@@ -52,7 +57,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(rest, context);
   } catch (e) {
     const err = e as Error;
     // Mistakes in what the user gave (options, files, method inputs): one line, exit 2.
@@ -64,4 +69,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof InputError || err instanceof MethodInputError) return 2;
     return err.name === "AbortError" ? 130 : 1;
   }
+}
+
+/**
+ * Turns SIGINT/SIGTERM into an AbortSignal so a running command stops its native work, removes
+ * its temp files and exits 130; a second signal exits at once.
+ */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\napreqel: ${sig}: stopping (cleaning up temp files; ${sig} again to quit at once)\n`);
+    controller.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return controller.signal;
 }

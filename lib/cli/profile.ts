@@ -4,6 +4,7 @@ import { requireOutputPath, writeAtomically } from "../files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { openSession } from "../pipeline/session.js";
 import { parse, UsageError } from "./args.js";
+import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
@@ -14,7 +15,7 @@ export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only 
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
 ${PIPELINE_OPTIONS_USAGE}`;
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   if (!values.output) throw new UsageError("-o PROFILE.json is required");
@@ -25,7 +26,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const settings = await pipelineSettings(values);
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
   const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
   const { profile } = await profileModel(s, {
     ...settings.uniform,
     types,

@@ -7,6 +7,7 @@ import { openSession } from "../pipeline/session.js";
 import { requireOutputPath } from "../files.js";
 import { writeReport } from "../report/report.js";
 import { parse, UsageError } from "./args.js";
+import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
@@ -22,7 +23,7 @@ export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
 ${PLAN_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...PLAN_OPTIONS,
     ...PIPELINE_OPTIONS,
@@ -46,7 +47,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const progress = stepProgress(settings.json);
   let r: AdaptiveResult;
   try {
-    const s = await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+    const s = await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
     r = await quantizeAdaptive(s, {
       ...settings.uniform,
       output,

@@ -5,6 +5,7 @@ import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { openSession } from "../pipeline/session.js";
 import { parse, UsageError } from "./args.js";
+import type { CommandContext } from "./main.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
@@ -12,14 +13,14 @@ export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibrat
   much it changes the hidden state (cosine similarity below γ earns a reward, above a penalty).
 ${PIPELINE_OPTIONS_USAGE}`;
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   if (!values.output) throw new UsageError("-o SCORES.json is required");
   const settings = await pipelineSettings(values);
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
   const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
   const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
   await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
   if (settings.json) {

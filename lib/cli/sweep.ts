@@ -8,6 +8,7 @@ import { writeReport } from "../report/report.js";
 import { quantizePresets } from "../gguf/ggml-types.js";
 import { unknownName } from "../errors.js";
 import { parse, UsageError } from "./args.js";
+import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
@@ -18,7 +19,7 @@ export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q
   Writes DIR/<weighting>.gguf, DIR/sweep.json and DIR/report.html.
 ${PIPELINE_OPTIONS_USAGE}`;
 
-export async function run(argv: readonly string[]): Promise<number> {
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   if (!values["out-dir"]) throw new UsageError("--out-dir DIR is required");
@@ -30,7 +31,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   await fs.mkdir(outDir, { recursive: true });
   const jsonFile = await requireOutputPath(path.join(outDir, "sweep.json"), "--out-dir", [positionals[0]!]);
   const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep });
+  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
   const r = await sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }).finally(() =>
     progress.finish(),
   );

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { vi } from "vitest";
 import { main } from "../../lib/cli/main.js";
@@ -21,10 +21,20 @@ export async function runCli(args: readonly string[]): Promise<{ code: number; s
   }
 }
 
-/** Starts the CLI in a child process (from source, through vite-node). */
+/**
+ * Compiles lib/ to dist/ (what bin/apreqel.js runs), so a child process runs the current source
+ * exactly as a user would (vite-node is no stand-in here: its server exits on SIGTERM itself).
+ */
+export function buildDist(): void {
+  execFileSync(process.execPath, [path.join(packageRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+    cwd: packageRoot,
+    stdio: "inherit",
+  });
+}
+
+/** Starts `bin/apreqel.js ARGS` in a child process (call buildDist() first). */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  const viteNode = path.join(packageRoot, "node_modules", "vite-node", "vite-node.mjs");
-  return spawn(process.execPath, [viteNode, path.join(packageRoot, "test", "helpers", "run-cli.ts"), ...args], {
+  return spawn(process.execPath, [path.join(packageRoot, "bin", "apreqel.js"), ...args], {
     cwd: packageRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Cache } from "../../lib/cache/cache.js";
 import { inspect } from "../../lib/gguf/inspect.js";
-import { runCli, spawnCli } from "../helpers/cli.js";
+import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -27,6 +27,7 @@ const common = () => [
 ];
 
 beforeAll(async () => {
+  buildDist();
   model = await fixtureModel();
   calibration = path.join(dir, "calibration.txt");
   writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
@@ -93,6 +94,44 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     expect(r.code).toBe(0);
     expect(existsSync(out)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("SIGINT/SIGTERM mid-run: exit 130, nothing partial left; the rerun equals an uninterrupted run byte for byte", async () => {
+    // a fixed profile makes the plan reproducible (a fresh latency measurement would carry timing noise)
+    const profileFile = path.join(dir, "profile.json");
+    expect((await runCli(["profile", model, "-o", profileFile, ...common()])).code).toBe(0);
+    const planOf = (stdout: string) => {
+      const { output: _output, measured: _measured, uniform: _uniform, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
+      return plan;
+    };
+    const reference = path.join(dir, "reference.gguf");
+    const first = await runCli(["quantize", model, "-o", reference, "--profile", profileFile, "--priority", "balanced", "--json", ...common()]);
+    expect(first.code).toBe(0);
+    for (const [sig, waitFor] of [["SIGINT", /similarity|quantize q5_K/], ["SIGTERM", /quantize q4_K|similarity/]] as const) {
+      const cache = path.join(dir, `cache-${sig}`);
+      const out = path.join(dir, `${sig}.gguf`);
+      const args = ["quantize", model, "-o", out, "--profile", profileFile, "--priority", "balanced", ...common().map((a) => (a === cacheDir ? cache : a))];
+      const child = spawnCli(args); // without --json: its progress lines tell when to interrupt
+      let stderr = "";
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.on("data", (d: Buffer) => {
+          stderr += String(d);
+          if (waitFor.test(stderr)) resolve();
+        });
+        child.on("exit", () => reject(new Error(`finished before ${sig}: ${stderr}`)));
+      });
+      child.kill(sig);
+      const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+      expect(code, stderr).toBe(130);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+      const tmp = path.join(cache, "tmp");
+      if (existsSync(tmp)) expect(readdirSync(tmp)).toEqual([]);
+      const again = await runCli([...args, "--json"]);
+      expect(again.code).toBe(0);
+      expect(planOf(again.stdout)).toEqual(planOf(first.stdout));
+      expect(readFileSync(out).equals(readFileSync(reference))).toBe(true);
+    }
   });
 
   it("usage errors: one clear line, exit code 2, nothing written", async () => {
