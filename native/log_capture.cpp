@@ -48,6 +48,8 @@ void LogCapture::add(int level, const char* text) {
     // info", "failed to load model"): keep the reason when one was already logged.
     const std::string loading = "error loading model: ";
     if (line.compare(0, loading.size(), loading) == 0) line = line.substr(loading.size());
+    // "failed to X: reason" carries its reason: keep that part
+    if (line.compare(0, 10, "failed to ") == 0 && line.find(": ") != std::string::npos) line = line.substr(line.find(": ") + 2);
     const bool generic = line.compare(0, 10, "failed to ") == 0 && line.find("failed to open") != 0;
     if (!line.empty() && !(generic && !lastError_.empty())) lastError_ = line;
   }

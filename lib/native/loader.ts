@@ -1,9 +1,10 @@
 /**
  * Finds the native addon: a prebuilt binary shipped in prebuilds/<platform>-<arch>/ first
  * (what `npm install apreqel` uses, since npm may skip our install script), then a source build
- * in build/Release (through `bindings`). When neither loads, one error says what to do.
+ * in build/Release (through `bindings`). A source build newer than the prebuilds goes first: it is
+ * what the user built on purpose (`apreqel build --cuda`, say). When none loads, one error says what to do.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,7 +34,16 @@ export function loadAddon(root = packageRoot): unknown {
       failures.push(`APREQEL_ADDON=${override}: ${(e as Error).message}`);
     }
   }
-  for (const file of prebuildCandidates(root)) {
+  const sourceBuild = path.join(root, "build", "Release", "apreqel.node");
+  const prebuilds = prebuildCandidates(root);
+  if (existsSync(sourceBuild) && prebuilds.every((p) => statSync(p).mtimeMs < statSync(sourceBuild).mtimeMs)) {
+    try {
+      return require(sourceBuild);
+    } catch (e) {
+      failures.push(`build/Release/apreqel.node: ${(e as Error).message.split("\n")[0]}`);
+    }
+  }
+  for (const file of prebuilds) {
     try {
       return require(file);
     } catch (e) {

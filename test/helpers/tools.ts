@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { packageRoot } from "../../lib/native/loader.js";
 
-export function llamaTool(name: "llama-perplexity" | "llama-bench" | "llama-quantize"): string | null {
+export function llamaTool(name: "llama-perplexity" | "llama-bench" | "llama-quantize" | "llama-imatrix"): string | null {
   const file = path.join(packageRoot, "build-cmake", "bin", name);
   return existsSync(file) ? file : null;
 }
