@@ -8,6 +8,7 @@ import { requireInputFile, requireOutputPath, writeAtomically } from "./files.js
 import { inspect, type ModelInfo } from "./gguf/inspect.js";
 import { binding } from "./native/binding.js";
 import { runJob, type JobOptions } from "./native/job.js";
+import { requireOptions, requireStringRecord, validateJobOptions } from "./validate.js";
 
 export interface AssembleOptions extends JobOptions {
   /** metadata (and any tensor not in `assignment`) comes from this file */
@@ -29,19 +30,30 @@ export interface AssembleResult {
 }
 
 export async function assemble(options: AssembleOptions): Promise<AssembleResult> {
+  requireOptions(options, "assemble");
+  validateJobOptions(options);
   const base = await requireInputFile(options.base, "base");
-  if (typeof options.sources !== "object" || options.sources === null) throw invalidOption("sources", "an object of label → file", options.sources);
+  if (typeof options.sources !== "object" || options.sources === null || Array.isArray(options.sources)) {
+    throw invalidOption("sources", "an object of label → file", options.sources);
+  }
   const labels = Object.keys(options.sources);
   const sourcePaths: string[] = [];
   for (const label of labels) sourcePaths.push(await requireInputFile(options.sources[label], `sources.${label}`));
   const output = await requireOutputPath(options.output, "output", [base, ...sourcePaths]);
-  if (typeof options.assignment !== "object" || options.assignment === null) {
-    throw invalidOption("assignment", "an object of tensor name → source label", options.assignment);
+  const assignmentOption = requireStringRecord(options.assignment, "assignment", "tensor name → source label");
+  if (options.metadata !== undefined) {
+    if (typeof options.metadata !== "object" || options.metadata === null || Array.isArray(options.metadata)) {
+      throw invalidOption("metadata", "an object of key → string, number or boolean", options.metadata);
+    }
+    for (const [key, value] of Object.entries(options.metadata)) {
+      const ok = typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+      if (!ok) throw invalidOption(`metadata["${key}"]`, "a string, a finite number or a boolean", value);
+    }
   }
   const baseInfo = await inspect(base);
   const tensorNames = baseInfo.tensors.map((t) => t.name);
   const assignment: Record<string, number> = {};
-  for (const [tensor, label] of Object.entries(options.assignment)) {
+  for (const [tensor, label] of Object.entries(assignmentOption)) {
     if (!tensorNames.includes(tensor)) throw unknownName("assignment", "tensor", tensor, tensorNames);
     const index = labels.indexOf(label);
     if (index < 0) throw unknownName(`assignment["${tensor}"]`, "source", label, labels);

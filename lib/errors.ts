@@ -44,6 +44,8 @@ export class AbortError extends Error {
 
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "bigint") return `${value}n`;
   if (value === null || value === undefined || typeof value !== "object") return String(value);
   if (Array.isArray(value)) return "an array";
   return "an object";

@@ -10,6 +10,7 @@ import { requireInputFile, requireOutputPath, writeAtomically } from "./files.js
 import { binding } from "./native/binding.js";
 import { runJob, type JobOptions } from "./native/job.js";
 import { packageRoot } from "./native/loader.js";
+import { requireInt, requireOptions, validateJobOptions } from "./validate.js";
 
 export interface ModelShape {
   readonly nEmbd: number;
@@ -35,14 +36,23 @@ export function defaultVocabPath(): string {
   return path.join(packageRoot, "vendor", "llama.cpp", "models", "ggml-vocab-llama-spm.gguf");
 }
 
+/** Architectures the generator can lay out (llama.cpp's tensor names and metadata for each). */
+export const FIXTURE_ARCHITECTURES = ["llama", "qwen2", "qwen3", "phi3", "gemma3"] as const;
+export type FixtureArchitecture = (typeof FIXTURE_ARCHITECTURES)[number];
+
 export interface RandomModelOptions extends Partial<ModelShape>, JobOptions {
   readonly output: string;
+  /** default "llama" */
+  readonly arch?: FixtureArchitecture;
   readonly vocab?: string;
   readonly seed?: number;
   readonly type?: "f16" | "f32";
 }
 
 export async function writeRandomModel(options: RandomModelOptions): Promise<string> {
+  requireOptions(options, "writeRandomModel");
+  validateJobOptions(options);
+  const seed = requireInt(options.seed ?? 1, "seed", 0);
   const vocabFile = options.vocab ?? defaultVocabPath();
   if (options.vocab === undefined && !existsSync(vocabFile)) {
     throw new Error(`the default tokenizer ${vocabFile} is missing: run \`npx apreqel build\` (it prepares vendor/llama.cpp) or pass vocab`);
@@ -50,13 +60,13 @@ export async function writeRandomModel(options: RandomModelOptions): Promise<str
   const vocab = await requireInputFile(vocabFile, "vocab");
   const output = await requireOutputPath(options.output, "output", [vocab]);
   const shape: ModelShape = { ...FIXTURE_SHAPES.tiny, ...pick(options) };
-  for (const [k, v] of Object.entries(shape)) {
-    if (!Number.isInteger(v) || v <= 0) throw invalidOption(k, "a whole number > 0", v);
-  }
+  for (const [k, v] of Object.entries(shape)) requireInt(v, k, 1);
   if (options.type !== undefined && options.type !== "f16" && options.type !== "f32") throw invalidOption("type", '"f16" or "f32"', options.type);
+  const arch = options.arch ?? "llama";
+  if (!(FIXTURE_ARCHITECTURES as readonly string[]).includes(arch)) throw invalidOption("arch", FIXTURE_ARCHITECTURES.join(" | "), options.arch);
   await writeAtomically(output, (temp) =>
     runJob(options, (job) =>
-      binding().writeRandomModel({ vocab, output: temp, ...shape, seed: options.seed ?? 1, type: options.type ?? "f16", ...job }),
+      binding().writeRandomModel({ vocab, output: temp, ...shape, seed, type: options.type ?? "f16", arch, ...job }),
     ),
   );
   return output;

@@ -9,6 +9,7 @@ import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./gg
 import { inspect } from "./gguf/inspect.js";
 import { binding } from "./native/binding.js";
 import { runJob, type JobOptions } from "./native/job.js";
+import { optionalBoolean, requireInt, requireOptions, requireStringRecord, validateJobOptions } from "./validate.js";
 
 /** What to quantize to: a pure ggml type (every quantizable tensor) or a llama.cpp preset mix. */
 export type QuantizeTarget =
@@ -45,11 +46,16 @@ export interface QuantizeResult {
 }
 
 export async function quantize(options: QuantizeOptions): Promise<QuantizeResult> {
+  requireOptions(options, "quantize");
+  validateJobOptions(options);
   const input = await requireInputFile(options.input, "input");
   const output = await requireOutputPath(options.output, "output", [input]);
   if ((options.type === undefined) === (options.preset === undefined)) {
     throw invalidOption("type", "exactly one of type or preset", { type: options.type, preset: options.preset });
   }
+  const { type, preset } = options as { type?: unknown; preset?: unknown };
+  if (type !== undefined && typeof type !== "string") throw invalidOption("type", 'a quantization type name such as "q4_K"', type);
+  if (preset !== undefined && typeof preset !== "string") throw invalidOption("preset", 'a llama.cpp preset name such as "Q4_K_M"', preset);
   if (options.type !== undefined && !quantizeTypes().includes(options.type)) {
     throw unknownName("type", "quantization type", options.type, quantizeTypes());
   }
@@ -59,11 +65,10 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
   const types = [...ggmlTypes().keys()];
   if (options.tokenEmbeddingType !== undefined) requireGgmlType(options.tokenEmbeddingType, "tokenEmbeddingType", types);
   if (options.outputType !== undefined) requireGgmlType(options.outputType, "outputType", types);
-  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 0)) {
-    throw invalidOption("threads", "a whole number ≥ 0", options.threads);
-  }
+  if (options.threads !== undefined) requireInt(options.threads, "threads", 0);
+  optionalBoolean(options.allowRequantize, "allowRequantize");
   const imatrix = options.imatrix === undefined ? undefined : await requireInputFile(options.imatrix, "imatrix");
-  const overrides = options.overrides ?? {};
+  const overrides = options.overrides === undefined ? {} : requireStringRecord(options.overrides, "overrides", "tensor name → ggml type");
   if (Object.keys(overrides).length > 0) {
     const names = new Set((await inspect(input)).tensors.map((t) => t.name));
     for (const [name, type] of Object.entries(overrides)) {

@@ -14,6 +14,7 @@ namespace apreqel {
 namespace {
 
 struct Shape {
+  std::string arch;  // llama, qwen2, qwen3, phi3 or gemma3: the tensor layout and metadata prefix
   int32_t nEmbd, nFf, nLayer, nHead, nHeadKv, nCtx;
   uint32_t seed;
   ggml_type type;  // of the 2-D weights; norms are always F32
@@ -49,6 +50,10 @@ class RandomModelJob : public Job {
     shape_.nCtx = optionalInt(o, "nCtx", 512);
     shape_.seed = static_cast<uint32_t>(optionalInt(o, "seed", 1));
     shape_.std = 0.02f;
+    shape_.arch = optionalString(o, "arch", "llama");
+    if (shape_.arch != "llama" && shape_.arch != "qwen2" && shape_.arch != "qwen3" && shape_.arch != "phi3" && shape_.arch != "gemma3") {
+      throw Napi::TypeError::New(env, "option arch must be llama, qwen2, qwen3, phi3 or gemma3");
+    }
     std::string type = optionalString(o, "type", "f16");
     shape_.type = ggmlTypeFromName(type);
     if (shape_.type != GGML_TYPE_F16 && shape_.type != GGML_TYPE_F32) throw Napi::TypeError::New(env, "option type must be \"f16\" or \"f32\"");
@@ -76,37 +81,59 @@ class RandomModelJob : public Job {
       std::string key = gguf_get_key(out.get(), k);
       if (key.rfind("tokenizer.", 0) != 0) gguf_remove_key(out.get(), key.c_str());
     }
-    gguf_set_val_str(out.get(), "general.architecture", "llama");
-    gguf_set_val_str(out.get(), "general.name", "apreqel random fixture");
+    const std::string& a = s.arch;
+    auto key = [&](const char* suffix) { return a + "." + suffix; };
+    gguf_set_val_str(out.get(), "general.architecture", a.c_str());
+    gguf_set_val_str(out.get(), "general.name", ("apreqel random " + a + " fixture").c_str());
     gguf_set_val_u32(out.get(), "general.file_type", s.type == GGML_TYPE_F16 ? 1 : 0);
-    gguf_set_val_u32(out.get(), "llama.context_length", s.nCtx);
-    gguf_set_val_u32(out.get(), "llama.embedding_length", s.nEmbd);
-    gguf_set_val_u32(out.get(), "llama.feed_forward_length", s.nFf);
-    gguf_set_val_u32(out.get(), "llama.block_count", s.nLayer);
-    gguf_set_val_u32(out.get(), "llama.attention.head_count", s.nHead);
-    gguf_set_val_u32(out.get(), "llama.attention.head_count_kv", s.nHeadKv);
-    gguf_set_val_u32(out.get(), "llama.rope.dimension_count", static_cast<uint32_t>(headDim));
-    gguf_set_val_f32(out.get(), "llama.rope.freq_base", 10000.0f);
-    gguf_set_val_f32(out.get(), "llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    gguf_set_val_u32(out.get(), "llama.vocab_size", static_cast<uint32_t>(nVocab));
+    gguf_set_val_u32(out.get(), key("context_length").c_str(), s.nCtx);
+    gguf_set_val_u32(out.get(), key("embedding_length").c_str(), s.nEmbd);
+    gguf_set_val_u32(out.get(), key("feed_forward_length").c_str(), s.nFf);
+    gguf_set_val_u32(out.get(), key("block_count").c_str(), s.nLayer);
+    gguf_set_val_u32(out.get(), key("attention.head_count").c_str(), s.nHead);
+    gguf_set_val_u32(out.get(), key("attention.head_count_kv").c_str(), s.nHeadKv);
+    gguf_set_val_u32(out.get(), key("rope.dimension_count").c_str(), static_cast<uint32_t>(headDim));
+    gguf_set_val_f32(out.get(), key("rope.freq_base").c_str(), 10000.0f);
+    gguf_set_val_f32(out.get(), key("attention.layer_norm_rms_epsilon").c_str(), 1e-5f);
+    gguf_set_val_u32(out.get(), key("vocab_size").c_str(), static_cast<uint32_t>(nVocab));
 
+    // each architecture's block layout as llama.cpp's loader expects it (src/models/<arch>.cpp)
     struct T { std::string name; int64_t ne0, ne1; bool norm; };
     std::vector<T> tensors;
     tensors.push_back({"token_embd.weight", s.nEmbd, nVocab, false});
     for (int i = 0; i < s.nLayer; ++i) {
       std::string b = "blk." + std::to_string(i) + ".";
       tensors.push_back({b + "attn_norm.weight", s.nEmbd, 1, true});
-      tensors.push_back({b + "attn_q.weight", s.nEmbd, s.nEmbd, false});
-      tensors.push_back({b + "attn_k.weight", s.nEmbd, nEmbdKv, false});
-      tensors.push_back({b + "attn_v.weight", s.nEmbd, nEmbdKv, false});
+      if (a == "phi3") {
+        tensors.push_back({b + "attn_qkv.weight", s.nEmbd, s.nEmbd + 2 * nEmbdKv, false});
+      } else {
+        tensors.push_back({b + "attn_q.weight", s.nEmbd, s.nEmbd, false});
+        tensors.push_back({b + "attn_k.weight", s.nEmbd, nEmbdKv, false});
+        tensors.push_back({b + "attn_v.weight", s.nEmbd, nEmbdKv, false});
+      }
+      if (a == "qwen2") {
+        tensors.push_back({b + "attn_q.bias", s.nEmbd, 1, true});
+        tensors.push_back({b + "attn_k.bias", nEmbdKv, 1, true});
+        tensors.push_back({b + "attn_v.bias", nEmbdKv, 1, true});
+      }
+      if (a == "qwen3" || a == "gemma3") {
+        tensors.push_back({b + "attn_q_norm.weight", headDim, 1, true});
+        tensors.push_back({b + "attn_k_norm.weight", headDim, 1, true});
+      }
       tensors.push_back({b + "attn_output.weight", s.nEmbd, s.nEmbd, false});
+      if (a == "gemma3") tensors.push_back({b + "post_attention_norm.weight", s.nEmbd, 1, true});
       tensors.push_back({b + "ffn_norm.weight", s.nEmbd, 1, true});
-      tensors.push_back({b + "ffn_gate.weight", s.nEmbd, s.nFf, false});
-      tensors.push_back({b + "ffn_up.weight", s.nEmbd, s.nFf, false});
+      if (a == "phi3") {
+        tensors.push_back({b + "ffn_up.weight", s.nEmbd, 2 * s.nFf, false});  // gate and up, fused
+      } else {
+        tensors.push_back({b + "ffn_gate.weight", s.nEmbd, s.nFf, false});
+        tensors.push_back({b + "ffn_up.weight", s.nEmbd, s.nFf, false});
+      }
       tensors.push_back({b + "ffn_down.weight", s.nFf, s.nEmbd, false});
+      if (a == "gemma3") tensors.push_back({b + "post_ffw_norm.weight", s.nEmbd, 1, true});
     }
     tensors.push_back({"output_norm.weight", s.nEmbd, 1, true});
-    tensors.push_back({"output.weight", s.nEmbd, nVocab, false});
+    if (a != "gemma3") tensors.push_back({"output.weight", s.nEmbd, nVocab, false});  // gemma3 ties it to token_embd
 
     ggml_init_params ip{/*mem_size*/ ggml_tensor_overhead() * (tensors.size() + 1), /*mem_buffer*/ nullptr, /*no_alloc*/ true};
     GgmlPtr meta(ggml_init(ip));
@@ -129,7 +156,8 @@ class RandomModelJob : public Job {
       writer.writeTensor(static_cast<int64_t>(i), [&](const GgufStreamWriter::Sink& sink) {
         row.resize(t.ne0);
         for (int64_t r = 0; r < t.ne1; ++r) {
-          for (int64_t c = 0; c < t.ne0; ++c) row[c] = t.norm ? 1.0f : rng.normal() * s.std;
+          const float fill = t.name.size() > 5 && t.name.compare(t.name.size() - 5, 5, ".bias") == 0 ? 0.0f : 1.0f;
+          for (int64_t c = 0; c < t.ne0; ++c) row[c] = t.norm ? fill : rng.normal() * s.std;
           if (!t.norm && s.type == GGML_TYPE_F16) {
             row16.resize(t.ne0);
             ggml_fp32_to_fp16_row(row.data(), row16.data(), t.ne0);

@@ -1,30 +1,16 @@
 #include "llama_model.h"
 
-#include "gguf_file.h"
+#include "validate.h"
 
 #include <stdexcept>
 #include <thread>
 
 namespace apreqel {
 
-// ggml's CPU kernels abort (GGML_ABORT) on weight types they have no kernel for, at the first decode:
-// a norm or bias (1-D tensor) that is not F32 (binary ops take F32 operands next to F32 activations;
-// llama.cpp's converter and quantizer always keep 1-D tensors F32), or an integer or F64 matrix.
-static void checkRunnable(const GgufHeader& h) {
-  for (ggml_tensor* t = ggml_get_first_tensor(h.meta.get()); t != nullptr; t = ggml_get_next_tensor(h.meta.get(), t)) {
-    const bool oneDim = t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1;
-    const bool floatOrQuant = t->type == GGML_TYPE_F32 || t->type == GGML_TYPE_F16 || t->type == GGML_TYPE_BF16 || ggml_is_quantized(t->type);
-    if (oneDim && t->type != GGML_TYPE_F32) {
-      h.invalid(std::string("tensor ") + t->name + " is a 1-dimensional " + ggml_type_name(t->type) + " tensor; llama.cpp needs norms and biases in f32");
-    }
-    if (!floatOrQuant) h.invalid(std::string("tensor ") + t->name + " has type " + ggml_type_name(t->type) + ", which llama.cpp cannot compute with");
-  }
-}
-
 ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& cancelled,
                    const std::function<std::string()>& reason) {
   // llama.cpp's loader trusts parts of the header its parser does not check; reject those first.
-  checkRunnable(validateGguf(options.path));
+  validateForRun(options.path);
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = options.gpuLayers;
   mp.progress_callback = [](float, void* p) { return !(*static_cast<const std::function<bool()>*>(p))(); };

@@ -8,6 +8,7 @@
 #include "addon.h"
 #include "gguf_file.h"
 #include "job.h"
+#include "validate.h"
 #include "llama.h"
 
 namespace apreqel {
@@ -141,7 +142,7 @@ class QuantizeJob : public Job {
  protected:
   void Run() override {
     // llama_model_quantize aborts on some malformed inputs; reject what is not a GGUF first.
-    validateGguf(input_);
+    validateForQuantize(input_);
     std::map<std::string, std::vector<float>> imatrix;
     std::vector<llama_model_imatrix_data> imatrixRefs;
     if (!imatrixPath_.empty()) {

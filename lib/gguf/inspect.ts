@@ -2,6 +2,7 @@
 import { requireInputFile } from "../files.js";
 import { binding, type RawHeader, type RawMetadataValue } from "../native/binding.js";
 import { runJob, type JobOptions } from "../native/job.js";
+import { requireOptions, validateJobOptions } from "../validate.js";
 import type { LayerKind, LayerName } from "../method/layers.js";
 import { isQuantizable, subLayerOf } from "./layers.js";
 
@@ -43,6 +44,8 @@ export interface ModelInfo {
 }
 
 export async function inspect(file: string, options: JobOptions = {}): Promise<ModelInfo> {
+  requireOptions(options, "inspect");
+  validateJobOptions(options);
   const abs = await requireInputFile(file, "model");
   const raw = await runJob(options, (job) => binding().inspect({ path: abs, ...job }));
   return describeHeader(raw);

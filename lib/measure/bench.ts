@@ -5,6 +5,7 @@
 import { invalidOption } from "../errors.js";
 import { binding } from "../native/binding.js";
 import { runJob } from "../native/job.js";
+import { optionalBoolean } from "../validate.js";
 import { requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
 
 export interface BenchOptions extends ModelRunOptions {
@@ -41,10 +42,11 @@ export interface BenchResult {
 }
 
 export async function bench(options: BenchOptions): Promise<BenchResult> {
-  const run = await validateRun(options);
+  const run = await validateRun(options, "bench");
   const nGen = requireInt(options.nGen ?? 128, "nGen", 0);
   const nPrompt = requireInt(options.nPrompt ?? 512, "nPrompt", 0);
   const reps = requireInt(options.reps ?? 5, "reps", 1);
+  optionalBoolean(options.warmup, "warmup");
   if (nGen + nPrompt === 0) throw invalidOption("nGen", "a number > 0 when nPrompt is 0", nGen);
   const raw = await runJob(options, (job) => binding().bench({ ...run, nGen, nPrompt, reps, warmup: options.warmup ?? true, ...job }));
   return {

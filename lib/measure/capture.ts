@@ -6,6 +6,7 @@
 import { invalidOption } from "../errors.js";
 import { binding, type RawCaptureResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
+import { optionalBoolean } from "../validate.js";
 import { requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
 
 export interface CaptureOptions extends ModelRunOptions {
@@ -20,10 +21,11 @@ export interface CaptureOptions extends ModelRunOptions {
 export type SimilarityCapture = RawCaptureResult;
 
 export async function captureSimilarity(options: CaptureOptions): Promise<SimilarityCapture> {
-  const run = await validateRun(options);
+  const run = await validateRun(options, "captureSimilarity");
   if (!Array.isArray(options.texts) || options.texts.length === 0 || options.texts.some((t) => typeof t !== "string" || t.length === 0)) {
     throw invalidOption("texts", "a non-empty array of non-empty strings", options.texts);
   }
+  optionalBoolean(options.reference, "reference");
   const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 2);
   const nBatch = requireInt(options.nBatch ?? Math.min(512, nCtx), "nBatch", 1);
   return runJob(options, (job) =>

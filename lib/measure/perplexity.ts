@@ -23,7 +23,7 @@ export interface PerplexityOptions extends ModelRunOptions {
 export type PerplexityResult = RawPerplexityResult;
 
 export async function perplexity(options: PerplexityOptions): Promise<PerplexityResult> {
-  const run = await validateRun(options);
+  const run = await validateRun(options, "perplexity");
   if (typeof options.text !== "string" || options.text.length === 0) throw invalidOption("text", "a non-empty string", options.text);
   const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 4);
   const nBatch = requireInt(options.nBatch ?? 2048, "nBatch", 1);

@@ -1,7 +1,9 @@
 /** Options shared by every call that runs a model, validated in one place. */
-import { invalidOption } from "../errors.js";
 import { requireInputFile } from "../files.js";
 import type { JobOptions } from "../native/job.js";
+import { requireInt, requireOptions, validateJobOptions } from "../validate.js";
+
+export { requireInt } from "../validate.js";
 
 export interface ModelRunOptions extends JobOptions {
   /** GGUF model file */
@@ -12,16 +14,12 @@ export interface ModelRunOptions extends JobOptions {
   readonly gpuLayers?: number;
 }
 
-export async function validateRun(o: ModelRunOptions): Promise<{ model: string; threads: number; gpuLayers: number }> {
+/** Checks the options every model-running call shares; `fn` names the call in messages. */
+export async function validateRun(o: ModelRunOptions, fn: string): Promise<{ model: string; threads: number; gpuLayers: number }> {
+  requireOptions(o, fn);
+  validateJobOptions(o);
+  const threads = requireInt(o.threads ?? 0, "threads", 0);
+  const gpuLayers = requireInt(o.gpuLayers ?? 0, "gpuLayers", -1);
   const model = await requireInputFile(o.model, "model");
-  const threads = o.threads ?? 0;
-  if (!Number.isInteger(threads) || threads < 0) throw invalidOption("threads", "a whole number ≥ 0", o.threads);
-  const gpuLayers = o.gpuLayers ?? 0;
-  if (!Number.isInteger(gpuLayers) || gpuLayers < -1) throw invalidOption("gpuLayers", "a whole number ≥ -1", o.gpuLayers);
   return { model, threads, gpuLayers };
-}
-
-export function requireInt(value: unknown, option: string, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) throw invalidOption(option, `a whole number ≥ ${min}`, value);
-  return value;
 }

@@ -87,6 +87,7 @@ export interface RawRandomModelOptions extends RawJobOptions {
   readonly nCtx?: number;
   readonly seed?: number;
   readonly type?: "f16" | "f32";
+  readonly arch?: "llama" | "qwen2" | "qwen3" | "phi3" | "gemma3";
 }
 
 export interface RawGenerateOptions extends RawJobOptions {

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { buildCases } from "./mutations.js";
-import { bundleRunner, defaultWorkDir, prepareFixtures, runCases, summarize, typeSizes } from "./harness.js";
+import { bundleRunner, defaultWorkDir, prepareFixtures, renderMarkdown, runCases, snapshotAddon, summarize, typeSizes } from "./harness.js";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,6 +28,7 @@ mkdirSync(out, { recursive: true });
 const fixtures = await prepareFixtures(path.join(os.tmpdir(), `apreqel-fuzz-fixtures-${process.getuid?.() ?? 0}`));
 const cases = buildCases(fixtures, typeSizes(), seed, count);
 const runner = await bundleRunner(out);
+const addon = snapshotAddon(out);
 const log = path.join(out, "cases.jsonl");
 rmSync(log, { force: true });
 const started = performance.now();
@@ -35,6 +36,7 @@ let done = 0;
 console.log(`fuzzing ${cases.length} cases (seed ${seed}, ${jobs} at a time) from ${fixtures.map((f) => `${f.name} ${(f.bytes.length / 2 ** 20).toFixed(1)} MiB`).join(", ")}; results in ${out}`);
 const reports = await runCases(cases, {
   runner,
+  addon,
   workDir: path.join(out, "work"),
   jobs,
   timeoutMs,
@@ -52,5 +54,6 @@ rmSync(path.join(out, "work"), { recursive: true, force: true });
 const summary = summarize(reports);
 writeFileSync(path.join(out, "summary.json"), JSON.stringify({ seed, count, jobs, seconds: (performance.now() - started) / 1000, ...summary }, null, 2));
 console.log(JSON.stringify(summary, null, 2));
+console.log(renderMarkdown(summary));
 const failed = summary.byVerdict.crash + summary.byVerdict.hang + summary.byVerdict["bad-rejection"];
 process.exitCode = failed > 0 ? 1 : 0;

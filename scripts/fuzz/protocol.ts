@@ -12,7 +12,7 @@ export interface CallOutcome {
 
 export interface CaseResult {
   readonly calls: Record<string, CallOutcome>;
-  /** process.resourceUsage().maxRSS, in KiB */
+  /** the child's peak resident memory (VmHWM), in KiB */
   readonly maxRssKb: number;
 }
 

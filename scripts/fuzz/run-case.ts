@@ -2,7 +2,7 @@
 // one line, `FUZZ-RESULT {json}`: for each call whether it resolved or rejected (error name and
 // message), and the process's peak RSS. A crash (signal, abort, non-zero exit) prints no such line.
 //   node <bundled run-case.mjs> <case.gguf> <work dir>
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { assemble } from "../../lib/assemble.js";
 import { inspect } from "../../lib/gguf/inspect.js";
@@ -14,6 +14,21 @@ import { type CallOutcome, type CaseResult, RESULT_MARK } from "./protocol.js";
 const TEXT =
   "The river remembers the morning light, and the old mill turns slowly while the village wakes. " +
   "Children run along the bank, a dog barks at the geese, and the baker opens the shutters of the shop. ";
+
+/**
+ * This process's peak resident memory. Linux's getrusage maxrss carries over the parent's high-water
+ * mark through fork + exec (so every child would report the fuzzer's own size); VmHWM belongs to
+ * the process's own address space, created at exec.
+ */
+function peakRssKb(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 async function main(): Promise<void> {
   const [file, work] = process.argv.slice(2);
@@ -43,7 +58,7 @@ async function main(): Promise<void> {
   await attempt("perplexity", () => perplexity({ model: file, text: TEXT.repeat(2), nCtx: 16, nBatch: 16, chunks: 2, threads: 1 }));
   rmSync(quantized, { force: true });
   rmSync(assembled, { force: true });
-  const result: CaseResult = { calls, maxRssKb: process.resourceUsage().maxRSS };
+  const result: CaseResult = { calls, maxRssKb: peakRssKb() };
   process.stdout.write(RESULT_MARK + JSON.stringify(result) + "\n");
 }
 

@@ -5,16 +5,23 @@
 import { existsSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { writeRandomModel, type ModelShape } from "../../lib/fixtures.js";
+import { defaultVocabPath, writeRandomModel, type FixtureArchitecture, type ModelShape } from "../../lib/fixtures.js";
 
 const cacheDir = path.join(os.tmpdir(), `apreqel-test-fixtures-${process.getuid?.() ?? 0}`);
 
 /** tiny: 4 blocks, n_embd 256 (K-quant friendly), F16, llama-spm vocab. */
-export async function fixtureModel(shape: Partial<ModelShape> = {}, seed = 1, type: "f16" | "f32" = "f16"): Promise<string> {
+export async function fixtureModel(
+  shape: Partial<ModelShape> = {},
+  seed = 1,
+  type: "f16" | "f32" = "f16",
+  arch: FixtureArchitecture = "llama",
+): Promise<string> {
   mkdirSync(cacheDir, { recursive: true });
   const key = Object.entries(shape).map(([k, v]) => `${k}${v}`).join("-") || "tiny";
-  const file = path.join(cacheDir, `random-${key}-s${seed}-${type}.gguf`);
-  if (!existsSync(file)) await writeRandomModel({ output: file, seed, type, ...shape });
+  const file = path.join(cacheDir, `random-${arch === "llama" ? "" : `${arch}-`}${key}-s${seed}-${type}.gguf`);
+  // llama.cpp's phi3 vocabulary handling expects phi-3's own special tokens
+  const vocab = arch === "phi3" ? { vocab: path.join(path.dirname(defaultVocabPath()), "ggml-vocab-phi-3.gguf") } : {};
+  if (!existsSync(file)) await writeRandomModel({ output: file, seed, type, arch, ...vocab, ...shape });
   return file;
 }
 

@@ -31,6 +31,16 @@ describe("captureSimilarity", () => {
     expect(r.blocks).toBe(4);
   });
 
+  // the architectures the paper used (Llama-3.1, Phi-3.5, Qwen3) and their relatives; gemma3 has
+  // extra post-norms and names its midpoint sa_out, phi3 fuses QKV and gate/up
+  for (const arch of ["qwen2", "qwen3", "phi3", "gemma3"] as const) {
+    it(`equals the reference on a random ${arch} model`, async () => {
+      const model = await fixtureModel({ nEmbd: 256, nFf: 512, nLayer: 3, nHead: 4, nHeadKv: 2 }, 1, "f16", arch);
+      const r = await expectDeviceEqualsReference(model, 128);
+      expect(r.blocks).toBe(3);
+    });
+  }
+
   it("splits long texts into windows of nCtx, each later window starting with BOS", async () => {
     const model = await fixtureModel();
     const long = TEXTS.join(" ").repeat(4);

@@ -1,0 +1,51 @@
+/**
+ * Argument checks shared by the library's entry points. Each throws an OptionError naming the
+ * option, the accepted values and what was received (see errors.ts); nothing is coerced.
+ */
+import { describe, invalidOption, OptionError } from "./errors.js";
+import type { JobOptions } from "./native/job.js";
+
+/** The native layer reads counts as 32-bit integers. */
+export const MAX_INT32 = 2 ** 31 - 1;
+
+/** `options` must be a plain object; `fn` names the call in the message. */
+export function requireOptions<T>(options: T, fn: string): T {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new OptionError("options", `expected an options object for ${fn}() but received ${describe(options)}`);
+  }
+  return options;
+}
+
+/** A whole number in [min, max]. */
+export function requireInt(value: unknown, option: string, min: number, max = MAX_INT32): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const tooLarge = typeof value === "number" && value > max;
+    throw invalidOption(option, max === MAX_INT32 && !tooLarge ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+export function optionalBoolean(value: unknown, option: string): boolean | undefined {
+  if (value !== undefined && typeof value !== "boolean") throw invalidOption(option, "true or false", value);
+  return value;
+}
+
+export function requireNonEmptyString(value: unknown, option: string): string {
+  if (typeof value !== "string" || value.length === 0) throw invalidOption(option, "a non-empty string", value);
+  return value;
+}
+
+/** A plain object whose values are all strings (tensor → type, tensor → label). */
+export function requireStringRecord(value: unknown, option: string, what: string): Readonly<Record<string, string>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalidOption(option, `an object of ${what}`, value);
+  for (const [key, v] of Object.entries(value)) {
+    if (typeof v !== "string") throw invalidOption(`${option}["${key}"]`, "a string", v);
+  }
+  return value as Record<string, string>;
+}
+
+/** `signal` and `onProgress`, shared by every long call. */
+export function validateJobOptions(o: JobOptions): void {
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidOption("signal", "an AbortSignal", o.signal);
+  if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw invalidOption("onProgress", "a function", o.onProgress);
+}

@@ -1,0 +1,730 @@
+// docs/results.md from the study's numbers (scripts/eval/study.ts): tables, figures, the raw JSON,
+// and a reading whose every number and verdict is computed here, never typed in.
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import {
+  PARETO_VIEWS,
+  hypervolume,
+  hypervolumeReport,
+  paretoSpec,
+  renderSvg,
+  typeMapSpec,
+  type Estimate,
+  type EstimatorName,
+  type GgmlType,
+  type HypervolumeReport,
+  type ReportInput,
+  type Weighting,
+  type WeightingCategory,
+} from "../../lib/index.js";
+import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study.js";
+
+export interface Study {
+  readonly command: string;
+  readonly settings: Readonly<Record<string, unknown>> & {
+    readonly chunks: number;
+    readonly ctx: number;
+    readonly reps: number;
+    readonly passes: number;
+    readonly threads: number;
+    readonly quantThreads: number;
+    readonly nGen: number;
+    readonly nPrompt: number;
+    readonly calibParagraphs: number;
+    readonly llamaBlocks: number;
+    readonly realisticChunks: number;
+    readonly realisticSweep: boolean;
+    readonly quick: boolean;
+    readonly realisticLatency: { readonly nGen: number; readonly nPrompt: number; readonly reps: number };
+  };
+  readonly types: readonly GgmlType[];
+  readonly presets: readonly string[];
+  readonly weightings: readonly Weighting[];
+  readonly realisticWeightings: readonly Weighting[];
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly memoryGiB: number;
+    readonly node: string;
+    readonly platform: string;
+    readonly loadStart: readonly number[];
+    readonly loadEnd: readonly number[];
+    readonly date: string;
+    readonly build: Readonly<Record<string, unknown>>;
+  };
+  readonly records: Readonly<Record<string, ModelRecord>>;
+  readonly debian: DebianResult | null;
+  readonly debianSkipped: string | null;
+  readonly realistic: readonly RealisticResult[];
+  readonly realisticSkipped: string | null;
+  readonly stages: readonly { name: string; seconds: number }[];
+  readonly seconds: number;
+  readonly firstStageTimes?: Readonly<Record<string, number>>;
+}
+
+const CATEGORIES: readonly WeightingCategory[] = ["fairness", "memory", "latency", "accuracy"];
+const PAPER_GAINS = "8.43% (Llama-3.1-8B), 9.07% (Phi-3.5), 9.31% (Qwen3-4B)";
+
+// ---------------------------------------------------------------------------------------------
+// number formatting
+
+const fx = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+const mb = (bytes: number) => fx(bytes / 1e6, 3);
+const pct = (x: number | null | undefined, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? "n/a" : `${(x * 100).toFixed(d)}%`);
+const sig = (x: number, n = 3) => (x === 0 ? "0" : Math.abs(x) >= 1e-3 ? Number(x.toPrecision(n)).toString() : x.toExponential(n - 1));
+const kldText = (k: ModelRecord["kld"]) => (k ? `${sig(k.mean, 3)} ± ${sig(k.stderr, 2)}` : "—");
+const pplText = (r: ModelRecord) => (r.perplexity !== undefined ? `${fx(r.perplexity, 3)} ± ${fx(r.perplexityStderr ?? 0, 2)}` : "—");
+const distText = (d: Readonly<Partial<Record<GgmlType, number>>> | undefined, types: readonly GgmlType[]) =>
+  d ? types.filter((t) => (d[t] ?? 0) > 0).map((t) => `${t}×${d[t]}`).join(" ") : "—";
+const table = (head: readonly string[], rows: readonly (readonly string[])[], align?: string) =>
+  [
+    `| ${head.join(" | ")} |`,
+    `|${align ?? head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+function sd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** Which latency of a record: the mean over passes (null), the fastest pass ("min"), or one pass. */
+type LatencyPick = number | null | "min";
+function latencyOf(r: ModelRecord, pass: LatencyPick = null): number {
+  if (r.latency.length === 0) return NaN;
+  if (pass === null) return mean(r.latency.map((l) => l.msPerToken));
+  if (pass === "min") return Math.min(...r.latency.map((l) => l.msPerToken));
+  return r.latency[pass]!.msPerToken;
+}
+function latencyText(r: ModelRecord): string {
+  if (r.latency.length === 0) return "—";
+  return `${fx(r.latency[0]!.msPerToken, 3)} ± ${fx(r.latency[0]!.sd, 3)}`;
+}
+function latencyPassesText(r: ModelRecord): string {
+  if (r.latency.length === 0) return "—";
+  const p = r.latency.map((l) => l.msPerToken);
+  return `${fx(mean(p), 3)} (${fx(Math.min(...p), 3)}–${fx(Math.max(...p), 3)})`;
+}
+function ppText(r: ModelRecord): string {
+  const v = r.latency.map((l) => l.promptTokensPerSecond).filter((x): x is number => x !== null);
+  return v.length ? fx(mean(v), 0) : "—";
+}
+
+// ---------------------------------------------------------------------------------------------
+// hypervolume per variant
+
+type Acc = "perplexity" | "kld";
+function accuracyOf(r: ModelRecord, acc: Acc): number {
+  return acc === "perplexity" ? r.perplexity! : r.kld!.mean;
+}
+function point(r: ModelRecord, acc: Acc, pass: LatencyPick): Estimate {
+  return { memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r, pass), perplexity: accuracyOf(r, acc) };
+}
+
+interface HvSets {
+  readonly uniform: readonly ModelRecord[];
+  readonly mixed: readonly ModelRecord[];
+  readonly presets: readonly ModelRecord[];
+}
+function hv(sets: HvSets, acc: Acc, pass: LatencyPick): HypervolumeReport {
+  return hypervolumeReport({
+    uniform: sets.uniform.map((r) => point(r, acc, pass)),
+    mixed: sets.mixed.map((r) => point(r, acc, pass)),
+    ...(sets.presets.length > 0 ? { baseline: sets.presets.map((r) => point(r, acc, pass)) } : {}),
+  });
+}
+/** The same volumes over memory × accuracy alone (latency left out), normalised like hypervolumeReport. */
+function hv2(sets: HvSets, acc: Acc) {
+  const pts = (rs: readonly ModelRecord[]) => rs.map((r) => [r.memoryBytes, accuracyOf(r, acc)]);
+  const u = pts(sets.uniform);
+  const lo = [0, 1].map((k) => Math.min(...u.map((p) => p[k]!)));
+  const hi = [0, 1].map((k) => Math.max(...u.map((p) => p[k]!)));
+  const norm = (ps: number[][]) => ps.map((p) => p.map((x, k) => (x - lo[k]!) / (hi[k]! - lo[k]!)));
+  const vol = (ps: number[][]) => hypervolume(norm(ps), [1, 1]);
+  const U = vol(u);
+  const mixed = vol(pts(sets.mixed));
+  const union = vol([...u, ...pts(sets.mixed)]);
+  const withPresets = vol([...u, ...pts(sets.presets)]);
+  const all = vol([...u, ...pts(sets.presets), ...pts(sets.mixed)]);
+  return { uniform: U, mixed, union, gain: (mixed - U) / U, unionGain: (union - U) / U, withPresets, presetGain: (withPresets - U) / U, all, added: (all - withPresets) / withPresets };
+}
+const unionGain = (h: HypervolumeReport) => (h.union.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume;
+
+// ---------------------------------------------------------------------------------------------
+// figures
+
+async function writeSvg(figDir: string, name: string, svg: string): Promise<string> {
+  const file = path.join(figDir, `${name}.svg`);
+  await fs.writeFile(file, svg);
+  return name + ".svg";
+}
+
+async function paretoFigures(
+  figDir: string,
+  prefix: string,
+  input: ReportInput,
+  accuracyLabel: string | null,
+  allocations: boolean,
+  types: readonly string[],
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const [x, y] of PARETO_VIEWS) {
+    let spec = paretoSpec(input, x, y) as unknown;
+    if (accuracyLabel) spec = JSON.parse(JSON.stringify(spec).replaceAll("perplexity", accuracyLabel));
+    out.push(await writeSvg(figDir, `${prefix}-pareto-${x}-${y}`, await renderSvg(spec as Parameters<typeof renderSvg>[0])));
+  }
+  if (allocations && input.allocations && input.allocations.length > 0) {
+    out.push(await writeSvg(figDir, `${prefix}-type-map`, await renderSvg(typeMapSpec(input.allocations, types))));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the document
+
+export async function writeStudy(study: Study, o: { outFile: string; figDir: string; root: string }): Promise<void> {
+  await fs.mkdir(o.figDir, { recursive: true });
+  const rel = (f: string) => path.relative(path.dirname(o.outFile), path.join(o.figDir, f)).split(path.sep).join("/");
+  const R = (key: string) => {
+    const r = study.records[key];
+    if (!r) throw new Error(`no record ${key}`);
+    return r;
+  };
+  const S = study.settings;
+  const md: string[] = [];
+  const reading: string[] = [];
+  const headline: string[] = [];
+  const push = (...lines: string[]) => md.push(...lines);
+
+  push(
+    "# Results: the paper's experiment on the models we have",
+    "",
+    `Written by \`scripts/eval/study.ts\` (issue 7); every number below comes from that script — rerun it rather than editing this file.`,
+    `The raw measurements (every model's metrics, per-layer types, and the weights that produced it) are in [results/study.json](${rel("study.json")}).`,
+    "",
+  );
+  const summaryAt = md.length;
+
+  // ---- setup
+  const M = study.machine;
+  push(
+    "## Setup",
+    "",
+    `- **Machine**: ${M.cpu}, ${M.cores} cores, ${fx(M.memoryGiB, 0)} GiB, ${M.platform}, Node ${M.node}; CPU build, llama.cpp ${String(M.build["llamaCppCommit"] ?? "unknown").slice(0, 12)} (${String(M.build["release"] ?? M.build["tag"] ?? "pinned")}). ` +
+      `The VM is shared with other work: load average ${M.loadStart.map((x) => fx(x, 1)).join("/")} at the start and ${M.loadEnd.map((x) => fx(x, 1)).join("/")} at the end (1/5/15 min).`,
+    `- **Command**: \`${study.command}\` — ${new Date(M.date).toISOString().slice(0, 16).replace("T", " ")} UTC, ${fx(study.seconds / 60, 1)} min in all (stage times at the end). Everything is cached (under \`.cache/study\` by default, git-ignored), so a rerun only measures what changed.`,
+    `- **Threads**: ${S.threads} for inference (perplexity, KLD, latency, capture) — on this busy 2-core VM one thread is several times faster *and* steadier than two, whose barrier spins collide with the other load; ${S.quantThreads} for quantization.`,
+    `- **Accuracy** (debian-prose-11m): perplexity on the first ${S.chunks} chunks of \`wiki.test.raw\` at \`-c ${S.ctx}\` (llama-perplexity's rules: the second half of each chunk is scored, ${study.debian ? study.debian.evalTokens : "?"} tokens), and KL divergence from the F32 model on the same tokens. ` +
+      `Perplexity and KLD are deterministic: re-running gives the same number, and their ± are the sampling error of the text (it shrinks as 1/√chunks; the models are scored on the same tokens, so differences between them are much more precise than the ± suggests). ${S.chunks} chunks keeps the whole study within its time budget; reference perplexities for 40 and 400 chunks are in \`../shared/README.md\`.`,
+    `- **Latency**: llama-bench's rules — tg ${S.nGen} tokens and pp ${S.nPrompt} tokens, ${S.reps} repetitions after a warm-up; ms per generated token is mean ± sd over the repetitions. ` +
+      `Every model is measured in ${S.passes} passes: pass 1 is the library's cached measurement (taken by \`sweep()\`, interleaved with the perplexity runs), passes 2–${S.passes} are fresh \`bench()\` runs (tg only) over all models in rotated order, cached per pass. Tables give pass 1 (mean ± sd) and the mean over passes (min–max); plans use pass 1 (what \`sweep()\` planned with); the hypervolume is computed for each pass alone (headline: mean ± sd over passes) and with each model's mean and fastest pass.`,
+    `- **Calibration** for the similarity capture: the first ${S.calibParagraphs} paragraphs (≥ 200 characters, headings skipped) of WikiText-2 *validation* (\`wiki.valid.raw\`), ${study.debian ? `${study.debian.calibration.tokens} tokens` : ""}, window ${S.ctx}. The test split is only ever used for evaluation. (debian-prose-11m was trained on text that includes the validation split.)`,
+    `- **Uniform set**: ${study.types.join(", ")}, pure (every layer tensor of that type); token embeddings and output head are q8_0 in every uniform and mixed file (apreqel's default \`--non-layer-type\`), so they differ in their layers alone. The quantization source is the **F32** file (KLD is measured against it); the F16 file is measured as a reference row. llama.cpp's presets (${study.presets.join(", ")}) are made by \`quantize({ preset })\` — the same code path as \`llama-quantize\`, with the presets' own choices for embeddings and output head.`,
+    "",
+  );
+
+  // ---- debian
+  const d = study.debian;
+  const variantHv: Record<string, { headline: HypervolumeReport; passes: HypervolumeReport[]; estimatedGain: number | null }> = {};
+  const variantSpread: Record<string, { gains: number[]; added: number[]; presetGains: number[]; two: ReturnType<typeof hv2> }> = {};
+  if (!d) {
+    push("## debian-prose-11m", "", `Skipped: ${study.debianSkipped}.`, "");
+  } else {
+    const uniform = study.types.map((t) => R(d.uniform[t]!));
+    const presets = study.presets.filter((p) => d.presets[p]).map((p) => R(d.presets[p]!));
+    const ref = R(d.reference);
+    const modelRow = (r: ModelRecord, label = r.label) => [
+      label,
+      fx(r.bpw, 3),
+      mb(r.memoryBytes),
+      latencyText(r),
+      latencyPassesText(r),
+      ppText(r),
+      pplText(r),
+      kldText(r.kld),
+      r.kld ? fx(r.kld.sameTopPercent, 2) : "—",
+    ];
+    const modelHead = ["model", "layer bpw", "memory (MB)", "tg ms/token, pass 1 (mean ± sd)", `tg ms/token, mean of ${S.passes} passes (min–max)`, "pp tok/s", `PPL ± stderr`, "KLD vs F32 ± stderr", "same top token %"];
+    push(
+      "## 1. debian-prose-11m: the uniform set",
+      "",
+      `${d.model.parameters.toLocaleString("en-US")} parameters, ${d.model.blocks} blocks = ${d.model.layers} sub-layers (attention and FFN of each block). "layer bpw" is bits per weight over the planned layers; memory is the bytes of all parameters (what llama.cpp loads), embeddings and output head included.`,
+      "",
+      table(modelHead, [modelRow(ref, "F16 (reference)"), ...uniform.map((r) => modelRow(r))]),
+      "",
+    );
+    if (presets.length > 0) {
+      push(
+        "llama.cpp's presets (their own types for embeddings and output head, listed):",
+        "",
+        table(
+          [...modelHead, "token_embd / output"],
+          presets.map((r) => [...modelRow(r), `${r.nonLayer["token_embd"] ?? "?"} / ${r.nonLayer["output"] ?? "?"}`]),
+        ),
+        "",
+      );
+    }
+
+    // ---- variants: mixed models
+    const variantTitle = (v: VariantRun) => (v.name === "perplexity" ? "perplexity as the accuracy criterion" : "KLD as the accuracy criterion");
+    push(
+      "## 2. The 28 weightings → mixed models",
+      "",
+      "The study runs twice: with **perplexity** as the accuracy criterion (what `sweep()` does), and with **KLD**: the method profile's `perplexity` field is set to each uniform type's mean KLD vs F32 and `planSweep()` plans again (same scores, same weighted estimator); distinct allocations are assembled and measured once. Both variants' models are measured for everything, so each can be compared on either metric.",
+      "",
+    );
+    for (const v of d.variants) {
+      const distinct = [...new Set(v.models)];
+      push(
+        `### ${variantTitle(v)}: ${distinct.length} distinct models`,
+        "",
+        table(
+          ["weighting", "category", "w (mem, lat, acc)", "distribution", "layer bpw", "memory (MB)", "tg ms/token (mean of passes)", "PPL", "KLD", "same model as"],
+          v.weightings.map((w, i) => {
+            const r = R(v.models[i]!);
+            const first = v.weightings[v.models.indexOf(v.models[i]!)]!.id;
+            return [
+              w.id,
+              w.category,
+              `${sig(w.weights.memory, 2)}, ${sig(w.weights.latency, 2)}, ${sig(w.weights.accuracy, 2)}`,
+              distText(v.plans[i]!.distribution, study.types),
+              fx(r.bpw, 3),
+              mb(r.memoryBytes),
+              fx(latencyOf(r), 3),
+              fx(r.perplexity!, 3),
+              kldText(r.kld),
+              first === w.id ? "" : first,
+            ];
+          }),
+        ),
+        "",
+      );
+    }
+
+    // ---- hypervolume
+    push(
+      "## 3. Table 1 analog: hypervolume",
+      "",
+      "Objectives memory (bytes), latency (tg ms/token) and accuracy (perplexity, or KLD), all minimised. As in the paper, each objective is normalised by the uniform set's min and max, x' = (x − min)/(max − min), and the reference point is the uniform set's worst value, (1, 1, 1); points beyond it in any objective add nothing. " +
+        "Gain = (HV_mixed − HV_uniform)/HV_uniform, the paper's definition; the union gain, (HV_uniform∪mixed − HV_uniform)/HV_uniform, counts only what the mixed set adds. " +
+        "The harder baseline is uniform ∪ llama.cpp presets: \"added\" = HV(uniform ∪ presets ∪ mixed) − HV(uniform ∪ presets), relative to HV(uniform ∪ presets).",
+      "",
+    );
+    for (const v of d.variants) {
+      const mixed = [...new Set(v.models)].map(R);
+      const sets = { uniform, mixed, presets };
+      const acc: Acc = v.name;
+      const headlineHv = hv(sets, acc, null);
+      const fastestHv = hv(sets, acc, "min");
+      const passes = Array.from({ length: Math.min(...[...uniform, ...mixed, ...presets].map((r) => r.latency.length)) }, (_, p) => hv(sets, acc, p));
+      const estimated = hypervolumeReport({
+        uniform: study.types.map((t) => v.profile.types[t]!).map((e) => ({ memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.perplexity })),
+        mixed: v.plans.map((p) => p.estimate),
+      });
+      variantHv[v.name] = { headline: headlineHv, passes, estimatedGain: estimated.gain };
+      const n = headlineHv.normalisation;
+      const accUnit = acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
+      push(
+        `### ${variantTitle(v)}`,
+        "",
+        `Normalisation (uniform set, mean latency over passes): memory ${mb(n.min.memoryBytes)}–${mb(n.max.memoryBytes)} MB, latency ${fx(n.min.latencyMsPerToken, 3)}–${fx(n.max.latencyMsPerToken, 3)} ms/token, ${acc === "perplexity" ? "perplexity" : "KLD"} ${accUnit(n.min.perplexity)}–${accUnit(n.max.perplexity)}; reference (1, 1, 1).`,
+        "",
+      );
+      const cols = [...passes.map((_, p) => `pass ${p + 1}`), "latency: mean of passes", "latency: fastest pass"];
+      const all = [...passes, headlineHv, fastestHv];
+      const rows: string[][] = [
+        ["HV uniform (5 pure types)", ...all.map((h) => fx(h.uniform.hypervolume, 4))],
+        [`HV mixed (${mixed.length} distinct models)`, ...all.map((h) => fx(h.mixed.hypervolume, 4))],
+        ["HV uniform ∪ mixed", ...all.map((h) => fx(h.union.hypervolume, 4))],
+        ["**gain** (mixed vs uniform, paper's definition)", ...all.map((h) => `**${pct(h.gain)}**`)],
+        ["union gain (uniform ∪ mixed vs uniform)", ...all.map((h) => pct(unionGain(h)))],
+      ];
+      if (presets.length > 0) {
+        rows.push(
+          ["HV presets alone", ...all.map((h) => fx(h.baseline!.baseline.hypervolume, 4))],
+          ["HV uniform ∪ presets", ...all.map((h) => fx(h.baseline!.withUniform.hypervolume, 4))],
+          ["presets' union gain over uniform", ...all.map((h) => pct((h.baseline!.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume))],
+          ["HV uniform ∪ presets ∪ mixed", ...all.map((h) => fx(h.baseline!.all.hypervolume, 4))],
+          ["**added by the mixed set** to uniform ∪ presets", ...all.map((h) => `**${pct(h.baseline!.addedRelative)}**`)],
+          ["mixed vs uniform ∪ presets (paper's gain against the stronger set)", ...all.map((h) => pct(h.baseline!.gain))],
+        );
+      }
+      rows.push(["non-dominated: uniform / mixed in the union", ...all.map((h) => {
+        const nd = h.union.nonDominated;
+        return `${nd.filter((i) => i < uniform.length).length} / ${nd.filter((i) => i >= uniform.length).length}`;
+      })]);
+      push(table(["", ...cols], rows), "");
+      const gains = passes.map((h) => h.gain!).filter((x) => x !== null);
+      const added = passes.map((h) => h.baseline?.addedRelative ?? NaN).filter(Number.isFinite);
+      const presetGains = passes.map((h) => (h.baseline ? (h.baseline.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume : NaN)).filter(Number.isFinite);
+      push(
+        `Spread over the ${passes.length} latency passes (memory and accuracy are the same in every pass: perplexity and KLD are deterministic): gain ${pct(mean(gains))} ± ${pct(sd(gains))} (mean ± sd; min ${pct(Math.min(...gains))}, max ${pct(Math.max(...gains))})` +
+          (added.length ? `; added to uniform ∪ presets ${pct(mean(added))} ± ${pct(sd(added))} (min ${pct(Math.min(...added))}, max ${pct(Math.max(...added))})` : "") +
+          `. The two right-hand columns combine the passes per model (mean, or fastest pass — the least disturbed by other load) before computing the volumes, so they need not lie inside the per-pass range. ` +
+          `Gain of the plans' *estimates* over the uniform profile (what the method expected): ${pct(estimated.gain)}.`,
+        "",
+      );
+      const two = hv2(sets, acc);
+      push(
+        `Without latency (memory × ${acc === "perplexity" ? "perplexity" : "KLD"} only, 2-D, same normalisation, reference (1, 1)) — the latency of an 11M-parameter model on this VM is mostly noise (see the reading below), so this is the cleaner comparison: ` +
+          `HV uniform ${fx(two.uniform, 4)}, mixed ${fx(two.mixed, 4)}, union ${fx(two.union, 4)}: **gain ${pct(two.gain)}**, union gain ${pct(two.unionGain)}` +
+          (presets.length > 0 ? `; uniform ∪ presets ${fx(two.withPresets, 4)} (presets add ${pct(two.presetGain)}), with the mixed set ${fx(two.all, 4)}: **the mixed set adds ${pct(two.added)}**.` : "."),
+        "",
+      );
+      variantSpread[v.name] = { gains, added, presetGains, two };
+      headline.push(
+        `**${variantTitle(v)}**: hypervolume gain of the mixed set over the uniform set **${pct(mean(gains))} ± ${pct(sd(gains))}** over ${gains.length} latency passes (range ${pct(Math.min(...gains))} to ${pct(Math.max(...gains))}; paper: ${PAPER_GAINS})` +
+          (added.length
+            ? `; against uniform ∪ llama.cpp presets the mixed set adds **${pct(mean(added))} ± ${pct(sd(added))}** (range ${pct(Math.min(...added))} to ${pct(Math.max(...added))}), while the presets alone add ${pct(mean(presetGains))} to the uniform set.`
+            : ".") +
+          ` Memory × ${acc === "perplexity" ? "perplexity" : "KLD"} alone (no latency): gain ${pct(two.gain)}${presets.length > 0 ? `, added to uniform ∪ presets ${pct(two.added)}` : ""}.`,
+      );
+    }
+
+    // ---- table 2
+    push(
+      "## 4. Table 2 analog: does each category land nearest the metric it favours?",
+      "",
+      "For each category, the mean over its weightings of the difference between the model's value and the best value among that variant's 28 models, in units of the uniform set's range of the metric (0 = the best; 1 = as far as q8_0 is from q3_K). Latency is the mean over passes. The best model of each metric, the weightings that produced it and whether one of them favours that metric:",
+      "",
+    );
+    const favours: Record<string, string> = { memory: "memory", latency: "latency", accuracy: "accuracy" };
+    for (const v of d.variants) {
+      const acc: Acc = v.name;
+      const metrics: { name: string; of: (r: ModelRecord) => number; range: number }[] = [
+        { name: "memory", of: (r) => r.memoryBytes, range: Math.max(...uniform.map((r) => r.memoryBytes)) - Math.min(...uniform.map((r) => r.memoryBytes)) },
+        { name: "latency", of: (r) => latencyOf(r), range: Math.max(...uniform.map((r) => latencyOf(r))) - Math.min(...uniform.map((r) => latencyOf(r))) },
+        { name: "accuracy", of: (r) => accuracyOf(r, acc), range: Math.max(...uniform.map((r) => accuracyOf(r, acc))) - Math.min(...uniform.map((r) => accuracyOf(r, acc))) },
+      ];
+      const recs = v.models.map(R);
+      const best = metrics.map((m) => Math.min(...recs.map(m.of)));
+      const rows = CATEGORIES.map((c) => {
+        const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
+        return [c, ...metrics.map((m, k) => fx(mean(idx.map((i) => (m.of(recs[i]!) - best[k]!) / m.range)), 3))];
+      });
+      push(`### ${variantTitle(v)}`, "", table(["category", "Δ memory", "Δ latency", `Δ accuracy (${acc === "perplexity" ? "PPL" : "KLD"})`], rows), "");
+      const bestRows = metrics.map((m, k) => {
+        const winners = v.weightings.filter((_, i) => m.of(recs[i]!) === best[k]);
+        const cats = [...new Set(winners.map((w) => w.category))];
+        const ok = cats.includes(favours[m.name] as WeightingCategory);
+        return [m.name, m.name === "memory" ? `${mb(best[k]!)} MB` : m.name === "latency" ? `${fx(best[k]!, 3)} ms` : acc === "perplexity" ? fx(best[k]!, 3) : sig(best[k]!, 3), winners.map((w) => w.id).join(", "), cats.join(", "), ok ? "yes" : "**no**"];
+      });
+      push(table(["metric", "best value", "weightings that produced it", "their categories", "favours the metric?"], bestRows), "");
+      const nearest = metrics.map((m, k) => {
+        const byCat = CATEGORIES.map((c) => {
+          const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
+          return { c, x: mean(idx.map((i) => (m.of(recs[i]!) - best[k]!) / m.range)) };
+        });
+        const min = Math.min(...byCat.map((b) => b.x));
+        return { metric: m.name, categories: byCat.filter((b) => b.x === min).map((b) => b.c) };
+      });
+      const hits = nearest.filter((n) => n.categories.includes(favours[n.metric] as WeightingCategory)).length;
+      push(
+        `Nearest category per metric: ${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")} (${hits} of 3 as the paper reports).`,
+        "",
+      );
+      reading.push(`Table 2 (${v.name}): the category nearest the best value is the one favouring the metric for ${hits} of 3 metrics (${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")}).`);
+    }
+
+    // ---- fig 5
+    push("## 5. Fig. 5 analog: bits per weight and per-layer types", "");
+    const bpwRows: { variant: string; category: string; bpw: number }[] = [];
+    const catRows: string[][] = [];
+    for (const v of d.variants) {
+      for (const c of CATEGORIES) {
+        const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
+        const b = mean(idx.map((i) => R(v.models[i]!).bpw));
+        bpwRows.push({ variant: v.name === "perplexity" ? "accuracy = perplexity" : "accuracy = KLD", category: c, bpw: b });
+        const share: Record<string, number> = {};
+        for (const i of idx) for (const t of study.types) share[t] = (share[t] ?? 0) + (v.plans[i]!.distribution[t] ?? 0) / idx.length;
+        catRows.push([v.name, c, fx(b, 3), ...study.types.map((t) => fx(share[t] ?? 0, 1))]);
+      }
+    }
+    const bpwSvg = await writeSvg(
+      o.figDir,
+      "debian-bpw-by-category",
+      await renderSvg({
+        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+        title: { text: "average bits per weight of the planned layers", subtitle: "debian-prose-11m, per weighting category" },
+        background: "white",
+        width: 320,
+        height: 220,
+        data: { values: bpwRows },
+        mark: { type: "bar" },
+        encoding: {
+          x: { field: "category", type: "nominal", sort: [...CATEGORIES], title: null, axis: { labelAngle: 0 } },
+          xOffset: { field: "variant", type: "nominal" },
+          y: { field: "bpw", type: "quantitative", title: "bits per weight", scale: { domain: [0, 9] } },
+          color: { field: "variant", type: "nominal", title: null, legend: { orient: "top", labelLimit: 400 } },
+        },
+      } as unknown as Parameters<typeof renderSvg>[0]),
+    );
+    push(
+      table(["variant", "category", "mean layer bpw", ...study.types.map((t) => `mean # ${t}`)], catRows),
+      "",
+      `![bits per weight by category](${rel(bpwSvg)})`,
+      "",
+      `Uniform references: ${uniform.map((r) => `${r.label} ${fx(r.bpw, 2)}`).join(", ")} bits per weight.`,
+      "",
+    );
+    for (const v of d.variants) {
+      const mixedRecs = [...new Set(v.models)].map(R);
+      const input: ReportInput = {
+        title: `debian-prose-11m (${v.name})`,
+        measured: true,
+        uniform: uniform.map((r) => ({ type: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
+        mixed: mixedRecs.map((r) => {
+          const i = v.models.indexOf(r.key);
+          return { id: v.weightings[i]!.id, category: v.weightings[i]!.category, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) };
+        }),
+        presets: presets.map((r) => ({ preset: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
+        allocations: v.weightings.map((w, i) => ({ label: w.id, allocation: v.plans[i]!.allocation })),
+      };
+      const figs = await paretoFigures(o.figDir, `debian-${v.name}`, input, v.name === "kld" ? "KLD vs F32" : null, true, study.types);
+      push(
+        `### ${variantTitle(v)}`,
+        "",
+        "Pareto views (measured; latency = mean over passes; opaque points are non-dominated in that view) and the per-layer type map of all 28 weightings:",
+        "",
+        ...figs.filter((f) => f.includes("pareto")).map((f) => `![${f}](${rel(f)})`),
+        "",
+        `![type map](${rel(figs.find((f) => f.includes("type-map"))!)})`,
+        "",
+      );
+    }
+    push(`Layer ranking from the capture (most important first, γ = ${d.scores.gamma}): ${d.ranking.join(", ")}.`, "");
+
+    // ---- estimates vs measurement
+    push(
+      "## 6. Estimates vs measurement (what the paper did not check)",
+      "",
+      "For every distinct mixed model, the plan's estimate for its distribution under the paper's `linear` estimator (layer-count mix of the uniform metrics) and apreqel's `weighted` one (exact layer bytes for memory, parameter shares for latency and accuracy), both from the same uniform profile (pass-1 latency), against the measurement (latency: mean over passes). Relative error = (estimate − measured)/measured.",
+      "",
+    );
+    const errSummary: string[][] = [];
+    for (const v of d.variants) {
+      const acc: Acc = v.name;
+      const distinct = [...new Set(v.models)];
+      const rows: string[][] = [];
+      const errs: Record<EstimatorName, { memory: number[]; latency: number[]; accuracy: number[] }> = {
+        linear: { memory: [], latency: [], accuracy: [] },
+        weighted: { memory: [], latency: [], accuracy: [] },
+      };
+      for (const key of distinct) {
+        const r = R(key);
+        const e = v.estimates[key]!;
+        const measured = { memory: r.memoryBytes, latency: latencyOf(r), accuracy: accuracyOf(r, acc) };
+        const row = [v.weightings[v.models.indexOf(key)]!.id, distText(r.distribution, study.types)];
+        for (const [metric, field] of [["memory", "memoryBytes"], ["latency", "latencyMsPerToken"], ["accuracy", "perplexity"]] as const) {
+          const m = measured[metric];
+          const fmt = metric === "memory" ? (x: number) => mb(x) : metric === "latency" ? (x: number) => fx(x, 3) : acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
+          const el = (e.linear[field] - m) / m;
+          const ew = (e.weighted[field] - m) / m;
+          errs.linear[metric].push(el);
+          errs.weighted[metric].push(ew);
+          row.push(fmt(m), `${fmt(e.linear[field])} (${pct(el, 1)})`, `${fmt(e.weighted[field])} (${pct(ew, 1)})`);
+        }
+        rows.push(row);
+      }
+      const accName = acc === "perplexity" ? "PPL" : "KLD";
+      push(
+        `### ${variantTitle(v)} (${distinct.length} models)`,
+        "",
+        table(
+          ["model", "distribution", "memory (MB)", "linear", "weighted", "latency (ms)", "linear", "weighted", accName, "linear", "weighted"],
+          rows,
+        ),
+        "",
+      );
+      for (const est of ["linear", "weighted"] as const) {
+        errSummary.push([
+          v.name,
+          est,
+          ...(["memory", "latency", "accuracy"] as const).flatMap((m) => {
+            const a = errs[est][m].map(Math.abs);
+            const signed = mean(errs[est][m]);
+            return [`${pct(mean(a), 2)} / ${pct(Math.max(...a), 2)}`, pct(signed, 2)];
+          }),
+        ]);
+      }
+      reading.push(
+        `Estimators (${v.name}): mean |error| linear vs weighted — memory ${pct(mean(errs.linear.memory.map(Math.abs)))} vs ${pct(mean(errs.weighted.memory.map(Math.abs)))}, latency ${pct(mean(errs.linear.latency.map(Math.abs)))} vs ${pct(mean(errs.weighted.latency.map(Math.abs)))}, ${accName} ${pct(mean(errs.linear.accuracy.map(Math.abs)))} vs ${pct(mean(errs.weighted.accuracy.map(Math.abs)))}. With the linear estimator ${v.linearDiffers} of the 28 plans would pick a different distribution.`,
+      );
+    }
+    push(
+      "Summary: mean / max of |relative error| and the mean signed error (bias), per metric:",
+      "",
+      table(["variant", "estimator", "memory |err| mean / max", "memory bias", "latency |err| mean / max", "latency bias", "accuracy |err| mean / max", "accuracy bias"], errSummary),
+      "",
+      `With the linear estimator instead of the weighted one, ${d.variants.map((v) => `${v.linearDiffers} of the 28 ${v.name} plans`).join(" and ")} would choose a different distribution.`,
+      "",
+    );
+
+    // ---- ablation
+    if (d.ablation.length > 0) {
+      push(
+        "## 7. Layer scores: cosine ranking vs reverse and random rankings",
+        "",
+        "The same distribution allocated by the capture's ranking (the method), by its reverse, and by random rankings; the distributions with the widest spread of types among the plans were taken (accuracy only: the bytes are the same up to layer sizes). A ranking that carries information should beat random, and random should beat reverse.",
+        "",
+      );
+      const verdicts: string[] = [];
+      for (const a of d.ablation) {
+        const rows = a.rows.map((row) => {
+          const r = R(row.key);
+          return [row.ranking, mb(r.memoryBytes), pplText(r), kldText(r.kld)];
+        });
+        push(`**${distText(a.distribution, study.types)}** (from ${a.from}):`, "", table(["ranking", "memory (MB)", "PPL ± stderr", "KLD ± stderr"], rows), "");
+        const cos = R(a.rows[0]!.key);
+        const others = a.rows.slice(1).map((row) => ({ ranking: row.ranking, r: R(row.key) }));
+        const beatsK = others.filter((x) => cos.kld!.mean < x.r.kld!.mean).length;
+        const beatsP = others.filter((x) => cos.perplexity! < x.r.perplexity!).length;
+        verdicts.push(`${distText(a.distribution, study.types)}: cosine beats ${beatsK}/${others.length} alternatives on KLD and ${beatsP}/${others.length} on PPL`);
+      }
+      push(`Verdict: ${verdicts.join("; ")}.`, "");
+      reading.push(`Ranking ablation: ${verdicts.join("; ")}.`);
+    }
+  }
+
+  // ---- realistic shapes
+  push(
+    "## 8. Realistic shapes with random weights",
+    "",
+    "Random-weight models of real block shapes, written by `writeRandomModel` (F16, seed 1, llama.cpp's 32k SentencePiece vocab). **Perplexity is meaningless on them** (the weights are random: it is of the order of the vocabulary size and is shown only to make that plain). Memory and latency behave as in a trained model of that shape; KL divergence from the F16 original still measures how much each type perturbs the output distribution, but on random weights its scale says little about a trained model.",
+    `Latency: tg ${S.realisticLatency.nGen} / pp ${S.realisticLatency.nPrompt} tokens, ${S.realisticLatency.reps} repetitions, ${S.threads} thread(s), ${S.passes} passes; KLD on the first ${S.realisticChunks} chunks of \`wiki.test.raw\` at \`-c 256\` (few tokens: the ± is large).`,
+    "",
+  );
+  if (study.realistic.length === 0) push(`Skipped: ${study.realisticSkipped ?? "nothing to run"}.`, "");
+  for (const rr of study.realistic) {
+    const rows = ["f16", ...study.types].map((t) => {
+      const r = R(rr.uniform[t]!);
+      return [t === "f16" ? "F16 (original)" : t, fx(r.bpw, 3), mb(r.memoryBytes), latencyText(r), latencyPassesText(r), ppText(r), r.kld ? kldText(r.kld) : t === "f16" ? "0" : "—", r.kld ? fx(r.kld.sameTopPercent, 1) : "—", r.perplexity !== undefined ? `(${fx(r.perplexity, 0)})` : "—"];
+    });
+    push(
+      `### ${rr.id}`,
+      "",
+      `${rr.description}: ${(rr.parameters / 1e6).toFixed(0)}M parameters (${(rr.layerParameters / 1e6).toFixed(0)}M in the blocks).`,
+      "",
+      table(["model", "layer bpw", "memory (MB)", "tg ms/token, pass 1", `tg, mean of passes (min–max)`, "pp tok/s", "KLD vs F16", "same top %", "PPL (meaningless)"], rows),
+      "",
+    );
+    if (rr.sweep) {
+      const v = rr.sweep.variant;
+      const uniform = study.types.map((t) => R(rr.uniform[t]!));
+      const mixed = [...new Set(v.models)].map(R);
+      const h = hv({ uniform, mixed, presets: [] }, "kld", null);
+      push(
+        `Short sweep (${v.weightings.length} weightings: the 4 fairness ones and X-0.8; KLD as accuracy; calibration ${rr.sweep.calibrationTokens} tokens of the validation split): ${mixed.length} distinct models, HV gain ${pct(h.gain)}, union gain ${pct(unionGain(h))}.`,
+        "",
+        table(
+          ["weighting", "distribution", "memory (MB)", "tg ms/token (mean of passes)", "KLD"],
+          v.weightings.map((w, i) => {
+            const r = R(v.models[i]!);
+            return [w.id, distText(v.plans[i]!.distribution, study.types), mb(r.memoryBytes), fx(latencyOf(r), 2), kldText(r.kld)];
+          }),
+        ),
+        "",
+      );
+      headline.push(`${rr.id} (random weights, KLD as accuracy, ${v.weightings.length} weightings): hypervolume gain ${pct(h.gain)}.`);
+    }
+  }
+  if (study.realistic.length > 0) {
+    const lat = study.realistic.map((rr) => {
+      const q8 = R(rr.uniform["q8_0"]!);
+      const q3 = R(rr.uniform["q3_K"]!);
+      const f16 = R(rr.uniform["f16"]!);
+      return `${rr.id}: q3_K ${fx(latencyOf(q3), 1)} ms/token vs q8_0 ${fx(latencyOf(q8), 1)} vs F16 ${fx(latencyOf(f16), 1)}`;
+    });
+    reading.push(`At realistic shapes, tg latency orders by bytes read: ${lat.join("; ")}.`);
+  }
+
+  // ---- GPU
+  push(
+    "## GPU",
+    "",
+    "No GPU numbers yet: this run is CPU-only. CUDA latency profiles (`profile --only latency --gpu-layers -1` on a CUDA build, see README) go here, beside the CPU numbers above, with the device, build and settings they were measured with.",
+    "",
+  );
+
+  // ---- reading
+  if (d) {
+    const hvP = variantHv["perplexity"]!;
+    const hvK = variantHv["kld"]!;
+    const spP = variantSpread["perplexity"]!;
+    const spK = variantSpread["kld"]!;
+    const vsPaper = (g: number[]) => {
+      const lo = Math.min(...g);
+      const hi = Math.max(...g);
+      return lo > 0.0931 ? "above the paper's range in every pass" : hi < 0.0843 ? "below the paper's range in every pass" : "overlapping the paper's range";
+    };
+    reading.unshift(
+      `Hypervolume gain over the uniform set (paper: ${PAPER_GAINS}): ${pct(mean(spP.gains))} (${pct(Math.min(...spP.gains))}–${pct(Math.max(...spP.gains))}) with perplexity as the accuracy criterion, ${vsPaper(spP.gains)}; ${pct(mean(spK.gains))} (${pct(Math.min(...spK.gains))}–${pct(Math.max(...spK.gains))}) with KLD, ${vsPaper(spK.gains)}. ` +
+        `The paper's gain compares the mixed set alone with the uniform set; the union gain (what mixing adds to the pure types) is ${pct(unionGain(hvP.headline))} and ${pct(unionGain(hvK.headline))} with latency averaged over passes. ` +
+        `With perplexity as accuracy the criterion is mostly noise on this model (q8_0 to q4_K differ by less than the perplexity's ± on ${study.settings.chunks} chunks), so the KLD variant is the meaningful one.`,
+      ...(spP.added.length
+        ? [
+            `Against the harder baseline (uniform ∪ llama.cpp presets) the mixed set adds ${pct(mean(spP.added))} (${pct(Math.min(...spP.added))}–${pct(Math.max(...spP.added))}) with perplexity and ${pct(mean(spK.added))} (${pct(Math.min(...spK.added))}–${pct(Math.max(...spK.added))}) with KLD; the presets alone add ${pct(mean(spP.presetGains))} and ${pct(mean(spK.presetGains))} to the uniform set. ` +
+              `${Math.min(...spK.added) > 0 ? "So with KLD as accuracy the mixed set widens the front beyond what the presets give, in every pass" : "So the mixed set does not reliably widen the front beyond what the presets give"}. ` +
+              `Two caveats cut in opposite directions: the presets use smaller types for the embeddings and output head (they are ${pct(1 - R(d.uniform["q8_0"]!).layerBytes / R(d.uniform["q8_0"]!).memoryBytes, 0)} of q8_0's bytes on this small model, q8_0 in every apreqel file), a lever the method leaves fixed and that buys the presets memory no mixed model can reach; and the presets' q6_K output head makes Q4_K_S/Q4_K_M score a *lower* perplexity than every pure type, which stretches the perplexity variant's baseline.`,
+          ]
+        : []),
+      ...pureTwins(),
+      `Latency noise: on this shared VM the tg latency of one model varies between passes by up to ${pct(Math.max(...Object.values(study.records).filter((r) => r.latency.length > 1 && r.kind !== "reference").map((r) => (Math.max(...r.latency.map((l) => l.msPerToken)) - Math.min(...r.latency.map((l) => l.msPerToken))) / latencyOf(r))), 0)} (relative range), while the whole uniform set spans ${pct((Math.max(...study.types.map((t) => latencyOf(R(d.uniform[t]!)))) - Math.min(...study.types.map((t) => latencyOf(R(d.uniform[t]!))))) / Math.min(...study.types.map((t) => latencyOf(R(d.uniform[t]!)))), 0)} — the latency axis of an 11M-parameter model is mostly noise and overhead, which is why the gain moves between passes.`,
+    );
+  }
+
+  function pureTwins(): string[] {
+    if (!d) return [];
+    const seen = new Set<string>();
+    const lines: string[] = [];
+    for (const v of d.variants) {
+      for (const key of new Set(v.models)) {
+        const r = R(key);
+        const used = study.types.filter((t) => (r.distribution?.[t] ?? 0) > 0);
+        if (used.length !== 1 || seen.has(key)) continue;
+        seen.add(key);
+        const u = R(d.uniform[used[0]!]!);
+        lines.push(`${v.weightings[v.models.indexOf(key)]!.id} (all ${used[0]}) ${latencyPassesText(r)} ms vs uniform ${used[0]} ${latencyPassesText(u)} ms`);
+      }
+    }
+    return lines.length === 0
+      ? []
+      : [`A direct view of the latency noise: mixed models that came out pure have the same tensors as the uniform file of that type (only the metadata differs; memory, perplexity and KLD are identical), yet measure: ${lines.join("; ")} (mean of passes, min–max).`];
+  }
+
+  // ---- stage times
+  push(
+    "## Reading the numbers",
+    "",
+    ...reading.map((r) => `- ${r}`),
+    "",
+    "## Run time",
+    "",
+    `Seconds per stage in the run that wrote this file, and in the first (cold-cache) run of the same settings; a stage with everything cached takes seconds.`,
+    "",
+    table(
+      ["stage", "this run (s)", "first run (s)"],
+      [
+        ...study.stages.map((s) => [s.name, fx(s.seconds, 0), fx(study.firstStageTimes?.[s.name] ?? s.seconds, 0)]),
+        ["total", fx(study.seconds, 0), fx(Object.values(study.firstStageTimes ?? {}).reduce((a, b) => a + b, 0), 0)],
+      ],
+    ),
+    "",
+  );
+
+  // summary at the top
+  md.splice(summaryAt, 0, "## Headline", "", ...headline.map((h) => `- ${h}`), "", `Settings: ${study.settings.chunks} chunks × ${study.settings.ctx} tokens, ${study.settings.reps} reps × ${study.settings.passes} latency passes, ${study.settings.threads} thread(s); ${fx(study.seconds / 60, 1)} min on ${M.cores} cores.`, "");
+
+  // paths relative to the repository (and ../shared), so the JSON reads the same on any checkout
+  const json = JSON.stringify(study, null, 1)
+    .replaceAll(o.root + path.sep, "")
+    .replaceAll(path.dirname(o.root) + path.sep, "../");
+  await fs.writeFile(path.join(o.figDir, "study.json"), json + "\n");
+  await fs.writeFile(o.outFile, md.join("\n"));
+}
+
+export type { LatencySample };
