@@ -13,10 +13,13 @@ import {
   type EstimatorName,
   type GgmlType,
   type HypervolumeReport,
+  type LayerName,
+  type Profile,
   type ReportInput,
   type Weighting,
   type WeightingCategory,
 } from "../../lib/index.js";
+import { buildBoundaryTables, estimateFromTables } from "../../lib/method/estimators.js";
 import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study.js";
 
 export interface Study {
@@ -60,6 +63,16 @@ export interface Study {
   readonly stages: readonly { name: string; seconds: number }[];
   readonly seconds: number;
   readonly firstStageTimes?: Readonly<Record<string, number>>;
+}
+
+/** Estimates of both estimators for a distribution, from a profile and the importance ranking. */
+export function estimates(profile: Profile, types: readonly GgmlType[], ranking: readonly LayerName[], distribution: Readonly<Partial<Record<GgmlType, number>>>) {
+  const out: Partial<Record<EstimatorName, Estimate>> = {};
+  for (const estimator of ["linear", "weighted"] as const) {
+    const tables = buildBoundaryTables({ profile, types, ranking, estimator });
+    out[estimator] = estimateFromTables(tables, types.map((t) => distribution[t] ?? 0));
+  }
+  return out as Record<EstimatorName, Estimate>;
 }
 
 const CATEGORIES: readonly WeightingCategory[] = ["fairness", "memory", "latency", "accuracy"];
@@ -174,7 +187,18 @@ async function paretoFigures(
   const out: string[] = [];
   for (const [x, y] of PARETO_VIEWS) {
     let spec = paretoSpec(input, x, y) as unknown;
-    if (accuracyLabel) spec = JSON.parse(JSON.stringify(spec).replaceAll("perplexity", accuracyLabel));
+    if (accuracyLabel) {
+      spec = JSON.parse(JSON.stringify(spec).replaceAll("perplexity", accuracyLabel));
+      // KLD spans two orders of magnitude across the uniform set: a log axis keeps the low end readable
+      const logAxis = (node: unknown): void => {
+        if (Array.isArray(node)) return node.forEach(logAxis);
+        if (node === null || typeof node !== "object") return;
+        const o = node as Record<string, unknown>;
+        if (o["title"] === accuracyLabel && typeof o["scale"] === "object" && o["scale"] !== null) o["scale"] = { type: "log" };
+        Object.values(o).forEach(logAxis);
+      };
+      logAxis(spec);
+    }
     out.push(await writeSvg(figDir, `${prefix}-pareto-${x}-${y}`, await renderSvg(spec as Parameters<typeof renderSvg>[0])));
   }
   if (allocations && input.allocations && input.allocations.length > 0) {
@@ -195,6 +219,8 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     return r;
   };
   const S = study.settings;
+  const coldSeconds = Object.values(study.firstStageTimes ?? {}).reduce((a, b) => a + b, 0) || study.seconds;
+  const timeText = `${fx(coldSeconds / 60, 1)} min on a cold cache${Math.abs(coldSeconds - study.seconds) > 30 ? ` (the run that wrote this file: ${fx(study.seconds / 60, 1)} min, the rest cached)` : ""}`;
   const md: string[] = [];
   const reading: string[] = [];
   const headline: string[] = [];
@@ -216,7 +242,8 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     "",
     `- **Machine**: ${M.cpu}, ${M.cores} cores, ${fx(M.memoryGiB, 0)} GiB, ${M.platform}, Node ${M.node}; CPU build, llama.cpp ${String(M.build["llamaCppCommit"] ?? "unknown").slice(0, 12)} (${String(M.build["release"] ?? M.build["tag"] ?? "pinned")}). ` +
       `The VM is shared with other work: load average ${M.loadStart.map((x) => fx(x, 1)).join("/")} at the start and ${M.loadEnd.map((x) => fx(x, 1)).join("/")} at the end (1/5/15 min).`,
-    `- **Command**: \`${study.command}\` — ${new Date(M.date).toISOString().slice(0, 16).replace("T", " ")} UTC, ${fx(study.seconds / 60, 1)} min in all (stage times at the end). Everything is cached (under \`.cache/study\` by default, git-ignored), so a rerun only measures what changed.`,
+    `- **Command**: \`${study.command}\` — ${new Date(M.date).toISOString().slice(0, 16).replace("T", " ")} UTC; ${timeText} (stage times at the end). Everything is cached (under \`.cache/study\` by default, git-ignored), so a rerun only measures what changed.`,
+    `- **Reproduce**: the command above (the defaults are the settings listed here); \`--help\` lists the knobs (\`--chunks\`, \`--reps\`, \`--passes\`, \`--threads\`, \`--quick\`, \`--realistic-sweep\`, …); \`--quick\` is a smoke run written under \`.cache/study/quick/\`.`,
     `- **Threads**: ${S.threads} for inference (perplexity, KLD, latency, capture) — on this busy 2-core VM one thread is several times faster *and* steadier than two, whose barrier spins collide with the other load; ${S.quantThreads} for quantization.`,
     `- **Accuracy** (debian-prose-11m): perplexity on the first ${S.chunks} chunks of \`wiki.test.raw\` at \`-c ${S.ctx}\` (llama-perplexity's rules: the second half of each chunk is scored, ${study.debian ? study.debian.evalTokens : "?"} tokens), and KL divergence from the F32 model on the same tokens. ` +
       `Perplexity and KLD are deterministic: re-running gives the same number, and their ± are the sampling error of the text (it shrinks as 1/√chunks; the models are scored on the same tokens, so differences between them are much more precise than the ± suggests). ${S.chunks} chunks keeps the whole study within its time budget; reference perplexities for 40 and 400 chunks are in \`../shared/README.md\`.`,
@@ -230,12 +257,14 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
   // ---- debian
   const d = study.debian;
   const variantHv: Record<string, { headline: HypervolumeReport; passes: HypervolumeReport[]; estimatedGain: number | null }> = {};
-  const variantSpread: Record<string, { gains: number[]; added: number[]; presetGains: number[]; two: ReturnType<typeof hv2> }> = {};
+  const addedQ8: Record<string, number[]> = {};
+  const variantSpread: Record<string, { gains: number[]; added: number[]; presetGains: number[]; two: ReturnType<typeof hv2>; twoQ8: ReturnType<typeof hv2> | null }> = {};
   if (!d) {
     push("## debian-prose-11m", "", `Skipped: ${study.debianSkipped}.`, "");
   } else {
     const uniform = study.types.map((t) => R(d.uniform[t]!));
     const presets = study.presets.filter((p) => d.presets[p]).map((p) => R(d.presets[p]!));
+    const presetsQ8 = study.presets.filter((p) => d.presetsQ8?.[p]).map((p) => R(d.presetsQ8[p]!));
     const ref = R(d.reference);
     const modelRow = (r: ModelRecord, label = r.label) => [
       label,
@@ -263,9 +292,15 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         "",
         table(
           [...modelHead, "token_embd / output"],
-          presets.map((r) => [...modelRow(r), `${r.nonLayer["token_embd"] ?? "?"} / ${r.nonLayer["output"] ?? "?"}`]),
+          [...presets, ...presetsQ8].map((r) => [...modelRow(r), `${r.nonLayer["token_embd"] ?? "?"} / ${r.nonLayer["output"] ?? "?"}`]),
         ),
         "",
+        ...(presetsQ8.length > 0
+          ? [
+              "`X/q8_0` is preset X with q8_0 token embeddings and output head (`quantize({ preset, tokenEmbeddingType: \"q8_0\", outputType: \"q8_0\" })`): the same non-layer tensors as every uniform and mixed file, so it differs from them in its layers alone. Its layer types are the preset's own mix (the presets also vary types *within* a sub-layer, e.g. attn_v and ffn_down get more bits).",
+              "",
+            ]
+          : []),
       );
     }
 
@@ -353,6 +388,15 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
           ["mixed vs uniform ∪ presets (paper's gain against the stronger set)", ...all.map((h) => pct(h.baseline!.gain))],
         );
       }
+      if (presetsQ8.length > 0) {
+        const q8 = [...passes.map((_, p) => hv({ uniform, mixed, presets: presetsQ8 }, acc, p)), hv({ uniform, mixed, presets: presetsQ8 }, acc, null), hv({ uniform, mixed, presets: presetsQ8 }, acc, "min")];
+        rows.push(
+          ["HV uniform ∪ presets/q8_0", ...q8.map((h) => fx(h.baseline!.withUniform.hypervolume, 4))],
+          ["presets/q8_0's union gain over uniform", ...q8.map((h) => pct((h.baseline!.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume))],
+          ["**added by the mixed set** to uniform ∪ presets/q8_0", ...q8.map((h) => `**${pct(h.baseline!.addedRelative)}**`)],
+        );
+        addedQ8[v.name] = q8.slice(0, passes.length).map((h) => h.baseline!.addedRelative!);
+      }
       rows.push(["non-dominated: uniform / mixed in the union", ...all.map((h) => {
         const nd = h.union.nonDominated;
         return `${nd.filter((i) => i < uniform.length).length} / ${nd.filter((i) => i >= uniform.length).length}`;
@@ -369,19 +413,21 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         "",
       );
       const two = hv2(sets, acc);
+      const twoQ8 = presetsQ8.length > 0 ? hv2({ uniform, mixed, presets: presetsQ8 }, acc) : null;
       push(
         `Without latency (memory × ${acc === "perplexity" ? "perplexity" : "KLD"} only, 2-D, same normalisation, reference (1, 1)) — the latency of an 11M-parameter model on this VM is mostly noise (see the reading below), so this is the cleaner comparison: ` +
           `HV uniform ${fx(two.uniform, 4)}, mixed ${fx(two.mixed, 4)}, union ${fx(two.union, 4)}: **gain ${pct(two.gain)}**, union gain ${pct(two.unionGain)}` +
-          (presets.length > 0 ? `; uniform ∪ presets ${fx(two.withPresets, 4)} (presets add ${pct(two.presetGain)}), with the mixed set ${fx(two.all, 4)}: **the mixed set adds ${pct(two.added)}**.` : "."),
+          (presets.length > 0 ? `; uniform ∪ presets ${fx(two.withPresets, 4)} (presets add ${pct(two.presetGain)}), with the mixed set ${fx(two.all, 4)}: **the mixed set adds ${pct(two.added)}**` : "") +
+          (twoQ8 ? `; uniform ∪ presets/q8_0 ${fx(twoQ8.withPresets, 4)} (they add ${pct(twoQ8.presetGain)}), with the mixed set ${fx(twoQ8.all, 4)}: **the mixed set adds ${pct(twoQ8.added)}**.` : "."),
         "",
       );
-      variantSpread[v.name] = { gains, added, presetGains, two };
+      variantSpread[v.name] = { gains, added, presetGains, two, twoQ8 };
       headline.push(
         `**${variantTitle(v)}**: hypervolume gain of the mixed set over the uniform set **${pct(mean(gains))} ± ${pct(sd(gains))}** over ${gains.length} latency passes (range ${pct(Math.min(...gains))} to ${pct(Math.max(...gains))}; paper: ${PAPER_GAINS})` +
           (added.length
             ? `; against uniform ∪ llama.cpp presets the mixed set adds **${pct(mean(added))} ± ${pct(sd(added))}** (range ${pct(Math.min(...added))} to ${pct(Math.max(...added))}), while the presets alone add ${pct(mean(presetGains))} to the uniform set.`
             : ".") +
-          ` Memory × ${acc === "perplexity" ? "perplexity" : "KLD"} alone (no latency): gain ${pct(two.gain)}${presets.length > 0 ? `, added to uniform ∪ presets ${pct(two.added)}` : ""}.`,
+          ` Memory × ${acc === "perplexity" ? "perplexity" : "KLD"} alone (no latency): gain ${pct(two.gain)}${presets.length > 0 ? `, added to uniform ∪ presets ${pct(two.added)}` : ""}${twoQ8 ? `, to uniform ∪ presets with q8_0 embeddings/output ${pct(twoQ8.added)}` : ""}.`,
       );
     }
 
@@ -427,6 +473,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         `Nearest category per metric: ${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")} (${hits} of 3 as the paper reports).`,
         "",
       );
+      if (v.name === "kld") headline.push(`Table 2 analog (KLD variant): the category nearest each metric's best value favours that metric for ${hits} of 3 metrics; accuracy-first mixes average ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "accuracy" ? [R(v.models[i]!).bpw] : []))), 2)} bits per weight, memory-first ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "memory" ? [R(v.models[i]!).bpw] : []))), 2)}, latency-first ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "latency" ? [R(v.models[i]!).bpw] : []))), 2)} (paper: memory-first 3–4 bits, latency-first mostly 4).`);
       reading.push(`Table 2 (${v.name}): the category nearest the best value is the one favouring the metric for ${hits} of 3 metrics (${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")}).`);
     }
 
@@ -484,7 +531,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         presets: presets.map((r) => ({ preset: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
         allocations: v.weightings.map((w, i) => ({ label: w.id, allocation: v.plans[i]!.allocation })),
       };
-      const figs = await paretoFigures(o.figDir, `debian-${v.name}`, input, v.name === "kld" ? "KLD vs F32" : null, true, study.types);
+      const figs = await paretoFigures(o.figDir, `debian-${v.name}`, input, v.name === "kld" ? "KLD from F32 (log)" : null, true, study.types);
       push(
         `### ${variantTitle(v)}`,
         "",
@@ -502,7 +549,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     push(
       "## 6. Estimates vs measurement (what the paper did not check)",
       "",
-      "For every distinct mixed model, the plan's estimate for its distribution under the paper's `linear` estimator (layer-count mix of the uniform metrics) and apreqel's `weighted` one (exact layer bytes for memory, parameter shares for latency and accuracy), both from the same uniform profile (pass-1 latency), against the measurement (latency: mean over passes). Relative error = (estimate − measured)/measured.",
+      "For every distinct mixed model, the plan's estimate for its distribution under the paper's `linear` estimator (layer-count mix of the uniform metrics) and apreqel's `weighted` one (exact layer bytes for memory, parameter shares for latency and accuracy), both from the same uniform profile, against the measurement; latency is the mean over passes on both sides (the plans themselves used pass 1, whose noise would otherwise dominate the error). Relative error = (estimate − measured)/measured.",
       "",
     );
     const errSummary: string[][] = [];
@@ -510,13 +557,19 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       const acc: Acc = v.name;
       const distinct = [...new Set(v.models)];
       const rows: string[][] = [];
+      // the uniform profile with each type's latency as the mean over passes, the statistic the
+      // mixed models are measured with: a single noisy pass would otherwise dominate the error
+      const rebased: Profile = {
+        ...v.profile,
+        types: Object.fromEntries(study.types.map((t) => [t, { ...v.profile.types[t]!, latencyMsPerToken: latencyOf(R(d.uniform[t]!)) }])),
+      };
       const errs: Record<EstimatorName, { memory: number[]; latency: number[]; accuracy: number[] }> = {
         linear: { memory: [], latency: [], accuracy: [] },
         weighted: { memory: [], latency: [], accuracy: [] },
       };
       for (const key of distinct) {
         const r = R(key);
-        const e = v.estimates[key]!;
+        const e = estimates(rebased, study.types, d.ranking, r.distribution!);
         const measured = { memory: r.memoryBytes, latency: latencyOf(r), accuracy: accuracyOf(r, acc) };
         const row = [v.weightings[v.models.indexOf(key)]!.id, distText(r.distribution, study.types)];
         for (const [metric, field] of [["memory", "memoryBytes"], ["latency", "latencyMsPerToken"], ["accuracy", "perplexity"]] as const) {
@@ -551,6 +604,11 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
           }),
         ]);
       }
+      if (v.name === "kld") {
+        headline.push(
+          `Estimates vs measurement (KLD variant, ${distinct.length} models): memory is exact with the weighted estimator (linear: ${pct(mean(errs.linear.memory.map(Math.abs)))} mean error); the KLD estimate is off by ${pct(mean(errs.weighted.accuracy.map(Math.abs)))} on average (linear ${pct(mean(errs.linear.accuracy.map(Math.abs)))}), both biased ${mean(errs.weighted.accuracy) > 0 ? "high: a mix is better than the parameter-weighted average of its types" : "low"}; latency ${pct(mean(errs.weighted.latency.map(Math.abs)))} (linear ${pct(mean(errs.linear.latency.map(Math.abs)))}); compare the pass-to-pass spread of the latency below.`,
+        );
+      }
       reading.push(
         `Estimators (${v.name}): mean |error| linear vs weighted — memory ${pct(mean(errs.linear.memory.map(Math.abs)))} vs ${pct(mean(errs.weighted.memory.map(Math.abs)))}, latency ${pct(mean(errs.linear.latency.map(Math.abs)))} vs ${pct(mean(errs.weighted.latency.map(Math.abs)))}, ${accName} ${pct(mean(errs.linear.accuracy.map(Math.abs)))} vs ${pct(mean(errs.weighted.accuracy.map(Math.abs)))}. With the linear estimator ${v.linearDiffers} of the 28 plans would pick a different distribution.`,
       );
@@ -563,6 +621,20 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       `With the linear estimator instead of the weighted one, ${d.variants.map((v) => `${v.linearDiffers} of the 28 ${v.name} plans`).join(" and ")} would choose a different distribution.`,
       "",
     );
+    {
+      const rowsOf = (est: string) => errSummary.filter((r) => r[1] === est);
+      const meanCol = (rows: string[][], col: number) => mean(rows.map((r) => Number.parseFloat(r[col]!.split(" / ")[0]!)));
+      const lin = rowsOf("linear");
+      const wtd = rowsOf("weighted");
+      const verdict = (col: number, name: string) => {
+        const a = meanCol(lin, col);
+        const b = meanCol(wtd, col);
+        return `${name}: ${Math.abs(a - b) < 0.5 ? "a tie" : b < a ? "weighted" : "linear"} (${fx(b, 2)}% vs ${fx(a, 2)}%)`;
+      };
+      const line = `Which estimator should be the default? Mean |error| over both variants, weighted vs linear — ${verdict(2, "memory")}; ${verdict(4, "latency")}; ${verdict(6, "accuracy")}.`;
+      push(line, "");
+      reading.push(line);
+    }
 
     // ---- ablation
     if (d.ablation.length > 0) {
@@ -586,6 +658,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         verdicts.push(`${distText(a.distribution, study.types)}: cosine beats ${beatsK}/${others.length} alternatives on KLD and ${beatsP}/${others.length} on PPL`);
       }
       push(`Verdict: ${verdicts.join("; ")}.`, "");
+      headline.push(`Ranking ablation (same distribution, other rankings): ${verdicts.join("; ")}.`);
       reading.push(`Ranking ablation: ${verdicts.join("; ")}.`);
     }
   }
@@ -599,6 +672,12 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     "",
   );
   if (study.realistic.length === 0) push(`Skipped: ${study.realisticSkipped ?? "nothing to run"}.`, "");
+  if (study.realistic.length > 0 && !S.realisticSweep) {
+    push(
+      "No sweep on these models in this run (`--realistic-sweep` adds a short one, 7 weightings with KLD as accuracy, about 8 more minutes here): it does not fit the time budget, and on random weights the layer scores — cosines between a sub-layer's input and output — reflect the random initialisation rather than learned importance, so the mixes would say little.",
+      "",
+    );
+  }
   for (const rr of study.realistic) {
     const rows = ["f16", ...study.types].map((t) => {
       const r = R(rr.uniform[t]!);
@@ -639,7 +718,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       const f16 = R(rr.uniform["f16"]!);
       return `${rr.id}: q3_K ${fx(latencyOf(q3), 1)} ms/token vs q8_0 ${fx(latencyOf(q8), 1)} vs F16 ${fx(latencyOf(f16), 1)}`;
     });
-    reading.push(`At realistic shapes, tg latency orders by bytes read: ${lat.join("; ")}.`);
+    reading.push(`At realistic shapes, tg latency (mean of passes) follows the bytes only roughly — K-quant kernels differ in speed, and the VM's load adds noise: ${lat.join("; ")}.`);
   }
 
   // ---- GPU
@@ -668,7 +747,11 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       ...(spP.added.length
         ? [
             `Against the harder baseline (uniform ∪ llama.cpp presets) the mixed set adds ${pct(mean(spP.added))} (${pct(Math.min(...spP.added))}–${pct(Math.max(...spP.added))}) with perplexity and ${pct(mean(spK.added))} (${pct(Math.min(...spK.added))}–${pct(Math.max(...spK.added))}) with KLD; the presets alone add ${pct(mean(spP.presetGains))} and ${pct(mean(spK.presetGains))} to the uniform set. ` +
-              `${Math.min(...spK.added) > 0 ? "So with KLD as accuracy the mixed set widens the front beyond what the presets give, in every pass" : "So the mixed set does not reliably widen the front beyond what the presets give"}. ` +
+              `On memory × KLD alone (no latency) it adds ${pct(spK.two.added)}, against ${pct(spK.two.presetGain)} for the presets over the uniform set: ` +
+              `${spK.two.added < 0.02 ? "without the noisy latency axis, the mixed set adds little beyond what llama.cpp's presets already give, and most of its 3-D gain over uniform ∪ presets comes from latency, where this VM's noise is as large as the differences" : "the mixed set widens the memory–accuracy front beyond the presets as well"}. ` +
+              (spK.twoQ8 && addedQ8["kld"]
+                ? `Giving the presets the same q8_0 embeddings and output head as every apreqel file (presets/q8_0) isolates the layers: then the mixed set adds ${pct(mean(addedQ8["kld"]))} (${pct(Math.min(...addedQ8["kld"]))}–${pct(Math.max(...addedQ8["kld"]))}) in 3-D and ${pct(spK.twoQ8.added)} on memory × KLD alone, with KLD as accuracy. `
+                : "") +
               `Two caveats cut in opposite directions: the presets use smaller types for the embeddings and output head (they are ${pct(1 - R(d.uniform["q8_0"]!).layerBytes / R(d.uniform["q8_0"]!).memoryBytes, 0)} of q8_0's bytes on this small model, q8_0 in every apreqel file), a lever the method leaves fixed and that buys the presets memory no mixed model can reach; and the presets' q6_K output head makes Q4_K_S/Q4_K_M score a *lower* perplexity than every pure type, which stretches the perplexity variant's baseline.`,
           ]
         : []),
@@ -709,15 +792,18 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     table(
       ["stage", "this run (s)", "first run (s)"],
       [
-        ...study.stages.map((s) => [s.name, fx(s.seconds, 0), fx(study.firstStageTimes?.[s.name] ?? s.seconds, 0)]),
-        ["total", fx(study.seconds, 0), fx(Object.values(study.firstStageTimes ?? {}).reduce((a, b) => a + b, 0), 0)],
+        ...Object.entries(study.firstStageTimes ?? Object.fromEntries(study.stages.map((s) => [s.name, s.seconds]))).map(([name, first]) => {
+          const now = study.stages.find((s) => s.name === name);
+          return [name, now ? fx(now.seconds, 0) : "(cached, not entered)", fx(first, 0)];
+        }),
+        ["total", fx(study.seconds, 0), fx(coldSeconds, 0)],
       ],
     ),
     "",
   );
 
   // summary at the top
-  md.splice(summaryAt, 0, "## Headline", "", ...headline.map((h) => `- ${h}`), "", `Settings: ${study.settings.chunks} chunks × ${study.settings.ctx} tokens, ${study.settings.reps} reps × ${study.settings.passes} latency passes, ${study.settings.threads} thread(s); ${fx(study.seconds / 60, 1)} min on ${M.cores} cores.`, "");
+  md.splice(summaryAt, 0, "## Headline", "", ...headline.map((h) => `- ${h}`), "", `Settings: ${study.settings.chunks} chunks × ${study.settings.ctx} tokens, ${study.settings.reps} reps × ${study.settings.passes} latency passes, ${study.settings.threads} thread(s); ${timeText}, ${M.cores}-core VM.`, "");
 
   // paths relative to the repository (and ../shared), so the JSON reads the same on any checkout
   const json = JSON.stringify(study, null, 1)

@@ -6,6 +6,7 @@
 // docs/results/study.json (with --quick: .cache/study/quick/ instead, so a smoke run never
 // overwrites the published numbers). Everything is cached under .cache/study (git-ignored), so a
 // rerun only measures what changed. `--help` lists the options.
+import { createHash } from "node:crypto";
 import { existsSync, promises as fs, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +27,7 @@ import {
   orderTypes,
   planSweep,
   profileModel,
+  quantize,
   rankLayers,
   readCalibration,
   readEvalText,
@@ -47,8 +49,7 @@ import {
   type Session,
   type Weighting,
 } from "../../lib/index.js";
-import { buildBoundaryTables, estimateFromTables } from "../../lib/method/estimators.js";
-import { writeStudy, type Study } from "./study-doc.js";
+import { estimates, writeStudy, type Study } from "./study-doc.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const started = Date.now();
@@ -90,7 +91,7 @@ if (flags.help) {
   --chunks N            perplexity/KLD chunks of wiki.test.raw for debian-prose-11m (default 16; --quick 8)
   --ctx N               perplexity chunk size, tokens (default 256, the model's context)
   --reps N              latency repetitions per measurement, llama-bench -r (default 5; --quick 2)
-  --passes N            latency passes over every model, ≥ 2 (default 3; --quick 2)
+  --passes N            latency passes over every model, ≥ 2 (default 5; --quick 2)
   --threads N           threads for inference (default 1: on a shared 2-core VM one thread is faster and steadier)
   --quant-threads N     threads for quantization (default 2)
   --n-gen N --n-prompt N   latency test sizes (default 128, 128)
@@ -122,7 +123,7 @@ const settings = {
   chunks: int("chunks", quick ? 8 : 16, 1),
   ctx: int("ctx", 256, 16),
   reps: int("reps", quick ? 2 : 5, 1),
-  passes: int("passes", quick ? 2 : 3, 2),
+  passes: int("passes", quick ? 2 : 5, 2),
   threads: int("threads", 1, 0),
   quantThreads: int("quant-threads", 2, 0),
   nGen: int("n-gen", 128, 1),
@@ -299,18 +300,6 @@ function kldProfile(p: Profile, uniform: ReadonlyMap<GgmlType, ModelRecord>): Pr
   return { ...p, types };
 }
 
-/** Estimates of both estimators for a distribution, from the same profile and ranking the plan used. */
-function estimates(profile: Profile, ranking: readonly LayerName[], distribution: Readonly<Partial<Record<GgmlType, number>>>) {
-  const out: Partial<Record<EstimatorName, { memoryBytes: number; latencyMsPerToken: number; perplexity: number }>> = {};
-  for (const estimator of ["linear", "weighted"] as const) {
-    const tables = buildBoundaryTables({ profile, types: TYPES, ranking, estimator });
-    out[estimator] = estimateFromTables(
-      tables,
-      TYPES.map((t) => distribution[t] ?? 0),
-    );
-  }
-  return out as Record<EstimatorName, { memoryBytes: number; latencyMsPerToken: number; perplexity: number }>;
-}
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -386,7 +375,7 @@ async function planAndMeasure(
       rec.distribution ??= p.distribution;
       key = rec.key;
       byAllocation.set(allocationKey, key);
-      est[key] = estimates(profile, ranking, p.distribution);
+      est[key] = estimates(profile, TYPES, ranking, p.distribution);
     }
     models.push(key);
   }
@@ -416,6 +405,8 @@ export interface DebianResult {
   readonly uniform: Readonly<Record<string, string>>;
   readonly reference: string;
   readonly presets: Readonly<Record<string, string>>;
+  /** the same presets with q8_0 token embeddings and output head, like every apreqel file */
+  readonly presetsQ8: Readonly<Record<string, string>>;
   readonly variants: readonly VariantRun[];
   readonly scores: ScoresFile;
   readonly ranking: readonly LayerName[];
@@ -462,10 +453,33 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
   for (const [preset, m] of Object.entries(r.presets)) {
     // sweep() keeps preset files in the cache under a key of its own; find the file by label
     const entry = (await s.cache.list()).find(
-      (e) => e.manifest.inputs.kind === "uniform" && e.manifest.inputs.type === preset && e.manifest.inputs.modelSha256 === s.sha256,
+      (e) =>
+        e.manifest.inputs.kind === "uniform" &&
+        e.manifest.inputs.type === preset &&
+        e.manifest.inputs.modelSha256 === s.sha256 &&
+        JSON.stringify(e.manifest.inputs.settings) === JSON.stringify({ preset: true }),
     );
     if (!entry) throw new Error(`cannot find the cached ${preset} file`);
     presetKeys[preset] = (await record(s, path.join(entry.dir, "model.gguf"), preset, "preset", m)).key;
+  }
+  // The presets again with q8_0 embeddings and output head: the same non-layer bytes as every
+  // uniform and mixed file, so the comparison is about the layers alone.
+  const presetQ8Keys: Record<string, string> = {};
+  if (settings.presets) {
+    await stage("debian-prose-11m: presets with q8_0 embeddings/output", async () => {
+      for (const preset of PRESETS) {
+        const entry = await s.cache.getOrCreate(
+          s.cache.key({ modelSha256: s.sha256, kind: "uniform", type: preset, settings: { preset: true, nonLayerType: "q8_0" }, fingerprint: s.buildFingerprint }),
+          async (dir) => {
+            await quantize({ input: s.model, output: path.join(dir, "model.gguf"), preset, tokenEmbeddingType: "q8_0", outputType: "q8_0", threads: settings.quantThreads });
+          },
+          { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset, q8_0 embeddings and output` },
+        );
+        const file = path.join(entry.dir, "model.gguf");
+        const label = `${preset}/q8_0`;
+        presetQ8Keys[preset] = (await record(s, file, label, "preset", await measureModel(s, file, label, measure))).key;
+      }
+    });
   }
   const methodProfile = toMethodProfile(profile, TYPES);
   const pplVariant = await planAndMeasure(s, "perplexity", methodProfile, scores, files, PAPER_WEIGHTINGS, "", measure, {
@@ -527,6 +541,7 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
     uniform: uniformKeys,
     reference: reference.key,
     presets: presetKeys,
+    presetsQ8: presetQ8Keys,
     variants: [pplVariant, kldVariant],
     scores,
     ranking,
@@ -667,10 +682,12 @@ const study: Study = {
 };
 // the first (cold-cache) time of every stage is kept, so a document written by an incremental
 // rerun still says what the whole study costs
-const timesFile = path.join(cacheDir, quick ? "stage-times-quick.json" : "stage-times.json");
+// (per settings: the slowest time seen for each stage is the cold-cache one)
+const settingsId = createHash("sha256").update(JSON.stringify(settings)).digest("hex").slice(0, 12);
+const timesFile = path.join(cacheDir, `stage-times-${settingsId}.json`);
 const firstTimes = existsSync(timesFile) ? (JSON.parse(readFileSync(timesFile, "utf8")) as Record<string, number>) : {};
 for (const st of stages) if (!(st.name in firstTimes) || firstTimes[st.name]! < st.seconds) firstTimes[st.name] = st.seconds;
 await fs.writeFile(timesFile, JSON.stringify(firstTimes, null, 1));
-(study as { firstStageTimes?: Record<string, number> }).firstStageTimes = Object.fromEntries(stages.map((st) => [st.name, firstTimes[st.name]!]));
+(study as { firstStageTimes?: Record<string, number> }).firstStageTimes = firstTimes;
 await stage("write results", () => writeStudy(study, { outFile, figDir, root }));
 log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${path.relative(root, outFile)}`);
