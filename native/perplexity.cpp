@@ -8,6 +8,7 @@
 // gigabytes for a real vocabulary), at the cost of holding both models in memory at once.
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "addon.h"
@@ -21,6 +22,7 @@ struct Accumulator {
   double sum = 0, sum2 = 0;
   size_t count = 0;
   void add(double v) { sum += v; sum2 += v * v; ++count; }
+  void merge(const Accumulator& o) { sum += o.sum; sum2 += o.sum2; count += o.count; }
   double mean() const { return count ? sum / count : NAN; }
   // llama-perplexity's standard error of the mean
   double stderrOfMean() const {
@@ -40,6 +42,15 @@ void logSoftmax(const float* logits, int nVocab, std::vector<double>& out) {
   for (int i = 0; i < nVocab; ++i) sumExp += std::exp(static_cast<double>(logits[i]) - maxLogit);
   const double logSum = std::log(sumExp);
   for (int i = 0; i < nVocab; ++i) out[i] = static_cast<double>(logits[i]) - maxLogit - logSum;
+}
+
+// −log p(tok) from raw logits, as llama-perplexity computes it (float exp, double sum)
+double negLogProb(const float* logits, int nVocab, llama_token tok) {
+  float maxLogit = logits[0];
+  for (int i = 1; i < nVocab; ++i) maxLogit = std::max(maxLogit, logits[i]);
+  double sumExp = 0;
+  for (int i = 0; i < nVocab; ++i) sumExp += std::exp(logits[i] - maxLogit);
+  return -(static_cast<double>(logits[tok]) - maxLogit - std::log(sumExp));
 }
 
 class PerplexityJob : public Job {
@@ -102,7 +113,6 @@ class PerplexityJob : public Job {
     Accumulator nll, kld;
     size_t sameTop = 0;
     std::vector<float> logits, baseLogits;
-    std::vector<double> lp, blp;
     llama_batch batch = llama_batch_init(std::min(nBatch, nCtx_ * nSeq), 0, 1);
     struct BatchFree { llama_batch& b; ~BatchFree() { llama_batch_free(b); } } freeBatch{batch};
 
@@ -150,11 +160,20 @@ class PerplexityJob : public Job {
                                : numBatches > 1 ? baseLogits.data()
                                                 : llama_get_logits_ith(baseCtx.ctx.get(), seq * nCtx_ + first);
         const llama_token* tok = tokens.data() + start + seq * nCtx_ + first;
-        for (int k = 0; k < nCtx_ - 1 - first; ++k) {
-          const float* l = all + static_cast<size_t>(k) * nVocab;
-          logSoftmax(l, nVocab, lp);
-          nll.add(-lp[tok[k + 1]]);
-          if (base) {
+        // the scored tokens are independent: split them over the threads, as llama-perplexity does
+        const int nScored = nCtx_ - 1 - first;
+        const int nWorkers = std::max(1, std::min(nScored, threads_ > 0 ? threads_ : defaultThreads()));
+        std::vector<Accumulator> nllPart(nWorkers), kldPart(nWorkers);
+        std::vector<size_t> samePart(nWorkers, 0);
+        auto work = [&](int w) {
+          std::vector<double> lp, blp;
+          for (int k = w; k < nScored; k += nWorkers) {
+            if (allBase == nullptr) {
+              nllPart[w].add(negLogProb(all + static_cast<size_t>(k) * nVocab, nVocab, tok[k + 1]));
+              continue;
+            }
+            logSoftmax(all + static_cast<size_t>(k) * nVocab, nVocab, lp);
+            nllPart[w].add(-lp[tok[k + 1]]);
             logSoftmax(allBase + static_cast<size_t>(k) * nVocab, nVocab, blp);
             double d = 0;
             int top = 0, baseTop = 0;
@@ -163,9 +182,18 @@ class PerplexityJob : public Job {
               if (lp[v] > lp[top]) top = v;
               if (blp[v] > blp[baseTop]) baseTop = v;
             }
-            kld.add(d);
-            sameTop += top == baseTop;
+            kldPart[w].add(d);
+            samePart[w] += top == baseTop;
           }
+        };
+        std::vector<std::thread> pool;
+        for (int w = 1; w < nWorkers; ++w) pool.emplace_back(work, w);
+        work(0);
+        for (auto& t : pool) t.join();
+        for (int w = 0; w < nWorkers; ++w) {
+          nll.merge(nllPart[w]);
+          kld.merge(kldPart[w]);
+          sameTop += samePart[w];
         }
       }
       chunksDone_ = i + nSeqBatch;

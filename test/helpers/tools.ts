@@ -19,6 +19,7 @@ export function toolPerplexity(model: string, textFile: string, nCtx: number, ch
     encoding: "utf8",
     maxBuffer: 64 << 20,
   });
+  if (r.status !== 0) throw new Error(`llama-perplexity exited with ${r.status ?? r.signal}: ${(r.stderr ?? "").slice(-1500)}`);
   // the final estimate is logged on stderr
   return parseFinalEstimate(`${r.stdout}\n${r.stderr}`);
 }
