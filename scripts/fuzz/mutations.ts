@@ -3,6 +3,7 @@
 // reshaped or retyped with the later offsets rewritten so the file still parses (its data then lies
 // past the end or disagrees with the hyperparameters), hyperparameters set to 0 or huge, and random
 // byte flips. Every case is a pure function of (fixture, label): the same seed gives the same files.
+import { prng } from "../../test/helpers/prng.js";
 import { type Field, type GgufLayout, readLayout, tensorRanges } from "./gguf-layout.js";
 
 export const CATEGORIES = [
@@ -63,18 +64,6 @@ const truncate =
   (at: number): Edit =>
   (buf) =>
     buf.subarray(0, at);
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Every targeted mutation of one fixture, grouped by category. */
 export function drafts(fx: Fixture, types: TypeSizes): Draft[] {
@@ -222,7 +211,7 @@ const WEIGHT: Partial<Record<Category, number>> = { truncate: 2, "random-flip": 
  * never run out.
  */
 export function buildCases(fixtures: readonly Fixture[], types: TypeSizes, seed: number, count: number): FuzzCase[] {
-  const random = rng(seed);
+  const random = prng(seed);
   const pools = new Map<Category, Array<Draft & { fixture: Fixture }>>();
   for (const fx of fixtures) {
     for (const d of drafts(fx, types)) {

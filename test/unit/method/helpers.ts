@@ -1,17 +1,7 @@
 // Shared fixtures for the method's unit tests: a seeded PRNG and small profiles.
 import type { LayerName, Profile } from "../../../lib/method/index.js";
 
-/** mulberry32: small, seeded, good enough for test data and Monte Carlo. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from "../../helpers/prng.js";
 
 /** Layer names of a model with `blocks` blocks, in block order. */
 export function blockOrder(blocks: number): LayerName[] {
