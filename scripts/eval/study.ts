@@ -1,6 +1,6 @@
 // Issue 7: the paper's experiment on the models we have, and what the paper did not check.
 //
-//   npx vite-node scripts/eval/study.ts [--chunks 40] [--reps 5] [--passes 3] [--threads 1] [--quick]
+//   npx vite-node scripts/eval/study.ts [--chunks 16] [--reps 5] [--passes 5] [--threads 1] [--quick]
 //
 // Writes docs/results.md, its figures under docs/results/ and the raw numbers in
 // docs/results/study.json (with --quick: .cache/study/quick/ instead, so a smoke run never
