@@ -50,6 +50,7 @@ import {
   type Weighting,
 } from "../../lib/index.js";
 import { estimates, writeStudy, type Study } from "./study-doc.js";
+import { prng } from "../../test/helpers/prng.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const started = Date.now();
@@ -301,18 +302,8 @@ function kldProfile(p: Profile, uniform: ReadonlyMap<GgmlType, ModelRecord>): Pr
 }
 
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
