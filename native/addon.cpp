@@ -34,12 +34,27 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("system", llama_print_system_info());
   o.Set("cuda", static_cast<bool>(APREQEL_BUILD_CUDA));
+  // whether n_gpu_layers can put anything on a device at all (false on a CPU-only build)
+  o.Set("gpuOffload", llama_supports_gpu_offload());
   Napi::Array devices = Napi::Array::New(env);
   for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
     ggml_backend_dev_t dev = ggml_backend_dev_get(i);
     Napi::Object d = Napi::Object::New(env);
     d.Set("name", ggml_backend_dev_name(dev));
     d.Set("description", ggml_backend_dev_description(dev));
+    const char* type = "accel";
+    switch (ggml_backend_dev_type(dev)) {
+      case GGML_BACKEND_DEVICE_TYPE_CPU: type = "cpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_GPU: type = "gpu"; break;
+      case GGML_BACKEND_DEVICE_TYPE_IGPU: type = "igpu"; break;
+      default: break;
+    }
+    d.Set("type", type);
+    // free and total as the backend reports them now (an integrated GPU reports system memory)
+    size_t free = 0, total = 0;
+    ggml_backend_dev_memory(dev, &free, &total);
+    d.Set("memoryFree", static_cast<double>(free));
+    d.Set("memoryTotal", static_cast<double>(total));
     devices.Set(i, d);
   }
   o.Set("devices", devices);

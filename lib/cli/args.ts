@@ -18,7 +18,7 @@ export function parse<T extends Options>(
   allowPositionals = true,
 ): ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: boolean }>> {
   try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals });
+    return parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals });
   } catch (e) {
     const unknown = /^Unknown option '(--?[^']+)'/.exec((e as Error).message);
     if (unknown) {
@@ -28,4 +28,22 @@ export function parse<T extends Options>(
     }
     throw new UsageError((e as Error).message.split("\n")[0]!.replace(/^TypeError \[[A-Z_]+\]: /, ""));
   }
+}
+
+// parseArgs reads "--gpu-layers -1" as an option followed by another option and calls it
+// ambiguous; a negative number after an option that takes a value is that option's value.
+function joinNegativeValues(argv: readonly string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }

@@ -6,7 +6,7 @@
  */
 import { OptionError } from "../errors.js";
 import { MethodInputError } from "../method/errors.js";
-import type { EstimatorName } from "../method/estimators.js";
+import { ESTIMATORS, type EstimatorName } from "../method/estimators.js";
 import type { Constraints } from "../method/plan.js";
 import { orderTypes, parseGgmlType, DEFAULT_TYPES, type GgmlType } from "../method/types.js";
 import { parseWeights, type Weights } from "../method/weights.js";
@@ -56,8 +56,9 @@ export const PLAN_OPTIONS_USAGE = `  --weights M,L,A       memory, latency, accu
   --priority P          memory | latency | accuracy (0.8 on it, 0.1 on each other) | balanced
                         (1/3 each; the default); not together with --weights
   --types T,...         candidate types (default ${DEFAULT_TYPES.join(",")})
-  --estimator E         linear (the paper's) | weighted (exact layer bytes; the default when
-                        the profile has layerBytes)
+  --estimator E         linear (the paper's) | weighted (exact layer bytes, parameter shares)
+                        | sensitivity (weighted, with accuracy shared by each layer's 1 − cos;
+                        the default when the profile has layerBytes and scores are known)
   --max-memory SIZE     drop candidates estimated above SIZE, e.g. 2GB, 1.5GiB, 512MB
   --max-latency TIME    drop candidates estimated slower per token, e.g. 40ms, 0.04s
   --max-perplexity N    drop candidates estimated above this perplexity`;
@@ -117,8 +118,8 @@ export function parseTypes(text: string | undefined, option = "--types"): GgmlTy
  */
 export function parseEstimator(text: string | undefined): EstimatorName | undefined {
   if (text === undefined) return undefined;
-  if (text === "linear" || text === "weighted") return text;
-  throw expected("--estimator", "linear or weighted", text);
+  if ((ESTIMATORS as readonly string[]).includes(text)) return text as EstimatorName;
+  throw expected("--estimator", ESTIMATORS.join(", "), text);
 }
 
 const SIZE_UNITS: Readonly<Record<string, number>> = {

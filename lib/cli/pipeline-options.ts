@@ -11,6 +11,7 @@ import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/te
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../gguf/ggml-types.js";
+import { binding } from "../native/binding.js";
 import { UsageError } from "./args.js";
 import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
@@ -90,6 +91,10 @@ function int(text: string | undefined, option: string, fallback: number, min = 1
 export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
   const threads = int(v.threads, "--threads", 0, 0);
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
+  // refused before any long work; whether the weights fit is checked when each model is loaded
+  if (gpuLayers !== 0 && !binding().buildInfo().gpuOffload) {
+    throw new UsageError(`--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
+  }
   const nCtx = int(v.ctx, "--ctx", 512, 8);
   const chunks = v.chunks === undefined ? undefined : parsePositiveInteger(v.chunks, "--chunks");
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");

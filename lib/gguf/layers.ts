@@ -30,6 +30,12 @@ export function subLayerOf(tensorName: string): SubLayer | null {
   return kind === null ? null : { block, kind, name: `blk.${block}.${kind}` };
 }
 
+/** The block a tensor belongs to (any `blk.N.*` tensor, norms included), or null outside the blocks. */
+export function blockOf(tensorName: string): number | null {
+  const m = BLOCK_TENSOR.exec(tensorName);
+  return m ? Number(m[1]) : null;
+}
+
 /** Whether llama.cpp quantizes a tensor of this shape at all (weights with ≥ 2 dimensions). */
 export function isQuantizable(name: string, shape: readonly number[]): boolean {
   return shape.length >= 2 && name.endsWith(".weight");

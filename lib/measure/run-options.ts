@@ -1,6 +1,9 @@
 /** Options shared by every call that runs a model, validated in one place. */
 import { requireInputFile } from "../files.js";
+import { inspect } from "../gguf/inspect.js";
+import { binding } from "../native/binding.js";
 import type { JobOptions } from "../native/job.js";
+import { checkGpuOffload } from "./gpu-offload.js";
 import { requireInt, requireOptions, validateJobOptions } from "../validate.js";
 
 export { requireInt } from "../validate.js";
@@ -21,5 +24,7 @@ export async function validateRun(o: ModelRunOptions, fn: string): Promise<{ mod
   const threads = requireInt(o.threads ?? 0, "threads", 0);
   const gpuLayers = requireInt(o.gpuLayers ?? 0, "gpuLayers", -1);
   const model = await requireInputFile(o.model, "model");
+  // offload that cannot happen is an error here, before any load (a header read is cheap)
+  if (gpuLayers !== 0) checkGpuOffload(await inspect(model, o.signal ? { signal: o.signal } : {}), gpuLayers, binding().buildInfo());
   return { model, threads, gpuLayers };
 }

@@ -7,7 +7,7 @@
 //   x = Σ_j F_j(b_j) − F_j(b_{j−1}) = F_{M−1}(L) − F_0(0) + Σ_{j<M−1} [F_j(b_j) − F_{j+1}(b_j)]
 // i.e. a constant plus one table lookup per boundary. The search walks the
 // boundaries in nested loops and adds M−1 numbers per candidate per criterion.
-import { MethodInputError } from "./errors.js";
+import { MethodInputError, describeValue } from "./errors.js";
 import type { LayerName } from "./layers.js";
 import { profileEntry, type Profile } from "./profile.js";
 import type { GgmlType } from "./types.js";
@@ -31,8 +31,20 @@ import type { GgmlType } from "./types.js";
  *   damage the number of weights quantized, rather than the layer count.
  *   A 7B FFN sub-layer has ~2× the weights of an attention one; `linear`
  *   counts them the same.
+ *
+ * `sensitivity`: `weighted` for memory and latency; perplexity = Σ_i s_i ·
+ * c_{type(i)} with s_i the layer's share of the summed mean (1 − cos) from
+ * step 1 (scores.json `meanOneMinusCos`). A sub-layer that changes the hidden
+ * state more passes more of its quantization error on to the output, and the
+ * allocation gives exactly those layers the least aggressive types, so a mix
+ * is more accurate than its share of weights suggests: on debian-prose-11m
+ * this estimator's KLD error is a fifth of the others' (docs/results.md, §6).
+ * It needs the scores, not only a ranking.
  */
-export type EstimatorName = "linear" | "weighted";
+export type EstimatorName = "linear" | "weighted" | "sensitivity";
+
+/** Every estimator, for option parsers and messages. */
+export const ESTIMATORS: readonly EstimatorName[] = ["linear", "weighted", "sensitivity"];
 
 /** Estimated metrics of one mixed model (the plan output's `estimate`). */
 export interface Estimate {
@@ -62,18 +74,23 @@ export interface EstimatorInput {
   readonly types: readonly GgmlType[];
   readonly ranking: readonly LayerName[];
   readonly estimator: EstimatorName;
+  /** mean (1 − cos) of each ranked layer, in ranking order; needed by `sensitivity` */
+  readonly sensitivity?: readonly number[];
 }
 
 /**
- * The estimator plan() uses when none is named: `weighted` when the profile
- * carries `layerBytes` for any of the types (it then needs them for all),
- * otherwise `linear` — the paper contract has nothing more to be exact with.
+ * The estimator plan() uses when none is named: `sensitivity` when the
+ * profile carries `layerBytes` for any of the types (it then needs them for
+ * all) and the layers' scores are known, `weighted` with `layerBytes` but a
+ * bare ranking, otherwise `linear` — the paper contract has nothing more to
+ * be exact with. The order follows the measured errors (docs/results.md, §6).
  *
  * @example
- * defaultEstimator({ types: { q8_0: { memoryBytes: 1, latencyMsPerToken: 1, perplexity: 1 } } }, ["q8_0"]) // "linear"
+ * defaultEstimator({ types: { q8_0: { memoryBytes: 1, latencyMsPerToken: 1, perplexity: 1 } } }, ["q8_0"], true) // "linear"
  */
-export function defaultEstimator(profile: Profile, types: readonly GgmlType[]): EstimatorName {
-  return types.some((t) => profile.types[t]?.layerBytes !== undefined) ? "weighted" : "linear";
+export function defaultEstimator(profile: Profile, types: readonly GgmlType[], haveScores: boolean): EstimatorName {
+  if (!types.some((t) => profile.types[t]?.layerBytes !== undefined)) return "linear";
+  return haveScores ? "sensitivity" : "weighted";
 }
 
 /**
@@ -94,7 +111,8 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
   const width = L + 1;
   const constant = new Float64Array(CRITERION_COUNT);
   const table = new Float64Array(CRITERION_COUNT * D * width);
-  const shares = estimator === "weighted" ? parameterShares(profile, types[0] as GgmlType, ranking) : new Float64Array(0);
+  const shares = estimator === "linear" ? new Float64Array(0) : parameterShares(profile, types[0] as GgmlType, ranking, estimator);
+  const sensitive = estimator === "sensitivity" ? sensitivityShares(input.sensitivity, ranking) : new Float64Array(0);
   // prefix[c][j][r]: F_j(r) for criterion c; the table is F_j − F_{j+1}.
   const prefix = (c: number, j: number): Float64Array => {
     const out = new Float64Array(width);
@@ -102,8 +120,10 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
     if (estimator === "linear") {
       for (let r = 0; r <= L; r++) out[r] = (r / L) * value;
     } else if (c === 0) {
-      const bytes = layerBytes(profile, types[j] as GgmlType, ranking);
+      const bytes = layerBytes(profile, types[j] as GgmlType, ranking, estimator);
       for (let r = 0; r < L; r++) out[r + 1] = (out[r] as number) + (bytes[r] as number);
+    } else if (c === 2 && estimator === "sensitivity") {
+      for (let r = 0; r <= L; r++) out[r] = (sensitive[r] as number) * value;
     } else {
       for (let r = 0; r <= L; r++) out[r] = (shares[r] as number) * value;
     }
@@ -117,7 +137,7 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
     // uniform memory of the least aggressive type and swaps layer bytes, so
     // non-layer tensors and runtime overhead are taken from that model.
     constant[c] =
-      estimator === "weighted" && c === 0
+      estimator !== "linear" && c === 0
         ? ((metrics[0] as readonly number[])[0] as number) - (first[L] as number) + (last[L] as number)
         : (last[L] as number) - (first[0] as number);
     for (let j = 0; j < D; j++) {
@@ -150,11 +170,11 @@ export function estimateFromTables(tables: BoundaryTables, counts: ArrayLike<num
 
 // Bytes of each ranked layer in the uniform model of `type`; every planned
 // layer must be there and nothing else, or the sum would not be the model.
-function layerBytes(profile: Profile, type: GgmlType, ranking: readonly LayerName[]): Float64Array {
+function layerBytes(profile: Profile, type: GgmlType, ranking: readonly LayerName[], estimator: EstimatorName): Float64Array {
   const map = profileEntry(profile, type).layerBytes;
   const what = `profile.types.${type}.layerBytes`;
   if (map === undefined) {
-    throw new MethodInputError(`the weighted estimator needs ${what} (or choose the "linear" estimator)`);
+    throw new MethodInputError(`the ${estimator} estimator needs ${what} (or choose the "linear" estimator)`);
   }
   return layerValues(map, what, ranking);
 }
@@ -162,16 +182,37 @@ function layerBytes(profile: Profile, type: GgmlType, ranking: readonly LayerNam
 // Parameter share of each ranked layer, as a prefix sum normalised to end at
 // exactly 1: from profile.layerParams, else from the bytes of the least
 // aggressive type (bytes ∝ parameters when a layer's tensors share one type).
-function parameterShares(profile: Profile, base: GgmlType, ranking: readonly LayerName[]): Float64Array {
+function parameterShares(profile: Profile, base: GgmlType, ranking: readonly LayerName[], estimator: EstimatorName): Float64Array {
   const params =
     profile.layerParams !== undefined
       ? layerValues(profile.layerParams, "profile.layerParams", ranking)
-      : layerBytes(profile, base, ranking);
+      : layerBytes(profile, base, ranking, estimator);
   const L = ranking.length;
   const cumulative = new Float64Array(L + 1);
   for (let r = 0; r < L; r++) cumulative[r + 1] = (cumulative[r] as number) + (params[r] as number);
   const total = cumulative[L] as number;
-  if (total <= 0) throw new MethodInputError("the weighted estimator needs a positive total parameter count (all layers are 0)");
+  if (total <= 0) throw new MethodInputError(`the ${estimator} estimator needs a positive total parameter count (all layers are 0)`);
+  for (let r = 0; r <= L; r++) cumulative[r] = (cumulative[r] as number) / total;
+  return cumulative;
+}
+
+// Sensitivity share of each ranked layer, as a prefix sum normalised to end at 1.
+function sensitivityShares(values: readonly number[] | undefined, ranking: readonly LayerName[]): Float64Array {
+  if (values === undefined) {
+    throw new MethodInputError('the sensitivity estimator needs the layer scores (mean 1 − cos per layer), not only a ranking; give scores, or choose "weighted"');
+  }
+  const L = ranking.length;
+  if (values.length !== L) throw new MethodInputError(`sensitivity must have one value per ranked layer (${L}), got ${values.length}`);
+  const cumulative = new Float64Array(L + 1);
+  for (let r = 0; r < L; r++) {
+    const v = values[r] as number;
+    if (!Number.isFinite(v) || v < 0) {
+      throw new MethodInputError(`the sensitivity of ${ranking[r]} (mean 1 − cos) must be a finite number ≥ 0 (got ${describeValue(v)})`);
+    }
+    cumulative[r + 1] = (cumulative[r] as number) + v;
+  }
+  const total = cumulative[L] as number;
+  if (total <= 0) throw new MethodInputError('the sensitivity estimator needs some layer with mean 1 − cos > 0 (all are 0); choose "weighted"');
   for (let r = 0; r <= L; r++) cumulative[r] = (cumulative[r] as number) / total;
   return cumulative;
 }

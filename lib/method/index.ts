@@ -23,7 +23,7 @@ export { DEFAULT_GAMMA, layerScores, rankLayers, type CosineInput, type LayerSco
 export { parseScores } from "./scores-file.js";
 export { parseProfile, profileEntry, type Profile, type TypeProfile } from "./profile.js";
 export { countDistributions, forEachDistribution } from "./distributions.js";
-export { defaultEstimator, type Estimate, type EstimatorName } from "./estimators.js";
+export { defaultEstimator, ESTIMATORS, type Estimate, type EstimatorName } from "./estimators.js";
 export { topsis, type TopsisResult } from "./topsis.js";
 export {
   plan,

@@ -11,7 +11,7 @@ import {
 } from "./errors.js";
 import { allocate, type Allocation } from "./allocate.js";
 import { countDistributions } from "./distributions.js";
-import { buildBoundaryTables, defaultEstimator, type Estimate, type EstimatorName } from "./estimators.js";
+import { buildBoundaryTables, defaultEstimator, ESTIMATORS, type Estimate, type EstimatorName } from "./estimators.js";
 import { parseLayerNames, type LayerName } from "./layers.js";
 import { parseProfile, profileEntry, type Profile } from "./profile.js";
 import { rankLayers, type ScoresFile } from "./scores.js";
@@ -37,7 +37,7 @@ export type PlanInput = LayerImportance & {
   readonly profile: Profile;
   /** Candidate types, any order; defaults to {@link DEFAULT_TYPES}. */
   readonly types?: readonly GgmlType[];
-  /** Defaults to `weighted` when the profile has `layerBytes`, else `linear`. */
+  /** Defaults to `sensitivity` when the profile has `layerBytes` and scores are given, `weighted` with a bare ranking, else `linear`. */
   readonly estimator?: EstimatorName;
   readonly constraints?: Constraints;
 };
@@ -94,10 +94,10 @@ export function plan(options: PlanOptions): PlanResult {
  */
 export function planSweep(options: SweepOptions): PlanResult[] {
   const profile = parseProfile(options.profile);
-  const ranking = resolveRanking(options);
+  const { ranking, sensitivity } = resolveImportance(options);
   const types = orderTypes(options.types ?? DEFAULT_TYPES);
   for (const type of types) profileEntry(profile, type);
-  const estimator = resolveEstimator(options.estimator, profile, types);
+  const estimator = resolveEstimator(options.estimator, profile, types, sensitivity !== undefined);
   const limits = resolveLimits(options.constraints);
   if (!Array.isArray(options.weightings) || options.weightings.length === 0) {
     throw new MethodInputError("weightings must list at least one weighting (got none)");
@@ -105,7 +105,7 @@ export function planSweep(options: SweepOptions): PlanResult[] {
   const weightings = options.weightings.map(validateWeights);
   countDistributions(ranking.length, types.length);
 
-  const tables = buildBoundaryTables({ profile, types, ranking, estimator });
+  const tables = buildBoundaryTables({ profile, types, ranking, estimator, ...(sensitivity ? { sensitivity } : {}) });
   const outcome = searchBest(
     tables,
     weightings.map((w) => [w.memory, w.latency, w.accuracy] as const),
@@ -127,25 +127,31 @@ export function planSweep(options: SweepOptions): PlanResult[] {
   });
 }
 
-function resolveRanking(options: LayerImportance): LayerName[] {
+// The ranking, and with scores each ranked layer's mean (1 − cos) for the sensitivity estimator.
+function resolveImportance(options: LayerImportance): { ranking: LayerName[]; sensitivity?: number[] } {
   if (options.scores !== undefined && options.ranking !== undefined) {
     throw new MethodInputError("give either scores or ranking, not both");
   }
-  if (options.scores !== undefined) return rankLayers(parseScores(options.scores).layers);
+  if (options.scores !== undefined) {
+    const layers = parseScores(options.scores).layers;
+    const ranking = rankLayers(layers);
+    const byName = new Map(layers.map((l) => [l.name, l.meanOneMinusCos]));
+    return { ranking, sensitivity: ranking.map((name) => byName.get(name) as number) };
+  }
   if (!Array.isArray(options.ranking)) {
     throw new MethodInputError(`ranking must be an array of layer names (got ${describeValue(options.ranking)})`);
   }
   const ranking = parseLayerNames(options.ranking, "ranking");
   if (ranking.length === 0) throw new MethodInputError("no layers to plan (L = 0)");
-  return ranking;
+  return { ranking };
 }
 
-function resolveEstimator(requested: unknown, profile: Profile, types: readonly GgmlType[]): EstimatorName {
-  if (requested === undefined) return defaultEstimator(profile, types);
-  if (requested !== "linear" && requested !== "weighted") {
-    throw new MethodInputError(`estimator must be "linear" or "weighted" (got ${describeValue(requested)})`);
+function resolveEstimator(requested: unknown, profile: Profile, types: readonly GgmlType[], haveScores: boolean): EstimatorName {
+  if (requested === undefined) return defaultEstimator(profile, types, haveScores);
+  if (!(ESTIMATORS as readonly unknown[]).includes(requested)) {
+    throw new MethodInputError(`estimator must be ${ESTIMATORS.map((e) => `"${e}"`).join(", ")} (got ${describeValue(requested)})`);
   }
-  return requested;
+  return requested as EstimatorName;
 }
 
 function resolveLimits(constraints: Constraints | undefined): Limits {

@@ -51,7 +51,18 @@ export interface RawGgmlType {
 export interface RawBuildInfo {
   readonly system: string;
   readonly cuda: boolean;
-  readonly devices: readonly { readonly name: string; readonly description: string }[];
+  /** llama_supports_gpu_offload(): false on a CPU-only build */
+  readonly gpuOffload: boolean;
+  readonly devices: readonly RawDevice[];
+}
+
+/** A ggml backend device, with its memory as the backend reports it when buildInfo() is called. */
+export interface RawDevice {
+  readonly name: string;
+  readonly description: string;
+  readonly type: "cpu" | "gpu" | "igpu" | "accel";
+  readonly memoryFree: number;
+  readonly memoryTotal: number;
 }
 
 export interface RawQuantizeOptions extends RawJobOptions {

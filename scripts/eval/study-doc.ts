@@ -3,10 +3,12 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import {
+  ESTIMATORS,
   PARETO_VIEWS,
   hypervolume,
   hypervolumeReport,
   paretoSpec,
+  rankLayers,
   renderSvg,
   typeMapSpec,
   type Estimate,
@@ -16,6 +18,7 @@ import {
   type LayerName,
   type Profile,
   type ReportInput,
+  type ScoresFile,
   type Weighting,
   type WeightingCategory,
 } from "../../lib/index.js";
@@ -65,11 +68,22 @@ export interface Study {
   readonly firstStageTimes?: Readonly<Record<string, number>>;
 }
 
-/** Estimates of both estimators for a distribution, from a profile and the importance ranking. */
-export function estimates(profile: Profile, types: readonly GgmlType[], ranking: readonly LayerName[], distribution: Readonly<Partial<Record<GgmlType, number>>>) {
+/**
+ * Every estimator's estimate for a distribution, from a profile and the layer scores (their
+ * ranking, or `ranking` when another one allocates the distribution, as in the ablation).
+ */
+export function estimates(
+  profile: Profile,
+  types: readonly GgmlType[],
+  scores: ScoresFile,
+  distribution: Readonly<Partial<Record<GgmlType, number>>>,
+  ranking: readonly LayerName[] = rankLayers(scores.layers),
+): Record<EstimatorName, Estimate> {
+  const byName = new Map(scores.layers.map((l) => [l.name, l.meanOneMinusCos]));
+  const sensitivity = ranking.map((name) => byName.get(name)!);
   const out: Partial<Record<EstimatorName, Estimate>> = {};
-  for (const estimator of ["linear", "weighted"] as const) {
-    const tables = buildBoundaryTables({ profile, types, ranking, estimator });
+  for (const estimator of ESTIMATORS) {
+    const tables = buildBoundaryTables({ profile, types, ranking, estimator, sensitivity });
     out[estimator] = estimateFromTables(tables, types.map((t) => distribution[t] ?? 0));
   }
   return out as Record<EstimatorName, Estimate>;
@@ -309,7 +323,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     push(
       "## 2. The 28 weightings → mixed models",
       "",
-      "The study runs twice: with **perplexity** as the accuracy criterion (what `sweep()` does), and with **KLD**: the method profile's `perplexity` field is set to each uniform type's mean KLD vs F32 and `planSweep()` plans again (same scores, same weighted estimator); distinct allocations are assembled and measured once. Both variants' models are measured for everything, so each can be compared on either metric.",
+      "The study runs twice: with **perplexity** as the accuracy criterion (what `sweep()` does), and with **KLD**: the method profile's `perplexity` field is set to each uniform type's mean KLD vs F32 and `planSweep()` plans again (same scores, same estimator); distinct allocations are assembled and measured once. Both variants' models are measured for everything, so each can be compared on either metric.",
       "",
     );
     for (const v of d.variants) {
@@ -549,10 +563,14 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     push(
       "## 6. Estimates vs measurement (what the paper did not check)",
       "",
-      "For every distinct mixed model, the plan's estimate for its distribution under the paper's `linear` estimator (layer-count mix of the uniform metrics) and apreqel's `weighted` one (exact layer bytes for memory, parameter shares for latency and accuracy), both from the same uniform profile, against the measurement; latency is the mean over passes on both sides (the plans themselves used pass 1, whose noise would otherwise dominate the error). Relative error = (estimate − measured)/measured.",
+      "For every distinct mixed model, the estimate for its distribution under each estimator, all from the same uniform profile, against the measurement: the paper's `linear` (layer-count mix of the uniform metrics), `weighted` (exact layer bytes for memory, parameter shares for latency and accuracy) and `sensitivity` (as `weighted` for memory and latency, so those columns are shared; accuracy shared out by each layer's mean 1 − cos from the capture, step 1). Latency is the mean over passes on both sides (the plans themselves used pass 1, whose noise would otherwise dominate the error). Relative error = (estimate − measured)/measured.",
       "",
     );
     const errSummary: string[][] = [];
+    const allErrs = Object.fromEntries(ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
+      EstimatorName,
+      { memory: number[]; latency: number[]; accuracy: number[] }
+    >;
     for (const v of d.variants) {
       const acc: Acc = v.name;
       const distinct = [...new Set(v.models)];
@@ -563,23 +581,26 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         ...v.profile,
         types: Object.fromEntries(study.types.map((t) => [t, { ...v.profile.types[t]!, latencyMsPerToken: latencyOf(R(d.uniform[t]!)) }])),
       };
-      const errs: Record<EstimatorName, { memory: number[]; latency: number[]; accuracy: number[] }> = {
-        linear: { memory: [], latency: [], accuracy: [] },
-        weighted: { memory: [], latency: [], accuracy: [] },
-      };
+      const errs = Object.fromEntries(ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
+        EstimatorName,
+        { memory: number[]; latency: number[]; accuracy: number[] }
+      >;
       for (const key of distinct) {
         const r = R(key);
-        const e = estimates(rebased, study.types, d.ranking, r.distribution!);
+        const e = estimates(rebased, study.types, d.scores, r.distribution!);
         const measured = { memory: r.memoryBytes, latency: latencyOf(r), accuracy: accuracyOf(r, acc) };
         const row = [v.weightings[v.models.indexOf(key)]!.id, distText(r.distribution, study.types)];
         for (const [metric, field] of [["memory", "memoryBytes"], ["latency", "latencyMsPerToken"], ["accuracy", "perplexity"]] as const) {
           const m = measured[metric];
           const fmt = metric === "memory" ? (x: number) => mb(x) : metric === "latency" ? (x: number) => fx(x, 3) : acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
-          const el = (e.linear[field] - m) / m;
-          const ew = (e.weighted[field] - m) / m;
-          errs.linear[metric].push(el);
-          errs.weighted[metric].push(ew);
-          row.push(fmt(m), `${fmt(e.linear[field])} (${pct(el, 1)})`, `${fmt(e.weighted[field])} (${pct(ew, 1)})`);
+          row.push(fmt(m));
+          for (const est of ESTIMATORS) {
+            const err = (e[est][field] - m) / m;
+            errs[est][metric].push(err);
+            allErrs[est][metric].push(err);
+            // sensitivity shares memory and latency with weighted
+            if (metric === "accuracy" || est !== "sensitivity") row.push(`${fmt(e[est][field])} (${pct(err, 1)})`);
+          }
         }
         rows.push(row);
       }
@@ -588,12 +609,12 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         `### ${variantTitle(v)} (${distinct.length} models)`,
         "",
         table(
-          ["model", "distribution", "memory (MB)", "linear", "weighted", "latency (ms)", "linear", "weighted", accName, "linear", "weighted"],
+          ["model", "distribution", "memory (MB)", "linear", "weighted, sensitivity", "latency (ms)", "linear", "weighted, sensitivity", accName, "linear", "weighted", "sensitivity"],
           rows,
         ),
         "",
       );
-      for (const est of ["linear", "weighted"] as const) {
+      for (const est of ESTIMATORS) {
         errSummary.push([
           v.name,
           est,
@@ -604,13 +625,14 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
           }),
         ]);
       }
+      const absMean = (est: EstimatorName, m: "memory" | "latency" | "accuracy") => pct(mean(errs[est][m].map(Math.abs)));
       if (v.name === "kld") {
         headline.push(
-          `Estimates vs measurement (KLD variant, ${distinct.length} models): memory is exact with the weighted estimator (linear: ${pct(mean(errs.linear.memory.map(Math.abs)))} mean error); the KLD estimate is off by ${pct(mean(errs.weighted.accuracy.map(Math.abs)))} on average (linear ${pct(mean(errs.linear.accuracy.map(Math.abs)))}), both biased ${mean(errs.weighted.accuracy) > 0 ? "high: a mix is better than the parameter-weighted average of its types" : "low"}; latency ${pct(mean(errs.weighted.latency.map(Math.abs)))} (linear ${pct(mean(errs.linear.latency.map(Math.abs)))}); compare the pass-to-pass spread of the latency below.`,
+          `Estimates vs measurement (KLD variant, ${distinct.length} models): memory is exact with the weighted and sensitivity estimators (linear: ${absMean("linear", "memory")} mean error); the KLD estimate is off by ${absMean("sensitivity", "accuracy")} on average with \`sensitivity\`, against ${absMean("weighted", "accuracy")} (weighted) and ${absMean("linear", "accuracy")} (linear), which are biased ${mean(errs.weighted.accuracy) > 0 ? "high: the allocation gives the layers that matter most the best types, so a mix is better than the parameter-weighted average of its types" : "low"}; latency ${absMean("weighted", "latency")} (linear ${absMean("linear", "latency")}).`,
         );
       }
       reading.push(
-        `Estimators (${v.name}): mean |error| linear vs weighted — memory ${pct(mean(errs.linear.memory.map(Math.abs)))} vs ${pct(mean(errs.weighted.memory.map(Math.abs)))}, latency ${pct(mean(errs.linear.latency.map(Math.abs)))} vs ${pct(mean(errs.weighted.latency.map(Math.abs)))}, ${accName} ${pct(mean(errs.linear.accuracy.map(Math.abs)))} vs ${pct(mean(errs.weighted.accuracy.map(Math.abs)))}. With the linear estimator ${v.linearDiffers} of the 28 plans would pick a different distribution.`,
+        `Estimators (${v.name}): mean |error| linear / weighted / sensitivity — memory ${absMean("linear", "memory")} / ${absMean("weighted", "memory")} / ${absMean("sensitivity", "memory")}, latency ${absMean("linear", "latency")} / ${absMean("weighted", "latency")} / ${absMean("sensitivity", "latency")}, ${accName} ${absMean("linear", "accuracy")} / ${absMean("weighted", "accuracy")} / ${absMean("sensitivity", "accuracy")}. The plans used \`${v.estimator}\`; ${ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `with \`${e}\` ${v.differs[e]} of the 28 would pick a different distribution`).join(", ")}.`,
       );
     }
     push(
@@ -618,20 +640,18 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       "",
       table(["variant", "estimator", "memory |err| mean / max", "memory bias", "latency |err| mean / max", "latency bias", "accuracy |err| mean / max", "accuracy bias"], errSummary),
       "",
-      `With the linear estimator instead of the weighted one, ${d.variants.map((v) => `${v.linearDiffers} of the 28 ${v.name} plans`).join(" and ")} would choose a different distribution.`,
+      `The plans used ${d.variants.map((v) => `\`${v.estimator}\` (${v.name})`).join(" and ")}. With another estimator, ${d.variants
+        .map((v) => `${ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `${v.differs[e]} (${e})`).join(", ")} of the 28 ${v.name} plans`)
+        .join("; ")} would choose a different distribution.`,
       "",
     );
     {
-      const rowsOf = (est: string) => errSummary.filter((r) => r[1] === est);
-      const meanCol = (rows: string[][], col: number) => mean(rows.map((r) => Number.parseFloat(r[col]!.split(" / ")[0]!)));
-      const lin = rowsOf("linear");
-      const wtd = rowsOf("weighted");
-      const verdict = (col: number, name: string) => {
-        const a = meanCol(lin, col);
-        const b = meanCol(wtd, col);
-        return `${name}: ${Math.abs(a - b) < 0.5 ? "a tie" : b < a ? "weighted" : "linear"} (${fx(b, 2)}% vs ${fx(a, 2)}%)`;
+      const best = (m: "memory" | "latency" | "accuracy") => {
+        const scored = ESTIMATORS.map((e) => [e, mean(allErrs[e][m].map(Math.abs)) * 100] as const).sort((x, y) => x[1] - y[1]);
+        const tie = scored.filter((x) => x[1] - scored[0]![1] < 0.5).map((x) => x[0]);
+        return `${m}: ${tie.length > 1 ? `a tie of ${tie.join(", ")}` : scored[0]![0]} (${scored.map(([e, x]) => `${e} ${fx(x, 2)}%`).join(", ")})`;
       };
-      const line = `Which estimator should be the default? Mean |error| over both variants, weighted vs linear — ${verdict(2, "memory")}; ${verdict(4, "latency")}; ${verdict(6, "accuracy")}.`;
+      const line = `Which estimator should be the default? Mean |error| over both variants — ${best("memory")}; ${best("latency")}; ${best("accuracy")}. apreqel's default is \`sensitivity\` whenever the scores are known (\`weighted\` with a bare ranking, \`linear\` without layer bytes).`;
       push(line, "");
       reading.push(line);
     }
@@ -645,12 +665,32 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         "",
       );
       const verdicts: string[] = [];
+      // what the sensitivity estimator expects of each allocation: it sees which layers get which type
+      const kldVariant = d.variants.find((v) => v.name === "kld");
+      const sensitivityOf = new Map(d.scores.layers.map((l) => [l.name, l.meanOneMinusCos]));
+      const expectedKld = (r: ModelRecord) => {
+        if (!kldVariant || !r.allocation) return undefined;
+        let sum = 0;
+        let total = 0;
+        for (const [layer, type] of Object.entries(r.allocation) as [LayerName, GgmlType][]) {
+          const s = sensitivityOf.get(layer) ?? 0;
+          sum += s * kldVariant.profile.types[type]!.perplexity;
+          total += s;
+        }
+        return sum / total;
+      };
       for (const a of d.ablation) {
         const rows = a.rows.map((row) => {
           const r = R(row.key);
-          return [row.ranking, mb(r.memoryBytes), pplText(r), kldText(r.kld)];
+          const e = expectedKld(r);
+          return [row.ranking, mb(r.memoryBytes), pplText(r), kldText(r.kld), e === undefined ? "—" : sig(e, 3)];
         });
-        push(`**${distText(a.distribution, study.types)}** (from ${a.from}):`, "", table(["ranking", "memory (MB)", "PPL ± stderr", "KLD ± stderr"], rows), "");
+        push(
+          `**${distText(a.distribution, study.types)}** (from ${a.from}):`,
+          "",
+          table(["ranking", "memory (MB)", "PPL ± stderr", "KLD ± stderr", "KLD expected by `sensitivity`"], rows),
+          "",
+        );
         const cos = R(a.rows[0]!.key);
         const others = a.rows.slice(1).map((row) => ({ ranking: row.ranking, r: R(row.key) }));
         const beatsK = others.filter((x) => cos.kld!.mean < x.r.kld!.mean).length;

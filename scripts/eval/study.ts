@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
+  ESTIMATORS,
   FIXTURE_SHAPES,
   PAPER_WEIGHTINGS,
   allocate,
@@ -320,8 +321,10 @@ export interface VariantRun {
   readonly models: readonly string[];
   /** the method profile the plans came from (accuracy = perplexity or KLD mean) */
   readonly profile: Profile;
-  /** how many of the linear estimator's plans differ from the weighted estimator's */
-  readonly linearDiffers: number;
+  /** the estimator the plans used (apreqel's default for this profile and scores) */
+  readonly estimator: EstimatorName;
+  /** per estimator: how many of its 28 plans choose another distribution than the plans' estimator */
+  readonly differs: Readonly<Record<EstimatorName, number>>;
   readonly estimates: Readonly<Record<string, Record<EstimatorName, { memoryBytes: number; latencyMsPerToken: number; perplexity: number }>>>;
 }
 
@@ -337,10 +340,15 @@ async function planAndMeasure(
   measure: { latency: LatencySettings; accuracy: AccuracySettings },
   known?: { plans: readonly PlanResult[]; files: readonly string[]; measured: readonly MeasuredModel[] },
 ): Promise<VariantRun> {
-  const plans = known?.plans ?? planSweep({ profile, scores, weightings: weightings.map((w) => w.weights), types: TYPES, estimator: "weighted" });
-  const linear = planSweep({ profile, scores, weightings: weightings.map((w) => w.weights), types: TYPES, estimator: "linear" });
-  const linearDiffers = plans.filter((p, i) => JSON.stringify(p.distribution) !== JSON.stringify(linear[i]!.distribution)).length;
-  const ranking = rankLayers(scores.layers);
+  // apreqel's default estimator plans; the others are planned only to count where they would differ
+  const plans = known?.plans ?? planSweep({ profile, scores, weightings: weightings.map((w) => w.weights), types: TYPES });
+  const estimator = plans[0]!.estimator;
+  const differs = Object.fromEntries(
+    ESTIMATORS.map((e) => {
+      const other = planSweep({ profile, scores, weightings: weightings.map((w) => w.weights), types: TYPES, estimator: e });
+      return [e, plans.filter((p, i) => JSON.stringify(p.distribution) !== JSON.stringify(other[i]!.distribution)).length];
+    }),
+  ) as Record<EstimatorName, number>;
   if (!known) await fs.mkdir(outDir, { recursive: true });
   const byAllocation = new Map<string, string>();
   const models: string[] = [];
@@ -366,11 +374,11 @@ async function planAndMeasure(
       rec.distribution ??= p.distribution;
       key = rec.key;
       byAllocation.set(allocationKey, key);
-      est[key] = estimates(profile, TYPES, ranking, p.distribution);
+      est[key] = estimates(profile, TYPES, scores, p.distribution);
     }
     models.push(key);
   }
-  return { name, weightings, plans, models, profile, linearDiffers, estimates: est };
+  return { name, weightings, plans, models, profile, estimator, differs, estimates: est };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Cache } from "../../lib/cache/cache.js";
 import { inspect } from "../../lib/gguf/inspect.js";
+import { binding } from "../../lib/native/binding.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -143,6 +144,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
       [["quantize", model, "-o", path.join(dir, "no", "such", "dir", "x.gguf"), ...common()], /output folder .* does not exist/],
       [["quantize", model, "--max-memory", "2XB"], /--max-memory: expected a size like 2GB/],
       [["quantize", model, "--types", "q4_k"], /did you mean "q4_K"/],
+      ...(binding().buildInfo().gpuOffload ? [] : [[["quantize", model, "--gpu-layers", "-1"], /--gpu-layers: this build of apreqel has no GPU backend \(CPU only\)/] as [string[], RegExp]]),
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args);

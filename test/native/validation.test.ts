@@ -10,6 +10,7 @@ import { inspect } from "../../lib/gguf/inspect.js";
 import { bench } from "../../lib/measure/bench.js";
 import { captureSimilarity } from "../../lib/measure/capture.js";
 import { perplexity } from "../../lib/measure/perplexity.js";
+import { binding } from "../../lib/native/binding.js";
 import { quantize } from "../../lib/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { listing, tempDir } from "../helpers/tmp.js";
@@ -85,4 +86,26 @@ describe("library arguments are validated with exact messages, before anything i
       expect(listing(dir)).toEqual(before);
     });
   }
+});
+
+// Issue 6, item 6 (offload side): a gpuLayers request that cannot be met is refused before the
+// model is loaded. A CUDA build checks the weights against the GPUs' free memory instead
+// (lib/measure/gpu-offload.ts, unit-tested with hand-made numbers).
+const cpuOnly = !binding().buildInfo().gpuOffload;
+describe.skipIf(!cpuOnly)("a CPU-only build refuses gpuLayers instead of silently running on the CPU", () => {
+  const message = (n: number) =>
+    `gpuLayers is ${n}, but this build of apreqel has no GPU backend (CPU only): use gpuLayers 0, or build with CUDA (npx apreqel build --cuda)`;
+  it.each([
+    ["bench", () => bench({ model, reps: 1, nGen: 1, nPrompt: 0, gpuLayers: -1 }), -1],
+    ["captureSimilarity", () => captureSimilarity({ model, texts: ["a b"], gpuLayers: 1 }), 1],
+    ["perplexity", () => perplexity({ model, text: "a b", gpuLayers: 99 }), 99],
+    ["generate", () => generate({ model, prompt: "hi", gpuLayers: 2 }), 2],
+  ] as const)("%s", async (_, call, n) => {
+    await expect(call()).rejects.toThrow(new OptionError("gpuLayers", message(n)));
+  });
+
+  it("buildInfo lists the CPU device with its memory", () => {
+    const cpu = binding().buildInfo().devices.find((d) => d.type === "cpu");
+    expect(cpu?.memoryTotal).toBeGreaterThan(0);
+  });
 });

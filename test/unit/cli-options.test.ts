@@ -103,10 +103,11 @@ describe("types, estimator, constraints", () => {
     expect(message(() => parseTypes("q4_K,q4_K"))).toBe('--types: type "q4_K" is listed twice');
   });
 
-  it("accepts the two estimators only", () => {
+  it("accepts the three estimators only", () => {
     expect(parseEstimator("weighted")).toBe("weighted");
+    expect(parseEstimator("sensitivity")).toBe("sensitivity");
     expect(parseEstimator(undefined)).toBeUndefined();
-    expect(message(() => parseEstimator("exact"))).toBe('--estimator: expected linear or weighted but received "exact"');
+    expect(message(() => parseEstimator("exact"))).toBe('--estimator: expected linear, weighted, sensitivity but received "exact"');
   });
 
   it("builds constraints from the three --max options", () => {

@@ -13,6 +13,7 @@ import {
   type ScoresFile,
   type Weights,
 } from "../../../lib/method/index.js";
+import { buildBoundaryTables, estimateFromTables } from "../../../lib/method/estimators.js";
 import { FIVE_TYPES, blockOrder, prng } from "./helpers.js";
 
 const LATENCY_FIRST: Weights = { memory: 0.1, latency: 0.8, accuracy: 0.1 };
@@ -148,12 +149,63 @@ describe("plan: estimators", () => {
     expect(linear.estimate.memoryBytes).not.toBeCloseTo(exactBytes(profile, linear.allocation), 0);
   });
 
-  it("defaults to weighted only when the profile has layerBytes", () => {
+  it("defaults to sensitivity with layerBytes and scores, weighted with layerBytes and a bare ranking, else linear", () => {
     const ranking = blockOrder(2);
+    const scores = scoresOf(ranking.map((name, i) => [name, 4 - i, 0.1 * (i + 1)]));
     expect(plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST }).estimator).toBe("linear");
+    expect(plan({ profile: FIVE_TYPES, scores, weights: LATENCY_FIRST }).estimator).toBe("linear");
     expect(plan({ profile: sizedProfile(2), ranking, weights: LATENCY_FIRST }).estimator).toBe("weighted");
+    expect(plan({ profile: sizedProfile(2), scores, weights: LATENCY_FIRST }).estimator).toBe("sensitivity");
+  });
+
+  it("sensitivity: accuracy shared by mean 1 − cos, memory and latency as weighted (by hand)", () => {
+    // 1 block: attn (1 − cos 0.3, ranked first) and ffn (1 − cos 0.1); split (1, 1) of q8_0 and
+    // q4_K gives attn q8_0 and ffn q4_K, so perplexity = 0.75·5.8 + 0.25·5.95 = 5.8375. weighted
+    // shares by parameters instead, here the q8_0 layer bytes 8500 : 25560 (sizedProfile).
+    const profile = sizedProfile(1);
+    const ranking: LayerName[] = ["blk.0.attn", "blk.0.ffn"];
+    const types: GgmlType[] = ["q8_0", "q4_K"];
+    const at = (estimator: "weighted" | "sensitivity") =>
+      estimateFromTables(buildBoundaryTables({ profile, types, ranking, estimator, sensitivity: [0.3, 0.1] }), [1, 1]);
+    expect(at("sensitivity").perplexity).toBeCloseTo(5.8375, 12);
+    expect(at("weighted").perplexity).toBeCloseTo((8500 * 5.8 + 25560 * 5.95) / 34060, 12);
+    expect(at("sensitivity").memoryBytes).toBe(at("weighted").memoryBytes);
+    expect(at("sensitivity").latencyMsPerToken).toBe(at("weighted").latencyMsPerToken);
+    // a uniform split is the uniform model, whatever the shares
+    const all = estimateFromTables(buildBoundaryTables({ profile, types, ranking, estimator: "sensitivity", sensitivity: [0.3, 0.1] }), [0, 2]);
+    expect(all.perplexity).toBeCloseTo(5.95, 12);
+  });
+
+  it("plan passes each layer's 1 − cos from the scores to sensitivity, in ranking order", () => {
+    // ffn ranks first (score 5) and carries 0.1 of 1 − cos against attn's 0.3
+    const scores = scoresOf([["blk.0.attn", 1, 0.3], ["blk.0.ffn", 5, 0.1]]);
+    // the constraints leave only the split (1, 1): all-q8_0 weighs 39060 bytes, all-q4_K 5.95
+    const constraints = { maxMemoryBytes: 39000, maxPerplexity: 5.94 };
+    const result = plan({ profile: sizedProfile(1), scores, types: ["q8_0", "q4_K"], weights: LATENCY_FIRST, constraints });
+    expect(result.candidates).toBe(1);
+    expect(result.estimator).toBe("sensitivity");
+    expect(result.allocation).toEqual({ "blk.0.ffn": "q8_0", "blk.0.attn": "q4_K" });
+    expect(result.estimate.perplexity).toBeCloseTo(0.25 * 5.8 + 0.75 * 5.95, 12);
+  });
+
+  it("sensitivity needs scores, and some layer with 1 − cos > 0", () => {
+    const ranking = blockOrder(1);
+    expect(() => plan({ profile: sizedProfile(1), ranking, weights: LATENCY_FIRST, estimator: "sensitivity" })).toThrow(
+      'the sensitivity estimator needs the layer scores (mean 1 − cos per layer), not only a ranking; give scores, or choose "weighted"',
+    );
+    const flat = scoresOf([["blk.0.attn", 1, 0], ["blk.0.ffn", 0, 0]]);
+    expect(() => plan({ profile: sizedProfile(1), scores: flat, weights: LATENCY_FIRST, estimator: "sensitivity" })).toThrow(
+      'the sensitivity estimator needs some layer with mean 1 − cos > 0 (all are 0); choose "weighted"',
+    );
   });
 });
+
+// scores.json with the given score and mean (1 − cos) per layer (rewards carry the score)
+function scoresOf(layers: readonly (readonly [LayerName, number, number])[]): ScoresFile {
+  const order = (n: LayerName) => { const [, b, k] = /^blk\.(\d+)\.(attn|ffn)$/.exec(n)!; return 2 * Number(b) + (k === "ffn" ? 1 : 0); };
+  const sorted = [...layers].sort((a, b) => order(a[0]) - order(b[0]));
+  return { gamma: 0.9, layers: sorted.map(([name, score, m]) => ({ name, reward: score, penalty: 0, score, meanOneMinusCos: m })) };
+}
 
 describe("plan: small cases by hand", () => {
   // Two types, two layers; linear estimates of the splits (q8_0, q4_K) = (2,0), (1,1), (0,2):
@@ -279,7 +331,7 @@ describe("plan: validation", () => {
 
   it("rejects bad options", () => {
     expect(() => plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST, estimator: "exact" as never })).toThrow(
-      'estimator must be "linear" or "weighted" (got "exact")',
+      'estimator must be "linear", "weighted", "sensitivity" (got "exact")',
     );
     expect(() => plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST, estimator: "weighted" })).toThrow(
       'the weighted estimator needs profile.types.q8_0.layerBytes (or choose the "linear" estimator)',
