@@ -79,6 +79,9 @@ export function sweepJson(r: SweepResult): Record<string, unknown> {
   return {
     uniform: r.uniform,
     presets: r.presets,
+    files: r.files,
+    estimator: r.models[0]?.plan.estimator,
+    scores: r.scores,
     models: r.models.map((m) => ({
       weighting: m.weighting,
       file: m.file,

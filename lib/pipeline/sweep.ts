@@ -9,6 +9,8 @@ import path from "node:path";
 import { hypervolumeReport, type HypervolumeReport } from "../method/hypervolume.js";
 import type { Estimate } from "../method/estimators.js";
 import { planSweep, type Constraints, type PlanResult } from "../method/plan.js";
+import type { Profile } from "../method/profile.js";
+import type { ScoresFile } from "../method/scores.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import { PAPER_WEIGHTINGS, type Weighting } from "../method/weightings.js";
@@ -41,6 +43,15 @@ export interface SweepModel {
 
 export interface SweepResult {
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
+  /** the files measured: uniform models and presets (in the cache), mixed models (in outDir) */
+  readonly files: {
+    readonly uniform: Readonly<Partial<Record<GgmlType, string>>>;
+    readonly presets: Readonly<Record<string, string>>;
+  };
+  /** the layer scores the plans ranked by */
+  readonly scores: ScoresFile;
+  /** the method profile the plans were made from */
+  readonly profile: Profile;
   readonly models: readonly SweepModel[];
   readonly presets: Readonly<Record<string, MeasuredModel>>;
   /** hypervolume of the measured points */
@@ -51,10 +62,11 @@ export interface SweepResult {
 
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
-  const { profile, files } = await profileModel(s, o);
+  const { profile, files: uniformFiles } = await profileModel(s, o);
   const { scores } = await scoreLayers(s, o.score);
+  const methodProfile = toMethodProfile(profile, o.types);
   const plans = planSweep({
-    profile: toMethodProfile(profile, o.types),
+    profile: methodProfile,
     scores,
     weightings: weightings.map((w) => w.weights),
     types: o.types,
@@ -71,7 +83,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
     let done = byAllocation.get(key);
     if (!done) {
       const file = path.join(path.resolve(o.outDir), `${weighting.id}.gguf`);
-      await assembleMix(s, files, p.allocation, file, {
+      await assembleMix(s, uniformFiles, p.allocation, file, {
         weights: p.weights,
         distribution: p.distribution,
         nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE,
@@ -84,6 +96,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
     s.onStep?.("sweep", (i + 1) / weightings.length);
   }
   const presets: Record<string, MeasuredModel> = {};
+  const presetFiles: Record<string, string> = {};
   for (const preset of o.presets ?? []) {
     const entry = await s.cache.getOrCreate(
       s.cache.key({ modelSha256: s.sha256, kind: "uniform", type: preset, settings: { preset: true }, fingerprint: s.buildFingerprint }),
@@ -92,7 +105,8 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
       },
       { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset` },
     );
-    presets[preset] = await measureModel(s, path.join(entry.dir, "model.gguf"), preset, o);
+    presetFiles[preset] = path.join(entry.dir, "model.gguf");
+    presets[preset] = await measureModel(s, presetFiles[preset], preset, o);
   }
   const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
   for (const type of o.types) uniform[type] = profile.types[type] as unknown as MeasuredModel;
@@ -102,5 +116,6 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const presetPoints = Object.values(presets).map(point);
   const measured = hypervolumeReport({ uniform: uniformPoints, mixed: distinct, ...(presetPoints.length > 0 ? { baseline: presetPoints } : {}) });
   const estimated = hypervolumeReport({ uniform: uniformPoints, mixed: plans.map((p) => p.estimate) });
-  return { uniform, models, presets, measured, estimated };
+  const files = { uniform: Object.fromEntries(o.types.map((t) => [t, uniformFiles.get(t)!])), presets: presetFiles };
+  return { uniform, files, scores, profile: methodProfile, models, presets, measured, estimated };
 }

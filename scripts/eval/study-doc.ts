@@ -715,7 +715,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
   if (study.realistic.length === 0) push(`Skipped: ${study.realisticSkipped ?? "nothing to run"}.`, "");
   if (study.realistic.length > 0 && !S.realisticSweep) {
     push(
-      "No sweep on these models in this run (`--realistic-sweep` adds a short one, 7 weightings with KLD as accuracy, about 8 more minutes here): it does not fit the time budget, and on random weights the layer scores — cosines between a sub-layer's input and output — reflect the random initialisation rather than learned importance, so the mixes would say little.",
+      "No sweep on these models in this run (`--skip-realistic-sweep`). On random weights the layer scores — cosines between a sub-layer's input and output — reflect the random initialisation rather than learned importance, so such mixes say little about a trained model.",
       "",
     );
   }
@@ -766,7 +766,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
   push(
     "## GPU",
     "",
-    "No GPU numbers yet: this run is CPU-only. CUDA latency profiles (`profile --only latency --gpu-layers -1` on a CUDA build, see README) go here, beside the CPU numbers above, with the device, build and settings they were measured with.",
+    "This run is CPU-only: the session that ran it was not lent the GPU machine. CUDA measurements from an earlier session (H100, CUDA build: tg of our `bench` against `llama-bench`, and the on-device similarity capture against the reference) are in [benchmarks.md](benchmarks.md) (section \"GPU\"). A CUDA latency profile of these models (`profile --only latency --gpu-layers -1` on a CUDA build, see README) belongs here, beside the CPU numbers, with the device, build and settings it was measured with.",
     "",
   );
 

@@ -78,7 +78,7 @@ const { values: flags } = parseArgs({
     "llama-blocks": { type: "string" },
     "qwen-blocks": { type: "string" },
     "realistic-chunks": { type: "string" },
-    "realistic-sweep": { type: "boolean" },
+    "skip-realistic-sweep": { type: "boolean" },
     "cache-dir": { type: "string" },
     "shared-dir": { type: "string" },
     out: { type: "string" },
@@ -90,7 +90,8 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   console.log(`usage: npx vite-node scripts/eval/study.ts [options]
-  --chunks N            perplexity/KLD chunks of wiki.test.raw for debian-prose-11m (default 16; --quick 8)
+  --chunks N            perplexity/KLD chunks of wiki.test.raw for debian-prose-11m (default 40, as the
+                        reference perplexities in ../shared/README.md; --quick 8)
   --ctx N               perplexity chunk size, tokens (default 256, the model's context)
   --reps N              latency repetitions per measurement, llama-bench -r (default 5; --quick 2)
   --passes N            latency passes over every model, ≥ 2 (default 5; --quick 2)
@@ -104,7 +105,7 @@ if (flags.help) {
   --llama-blocks N      blocks of the Llama-3.2-1B-like fixture (default 2; the real model has 16)
   --qwen-blocks N       blocks of the Qwen3-0.6B-like fixture (default 28, all; --quick 2)
   --realistic-chunks N  KLD chunks (ctx 256) for the random-weight models (default 2)
-  --realistic-sweep     also a short sweep (7 weightings, KLD as accuracy) on the random-weight models
+  --skip-realistic-sweep   no short sweep (7 weightings, KLD as accuracy) on the random-weight models
   --cache-dir DIR       (default .cache/study)   --shared-dir DIR (default ../shared)
   --out FILE            (default docs/results.md; --quick: .cache/study/quick/results.md)
   --quick               a smoke run: small sizes, written under .cache/study/quick/`);
@@ -122,7 +123,7 @@ function int(name: string, fallback: number, min = 0): number {
 const quick = flags.quick ?? false;
 const settings = {
   quick,
-  chunks: int("chunks", quick ? 8 : 16, 1),
+  chunks: int("chunks", quick ? 8 : 40, 1),
   ctx: int("ctx", 256, 16),
   reps: int("reps", quick ? 2 : 5, 1),
   passes: int("passes", quick ? 2 : 5, 2),
@@ -136,7 +137,7 @@ const settings = {
   llamaBlocks: int("llama-blocks", quick ? 1 : 2, 1),
   qwenBlocks: int("qwen-blocks", quick ? 2 : FIXTURE_SHAPES["qwen3-0.6b"].nLayer, 1),
   realisticChunks: int("realistic-chunks", 2, 1),
-  realisticSweep: flags["realistic-sweep"] ?? false,
+  realisticSweep: !(flags["skip-realistic-sweep"] ?? false),
   realistic: !(flags["skip-realistic"] ?? false),
   debian: !(flags["skip-debian"] ?? false),
   presets: !(flags["skip-presets"] ?? false),

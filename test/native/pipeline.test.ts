@@ -135,6 +135,26 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     }
   });
 
+  it("sweep: 28 weightings, each distinct allocation assembled once, with presets and every file named", async () => {
+    const outDir = path.join(dir, "sweep");
+    const r = await runCli(["sweep", model, "--out-dir", outDir, "--presets", "Q4_K_M", "--json", ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(readFileSync(path.join(outDir, "sweep.json"), "utf8"));
+    expect(json.models).toHaveLength(28);
+    expect(json.estimator).toBe("sensitivity");
+    const files = new Set<string>(json.models.map((m: { file: string }) => m.file));
+    // one file per distinct allocation, named after the first weighting that chose it
+    const allocations = new Set(json.models.map((m: { allocation: unknown }) => JSON.stringify(m.allocation)));
+    expect(files.size).toBe(allocations.size);
+    expect(readdirSync(outDir).filter((f) => f.endsWith(".gguf")).length).toBe(files.size);
+    for (const f of [...files, ...Object.values(json.files.uniform as Record<string, string>), json.files.presets.Q4_K_M]) expect(existsSync(f), f).toBe(true);
+    expect(Object.keys(json.files.uniform).sort()).toEqual(["q3_K", "q4_K", "q5_K", "q8_0"]);
+    expect(json.presets.Q4_K_M.memoryBytes).toBeGreaterThan(0);
+    expect(json.scores.layers).toHaveLength(8);
+    expect(Number.isFinite(json.hypervolume.measured.gain)).toBe(true);
+    expect(existsSync(path.join(outDir, "report.html"))).toBe(true);
+  }, 600_000);
+
   it("usage errors: one clear line, exit code 2, nothing written", async () => {
     const before = readdirSync(dir).sort();
     const cases: [string[], RegExp][] = [
