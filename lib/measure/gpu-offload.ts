@@ -32,15 +32,32 @@ export function offloadedWeightBytes(model: ModelLayout, gpuLayers: number): num
   return bytes;
 }
 
-/** The largest `gpuLayers` whose weights fit in `freeBytes`. */
-export function maxFittingGpuLayers(model: ModelLayout, freeBytes: number): number {
+/** The largest `gpuLayers` whose weights (of all `models`, loaded at once) fit in `freeBytes`. */
+export function maxFittingGpuLayers(models: ModelLayout | readonly ModelLayout[], freeBytes: number): number {
+  const all = list(models);
+  const blocks = Math.max(...all.map((m) => m.blockCount));
   let k = 0;
-  while (k <= model.blockCount && offloadedWeightBytes(model, k + 1) <= freeBytes) k++;
+  while (k <= blocks && totalOffloaded(all, k + 1) <= freeBytes) k++;
   return k;
 }
 
-/** Throws an OptionError when `gpuLayers` cannot be honoured by this build or these GPUs. */
-export function checkGpuOffload(model: ModelLayout, gpuLayers: number, build: Pick<RawBuildInfo, "gpuOffload" | "devices">): void {
+function list(models: ModelLayout | readonly ModelLayout[]): readonly ModelLayout[] {
+  return Array.isArray(models) ? models : [models as ModelLayout];
+}
+
+function totalOffloaded(models: readonly ModelLayout[], gpuLayers: number): number {
+  return models.reduce((sum, m) => sum + offloadedWeightBytes(m, gpuLayers), 0);
+}
+
+/**
+ * Throws an OptionError when `gpuLayers` cannot be honoured by this build or these GPUs; `models`
+ * are loaded at once with the same `gpuLayers` (a model and its KL-divergence base).
+ */
+export function checkGpuOffload(
+  models: ModelLayout | readonly ModelLayout[],
+  gpuLayers: number,
+  build: Pick<RawBuildInfo, "gpuOffload" | "devices">,
+): void {
   if (gpuLayers === 0) return;
   if (!build.gpuOffload) {
     throw new OptionError(
@@ -50,14 +67,15 @@ export function checkGpuOffload(model: ModelLayout, gpuLayers: number, build: Pi
   }
   const gpus = build.devices.filter((d) => d.type === "gpu" || d.type === "igpu");
   const free = gpus.reduce((s, d) => s + d.memoryFree, 0);
-  const need = offloadedWeightBytes(model, gpuLayers);
+  const all = list(models);
+  const need = totalOffloaded(all, gpuLayers);
   if (need > free) {
     const names = gpus.map((d) => `${d.name} (${d.description})`).join(", ") || "no GPU device";
-    const fit = maxFittingGpuLayers(model, free);
+    const blocks = Math.max(...all.map((m) => m.blockCount));
     throw new OptionError(
       "gpuLayers",
       `gpuLayers ${gpuLayers} puts ${gib(need)} of weights on the GPU, but ${names} has ${gib(free)} free: ` +
-        `at most gpuLayers ${fit} fits, before the KV cache and compute buffers (the model has ${model.blockCount} blocks)`,
+        `at most gpuLayers ${maxFittingGpuLayers(all, free)} fits, before the KV cache and compute buffers (${all.length > 1 ? `${all.length} models of up to ${blocks}` : blocks} blocks)`,
     );
   }
 }

@@ -6,7 +6,7 @@ import { invalidOption } from "../errors.js";
 import { requireInputFile } from "../files.js";
 import { binding, type RawPerplexityResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
-import { requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
+import { checkOffload, requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
 
 export interface PerplexityOptions extends ModelRunOptions {
   readonly text: string;
@@ -30,6 +30,8 @@ export async function perplexity(options: PerplexityOptions): Promise<Perplexity
   if (nBatch >= nCtx && nBatch % nCtx !== 0) throw invalidOption("nBatch", `a value below nCtx or a multiple of nCtx (${nCtx})`, nBatch);
   const chunks = options.chunks === undefined ? -1 : requireInt(options.chunks, "chunks", 1);
   const klBase = options.klBase === undefined ? undefined : await requireInputFile(options.klBase, "klBase");
+  // the base is loaded beside the model, with the same gpuLayers
+  if (klBase) await checkOffload([run.model, klBase], run.gpuLayers, options.signal);
   return runJob(options, (job) =>
     binding().perplexity({ ...run, text: options.text, nCtx, nBatch, chunks, ...(klBase ? { klBase } : {}), ...job }),
   );

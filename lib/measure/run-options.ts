@@ -24,7 +24,13 @@ export async function validateRun(o: ModelRunOptions, fn: string): Promise<{ mod
   const threads = requireInt(o.threads ?? 0, "threads", 0);
   const gpuLayers = requireInt(o.gpuLayers ?? 0, "gpuLayers", -1);
   const model = await requireInputFile(o.model, "model");
-  // offload that cannot happen is an error here, before any load (a header read is cheap)
-  if (gpuLayers !== 0) checkGpuOffload(await inspect(model, o.signal ? { signal: o.signal } : {}), gpuLayers, binding().buildInfo());
+  await checkOffload([model], gpuLayers, o.signal);
   return { model, threads, gpuLayers };
+}
+
+/** Offload that cannot happen is an error before any load (header reads are cheap); `models` load at once. */
+export async function checkOffload(models: readonly string[], gpuLayers: number, signal?: AbortSignal): Promise<void> {
+  if (gpuLayers === 0) return;
+  const layouts = await Promise.all(models.map((m) => inspect(m, signal ? { signal } : {})));
+  checkGpuOffload(layouts, gpuLayers, binding().buildInfo());
 }

@@ -13,7 +13,7 @@ import { assemble } from "../../lib/assemble.js";
 import { FIXTURE_SHAPES, writeRandomModel } from "../../lib/fixtures.js";
 import { inspect } from "../../lib/gguf/inspect.js";
 import { quantize } from "../../lib/quantize.js";
-import { evictFromPageCache, memoryCgroup, streamingJobRunner } from "../../test/helpers/memory-limit.js";
+import { evictFromPageCache, memoryCgroup, pageCacheReason, streamingJobRunner } from "../../test/helpers/memory-limit.js";
 import type { StreamingJob, StreamingJobReport } from "../../test/helpers/streaming-job.js";
 import { machine, writeSection } from "./report.js";
 
@@ -32,8 +32,8 @@ const sha = (file: string) =>
 const mb = (bytes: number) => (bytes / MiB).toFixed(0);
 
 try {
-  const made = memoryCgroup("apreqel-bench-memory", limit);
-  if ("reason" in made) throw new Error(made.reason);
+  const onTmpfs = pageCacheReason(dir);
+  if (onTmpfs) throw new Error(onTmpfs);
   const runner = await streamingJobRunner(dir);
   const model = await writeRandomModel({ output: path.join(dir, "model-f16.gguf"), ...shape, type: "f16" });
   const rows: string[] = [];

@@ -6,12 +6,13 @@
  * a group (root here and in CI), and says why not when it cannot.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageRoot } from "../../lib/native/loader.js";
 
 export interface MemoryCgroup {
+  readonly dir: string;
   readonly limitBytes: number;
   /** the group's peak charge (anonymous + page cache) since it was made; undefined where the kernel does not say */
   peakBytes(): number | undefined;
@@ -36,13 +37,28 @@ const V2 = "/sys/fs/cgroup";
 
 /** Makes a memory cgroup of `limitBytes`, or returns why it cannot. */
 export function memoryCgroup(name: string, limitBytes: number): MemoryCgroup | { readonly reason: string } {
+  let group: MemoryCgroup | undefined;
   try {
-    if (existsSync(path.join(V1, "memory.limit_in_bytes"))) return v1(name, limitBytes);
-    if (existsSync(path.join(V2, "cgroup.controllers"))) return v2(name, limitBytes);
-    return { reason: "no cgroup memory controller is mounted under /sys/fs/cgroup" };
+    if (existsSync(path.join(V1, "memory.limit_in_bytes"))) group = v1(name, limitBytes);
+    else if (existsSync(path.join(V2, "cgroup.controllers"))) group = v2(name, limitBytes);
+    else return { reason: "no cgroup memory controller is mounted under /sys/fs/cgroup" };
+    // a group can exist and still refuse processes (a container's delegated hierarchy)
+    execFileSync("sh", ["-c", `echo $$ > "${path.join(group.dir, "cgroup.procs")}"`], { stdio: "pipe" });
+    return group;
   } catch (e) {
-    return { reason: `cannot make a memory cgroup here (${(e as Error).message})` };
+    group?.remove();
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
+    return { reason: `cannot make a memory cgroup here (${stderr || (e as Error).message})` };
   }
+}
+
+/**
+ * Why a memory limit cannot show streaming in `dir`, or undefined when it can: on tmpfs the
+ * files themselves are memory, which the kernel cannot reclaim without swap.
+ */
+export function pageCacheReason(dir: string): string | undefined {
+  const TMPFS_MAGIC = 0x01021994;
+  return statfsSync(dir).type === TMPFS_MAGIC ? `${dir} is on tmpfs, where file pages are memory that cannot be reclaimed` : undefined;
 }
 
 function v1(name: string, limit: number): MemoryCgroup {
@@ -83,6 +99,7 @@ function group(
   read: { peak(): number | undefined; hits(): number | undefined; ooms(): number | undefined },
 ): MemoryCgroup {
   return {
+    dir,
     limitBytes,
     peakBytes: read.peak,
     limitHits: read.hits,

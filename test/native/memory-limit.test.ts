@@ -11,14 +11,15 @@ import { assemble } from "../../lib/assemble.js";
 import { inspect } from "../../lib/gguf/inspect.js";
 import { quantize } from "../../lib/quantize.js";
 import { slowModel } from "../helpers/fixtures.js";
-import { evictFromPageCache, memoryCgroup, streamingJobRunner, type MemoryCgroup } from "../helpers/memory-limit.js";
+import { evictFromPageCache, memoryCgroup, pageCacheReason, streamingJobRunner, type MemoryCgroup } from "../helpers/memory-limit.js";
 import type { StreamingJob, StreamingJobReport } from "../helpers/streaming-job.js";
 import { listing, tempDir } from "../helpers/tmp.js";
 
 const MiB = 2 ** 20;
 const LIMIT = 96 * MiB;
 const dir = tempDir();
-const made = memoryCgroup("apreqel-test-memory", LIMIT);
+const onTmpfs = pageCacheReason(dir);
+const made = onTmpfs ? { reason: onTmpfs } : memoryCgroup("apreqel-test-memory", LIMIT);
 const cannot = "reason" in made ? made.reason : "";
 const cgroup = "reason" in made ? undefined : (made as MemoryCgroup);
 afterAll(() => cgroup?.remove());
@@ -48,7 +49,8 @@ describe.skipIf(cannot !== "")(`streaming inside a ${LIMIT / MiB} MiB memory cgr
     expect(report.error).toBeUndefined();
     expect(readFileSync(limited).equals(readFileSync(free.output))).toBe(true);
     // the group reached its limit, so the kernel had to reclaim pages of the model to go on
-    expect(cgroup!.peakBytes()).toBeGreaterThan(LIMIT - 8 * MiB);
+    // (cgroup v2 kernels before 5.19 do not report a peak)
+    expect(cgroup!.peakBytes() ?? LIMIT).toBeGreaterThan(LIMIT - 8 * MiB);
     expect(cgroup!.oomKills() ?? 0).toBe(0);
     // what the job holds itself: Node, the addon and llama.cpp's 64 MiB slab of rows
     expect(report.peakAnonBytes).toBeLessThan(LIMIT);

@@ -65,6 +65,12 @@ describe("checkGpuOffload", () => {
     expect(() => checkGpuOffload(model, 3, { gpuOffload: true, devices: [cpu, gpu(250)] })).not.toThrow();
   });
 
+  it("a model and its KL-divergence base load at once: their weights add up", () => {
+    expect(maxFittingGpuLayers([model, model], 2 * 142)).toBe(2);
+    expect(() => checkGpuOffload([model, model], -1, { gpuOffload: true, devices: [gpu(400)] })).toThrow(/at most gpuLayers 2 fits.*\(2 models of up to 3 blocks\)/);
+    expect(() => checkGpuOffload(model, -1, { gpuOffload: true, devices: [gpu(400)] })).not.toThrow();
+  });
+
   it("free memory of several GPUs adds up (llama.cpp splits the layers)", () => {
     expect(() => checkGpuOffload(model, -1, { gpuOffload: true, devices: [gpu(200), gpu(200)] })).not.toThrow();
   });
