@@ -1,6 +1,6 @@
 // docs/results.md from the study's numbers (scripts/eval/study.ts): tables, figures, the raw JSON,
 // and a reading whose every number and verdict is computed here, never typed in.
-import { promises as fs } from "node:fs";
+import { promises as fs, readFileSync } from "node:fs";
 import path from "node:path";
 import {
   ESTIMATORS,
@@ -87,6 +87,23 @@ export function estimates(
     out[estimator] = estimateFromTables(tables, types.map((t) => distribution[t] ?? 0));
   }
   return out as Record<EstimatorName, Estimate>;
+}
+
+// ../shared/README.md gives llama-perplexity's F16 perplexity on the first 40 chunks at -c 256: our
+// F16 reference row, measured the same way, should match it
+function referenceCheck(study: Study, root: string): string {
+  const d = study.debian;
+  if (!d || study.settings.chunks !== 40 || study.settings.ctx !== 256) return "";
+  let readme = "";
+  try {
+    // the model lives in <shared>/models/debian-prose-11m/
+    readme = readFileSync(path.resolve(root, path.dirname(d.model.f32), "..", "..", "README.md"), "utf8");
+  } catch {
+    return "";
+  }
+  const m = /first 40 chunks F32 [\d.]+, F16 ([\d.]+)/.exec(readme);
+  const ours = study.records[d.reference]?.perplexity;
+  return m && ours !== undefined ? ` (the F16 file here: ${fx(ours, 3)}; there, with llama-perplexity: ${m[1]})` : "";
 }
 
 const CATEGORIES: readonly WeightingCategory[] = ["fairness", "memory", "latency", "accuracy"];
@@ -255,12 +272,12 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     "## Setup",
     "",
     `- **Machine**: ${M.cpu}, ${M.cores} cores, ${fx(M.memoryGiB, 0)} GiB, ${M.platform}, Node ${M.node}; CPU build, llama.cpp ${String(M.build["llamaCppCommit"] ?? "unknown").slice(0, 12)} (${String(M.build["release"] ?? M.build["tag"] ?? "pinned")}). ` +
-      `The VM is shared with other work: load average ${M.loadStart.map((x) => fx(x, 1)).join("/")} at the start and ${M.loadEnd.map((x) => fx(x, 1)).join("/")} at the end (1/5/15 min).`,
+      `${Math.max(...M.loadStart) < 1.5 ? "The VM was quiet but for this run (which keeps one core busy)" : "The VM is shared with other work"}: load average ${M.loadStart.map((x) => fx(x, 1)).join("/")} at the start and ${M.loadEnd.map((x) => fx(x, 1)).join("/")} at the end (1/5/15 min).`,
     `- **Command**: \`${study.command}\` — ${new Date(M.date).toISOString().slice(0, 16).replace("T", " ")} UTC; ${timeText} (stage times at the end). Everything is cached (under \`.cache/study\` by default, git-ignored), so a rerun only measures what changed.`,
-    `- **Reproduce**: the command above (the defaults are the settings listed here); \`--help\` lists the knobs (\`--chunks\`, \`--reps\`, \`--passes\`, \`--threads\`, \`--quick\`, \`--realistic-sweep\`, …); \`--quick\` is a smoke run written under \`.cache/study/quick/\`.`,
-    `- **Threads**: ${S.threads} for inference (perplexity, KLD, latency, capture) — on this busy 2-core VM one thread is several times faster *and* steadier than two, whose barrier spins collide with the other load; ${S.quantThreads} for quantization.`,
+    `- **Reproduce**: the command above (the defaults are the settings listed here); \`--help\` lists the knobs (\`--chunks\`, \`--reps\`, \`--passes\`, \`--threads\`, \`--quick\`, \`--skip-realistic-sweep\`, …); \`--quick\` is a smoke run written under \`.cache/study/quick/\`.`,
+    `- **Threads**: ${S.threads} for inference (perplexity, KLD, latency, capture) — on a 2-core VM one thread is steadier than two, whose barrier spins collide with any other load (the OS, the run's own bookkeeping; on a busy VM one thread was also several times faster); ${S.quantThreads} for quantization.`,
     `- **Accuracy** (debian-prose-11m): perplexity on the first ${S.chunks} chunks of \`wiki.test.raw\` at \`-c ${S.ctx}\` (llama-perplexity's rules: the second half of each chunk is scored, ${study.debian ? study.debian.evalTokens : "?"} tokens), and KL divergence from the F32 model on the same tokens. ` +
-      `Perplexity and KLD are deterministic: re-running gives the same number, and their ± are the sampling error of the text (it shrinks as 1/√chunks; the models are scored on the same tokens, so differences between them are much more precise than the ± suggests). ${S.chunks} chunks keeps the whole study within its time budget; reference perplexities for 40 and 400 chunks are in \`../shared/README.md\`.`,
+      `Perplexity and KLD are deterministic: re-running gives the same number, and their ± are the sampling error of the text (it shrinks as 1/√chunks; the models are scored on the same tokens, so differences between them are much more precise than the ± suggests). ${S.chunks} chunks keeps the whole study within its time budget; reference perplexities for 40 and 400 chunks are in \`../shared/README.md\`${referenceCheck(study, o.root)}.`,
     `- **Latency**: llama-bench's rules — tg ${S.nGen} tokens and pp ${S.nPrompt} tokens, ${S.reps} repetitions after a warm-up; ms per generated token is mean ± sd over the repetitions. ` +
       `Every model is measured in ${S.passes} passes: pass 1 is the library's cached measurement (taken by \`sweep()\`, interleaved with the perplexity runs), passes 2–${S.passes} are fresh \`bench()\` runs (tg only) over all models in rotated order, cached per pass. Tables give pass 1 (mean ± sd) and the mean over passes (min–max); plans use pass 1 (what \`sweep()\` planned with); the hypervolume is computed for each pass alone (headline: mean ± sd over passes) and with each model's mean and fastest pass.`,
     `- **Calibration** for the similarity capture: the first ${S.calibParagraphs} paragraphs (≥ 200 characters, headings skipped) of WikiText-2 *validation* (\`wiki.valid.raw\`), ${study.debian ? `${study.debian.calibration.tokens} tokens` : ""}, window ${S.ctx}. The test split is only ever used for evaluation. (debian-prose-11m was trained on text that includes the validation split.)`,
