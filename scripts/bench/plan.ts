@@ -20,6 +20,7 @@ import {
   type GgmlType,
   type LayerName,
   type Profile,
+  type ScoresFile,
   type Weights,
 } from "../../lib/method/index.js";
 
@@ -49,6 +50,18 @@ function ranking(L: number): LayerName[] {
     [out[i], out[j]] = [out[j] as LayerName, out[i] as LayerName];
   }
   return out;
+}
+
+// Scores whose order is ranking(L) (scores L..1) and whose mean 1 − cos varies, for the sensitivity estimator.
+function scores(L: number): ScoresFile {
+  const order = new Map(ranking(L).map((name, i) => [name, i]));
+  return {
+    gamma: 0.9,
+    layers: layers(L).map((name) => {
+      const score = L - order.get(name)!;
+      return { name, reward: score, penalty: 0, score, meanOneMinusCos: 0.01 + score / L };
+    }),
+  };
 }
 
 // Attention ≈ 1/3 of a block's weights, FFN ≈ 2/3 (7B-like: 4·4096² vs 3·4096·11008 parameters).
@@ -115,12 +128,16 @@ function child(variant: string, L: number, runs: number): Measured {
   const p = profile(L);
   const r = ranking(L);
   const all = PAPER_WEIGHTINGS.map((x) => x.weights);
-  const estimator: EstimatorName = variant.endsWith("weighted") ? "weighted" : "linear";
+  const estimator: EstimatorName = variant.endsWith("weighted") ? "weighted" : variant.endsWith("sensitivity") ? "sensitivity" : "linear";
   const once = (): string => {
     switch (variant) {
       case "plan-linear":
       case "plan-weighted": {
         const out = plan({ profile: p, ranking: r, weights: WEIGHTS, estimator });
+        return JSON.stringify(out.distribution);
+      }
+      case "plan-sensitivity": {
+        const out = plan({ profile: p, scores: scores(L), weights: WEIGHTS, estimator });
         return JSON.stringify(out.distribution);
       }
       case "sweep-linear":
@@ -182,6 +199,7 @@ if (argv[0] === "--child") {
   };
   row("plan(), linear estimator", "plan-linear", L, 15);
   row("plan(), weighted estimator", "plan-weighted", L, 15);
+  row("plan(), sensitivity estimator", "plan-sensitivity", L, 15);
   row("planSweep(), 28 weightings, linear", "sweep-linear", L, 5);
   row("planSweep(), 28 weightings, weighted", "sweep-weighted", L, 5);
   row("28 × plan(), linear", "plan-28x-linear", L, 3);
