@@ -38,7 +38,8 @@ import type { GgmlType } from "./types.js";
  * state more passes more of its quantization error on to the output, and the
  * allocation gives exactly those layers the least aggressive types, so a mix
  * is more accurate than its share of weights suggests: on debian-prose-11m
- * this estimator's KLD error is a fifth of the others' (docs/results.md, §6).
+ * its mean KLD error is 20%, against 118% (linear) and 158% (weighted)
+ * (docs/results.md, §6).
  * It needs the scores, not only a ranking.
  */
 export type EstimatorName = "linear" | "weighted" | "sensitivity";
@@ -187,13 +188,7 @@ function parameterShares(profile: Profile, base: GgmlType, ranking: readonly Lay
     profile.layerParams !== undefined
       ? layerValues(profile.layerParams, "profile.layerParams", ranking)
       : layerBytes(profile, base, ranking, estimator);
-  const L = ranking.length;
-  const cumulative = new Float64Array(L + 1);
-  for (let r = 0; r < L; r++) cumulative[r + 1] = (cumulative[r] as number) + (params[r] as number);
-  const total = cumulative[L] as number;
-  if (total <= 0) throw new MethodInputError(`the ${estimator} estimator needs a positive total parameter count (all layers are 0)`);
-  for (let r = 0; r <= L; r++) cumulative[r] = (cumulative[r] as number) / total;
-  return cumulative;
+  return normalisedPrefix(params, `the ${estimator} estimator needs a positive total parameter count (all layers are 0)`);
 }
 
 // Sensitivity share of each ranked layer, as a prefix sum normalised to end at 1.
@@ -201,18 +196,22 @@ function sensitivityShares(values: readonly number[] | undefined, ranking: reado
   if (values === undefined) {
     throw new MethodInputError('the sensitivity estimator needs the layer scores (mean 1 − cos per layer), not only a ranking; give scores, or choose "weighted"');
   }
-  const L = ranking.length;
-  if (values.length !== L) throw new MethodInputError(`sensitivity must have one value per ranked layer (${L}), got ${values.length}`);
-  const cumulative = new Float64Array(L + 1);
-  for (let r = 0; r < L; r++) {
-    const v = values[r] as number;
+  if (values.length !== ranking.length) throw new MethodInputError(`sensitivity must have one value per ranked layer (${ranking.length}), got ${values.length}`);
+  values.forEach((v, r) => {
     if (!Number.isFinite(v) || v < 0) {
       throw new MethodInputError(`the sensitivity of ${ranking[r]} (mean 1 − cos) must be a finite number ≥ 0 (got ${describeValue(v)})`);
     }
-    cumulative[r + 1] = (cumulative[r] as number) + v;
-  }
+  });
+  return normalisedPrefix(values, 'the sensitivity estimator needs some layer with mean 1 − cos > 0 (all are 0); choose "weighted"');
+}
+
+// Prefix sums of `values` divided by their total, so they end at exactly 1; `allZero` when the total is not positive.
+function normalisedPrefix(values: ArrayLike<number>, allZero: string): Float64Array {
+  const L = values.length;
+  const cumulative = new Float64Array(L + 1);
+  for (let r = 0; r < L; r++) cumulative[r + 1] = (cumulative[r] as number) + (values[r] as number);
   const total = cumulative[L] as number;
-  if (total <= 0) throw new MethodInputError('the sensitivity estimator needs some layer with mean 1 − cos > 0 (all are 0); choose "weighted"');
+  if (!(total > 0)) throw new MethodInputError(allZero);
   for (let r = 0; r <= L; r++) cumulative[r] = (cumulative[r] as number) / total;
   return cumulative;
 }
