@@ -79,7 +79,8 @@ export async function sweepStaleTemps(output: string): Promise<number> {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (a temp file's or a lock's owner may still be working). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import path from "node:path";
-import { writeAtomically } from "../files.js";
+import { isAlive, writeAtomically } from "../files.js";
 import { defaultCacheDir } from "./location.js";
 import { cacheKey, type CacheKey, type CacheKeyInputs, type CacheKind } from "./key.js";
 
@@ -233,7 +233,7 @@ export class Cache {
     for (const name of await fs.readdir(tmp)) {
       const dir = path.join(tmp, name);
       const pid = Number(/\.(\d+)\.[0-9a-f]+$/.exec(name)?.[1]);
-      if (Number.isInteger(pid) && processAlive(pid)) continue;
+      if (Number.isInteger(pid) && isAlive(pid)) continue;
       if (now - (await newestMtime(dir)) < maxAgeMs) continue;
       await fs.rm(dir, { recursive: true, force: true });
       swept++;
@@ -440,15 +440,6 @@ async function newestMtime(dir: string): Promise<number> {
     if (st !== undefined) newest = Math.max(newest, st.mtimeMs);
   }
   return newest;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
