@@ -8,7 +8,8 @@
  *    `contextBytes` for the KV cache and compute buffers) plus the stated headroom
  *    (`headroom.fraction` × need, rounded to a byte, + `headroom.bytes`) is at most the free memory, and the need
  *    itself is at most `limits.maxMemoryBytes`. With `offload`, the weights on the GPU are
- *    checked against free VRAM the same way and the rest against RAM. When `current` is
+ *    checked against free VRAM the same way and the rest against RAM (on unified memory, all of
+ *    it against RAM). When `current` is
  *    `resident`, its own memory counts as free: a switch releases it before loading the next.
  * 2. `limits` (memory, latency, KLD, perplexity) are hard: a variant over one is never chosen,
  *    and if none is left the error says which limit and the closest variant.
@@ -46,8 +47,10 @@ export const MIN_OBSERVED = 5;
 export interface DeviceState {
   /** RAM this process may still use: free memory, within its cgroup's limit */
   readonly ramFreeBytes: number;
-  /** free memory of the GPU(s); needed only with `policy.offload` */
+  /** free memory of the GPU(s); needed only with `policy.offload` on a discrete GPU */
   readonly gpuFreeBytes?: number;
+  /** the GPU shares the RAM (Jetson): offloaded weights are counted against `ramFreeBytes` */
+  readonly unifiedMemory?: boolean;
   /** ms per generated token the next request may take */
   readonly latencyBudgetMs?: number;
   /** how much slower than measured the device runs now (1 = as measured); > 0 */
@@ -168,14 +171,14 @@ export function choose(manifest: PortfolioManifest, state: DeviceState, policy: 
 
   // Memory a variant needs on each side, and what is free for it.
   const need = (v: Variant): { ram: number; gpu: number } => {
-    if (!p.offload) return { ram: v.weightBytes + p.contextBytes, gpu: 0 };
+    if (!p.offload || s.unifiedMemory === true) return { ram: v.weightBytes + p.contextBytes, gpu: 0 };
     const onGpu = v.gpuBytes ?? v.weightBytes;
     return { ram: v.weightBytes - onGpu, gpu: onGpu + p.contextBytes };
   };
   const withHeadroom = (bytes: number): number => (bytes === 0 ? 0 : bytes + Math.round(bytes * p.headroom.fraction) + p.headroom.bytes);
   const held = current !== undefined && s.current!.resident ? need(current) : { ram: 0, gpu: 0 };
   const ramFree = s.ramFreeBytes + held.ram;
-  if (p.offload && s.gpuFreeBytes === undefined) {
+  if (p.offload && s.unifiedMemory !== true && s.gpuFreeBytes === undefined) {
     throw new MethodInputError("policy.offload needs the GPU's free memory, but state.gpuFreeBytes is unknown (no GPU device reported it)");
   }
   const gpuFree = (s.gpuFreeBytes ?? 0) + held.gpu;

@@ -89,6 +89,15 @@ describe("choose: memory", () => {
       'no variant fits in memory: the smallest, "small", needs 92.3 MB of VRAM (105 MB of weights + 10% headroom) but 52.4 MB is free',
     );
   });
+  it("on unified memory (Jetson) counts offloaded weights against RAM and needs no VRAM figure", () => {
+    const m = manifest([variant("small", 100, 10, 0.3, { gpuBytes: 80 * MiB }), variant("large", 400, 30, 0.02, { gpuBytes: 380 * MiB })]);
+    const c = choose(m, { ramFreeBytes: 300 * MiB, device: HERE, unifiedMemory: true }, { offload: true });
+    expect(c.candidates.map((r) => [r.ramRequiredBytes, r.gpuRequiredBytes])).toEqual([
+      [110 * MiB, 0],
+      [440 * MiB, 0],
+    ]);
+    expect(c.variant.name).toBe("small");
+  });
 });
 
 describe("choose: latency, throttle, limits", () => {
