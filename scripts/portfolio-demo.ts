@@ -12,7 +12,7 @@
 // figures (memory from its smallest and largest variant, budgets from its latencies), so
 // nothing here is tuned to one model.
 import { parseArgs } from "node:util";
-import { formatBytes, formatNumber } from "../lib/cli/format.js";
+import { formatBytes, formatNumber } from "../lib/core/format.js";
 import { choose, NoVariantFitsError, type DeviceState } from "../lib/portfolio/choose.js";
 import { latencyOn, type Variant } from "../lib/portfolio/manifest.js";
 import { readPortfolio } from "../lib/portfolio/write.js";

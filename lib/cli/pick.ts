@@ -1,13 +1,14 @@
 /** `apreqel pick DIR`: the portfolio variant to run on this machine now, and why. */
 import path from "node:path";
-import { binding } from "../native/binding.js";
+import { buildInfo } from "../ops/build-info.js";
 import { describeBuild, describeHardware, fingerprint } from "../pipeline/hardware.js";
 import { choose, type Choice, type PickPolicy } from "../portfolio/choose.js";
 import { readPortfolio } from "../portfolio/write.js";
 import { readLiveState, toDeviceState, type GpuDeviceInfo, type Known, type LiveState } from "../portfolio/state.js";
 import { parse, UsageError } from "./args.js";
-import { formatBytes, formatNumber } from "./format.js";
-import { WEIGHT_OPTIONS, parseMilliseconds, parsePositiveNumber, parseSize, resolveWeights } from "./options.js";
+import { formatBytes, formatNumber } from "../core/format.js";
+import { parseMilliseconds, parseSize } from "../core/units.js";
+import { WEIGHT_OPTIONS, parsePositiveNumber, resolveWeights } from "./options.js";
 
 export const usage = `usage: apreqel pick DIR [options] [--json]
   Prints the file of the portfolio variant (DIR/portfolio.json) to run on this machine now, and why,
@@ -40,7 +41,7 @@ const LIVE: PickEnvironment = {
   readState: (devices) => readLiveState(devices === undefined ? {} : { devices }),
   backend() {
     try {
-      return { info: binding().buildInfo() };
+      return { info: buildInfo() };
     } catch (e) {
       return { error: (e as Error).message.split("\n")[0]! };
     }

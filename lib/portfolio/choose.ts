@@ -34,7 +34,7 @@
  * 6. Hysteresis: the `current` variant is kept unless it no longer passes 1–3 or the best beats
  *    its score by at least `hysteresis`, so a picker polled as the state drifts does not flap.
  */
-import { formatBytes, formatNumber } from "../cli/format.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { MethodInputError, describeValue, expectFiniteNumber, expectObject } from "../method/errors.js";
 import { closeness, weightedNormalised } from "../method/topsis.js";
 import { validateWeights, type Weights } from "../method/weights.js";

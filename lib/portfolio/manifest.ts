@@ -11,7 +11,7 @@
  * an unknown field is an error naming the nearest known one (a typo must not silently drop a
  * limit), every number is checked, and names, files and hashes must be unique.
  */
-import { InputError, nearestName } from "../errors.js";
+import { InputError, nearestName } from "../core/errors.js";
 import type { Constraints } from "../method/plan.js";
 import { CRITERIA, WEIGHT_SUM_TOLERANCE, type Criterion, type Weights } from "../method/weights.js";
 import type { BuildDescription, Hardware } from "../pipeline/hardware.js";

@@ -10,8 +10,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { hashFile } from "../cache/cache.js";
-import { InputError } from "../errors.js";
-import { readJsonInput, writeAtomically } from "../files.js";
+import { InputError } from "../core/errors.js";
+import { readJsonInput, writeAtomically } from "../core/files.js";
 import {
   MANIFEST_FILE,
   PORTFOLIO_FORMAT,

@@ -5,8 +5,8 @@
 // only on memory here); the files and their sizes are real.
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { quantize } from "../../lib/quantize.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveEvent } from "../../lib/portfolio/adaptive-model.js";
 import type { DeviceState } from "../../lib/portfolio/choose.js";
 import { writePortfolio, type ChosenMix } from "../../lib/portfolio/write.js";
