@@ -349,7 +349,7 @@ function report(rows: readonly Row[]): CandidateReport[] {
 function memoryNote(r: Row, ramFree: number, gpuFree: number, p: CheckedPolicy): string {
   const ram = `${formatBytes(r.ramRequired)} of ${formatBytes(ramFree)} free RAM`;
   const headroom = `with ${formatNumber(p.headroom.fraction * 100)}% headroom${p.headroom.bytes > 0 ? ` + ${formatBytes(p.headroom.bytes)}` : ""}`;
-  return p.offload ? `${formatBytes(r.gpuRequired)} of ${formatBytes(gpuFree)} free VRAM and ${ram} ${headroom}` : `${ram} ${headroom}`;
+  return r.gpuRequired > 0 ? `${formatBytes(r.gpuRequired)} of ${formatBytes(gpuFree)} free VRAM and ${ram} ${headroom}` : `${ram} ${headroom}`;
 }
 
 function throttleNote(throttle: number): string {
