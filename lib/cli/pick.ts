@@ -5,7 +5,8 @@ import { describeBuild, describeHardware, fingerprint } from "../pipeline/hardwa
 import { choose, type Choice, type PickPolicy } from "../portfolio/choose.js";
 import { readPortfolio } from "../portfolio/write.js";
 import { readLiveState, toDeviceState, type GpuDeviceInfo, type Known, type LiveState } from "../portfolio/state.js";
-import { parse, UsageError } from "./args.js";
+import { OptionError, invalidOption } from "../core/errors.js";
+import { parse } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseMilliseconds, parseSize } from "../core/units.js";
 import { WEIGHT_OPTIONS, parsePositiveNumber, resolveWeights } from "./options.js";
@@ -64,7 +65,7 @@ export async function pick(argv: readonly string[], env: PickEnvironment): Promi
     current: { type: "string" },
     json: { type: "boolean" },
   });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one portfolio folder (or its portfolio.json)");
+  if (positionals.length !== 1) throw new OptionError("DIR", "expected exactly one portfolio folder (or its portfolio.json)");
   const weights = values.weights === undefined && values.priority === undefined ? undefined : resolveWeights(values).weights;
   const policy: PickPolicy = {
     ...(weights !== undefined ? { weights } : {}),
@@ -145,5 +146,5 @@ export function parseHeadroom(text: string): { fraction: number; bytes: number }
   const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
   if (pct) return { fraction: Number(pct[1]) / 100, bytes: 0 };
   if (/^\s*[\d.]+\s*[a-zA-Z]+\s*$/.test(text)) return { fraction: 0, bytes: parseSize(text, "--headroom") };
-  throw new UsageError(`--headroom: expected a share like 10% or a size like 512MiB but received ${JSON.stringify(text)}`);
+  throw invalidOption("--headroom", "a share like 10% or a size like 512MiB", text);
 }

@@ -88,7 +88,7 @@ describe("apreqel pick", () => {
     expect(tiny.stderr).toBe('apreqel pick: no variant fits in memory: the smallest, "small", needs 105 MB, over limits.maxMemoryBytes 1.00 MB\n');
     const bad = await runCli(["pick", dir, "--headroom", "lots"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('apreqel pick: --headroom: expected a share like 10% or a size like 512MiB but received "lots" (see apreqel pick --help)\n');
+    expect(bad.stderr).toBe('apreqel pick: expected a share like 10% or a size like 512MiB for option --headroom but received "lots" (see apreqel pick --help)\n');
     const missing = await runCli(["pick", path.join(dir, "nope")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^apreqel pick: portfolio: file not found: .*nope/);
