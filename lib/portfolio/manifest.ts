@@ -11,7 +11,7 @@
  * an unknown field is an error naming the nearest known one (a typo must not silently drop a
  * limit), every number is checked, and names, files and hashes must be unique.
  */
-import { InputError, nearestName } from "../core/errors.js";
+import { InputError, describeValue, nearestName } from "../core/errors.js";
 import type { Constraints } from "../method/plan.js";
 import { CRITERIA, WEIGHT_SUM_TOLERANCE, type Criterion, type Weights } from "../method/weights.js";
 import type { BuildDescription, Hardware } from "../pipeline/hardware.js";
@@ -131,11 +131,11 @@ export interface PortfolioManifest {
 export function parseManifest(value: unknown, what = "portfolio"): PortfolioManifest {
   const root = object(value, what, what);
   if (root["format"] !== PORTFOLIO_FORMAT) {
-    throw new InputError(`${what}: format must be ${JSON.stringify(PORTFOLIO_FORMAT)} (got ${show(root["format"])}); is this an apreqel portfolio manifest?`);
+    throw new InputError(`${what}: format must be ${JSON.stringify(PORTFOLIO_FORMAT)} (got ${describeValue(root["format"])}); is this an apreqel portfolio manifest?`);
   }
   const version = root["version"];
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
-    throw new InputError(`${what}: version must be a positive integer (got ${show(version)})`);
+    throw new InputError(`${what}: version must be a positive integer (got ${describeValue(version)})`);
   }
   if (version !== PORTFOLIO_VERSION) {
     throw new InputError(
@@ -172,11 +172,11 @@ function parseVariant(value: unknown, at: string, what: string): Variant {
   const r = new Fields(value, at, what, VARIANT_FIELDS);
   const name = r.string("name");
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-    throw new InputError(`${what}: ${at}.name must be letters, digits, ".", "_" or "-" (got ${show(name)})`);
+    throw new InputError(`${what}: ${at}.name must be letters, digits, ".", "_" or "-" (got ${describeValue(name)})`);
   }
   const file = r.string("file");
   if (!/^[^/\\]+\.gguf$/.test(file) || file.startsWith(".")) {
-    throw new InputError(`${what}: ${at}.file must be a .gguf file name inside the portfolio folder, without folders (got ${show(file)})`);
+    throw new InputError(`${what}: ${at}.file must be a .gguf file name inside the portfolio folder, without folders (got ${describeValue(file)})`);
   }
   const weightBytes = r.positiveInteger("weightBytes");
   const gpuBytes = r.has("gpuBytes") ? r.nonNegativeInteger("gpuBytes") : undefined;
@@ -264,7 +264,7 @@ function parseSelection(value: unknown, at: string, what: string): Selection {
     if (!(CRITERIA as readonly string[]).includes(criterion)) throw r.expected("criterion", `one of ${CRITERIA.join(", ")}`, criterion);
     return { by, criterion: criterion as Criterion };
   }
-  throw new InputError(`${what}: ${at}.by must be "weights", "limits" or "extreme" (got ${show(by)})`);
+  throw new InputError(`${what}: ${at}.by must be "weights", "limits" or "extreme" (got ${describeValue(by)})`);
 }
 
 function parseWeightsField(r: Fields): Weights {
@@ -301,7 +301,7 @@ function parseDevice(r: Fields, key: string): DeviceDescription {
   if (!/^[0-9a-f]{16}$/.test(fp)) throw d.expected("fingerprint", "a 16-digit hex fingerprint", fp);
   const h = d.object("hardware", ["cpu", "cores", "memoryBytes", "platform", "arch", "gpus"]);
   const gpus = h.array("gpus").map((g, i) => {
-    if (typeof g !== "string") throw new InputError(`${h.what}: ${h.at}.gpus[${i}] must be a string (got ${show(g)})`);
+    if (typeof g !== "string") throw new InputError(`${h.what}: ${h.at}.gpus[${i}] must be a string (got ${describeValue(g)})`);
     return g;
   });
   const b = d.object("build", ["cuda", "apreqelVersion", "llamaCppCommit"]);
@@ -366,7 +366,7 @@ class Fields {
     return this.raw[key];
   }
   expected(key: string, expected: string, got: unknown): InputError {
-    return new InputError(`${this.what}: ${this.path(key)} must be ${expected} (got ${show(got)})`);
+    return new InputError(`${this.what}: ${this.path(key)} must be ${expected} (got ${describeValue(got)})`);
   }
   object(key: string, known: readonly string[] | null): Fields {
     return new Fields(this.value(key), this.path(key), this.what, known);
@@ -418,14 +418,7 @@ class Fields {
 
 function object(value: unknown, at: string, what: string): Readonly<Record<string, unknown>> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InputError(at === what ? `${what} must be a JSON object (got ${show(value)})` : `${what}: ${at} must be an object (got ${show(value)})`);
+    throw new InputError(at === what ? `${what} must be a JSON object (got ${describeValue(value)})` : `${what}: ${at} must be an object (got ${describeValue(value)})`);
   }
   return value as Readonly<Record<string, unknown>>;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
 }

@@ -24,12 +24,12 @@ describe("parseManifest", () => {
 
   it("refuses what is not a manifest, and other versions, saying which", () => {
     expect(() => parseManifest([], "p.json")).toThrow("p.json must be a JSON object (got an array)");
-    expect(() => parseManifest({ version: 1 }, "p.json")).toThrow('p.json: format must be "apreqel-portfolio" (got nothing); is this an apreqel portfolio manifest?');
+    expect(() => parseManifest({ version: 1 }, "p.json")).toThrow('p.json: format must be "apreqel-portfolio" (got undefined); is this an apreqel portfolio manifest?');
     expect(() => parseManifest(edited((m) => (m.version = 2)), "p.json")).toThrow(
       "p.json: version 2 is not supported (this apreqel reads version 1); update apreqel to read it",
     );
     expect(() => parseManifest(edited((m) => (m.version = "1")), "p.json")).toThrow('p.json: version must be a positive integer (got "1")');
-    expect(() => parseManifest(edited((m) => delete m.version), "p.json")).toThrow("p.json: version must be a positive integer (got nothing)");
+    expect(() => parseManifest(edited((m) => delete m.version), "p.json")).toThrow("p.json: version must be a positive integer (got undefined)");
   });
 
   it("names an unknown field and the nearest known one", () => {
@@ -62,7 +62,7 @@ describe("parseManifest", () => {
       [(m) => (m.variants[0].chosenBy = [{ by: "weights", weights: { memory: 0.5, latency: 0.7, accuracy: 0 } }]), "p.json: variants[0].chosenBy[0].weights must sum to 1 (got 1.2)"],
       [(m) => (m.variants[0].chosenBy = [{ by: "limits", limits: {} }]), "p.json: variants[0].chosenBy[0].limits must set at least one of maxMemoryBytes, maxLatencyMs, maxPerplexity"],
       [(m) => (m.variants[0].chosenBy = [{ by: "extreme", criterion: "speed" }]), 'p.json: variants[0].chosenBy[0].criterion must be one of memory, latency, accuracy (got "speed")'],
-      [(m) => (m.variants[0].latency[0].prefill = undefined), "p.json: variants[0].latency[0].prefill must be an object (got nothing)"],
+      [(m) => (m.variants[0].latency[0].prefill = undefined), "p.json: variants[0].latency[0].prefill must be an object (got undefined)"],
     ];
     for (const [edit, message] of cases) expect(() => parseManifest(edited(edit), "p.json")).toThrow(message);
   });
