@@ -38,7 +38,7 @@ describe("AdaptiveModel over node-llama-cpp", () => {
       portfolio: dir,
       device: "00000000000000aa",
       readState: async () => state,
-      loader: nodeLlamaCppLoader({ contextSize: 256 }),
+      loader: nodeLlamaCppLoader({ contextSize: 256, threads: 1 }),
       onEvent: (event) => events.push({ at: performance.now(), event }),
     });
     try {
