@@ -68,3 +68,4 @@ export {
   type FrontPoint,
 } from "./front.js";
 export { chooseOnFront, type FrontChoice, type FrontChoiceOptions, type FrontConstraints } from "./choose.js";
+export { quantizeRecipe, type Recipe, type RecipeOptions } from "./recipe.js";
