@@ -26,9 +26,12 @@
 //    width worse per unit added): for every mix x there is a front point y with
 //      KLD(y) ≤ KLD(x),  size(y) < size(x) + N·g_m,  latency(y) < latency(x) + N·g_l,
 //    N the number of units with more than one type. So the front is an additive
-//    ε-Pareto set with ε = (N·g_m, N·g_l, 0), reported as `tolerance` (capped at
-//    the ranges, which bound it trivially). The bound is a worst case; the hull's
-//    lower bound measures the real gap (docs/method.md).
+//    ε-Pareto set with ε ≤ (N·g_m, N·g_l, 0) (`toleranceBound`, capped at the
+//    ranges, which bound it trivially). That is a worst case: the DP also carries,
+//    per cell, the slack by which its state may exceed any partial mix it stands
+//    for (a displaced state hands its slack on, plus the size and latency
+//    difference to the state that displaced it), and the largest final slack is a
+//    certified ε for this table (`tolerance`), usually far below N·g.
 //
 // The union is filtered to the mixes no other one dominates (exactly, on the
 // estimates). Cost: O(N·M·G) time for G = memory × latency cells, O(N·G) memory
@@ -63,8 +66,13 @@ export interface Front {
   readonly table: DenseCostTable;
   /** Non-dominated mixes, by size ascending (then latency, KLD). */
   readonly points: readonly FrontPoint[];
-  /** ε of the guarantee above: every mix has a front point at most this much larger/slower and no less accurate. */
+  /**
+   * ε, certified for this table (a posteriori): every mix has a front point at most
+   * this much larger and slower and no less accurate. ≤ toleranceBound.
+   */
   readonly tolerance: { readonly sizeBytes: number; readonly latencyMs: number };
+  /** ε's a-priori bound N·g (capped at the ranges). */
+  readonly toleranceBound: { readonly sizeBytes: number; readonly latencyMs: number };
   readonly grid: { readonly memory: number; readonly latency: number };
   /** The size–KLD convex envelope (source 2), by size ascending: the LP lower bound's breakpoints. */
   readonly hull: readonly { readonly sizeBytes: number; readonly kld: number }[];
@@ -135,7 +143,8 @@ export function paretoFront(table: CostTable | DenseCostTable, options: FrontOpt
     ];
     candidates.push(candidate(dense, weightedSumMix(dense, scaled), "weighted"));
   }
-  for (const c of gridProgramme(dense, gm, gl, ranges)) candidates.push(c);
+  const dp = gridProgramme(dense, gm, gl, ranges);
+  for (const c of dp.candidates) candidates.push(c);
 
   const points = nonDominated(candidates).map((c) => ({ mix: c.mix(), estimate: c.estimate(), origin: c.origin }));
   // Re-filter on the final estimates (the DP sums in another order than estimateMix; an ulp can matter).
@@ -144,7 +153,8 @@ export function paretoFront(table: CostTable | DenseCostTable, options: FrontOpt
   return {
     table: dense,
     points: final.map((c) => ({ mix: c.mix(), estimate: c.estimate(), origin: c.origin })),
-    tolerance: {
+    tolerance: dp.slack,
+    toleranceBound: {
       sizeBytes: Math.min(variable * (ranges.bytes / gm), ranges.bytes),
       latencyMs: Math.min(variable * (ranges.latency / gl), ranges.latency),
     },
@@ -343,21 +353,19 @@ function hullWalk(dense: DenseCostTable): Uint8Array[] {
 // Source 3. States: exact relative sums (size and latency above each unit's
 // cheapest type) and the KLD sum; cell = (⌊size/g_m⌋, ⌊latency/g_l⌋). `from`
 // packs, per unit and cell, the previous cell and the type: (cell << 8) | j.
-function gridProgramme(dense: DenseCostTable, gm: number, gl: number, ranges: Ranges): Candidate[] {
+function gridProgramme(
+  dense: DenseCostTable, gm: number, gl: number, ranges: Ranges,
+): { candidates: Candidate[]; slack: { sizeBytes: number; latencyMs: number } } {
   const { units: N, types, bytes, kld, latency, available } = dense;
   const M = types.length;
   const G = gm * gl;
   if (G > 1 << 24) throw new MethodInputError(`options.grid must have at most 2^24 cells (got ${gm} × ${gl})`);
   const im = ranges.bytes > 0 ? gm / ranges.bytes : 0;
   const il = ranges.latency > 0 ? gl / ranges.latency : 0;
-  let curK = new Float64Array(G).fill(Infinity);
-  let curM = new Float64Array(G);
-  let curL = new Float64Array(G);
-  let nextK = new Float64Array(G);
-  let nextM = new Float64Array(G);
-  let nextL = new Float64Array(G);
+  let cur = dpLayer(G);
+  let next = dpLayer(G);
   const from = new Uint32Array(N * G);
-  curK[0] = 0;
+  cur.k[0] = 0;
   const db = new Float64Array(M);
   const dl = new Float64Array(M);
   const dk = new Float64Array(M);
@@ -374,17 +382,19 @@ function gridProgramme(dense: DenseCostTable, gm: number, gl: number, ranges: Ra
       js[n] = j;
       n++;
     }
-    nextK.fill(Infinity);
-    hi = stepUnit(curK, curM, curL, nextK, nextM, nextL, from, u * G, hi, n, db, dl, dk, js, im, il, gm, gl);
-    [curK, nextK] = [nextK, curK];
-    [curM, nextM] = [nextM, curM];
-    [curL, nextL] = [nextL, curL];
+    next.k.fill(Infinity);
+    hi = stepUnit(cur, next, from, u * G, hi, n, db, dl, dk, js, im, il, gm, gl);
+    [cur, next] = [next, cur];
   }
   const constantSize = dense.table.fixed.bytes + ranges.minBytes.reduce((a, b) => a + b, 0);
   const constantLatency = dense.table.fixed.latencyMs + ranges.minLatency.reduce((a, b) => a + b, 0);
   const out: Candidate[] = [];
+  let slackSize = 0;
+  let slackLatency = 0;
   for (let c = 0; c <= hi; c++) {
-    if (curK[c] === Infinity) continue;
+    if (cur.k[c] === Infinity) continue;
+    slackSize = Math.max(slackSize, cur.sm[c] as number);
+    slackLatency = Math.max(slackLatency, cur.sl[c] as number);
     const cell = c;
     let mix: Uint8Array | undefined;
     const rebuild = (): Uint8Array => {
@@ -400,32 +410,38 @@ function gridProgramme(dense: DenseCostTable, gm: number, gl: number, ranges: Ra
     };
     let estimate: MixEstimate | undefined;
     out.push({
-      size: constantSize + (curM[c] as number),
-      latency: constantLatency + (curL[c] as number),
-      kld: dense.table.fixed.kld + (curK[c] as number),
+      size: constantSize + (cur.m[c] as number),
+      latency: constantLatency + (cur.l[c] as number),
+      kld: dense.table.fixed.kld + (cur.k[c] as number),
       origin: "dp",
       mix: rebuild,
       estimate: () => (estimate ??= estimateMix(dense, rebuild())),
     });
   }
-  return out;
+  return { candidates: out, slack: { sizeBytes: slackSize, latencyMs: slackLatency } };
 }
 
 // One unit of the DP, a separate function so V8 optimises it as a hot loop.
 // Ties in a cell: lower KLD, then size, then latency; equal keeps the first.
+// Slack (sm, sl): how much larger/slower the cell's state may be than any
+// partial mix it stands for; a state displaced by another in its cell hands
+// its slack on, plus the difference between the two.
 function stepUnit(
-  curK: Float64Array, curM: Float64Array, curL: Float64Array,
-  nextK: Float64Array, nextM: Float64Array, nextL: Float64Array,
+  cur: DpLayer, next: DpLayer,
   from: Uint32Array, base: number, hi: number, n: number,
   db: Float64Array, dl: Float64Array, dk: Float64Array, js: Int32Array,
   im: number, il: number, gm: number, gl: number,
 ): number {
+  const { k: curK, m: curM, l: curL, sm: curSm, sl: curSl } = cur;
+  const { k: nextK, m: nextM, l: nextL, sm: nextSm, sl: nextSl } = next;
   let newHi = 0;
   for (let c = 0; c <= hi; c++) {
     const k = curK[c] as number;
     if (k === Infinity) continue;
     const m = curM[c] as number;
     const l = curL[c] as number;
+    const sm = curSm[c] as number;
+    const sl = curSl[c] as number;
     for (let t = 0; t < n; t++) {
       const m2 = m + (db[t] as number);
       const l2 = l + (dl[t] as number);
@@ -436,16 +452,45 @@ function stepUnit(
       if (cl >= gl) cl = gl - 1;
       const cell = cm * gl + cl;
       const old = nextK[cell] as number;
-      if (k2 < old || (k2 === old && (m2 < (nextM[cell] as number) || (m2 === nextM[cell] && l2 < (nextL[cell] as number))))) {
+      const oldM = nextM[cell] as number;
+      const oldL = nextL[cell] as number;
+      if (old === Infinity) {
+        nextK[cell] = k2;
+        nextM[cell] = m2;
+        nextL[cell] = l2;
+        nextSm[cell] = sm;
+        nextSl[cell] = sl;
+        from[base + cell] = (c << 8) | (js[t] as number);
+        if (cell > newHi) newHi = cell;
+      } else if (k2 < old || (k2 === old && (m2 < oldM || (m2 === oldM && l2 < oldL)))) {
+        nextSm[cell] = Math.max(sm, (nextSm[cell] as number) + (m2 - oldM));
+        nextSl[cell] = Math.max(sl, (nextSl[cell] as number) + (l2 - oldL));
         nextK[cell] = k2;
         nextM[cell] = m2;
         nextL[cell] = l2;
         from[base + cell] = (c << 8) | (js[t] as number);
-        if (cell > newHi) newHi = cell;
+      } else {
+        const am = sm + (oldM - m2);
+        const al = sl + (oldL - l2);
+        if (am > (nextSm[cell] as number)) nextSm[cell] = am;
+        if (al > (nextSl[cell] as number)) nextSl[cell] = al;
       }
     }
   }
   return newHi;
+}
+
+// One stage of the DP: per cell the least KLD, its exact relative size and latency, and their slacks.
+interface DpLayer {
+  readonly k: Float64Array;
+  readonly m: Float64Array;
+  readonly l: Float64Array;
+  readonly sm: Float64Array;
+  readonly sl: Float64Array;
+}
+
+function dpLayer(cells: number): DpLayer {
+  return { k: new Float64Array(cells).fill(Infinity), m: new Float64Array(cells), l: new Float64Array(cells), sm: new Float64Array(cells), sl: new Float64Array(cells) };
 }
 
 function resolveGrid(value: unknown): { memory: number; latency: number } {

@@ -75,6 +75,7 @@ export function table(blocks: number): CostTable {
 
 interface Measured {
   runsMs: number[];
+  cpuMs: number[];
   chooseMs: number;
   heapDeltaMiB: number;
   peakRssMiB: number;
@@ -100,14 +101,17 @@ function child(memory: number, latency: number, runs: number): Measured {
   const heapBefore = process.memoryUsage().heapUsed;
   let heapPeak = heapBefore;
   const runsMs: number[] = [];
+  const cpuMs: number[] = [];
   let front = paretoFront(parseCostTable(t), { grid: { memory, latency } });
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
+    const cpu = process.cpuUsage();
     front = paretoFront(parseCostTable(t), { grid: { memory, latency } });
+    const used = process.cpuUsage(cpu);
     runsMs.push(performance.now() - start);
+    cpuMs.push((used.user + used.system) / 1000);
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
   }
-  // First run separately: it includes JIT warm-up, what a CLI call pays (measured in a fresh process below).
   const chooseStart = performance.now();
   for (const w of PAPER_WEIGHTINGS) chooseOnFront(front, { weights: w.weights });
   const chooseMs = performance.now() - chooseStart;
@@ -123,6 +127,7 @@ function child(memory: number, latency: number, runs: number): Measured {
   for (const p of front.points) origins[p.origin] = (origins[p.origin] ?? 0) + 1;
   return {
     runsMs,
+    cpuMs,
     chooseMs,
     heapDeltaMiB: (heapPeak - heapBefore) / 2 ** 20,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
@@ -136,11 +141,14 @@ function child(memory: number, latency: number, runs: number): Measured {
   };
 }
 
-function firstRun(memory: number, latency: number): number {
+// The first call in a fresh process: includes JIT warm-up, what a CLI call pays.
+function firstRun(memory: number, latency: number): [number, number] {
   const t = table(64);
   const start = performance.now();
+  const cpu = process.cpuUsage();
   paretoFront(parseCostTable(t), { grid: { memory, latency } });
-  return performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return [performance.now() - start, (used.user + used.system) / 1000];
 }
 
 function spawn(args: string[]): string {
@@ -164,16 +172,16 @@ if (argv[0] === "--import") {
   const rows: string[] = [];
   const grids: [number, number][] = [[4096, 4], [16384, 1], [1024, 16], [2048, 1], [8192, 4]];
   for (const [memory, latency] of grids) {
-    const first = JSON.parse(spawn(["--first", String(memory), String(latency)])) as number;
+    const [first, firstCpu] = JSON.parse(spawn(["--first", String(memory), String(latency)])) as [number, number];
     const m = JSON.parse(spawn(["--child", String(memory), String(latency), "5"])) as Measured;
     const f = (x: number) => x.toFixed(1);
     rows.push(
-      `| ${memory} × ${latency} | ${f(first)} | ${f(median(m.runsMs))} | ${f(m.heapDeltaMiB)} | ${f(m.peakRssMiB - m.startRssMiB)} | ${m.points} (${Object.entries(m.origins).map(([k, v]) => `${k} ${v}`).join(", ")}) | ${(100 * m.toleranceRelative).toFixed(2)}% | ${(100 * m.gapMaxRelative).toFixed(3)}% | ${f(m.chooseMs)} |`,
+      `| ${memory} × ${latency} | ${f(first)} / ${f(firstCpu)} | ${f(median(m.runsMs))} / ${f(median(m.cpuMs))} | ${f(m.heapDeltaMiB)} | ${f(m.peakRssMiB - m.startRssMiB)} | ${m.points} (${Object.entries(m.origins).map(([k, v]) => `${k} ${v}`).join(", ")}) | ${(100 * m.toleranceRelative).toFixed(2)}% | ${(100 * m.gapMaxRelative).toFixed(3)}% | ${f(m.chooseMs)} |`,
     );
     console.error(rows.at(-1));
   }
-  console.log(`Node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, ${new Date().toISOString().slice(0, 10)}, 450 units × 8 types\n`);
-  console.log("| grid (size × latency cells) | first run ms | median ms (5 runs) | heap peak Δ MiB | peak RSS Δ MiB | front points (origin) | ε size / front size range | certified KLD gap / front KLD range | 28 × chooseOnFront ms |");
+  console.log(`Node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, ${new Date().toISOString().slice(0, 10)}, 450 units × 8 types, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
+  console.log("| grid (size × latency cells) | first run ms wall / CPU | median ms wall / CPU (5 runs) | heap peak Δ MiB | peak RSS Δ MiB | front points (origin) | ε size / front size range | certified KLD gap / front KLD range | 28 × chooseOnFront ms |");
   console.log("|---|---:|---:|---:|---:|---|---:|---:|---:|");
   for (const r of rows) console.log(r);
 }

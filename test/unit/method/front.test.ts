@@ -80,7 +80,9 @@ describe("paretoFront: exact on tiny tables (brute force over every mix)", () =>
     for (const p of front.points) expect(vector(dense, p.mix)).toEqual([p.estimate.sizeBytes, p.estimate.latencyMsPerToken, p.estimate.kld]);
     // (120, 21, 7.5) = (q8_0, q4_K, q4_K) is optimal for no weighted sum: the DP found it.
     expect(front.points.find((p) => p.estimate.sizeBytes === 120 && p.estimate.latencyMsPerToken === 21)?.origin).toBe("dp");
-    expect(front.tolerance).toEqual({ sizeBytes: 3 * (16 / 64), latencyMs: 3 * (9 / 64) });
+    // Every distinct (size, latency) has its own cell, so nothing is displaced: ε = 0, below the a-priori N·g.
+    expect(front.tolerance).toEqual({ sizeBytes: 0, latencyMs: 0 });
+    expect(front.toleranceBound).toEqual({ sizeBytes: 3 * (16 / 64), latencyMs: 3 * (9 / 64) });
   });
 
   it.each([1, 2, 3, 4, 5, 6])("random integer table %i (5 units × 4 types) with a fine grid", (seed) => {
@@ -102,16 +104,20 @@ describe("paretoFront: exact on tiny tables (brute force over every mix)", () =>
 describe("paretoFront: the ε guarantee and the lower bound on coarse grids", () => {
   // Counts front points the coarse grid does not return, so the test shows it exercised the approximation.
   let missed = 0;
-  it.each([11, 12, 13, 14])("random real-valued table %i (6 units × 4 types), grid 8 × 2", (seed) => {
+  it.each([
+    [11, 8, 2], [12, 8, 2], [13, 8, 2], [14, 8, 2], [15, 4, 1], [16, 4, 1], [17, 16, 1], [18, 3, 3],
+  ])("random real-valued table %i (6 units × 4 types), grid %i × %i", (seed, memory, latency) => {
     const dense = parseCostTable(randomTable(seed, 6, ["q8_0", "q6_K", "q5_K", "q4_K"], false));
-    const front = paretoFront(dense, { grid: { memory: 8, latency: 2 }, weightingSteps: 3 });
+    const front = paretoFront(dense, { grid: { memory, latency }, weightingSteps: 3 });
     const points = front.points.map((p) => vector(dense, p.mix));
     // Every point's estimate is its mix's, and no point dominates another.
     front.points.forEach((p, i) => expect([p.estimate.sizeBytes, p.estimate.latencyMsPerToken, p.estimate.kld]).toEqual(points[i]));
     for (const a of points) for (const b of points) expect(dominates(a, b)).toBe(false);
+    expect(front.tolerance.sizeBytes).toBeLessThanOrEqual(front.toleranceBound.sizeBytes);
+    expect(front.tolerance.latencyMs).toBeLessThanOrEqual(front.toleranceBound.latencyMs);
     const mixes = allMixes(dense).map((m) => vector(dense, m));
     for (const x of bruteFront(dense)) {
-      // Some front point is at least as accurate and within ε in size and latency.
+      // Some front point is at least as accurate and within the certified ε in size and latency.
       const covered = points.some((y) => y[2] <= x[2] && y[0] < x[0] + front.tolerance.sizeBytes + 1e-9 && y[1] < x[1] + front.tolerance.latencyMs + 1e-9);
       expect(covered).toBe(true);
     }
@@ -175,5 +181,6 @@ describe("paretoFront: options", () => {
     const front = paretoFront(dense);
     expect(front.points.map((p) => vector(dense, p.mix))).toEqual([[132, 27, 0.5]]);
     expect(front.tolerance).toEqual({ sizeBytes: 0, latencyMs: 0 });
+    expect(front.toleranceBound).toEqual({ sizeBytes: 0, latencyMs: 0 });
   });
 });
