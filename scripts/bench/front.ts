@@ -25,7 +25,7 @@ import {
   type CostTable,
   type GgmlType,
 } from "../../lib/method/index.js";
-import { prng } from "../../test/helpers/prng.js";
+import { prng } from "../shared/prng.js";
 
 const TYPES: readonly GgmlType[] = ["q8_0", "q6_K", "q5_K", "q4_K", "iq4_xs", "q3_K", "iq3_s", "q2_K"];
 const BPW: Record<string, number> = { q8_0: 8.5, q6_K: 6.5625, q5_K: 5.5, q4_K: 4.5, iq4_xs: 4.25, q3_K: 3.4375, iq3_s: 3.4375, q2_K: 2.625 };
