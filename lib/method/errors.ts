@@ -25,13 +25,15 @@ export class MethodInputError extends Error {
  *
  * @example
  * describeValue(0.1 + 0.2) // "0.3"
+ * describeValue(2 ** 40)   // "1099511627776"
  * describeValue("q4_k")    // "\"q4_k\""
  * describeValue(undefined) // "undefined"
  * describeValue([1, 2])    // "an array"
  */
 export function describeValue(value: unknown): string {
   if (typeof value === "number") {
-    return Number.isFinite(value) ? String(Number(value.toPrecision(12))) : String(value);
+    // integers exactly (a byte count may have 13 digits); fractions without float noise
+    return Number.isFinite(value) && !Number.isInteger(value) ? String(Number(value.toPrecision(12))) : String(value);
   }
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === "bigint") return `${value}n`;
