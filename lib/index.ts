@@ -32,7 +32,7 @@ export {
 export { readProfiles, type LoadedProfile } from "./pipeline/read-profiles.js";
 export { BUILTIN_EVAL_NOTE, readCalibration, readEvalText, type CalibrationSet, type EvalText, type TextSource } from "./pipeline/texts.js";
 export * from "./report/index.js";
-export { openSession, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
+export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";

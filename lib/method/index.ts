@@ -23,7 +23,17 @@ export { DEFAULT_GAMMA, layerScores, rankLayers, type CosineInput, type LayerSco
 export { parseScores } from "./scores-file.js";
 export { parseProfile, profileEntry, type Profile, type TypeProfile } from "./profile.js";
 export { countDistributions, forEachDistribution } from "./distributions.js";
-export { defaultEstimator, ESTIMATORS, type Estimate, type EstimatorName } from "./estimators.js";
+export {
+  defaultEstimator,
+  ESTIMATOR_TABLE,
+  ESTIMATORS,
+  type CriterionPrefixes,
+  type Estimate,
+  type Estimator,
+  type EstimatorName,
+  type PrefixFunction,
+  type PrefixInput,
+} from "./estimators.js";
 export { topsis, type TopsisResult } from "./topsis.js";
 export {
   plan,
