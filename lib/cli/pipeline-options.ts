@@ -6,13 +6,14 @@ import { hashFile } from "../cache/cache.js";
 import { requireInputFile } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
-import type { StepReporter } from "../pipeline/session.js";
+import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
 import { parsePositiveNumber } from "./options.js";
+import type { CommandContext } from "./args.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
 import { parseInteger } from "../core/validate.js";
@@ -111,8 +112,35 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   };
 }
 
+/**
+ * Runs a command's long work with a progress display on stderr (nothing with --json): the step
+ * running when `work` rejects is shown as failed, the last one as done when it resolves.
+ */
+export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>): Promise<T> {
+  const progress = stepProgress(json);
+  try {
+    const result = await work(progress.onStep);
+    progress.finish();
+    return result;
+  } catch (e) {
+    progress.fail();
+    throw e;
+  }
+}
+
+/**
+ * The one way a pipeline command runs: opens the session on `model` (cache, hash, header) with
+ * the command's cache folder, interrupt signal and progress display, then runs `work` in it
+ * (see {@link withProgress} for how a failed step is shown).
+ */
+export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>): Promise<T> {
+  return withProgress(settings.json, async (onStep) =>
+    work(await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep, ...(context.signal ? { signal: context.signal } : {}) })),
+  );
+}
+
 /** A step reporter drawing one progress line/bar per step on stderr (nothing with --json). */
-export function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
   let current: { name: string; bar: StepProgress } | null = null;
   return {
