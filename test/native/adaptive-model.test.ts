@@ -44,8 +44,9 @@ describe("AdaptiveModel over node-llama-cpp", () => {
     try {
       expect(model.variant.name).toBe("q8_0"); // plenty of memory: the accurate end
       let finishedAt = Number.POSITIVE_INFINITY;
-      const inFlight = model.complete("Once upon a time", { maxTokens: 48 }).then((r) => ((finishedAt = performance.now()), r));
-      await new Promise((r) => setTimeout(r, 50)); // generation under way
+      const inFlight = model.complete("Once upon a time", { maxTokens: 200 }).then((r) => ((finishedAt = performance.now()), r));
+      await new Promise((r) => setTimeout(r, 20)); // generation under way
+      expect(finishedAt).toBe(Number.POSITIVE_INFINITY); // still in flight when the pressure comes
       // nothing free beside the resident q8_0: it no longer fits with 10% headroom; q4_K (about half its size) does
       state = { ramFreeBytes: 0 };
       const switching = model.recheck();
