@@ -9,7 +9,8 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveEvent } from "../../lib/portfolio/adaptive-model.js";
 import type { DeviceState } from "../../lib/portfolio/choose.js";
-import { writePortfolio, type ChosenMix } from "../../lib/portfolio/write.js";
+import { profilePortfolio } from "../../lib/portfolio/profile.js";
+import { readPortfolio, writePortfolio, type ChosenMix } from "../../lib/portfolio/write.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { device, latency, variant } from "../unit/portfolio/helpers.js";
@@ -66,5 +67,24 @@ describe("AdaptiveModel over node-llama-cpp", () => {
     } finally {
       await model.dispose();
     }
+  });
+
+  it("profilePortfolio adds this device's measured latencies to every variant, and re-profiling replaces them", async () => {
+    const seen: string[] = [];
+    const { device } = await profilePortfolio(dir, { nGen: 4, nPrompt: 8, reps: 2, threads: 1, onVariant: (name) => seen.push(name) });
+    expect(seen).toEqual(["q8_0", "q4_K"]);
+    const { manifest } = await readPortfolio(dir);
+    for (const v of manifest.variants) {
+      expect(v.latency.map((m) => m.device.fingerprint)).toEqual(["00000000000000aa", device.fingerprint]);
+      const here = v.latency[1]!;
+      expect(here.decode.mean).toBeGreaterThan(0);
+      expect(here.prefill!.mean).toBeGreaterThan(0);
+      expect(here.settings).toEqual({ nGen: 4, nPrompt: 8, reps: 2, threads: 1, gpuLayers: 0 });
+    }
+    await profilePortfolio(dir, { nGen: 4, nPrompt: 0, reps: 1, threads: 1 });
+    const again = (await readPortfolio(dir)).manifest;
+    expect(again.variants.map((v) => v.latency.length)).toEqual([2, 2]);
+    expect(again.variants[0]!.latency[1]!.prefill).toBeNull();
+    await expect(profilePortfolio(dir, { nGen: 0 })).rejects.toThrow("expected a whole number ≥ 1 (decode latency is what the picker uses) for option nGen but received 0");
   });
 });
