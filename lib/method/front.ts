@@ -81,7 +81,8 @@ export interface Front {
   readonly points: readonly FrontPoint[];
   /**
    * ε, certified for this table (a posteriori): every mix has a front point at most
-   * this much larger and slower and no less accurate. ≤ toleranceBound.
+   * this much larger and slower and no less accurate (with `bounds`: every mix at
+   * least ε inside them has one within them). ≤ toleranceBound.
    */
   readonly tolerance: { readonly sizeBytes: number; readonly latencyMs: number };
   /** ε's a-priori bound N·g (capped at the ranges). */
@@ -385,6 +386,7 @@ function gridProgramme(
   const dk = new Float64Array(M);
   const js = new Int32Array(M);
   let hi = 0; // highest occupied cell so far
+  const dropped = new Float64Array(2);
   for (let u = 0; u < N; u++) {
     let n = 0;
     for (let j = 0; j < M; j++) {
@@ -397,14 +399,14 @@ function gridProgramme(
       n++;
     }
     next.k.fill(Infinity);
-    hi = box.empty ? -1 : stepUnit(cur, next, from, u * G, hi, n, db, dl, dk, js, im, il, gm, gl, box.sizeBytes, box.latencyMs);
+    hi = box.empty ? -1 : stepUnit(cur, next, from, u * G, hi, n, db, dl, dk, js, im, il, gm, gl, box.sizeBytes, box.latencyMs, dropped);
     [cur, next] = [next, cur];
   }
   const constantSize = dense.table.fixed.bytes + ranges.minBytes.reduce((a, b) => a + b, 0);
   const constantLatency = dense.table.fixed.latencyMs + ranges.minLatency.reduce((a, b) => a + b, 0);
   const out: Candidate[] = [];
-  let slackSize = 0;
-  let slackLatency = 0;
+  let slackSize = dropped[0] as number;
+  let slackLatency = dropped[1] as number;
   for (let c = 0; c <= hi; c++) {
     if (cur.k[c] === Infinity) continue;
     slackSize = Math.max(slackSize, cur.sm[c] as number);
@@ -444,7 +446,7 @@ function stepUnit(
   cur: DpLayer, next: DpLayer,
   from: Uint32Array, base: number, hi: number, n: number,
   db: Float64Array, dl: Float64Array, dk: Float64Array, js: Int32Array,
-  im: number, il: number, gm: number, gl: number, capM: number, capL: number,
+  im: number, il: number, gm: number, gl: number, capM: number, capL: number, dropped: Float64Array,
 ): number {
   const { k: curK, m: curM, l: curL, sm: curSm, sl: curSl } = cur;
   const { k: nextK, m: nextM, l: nextL, sm: nextSm, sl: nextSl } = next;
@@ -459,7 +461,12 @@ function stepUnit(
     for (let t = 0; t < n; t++) {
       const m2 = m + (db[t] as number);
       const l2 = l + (dl[t] as number);
-      if (m2 > capM || l2 > capL) continue;
+      if (m2 > capM || l2 > capL) {
+        // Outside the bounds: the mixes this state stands for are within its slack of a bound.
+        if (sm > (dropped[0] as number)) dropped[0] = sm;
+        if (sl > (dropped[1] as number)) dropped[1] = sl;
+        continue;
+      }
       const k2 = k + (dk[t] as number);
       let cm = Math.floor(m2 * im);
       if (cm >= gm) cm = gm - 1;
