@@ -197,7 +197,7 @@ describe("paretoFront: bounds focus the DP on the user's limits", () => {
     let checked = 0;
     for (let k = 0; k < 4; k++) {
       const bounds = { sizeBytes: s0 + (0.3 + 0.7 * random()) * (s1 - s0), latencyMs: l0 + (0.3 + 0.7 * random()) * (l1 - l0) };
-      const front = paretoFront(dense, { grid: { memory: 6, latency: 2 }, bounds, weightingSteps: 0 });
+      const front = paretoFront(dense, { grid: { memory: 16, latency: 4 }, bounds, weightingSteps: 0 });
       const within = front.points.map((p) => vector(dense, p.mix)).filter((v) => v[0] <= bounds.sizeBytes && v[1] <= bounds.latencyMs);
       const { sizeBytes: es, latencyMs: el } = front.tolerance;
       for (const x of vectors) {
