@@ -89,3 +89,4 @@ export {
 } from "./front.js";
 export { chooseOnFront, type FrontChoice, type FrontChoiceOptions, type FrontConstraints } from "./choose.js";
 export { quantizeRecipe, type Recipe, type RecipeOptions } from "./recipe.js";
+export { costTableFromProfile, type ProfileCostsInput } from "./profile-costs.js";
