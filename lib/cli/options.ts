@@ -166,3 +166,57 @@ function withOption<T>(option: string, parse: () => T): T {
     throw e;
   }
 }
+
+/** How a plan is made: the paper's enumeration + Algorithm 1, or the Pareto front of per-unit costs. */
+export type MethodName = "paper" | "front";
+export const METHODS: readonly MethodName[] = ["paper", "front"];
+
+/** Options of the commands that can plan on the front (quantize, portfolio). */
+export const FRONT_OPTIONS = {
+  method: { type: "string" },
+  "max-kld": { type: "string" },
+  "target-bpw": { type: "string" },
+  "target-size": { type: "string" },
+} as const;
+
+export const FRONT_OPTIONS_USAGE = `  --method M            paper (the paper's enumeration of splits + Algorithm 1; the default) |
+                        front (the Pareto front of per-unit costs, TOPSIS on it; docs/method.md)
+  --max-kld N           --method front: drop mixes estimated above this KL divergence (needs a
+                        measured table: --sensitivity measured)
+  --target-bpw N        --method front: at most N bits per weight over the planned tensors
+  --target-size SIZE    --method front: a file of at most SIZE, e.g. 30MB`;
+
+/** The front's own limits, parsed (the shared ones come from {@link parseConstraints}). */
+export interface FrontChoices {
+  readonly method: MethodName;
+  readonly maxKld?: number;
+  readonly targetBpw?: number;
+  readonly targetSizeBytes?: number;
+}
+
+/**
+ * Validates {@link FRONT_OPTIONS}; the front's limits need `--method front`.
+ *
+ * @example
+ * parseFrontChoices({ method: "front", "target-size": "30MB" }) // { method: "front", targetSizeBytes: 30000000 }
+ * parseFrontChoices({ "target-bpw": "4.5" }) // throws: --target-bpw goes with --method front
+ */
+export function parseFrontChoices(values: {
+  readonly method?: string | undefined;
+  readonly "max-kld"?: string | undefined;
+  readonly "target-bpw"?: string | undefined;
+  readonly "target-size"?: string | undefined;
+}): FrontChoices {
+  const method = values.method ?? "paper";
+  if (!(METHODS as readonly string[]).includes(method)) throw unknownName("--method", "method", method, METHODS);
+  const out: { method: MethodName; maxKld?: number; targetBpw?: number; targetSizeBytes?: number } = { method: method as MethodName };
+  if (values["max-kld"] !== undefined) out.maxKld = parsePositiveNumber(values["max-kld"], "--max-kld");
+  if (values["target-bpw"] !== undefined) out.targetBpw = parsePositiveNumber(values["target-bpw"], "--target-bpw");
+  if (values["target-size"] !== undefined) out.targetSizeBytes = parseSize(values["target-size"], "--target-size");
+  if (out.method === "paper") {
+    for (const option of ["max-kld", "target-bpw", "target-size"] as const) {
+      if (values[option] !== undefined) throw new OptionError(`--${option}`, `--${option} goes with --method front`);
+    }
+  }
+  return out;
+}

@@ -44,25 +44,43 @@ export async function assembleMix(
   output: string,
   label: MixLabel,
 ): Promise<AssembleResult> {
-  const assignment = tensorAssignment(s.info, allocation);
-  const used = [...new Set(Object.values(assignment))];
+  return assembleTensors(s, uniform, tensorAssignment(s.info, allocation), output, { ...label, allocation });
+}
+
+/**
+ * A mix given per tensor (any granularity): each tensor is copied from the uniform file of its
+ * type; tensors outside the blocks take theirs from `nonLayer` (type → a file whose non-layer
+ * tensors have that type), as the front's tensor-level units may give them their own type.
+ */
+export async function assembleTensors(
+  s: Session,
+  uniform: ReadonlyMap<GgmlType, string>,
+  assignment: Readonly<Record<string, GgmlType>>,
+  output: string,
+  label: MixLabel & { readonly allocation: Readonly<Record<string, GgmlType>> },
+  nonLayer: ReadonlyMap<GgmlType, string> = new Map(),
+): Promise<AssembleResult> {
+  const inLayers = new Set(s.info.layers.flatMap((l) => l.tensors));
   const sources: Record<string, string> = {};
-  for (const type of used) {
-    const file = uniform.get(type);
-    if (!file) throw new Error(`no uniform ${type} file to take layers from`);
-    sources[type] = file;
-  }
-  const base = uniform.get(used[0]!)!;
+  const labels: Record<string, string> = {};
   const bytesByType = new Map<string, number>();
-  for (const layer of s.info.layers) {
-    const type = allocation[layer.name as LayerName]!;
-    bytesByType.set(type, (bytesByType.get(type) ?? 0) + layer.parameters);
+  const parameters = new Map(s.info.tensors.map((t) => [t.name, t.shape.reduce((a, b) => a * b, 1)]));
+  for (const [tensor, type] of Object.entries(assignment)) {
+    const layer = inLayers.has(tensor);
+    const key = layer ? type : `non-layer ${type}`;
+    const file = layer ? uniform.get(type) : nonLayer.get(type);
+    if (!file) throw new Error(layer ? `no uniform ${type} file to take layers from` : `no file with ${type} non-layer tensors to take ${tensor} from`);
+    sources[key] = file;
+    labels[tensor] = key;
+    bytesByType.set(type, (bytesByType.get(type) ?? 0) + (parameters.get(tensor) ?? 0));
   }
+  const layerTypes = [...new Set(Object.entries(assignment).filter(([t]) => inLayers.has(t)).map(([, type]) => type))];
+  const base = uniform.get(layerTypes[0] ?? [...uniform.keys()][0]!)!;
   const main = [...bytesByType].sort((a, b) => b[1] - a[1])[0]![0];
   return assemble({
     base,
     sources,
-    assignment,
+    assignment: labels,
     output,
     metadata: {
       "general.file_type": FILE_TYPE[main] ?? 1024,
@@ -70,7 +88,7 @@ export async function assembleMix(
       "apreqel.weights": `memory=${label.weights.memory},latency=${label.weights.latency},accuracy=${label.weights.accuracy}`,
       ...(label.weighting ? { "apreqel.weighting": label.weighting } : {}),
       "apreqel.distribution": JSON.stringify(label.distribution),
-      "apreqel.allocation": JSON.stringify(allocation),
+      "apreqel.allocation": JSON.stringify(label.allocation),
       "apreqel.non_layer_type": label.nonLayerType,
       "apreqel.source_sha256": s.sha256,
     },

@@ -1,0 +1,147 @@
+/**
+ * `--method front`: the uniform files and their profile (cached, as for the paper's method) →
+ * a per-unit cost table → the Pareto front (lib/method/front.ts) → one mix chosen on it under
+ * the user's weights and limits (lib/method/choose.ts) → a per-tensor assignment assembled from
+ * the cached uniform files. The paper's method (adaptive.ts) is untouched.
+ *
+ * The cost table: when scores.json carries a measured Δ table (`--sensitivity measured`), its
+ * units (sub-layers or tensors) with Δ KLD per type, exact bytes per unit and type from the
+ * uniform files' headers, and each unit's parameter share of the uniform latency (as the
+ * `weighted` estimator splits it). Otherwise today's estimators as a sub-layer table
+ * (costTableFromProfile), whose accuracy column is then the profile's perplexity, not KLD.
+ */
+import { requireOutputPath } from "../core/files.js";
+import type { AssembleResult } from "../ops/assemble.js";
+import { inspect } from "../ops/inspect.js";
+import type { CostTable } from "../method/cost-table.js";
+import { frontBounds, frontConstraints, type AccuracyColumn, type FrontLimits } from "../method/front-limits.js";
+import { chooseOnFront, type FrontChoice } from "../method/choose.js";
+import { paretoFront, type Front, type FrontOptions } from "../method/front.js";
+import { costTableFromProfile } from "../method/profile-costs.js";
+import type { ScoresFile } from "../method/scores.js";
+import type { GgmlType } from "../method/types.js";
+import type { Weights } from "../method/weights.js";
+import { measureModel, type MeasuredModel } from "./measure-file.js";
+import { assembleTensors } from "./mixed.js";
+import { profileModel, type ProfileOptions } from "./profile.js";
+import { toMethodProfile, type ProfileFile } from "./profile-file.js";
+import { scoreLayers, type ScoreOptions } from "./scores.js";
+import type { Session } from "./session.js";
+import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+
+/** A cost table and where it came from. */
+export interface UnitCosts {
+  readonly table: CostTable;
+  readonly accuracy: AccuracyColumn;
+  /** "profile" (today's estimators per sub-layer) or the measured table's granularity */
+  readonly source: "profile" | "measured sublayer" | "measured tensor";
+  /** type → a file whose non-layer tensors have that type (tensor units outside the blocks) */
+  readonly nonLayerFiles: ReadonlyMap<GgmlType, string>;
+}
+
+/**
+ * The per-unit cost table of a model whose uniform files and profile exist (see the module comment).
+ * Every unit carries its tensor names (for the assignment and the recipe).
+ */
+export async function unitCosts(
+  s: Session,
+  o: { readonly profile: ProfileFile; readonly scores: ScoresFile; readonly types: readonly GgmlType[]; readonly files: ReadonlyMap<GgmlType, string> },
+): Promise<UnitCosts> {
+  const table = costTableFromProfile({ profile: toMethodProfile(o.profile, o.types), scores: o.scores, types: o.types });
+  const tensorsOf = new Map(s.info.layers.map((l) => [l.name as string, l.tensors]));
+  // exact file bytes: the header and metadata outside the tensors count too (profile bytes are tensor bytes)
+  const reference = await inspect(o.files.get(table.types[0]!)!);
+  const headerBytes = reference.fileSize - reference.tensors.reduce((a, t) => a + t.bytes, 0);
+  return {
+    table: {
+      ...table,
+      units: table.units.map((u) => ({ ...u, tensors: tensorsOf.get(u.name) ?? [] })),
+      fixed: { ...table.fixed, bytes: table.fixed.bytes + Math.max(0, headerBytes) },
+    },
+    accuracy: "perplexity",
+    source: "profile",
+    nonLayerFiles: new Map(),
+  };
+}
+
+export interface FrontQuantizeOptions extends Omit<ProfileOptions, "only"> {
+  readonly output: string;
+  readonly weights: Weights;
+  readonly weighting?: string;
+  readonly limits?: FrontLimits;
+  readonly score: ScoreOptions;
+  /** measure the mixed model too (default true) */
+  readonly measureResult?: boolean;
+}
+
+/** The model's cost table and front, from the cached uniform files, profile and scores. */
+export interface ModelFront {
+  readonly profile: ProfileFile;
+  readonly scores: ScoresFile;
+  readonly files: Map<GgmlType, string>;
+  readonly costs: UnitCosts;
+  readonly front: Front;
+}
+
+/** Profiles (cached), scores (cached) and builds the front, its grid spent inside `bounds`. */
+export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "output" | "weights">, bounds?: FrontOptions["bounds"]): Promise<ModelFront> {
+  const { profile, files } = await profileModel(s, o);
+  const { scores } = await scoreLayers(s, o.score);
+  const costs = await unitCosts(s, { profile, scores, types: o.types, files });
+  s.onStep?.("front", 0);
+  const front = paretoFront(costs.table, bounds ? { bounds } : {});
+  s.onStep?.("front", 1);
+  return { profile, scores, files, costs, front };
+}
+
+export interface FrontResult {
+  readonly model: ModelFront;
+  readonly choice: FrontChoice;
+  /** tensor name → type */
+  readonly tensorTypes: Readonly<Record<string, GgmlType>>;
+  readonly output: AssembleResult;
+  readonly nonLayerType: string;
+  readonly result: MeasuredModel | null;
+}
+
+/** Type per tensor of a mix given per unit. */
+export function tensorTypesOf(table: CostTable, assignment: Readonly<Record<string, GgmlType>>): Record<string, GgmlType> {
+  const out: Record<string, GgmlType> = {};
+  for (const unit of table.units) {
+    const type = assignment[unit.name];
+    if (type === undefined) throw new Error(`the mix has no type for ${unit.name}`);
+    for (const t of unit.tensors ?? []) out[t] = type;
+  }
+  return out;
+}
+
+/** Assembles one front mix into `output` from the cached uniform files. */
+export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontChoice, output: string, o: { readonly weighting?: string; readonly nonLayerType?: string }): Promise<{ output: AssembleResult; tensorTypes: Record<string, GgmlType> }> {
+  const tensorTypes = tensorTypesOf(m.costs.table, choice.assignment);
+  const r = await assembleTensors(
+    s,
+    m.files,
+    tensorTypes,
+    output,
+    {
+      weights: choice.weights,
+      distribution: choice.distribution,
+      nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE,
+      allocation: choice.assignment,
+      ...(o.weighting ? { weighting: o.weighting } : {}),
+    },
+    m.costs.nonLayerFiles,
+  );
+  return { output: r, tensorTypes };
+}
+
+/** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
+export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
+  await requireOutputPath(o.output, "output", [s.model]);
+  const m = await modelFront(s, o, frontBounds(o.limits ?? {}));
+  const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
+  const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
+  const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
+  const result = (o.measureResult ?? true) ? await measureModel(s, output.output, "result", o) : null;
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, result };
+}
