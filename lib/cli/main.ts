@@ -14,13 +14,14 @@ import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
 import * as pick from "./pick.js";
+import * as portfolio from "./portfolio.js";
 
 interface Command {
   readonly usage: string;
   run(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick };
+const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick, portfolio };
 
 const help = `usage: apreqel <command> [options]
 commands:
@@ -36,6 +37,7 @@ commands:
   fixture -o OUT.gguf  a random-weight model of a realistic shape
   build                compile the native addon from source
   pick DIR             the portfolio variant to run on this machine now, and why
+  portfolio MODEL.gguf K mixes along the Pareto front, measured, for \`pick\`; \`portfolio profile DIR\`
 Run \`apreqel <command> --help\` for a command's options.`;
 
 export async function main(argv: readonly string[], context: CommandContext = {}): Promise<number> {

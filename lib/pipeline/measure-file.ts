@@ -35,6 +35,9 @@ export interface LatencyMetrics {
   readonly latencyMsPerTokenSd: number;
   readonly tokensPerSecond: number;
   readonly promptTokensPerSecond: number | null;
+  /** ms per prompt token, mean and sd over repetitions (absent in entries cached before it was kept) */
+  readonly promptMsPerToken?: number;
+  readonly promptMsPerTokenSd?: number;
 }
 
 export interface AccuracySettings {
@@ -78,6 +81,7 @@ export async function measureLatency(s: Session, file: string, label: string, o:
       latencyMsPerTokenSd: r.tg!.msPerToken.sd,
       tokensPerSecond: r.tg!.tokensPerSecond.mean,
       promptTokensPerSecond: r.pp ? r.pp.tokensPerSecond.mean : null,
+      ...(r.pp ? { promptMsPerToken: r.pp.msPerToken.mean, promptMsPerTokenSd: r.pp.msPerToken.sd } : {}),
     };
   });
 }

@@ -1,0 +1,89 @@
+/** `apreqel portfolio MODEL --count K -o DIR` and `apreqel portfolio profile DIR`. */
+import { OptionError } from "../core/errors.js";
+import { formatBytes, formatNumber } from "../core/format.js";
+import { parseInteger } from "../core/validate.js";
+import { buildPortfolio, DEFAULT_COUNT } from "../portfolio/build.js";
+import { profilePortfolio } from "../portfolio/profile.js";
+import { parse, type CommandContext } from "./args.js";
+import { parseTypes } from "./options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withProgress, withSession } from "./pipeline-options.js";
+
+export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
+       apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
+  Writes K mixes spread along MODEL's Pareto front (the least memory, fastest and most accurate
+  ends included; identical mixes merged) into DIR, each measured here, and DIR/portfolio.json for
+  \`apreqel pick\`. \`portfolio profile DIR\` adds this device's latencies to a portfolio.
+  -o, --output DIR      the portfolio folder (created)
+  --count K             variants (default ${DEFAULT_COUNT})
+  --types T,...         candidate types (default q8_0,q6_K,q5_K,q4_K,q3_K)
+${PIPELINE_OPTIONS_USAGE}`;
+
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
+  if (argv[0] === "profile") return runProfile(argv.slice(1), context);
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" } });
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file (or `profile DIR`)");
+  if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
+  const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
+  const types = parseTypes(values.types);
+  const settings = await pipelineSettings(values);
+  const model = positionals[0]!;
+  const r = await withSession(model, settings, context, (s) =>
+    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score }),
+  );
+  if (settings.json) {
+    console.log(JSON.stringify({ path: r.path, merged: r.merged, manifest: r.manifest }, null, 2));
+    return 0;
+  }
+  console.log(`front: ${r.model.front.points.length} mixes of ${r.model.front.table.units} units (costs: ${r.model.costs.source})`);
+  console.log("  variant        file size   decode ms/token     perplexity          KLD");
+  for (const v of r.manifest.variants) {
+    const l = v.latency[0]!.decode;
+    const a = v.accuracy;
+    console.log(
+      `  ${v.name.padEnd(12)} ${formatBytes(v.bytes).padStart(10)}   ${`${formatNumber(l.mean)} ± ${formatNumber(l.sd)}`.padEnd(17)} ${`${formatNumber(a.perplexity.value)} ± ${formatNumber(a.perplexity.stderr)}`.padEnd(19)} ${a.kld ? `${formatNumber(a.kld.mean)} ± ${formatNumber(a.kld.stderr)}` : "-"}`,
+    );
+  }
+  for (const m of r.merged) console.log(`  ${m.name}: the same file as ${m.into} (merged)`);
+  console.log(`wrote ${r.path}`);
+  for (const note of settings.notes) console.log(`note: ${note}`);
+  return 0;
+}
+
+async function runProfile(argv: readonly string[], context: CommandContext): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    "n-gen": { type: "string" },
+    "n-prompt": { type: "string" },
+    reps: { type: "string" },
+    threads: { type: "string" },
+    "gpu-layers": { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (positionals.length !== 1) throw new OptionError("DIR", "expected exactly one portfolio folder");
+  const int = (v: string | undefined, option: string, min: number) => (v === undefined ? undefined : parseInteger(v, option, min));
+  const nGen = int(values["n-gen"], "--n-gen", 1);
+  const nPrompt = int(values["n-prompt"], "--n-prompt", 0);
+  const reps = int(values.reps, "--reps", 1);
+  const threads = int(values.threads, "--threads", 0);
+  const gpuLayers = int(values["gpu-layers"], "--gpu-layers", -1);
+  const r = await withProgress(values.json ?? false, (onStep) =>
+    profilePortfolio(positionals[0]!, {
+      ...(nGen !== undefined ? { nGen } : {}),
+      ...(nPrompt !== undefined ? { nPrompt } : {}),
+      ...(reps !== undefined ? { reps } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+      ...(gpuLayers !== undefined ? { gpuLayers } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
+      onProgress: (f: number) => onStep("latency", f),
+    }),
+  );
+  if (values.json) {
+    console.log(JSON.stringify({ device: r.device, manifest: r.manifest }, null, 2));
+    return 0;
+  }
+  for (const v of r.manifest.variants) {
+    const m = v.latency.find((x) => x.device.fingerprint === r.device.fingerprint)!;
+    console.log(`  ${v.name.padEnd(12)} ${formatNumber(m.decode.mean)} ± ${formatNumber(m.decode.sd)} ms/token`);
+  }
+  console.log(`added this device (${r.device.fingerprint}: ${r.device.hardware.cpu}) to ${positionals[0]}`);
+  return 0;
+}
