@@ -56,12 +56,24 @@ export async function unitCosts(
     table: {
       ...table,
       units: table.units.map((u) => ({ ...u, tensors: tensorsOf.get(u.name) ?? [] })),
-      fixed: { ...table.fixed, bytes: table.fixed.bytes + Math.max(0, headerBytes) },
+      fixed: { ...table.fixed, bytes: table.fixed.bytes + Math.max(0, headerBytes) + metadataAllowance(table.units.map((u) => u.name), o.types, reference.alignment) },
     },
     accuracy: "perplexity",
     source: "profile",
     nonLayerFiles: new Map(),
   };
+}
+
+/**
+ * An upper bound on the bytes the mix's own metadata (apreqel.*, mixed.ts) adds to the uniform
+ * file's header: the per-unit allocation JSON at the longest type name, 1 KiB for the other keys
+ * (weights, distribution, version, hash), and one alignment's padding. With it a file's size is
+ * never above its estimate, so a size target holds for the file written.
+ */
+export function metadataAllowance(units: readonly string[], types: readonly string[], alignment: number): number {
+  const longest = Math.max(...types.map((t) => t.length));
+  const allocation = 2 + units.reduce((a, name) => a + JSON.stringify(name).length + longest + 4, 0);
+  return allocation + 1024 + alignment;
 }
 
 export interface FrontQuantizeOptions extends Omit<ProfileOptions, "only"> {

@@ -1,0 +1,112 @@
+// `quantize --method front` and `portfolio` end to end on a generated fixture: the assembled
+// file carries the chosen per-tensor types, the recipe made by stock llama-quantize gives the
+// same types and sizes, a target size is never exceeded, and a 3-variant portfolio is built and
+// picked from.
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { inspect } from "../../lib/ops/inspect.js";
+import { readPortfolio } from "../../lib/portfolio/write.js";
+import { runCli } from "../helpers/cli.js";
+import { fixtureModel } from "../helpers/fixtures.js";
+import { TOOLS_MISSING, llamaTool } from "../helpers/tools.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const dir = tempDir();
+const cacheDir = path.join(dir, "cache");
+let model: string;
+let calibration: string;
+let evalText: string;
+
+// small settings: the pipeline's behaviour, not its numbers, is under test
+const common = () => [
+  "--cache-dir", cacheDir,
+  "--calibration", calibration,
+  "--eval-text", evalText,
+  "--ctx", "64",
+  "--n-gen", "4",
+  "--n-prompt", "0",
+  "--reps", "1",
+  "--types", "q8_0,q5_K,q4_K,q3_K",
+  "--threads", "2",
+];
+
+beforeAll(async () => {
+  model = await fixtureModel();
+  calibration = path.join(dir, "calibration.txt");
+  writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
+  evalText = path.join(dir, "eval.txt");
+  writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
+}, 300_000);
+
+describe("apreqel quantize --method front", () => {
+  let out: string;
+  let choice: { assignment: Record<string, string>; estimate: { sizeBytes: number }; costs: string };
+  const recipe = () => path.join(dir, "front.recipe");
+
+  it("writes a GGUF whose tensors carry the chosen types, and the recipe", async () => {
+    out = path.join(dir, "front.gguf");
+    const r = await runCli(["quantize", model, "-o", out, "--method", "front", "--priority", "memory", "--recipe", recipe(), "--json", ...common()]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    choice = JSON.parse(r.stdout);
+    expect(choice.costs).toBe("profile");
+    const info = await inspect(out);
+    for (const layer of info.layers) {
+      for (const t of layer.tensors) expect(info.tensors.find((x) => x.name === t)?.type, t).toBe(choice.assignment[layer.name]);
+    }
+    expect(info.tensors.find((t) => t.name === "token_embd.weight")?.type).toBe("q8_0");
+    // the table's bytes are the tensors' exactly, plus a bound on the mix's metadata: never under, at most ~2 KB over
+    expect(info.fileSize).toBeLessThanOrEqual(choice.estimate.sizeBytes);
+    expect(choice.estimate.sizeBytes - info.fileSize).toBeLessThan(2048);
+    expect(readFileSync(recipe(), "utf8")).toMatch(/^\^blk\\\.0\\\.attn_q\\\.weight\$=/m);
+  });
+
+  it.skipIf(llamaTool("llama-quantize") === null)(`the recipe through stock llama-quantize gives the same tensor types and sizes${llamaTool("llama-quantize") === null ? ` (skipped: ${TOOLS_MISSING})` : ""}`, async () => {
+    const stock = path.join(dir, "front-stock.gguf");
+    const lines = readFileSync(recipe(), "utf8");
+    expect(lines.length).toBeGreaterThan(0);
+    const r = spawnSync(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), model, stock, "Q4_K", "2"], { encoding: "utf8" });
+    expect(r.status, r.stderr.slice(-1500)).toBe(0);
+    const [a, b] = await Promise.all([inspect(out), inspect(stock)]);
+    const types = (i: typeof a) => Object.fromEntries(i.tensors.map((t) => [t.name, `${t.type}:${t.bytes}`]));
+    expect(types(b)).toEqual(types(a));
+  });
+
+  it("--target-size is never exceeded; an impossible one names the limit", async () => {
+    const target = choice.estimate.sizeBytes - 1;
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await inspect(path.join(dir, "target.gguf"))).fileSize).toBeLessThanOrEqual(target);
+    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/targetSizeBytes = 1000 cannot be met \(the lowest sizeBytes on the front is \d+\)/);
+  });
+});
+
+describe("apreqel portfolio, then pick", () => {
+  it("builds a 3-variant portfolio along the front and picks from it", async () => {
+    const pf = path.join(dir, "portfolio");
+    const r = await runCli(["portfolio", model, "-o", pf, "--count", "3", "--kld", "--json", ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    const { manifest } = await readPortfolio(pf, { verifyFiles: true });
+    expect(manifest.variants).toHaveLength(3);
+    expect(new Set(manifest.variants.map((v) => v.sha256)).size).toBe(3);
+    // the extremes are in: the smallest front mix is one of them, chosen for memory
+    const smallest = [...manifest.variants].sort((a, b) => a.bytes - b.bytes)[0]!;
+    expect(smallest.chosenBy).toContainEqual({ by: "extreme", criterion: "memory" });
+    for (const v of manifest.variants) {
+      expect(v.latency[0]!.decode.mean).toBeGreaterThan(0);
+      expect(v.accuracy.kld?.mean).toBeGreaterThanOrEqual(0);
+    }
+    const pick = await runCli(["pick", pf, "--json"]);
+    expect(pick.code, pick.stderr).toBe(0);
+    const picked = JSON.parse(pick.stdout) as { variant: string; file: string };
+    expect(manifest.variants.map((v) => v.name)).toContain(picked.variant);
+    // a memory limit at the smallest variant's weights: pick must take it
+    const tight = await runCli(["pick", pf, "--max-memory", `${smallest.weightBytes}B`, "--json"]);
+    expect(tight.code, tight.stderr).toBe(0);
+    expect((JSON.parse(tight.stdout) as { variant: string }).variant).toBe(smallest.name);
+  });
+});
