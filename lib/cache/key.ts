@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { canonicalJson } from "../pipeline/hardware.js";
 
 /** What the cache holds. */
-export type CacheKind = "uniform" | "profile" | "scores" | "similarity" | "measurement";
+export type CacheKind = "uniform" | "profile" | "scores" | "similarity" | "measurement" | "probe";
 
 /** The inputs a key is made of (stored in the entry's manifest, so an entry says what it is). */
 export interface CacheKeyInputs {

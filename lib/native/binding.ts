@@ -173,6 +173,35 @@ export interface RawBenchResult {
   readonly peakRssBytes: number;
 }
 
+export interface RawProbeOptions extends RawJobOptions {
+  /** the reference model (loaded once; tensors are swapped in and out of it) */
+  readonly model: string;
+  /** the source model whose token distributions the KL divergence is taken from */
+  readonly base: string;
+  readonly text: string;
+  readonly nCtx?: number;
+  readonly chunks?: number;
+  readonly threads?: number;
+  /** each probe swaps `tensors` in from `source`; a probe with neither measures the reference */
+  readonly probes: readonly { readonly tensors: readonly string[]; readonly source?: string }[];
+  /** 3 per probe (KLD mean, its standard error, same-top %), written as each probe finishes */
+  readonly results: Float64Array;
+}
+
+export interface RawProbeResult {
+  readonly chunks: number;
+  readonly scoredTokens: number;
+  /** FNV-1a of each probe's scored logits */
+  readonly logitsHashes: readonly string[];
+  readonly timing: {
+    readonly totalSeconds: number;
+    readonly decodeSeconds: number;
+    readonly kldSeconds: number;
+    readonly swapSeconds: number;
+    readonly decodedTokens: number;
+  };
+}
+
 export interface RawBinding {
   ggmlTypes(): readonly RawGgmlType[];
   buildInfo(): RawBuildInfo;
@@ -185,6 +214,7 @@ export interface RawBinding {
   captureSimilarity(options: RawCaptureOptions): Promise<RawCaptureResult>;
   perplexity(options: RawPerplexityOptions): Promise<RawPerplexityResult>;
   bench(options: RawBenchOptions): Promise<RawBenchResult>;
+  probeSensitivity(options: RawProbeOptions): Promise<RawProbeResult>;
 }
 
 let cached: RawBinding | undefined;
