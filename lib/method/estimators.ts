@@ -41,11 +41,19 @@ import type { GgmlType } from "./types.js";
  * its mean KLD error is 20%, against 118% (linear) and 158% (weighted)
  * (docs/results.md, §6).
  * It needs the scores, not only a ranking.
+ *
+ * `measured`: `weighted` for memory and latency; accuracy = KLD(reference) +
+ * Σ_i Δ(i, type(i)), the measured sensitivity table of scores.json (each
+ * sub-layer's Δ KLD when it alone takes a type, lib/pipeline/sensitivity.ts),
+ * i.e. the sum of measured effects rather than a share of the uniform
+ * metrics. Its accuracy criterion is therefore the KL divergence from the
+ * source model (estimate.perplexity carries it, and --max-perplexity bounds
+ * it), whatever the profile's accuracy metric.
  */
-export type EstimatorName = "linear" | "weighted" | "sensitivity";
+export type EstimatorName = "linear" | "weighted" | "sensitivity" | "measured";
 
 /** Every estimator, for option parsers and messages. */
-export const ESTIMATORS: readonly EstimatorName[] = ["linear", "weighted", "sensitivity"];
+export const ESTIMATORS: readonly EstimatorName[] = ["linear", "weighted", "sensitivity", "measured"];
 
 /** Estimated metrics of one mixed model (the plan output's `estimate`). */
 export interface Estimate {
@@ -77,6 +85,8 @@ export interface EstimatorInput {
   readonly estimator: EstimatorName;
   /** mean (1 − cos) of each ranked layer, in ranking order; needed by `sensitivity` */
   readonly sensitivity?: readonly number[];
+  /** needed by `measured`: KLD of the reference, and Δ KLD of each ranked layer (ranking order) at each of `types` */
+  readonly measured?: { readonly referenceKld: number; readonly delta: readonly (readonly number[])[] };
 }
 
 /**
@@ -89,8 +99,9 @@ export interface EstimatorInput {
  * @example
  * defaultEstimator({ types: { q8_0: { memoryBytes: 1, latencyMsPerToken: 1, perplexity: 1 } } }, ["q8_0"], true) // "linear"
  */
-export function defaultEstimator(profile: Profile, types: readonly GgmlType[], haveScores: boolean): EstimatorName {
+export function defaultEstimator(profile: Profile, types: readonly GgmlType[], haveScores: boolean, haveTable = false): EstimatorName {
   if (!types.some((t) => profile.types[t]?.layerBytes !== undefined)) return "linear";
+  if (haveTable) return "measured";
   return haveScores ? "sensitivity" : "weighted";
 }
 
@@ -114,6 +125,7 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
   const table = new Float64Array(CRITERION_COUNT * D * width);
   const shares = estimator === "linear" ? new Float64Array(0) : parameterShares(profile, types[0] as GgmlType, ranking, estimator);
   const sensitive = estimator === "sensitivity" ? sensitivityShares(input.sensitivity, ranking) : new Float64Array(0);
+  const measured = estimator === "measured" ? measuredDeltas(input.measured, ranking, M) : undefined;
   // prefix[c][j][r]: F_j(r) for criterion c; the table is F_j − F_{j+1}.
   const prefix = (c: number, j: number): Float64Array => {
     const out = new Float64Array(width);
@@ -123,6 +135,9 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
     } else if (c === 0) {
       const bytes = layerBytes(profile, types[j] as GgmlType, ranking, estimator);
       for (let r = 0; r < L; r++) out[r + 1] = (out[r] as number) + (bytes[r] as number);
+    } else if (c === 2 && measured !== undefined) {
+      // F_j(r) = Σ of Δ(layer, type j) over the r most important layers
+      for (let r = 0; r < L; r++) out[r + 1] = (out[r] as number) + (measured.delta[r]![j] as number);
     } else if (c === 2 && estimator === "sensitivity") {
       for (let r = 0; r <= L; r++) out[r] = (sensitive[r] as number) * value;
     } else {
@@ -140,7 +155,7 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
     constant[c] =
       estimator !== "linear" && c === 0
         ? ((metrics[0] as readonly number[])[0] as number) - (first[L] as number) + (last[L] as number)
-        : (last[L] as number) - (first[0] as number);
+        : (last[L] as number) - (first[0] as number) + (c === 2 && measured !== undefined ? measured.referenceKld : 0);
     for (let j = 0; j < D; j++) {
       const a = F[j] as Float64Array;
       const b = F[j + 1] as Float64Array;
@@ -189,6 +204,21 @@ function parameterShares(profile: Profile, base: GgmlType, ranking: readonly Lay
       ? layerValues(profile.layerParams, "profile.layerParams", ranking)
       : layerBytes(profile, base, ranking, estimator);
   return normalisedPrefix(params, `the ${estimator} estimator needs a positive total parameter count (all layers are 0)`);
+}
+
+// The measured table in ranking order, checked: one finite row of M values per ranked layer.
+function measuredDeltas(m: EstimatorInput["measured"], ranking: readonly LayerName[], M: number): NonNullable<EstimatorInput["measured"]> {
+  if (m === undefined) {
+    throw new MethodInputError('the measured estimator needs a measured sensitivity table (scores.json "sensitivity", from `apreqel score --sensitivity measured`); choose another estimator');
+  }
+  if (!Number.isFinite(m.referenceKld)) throw new MethodInputError(`the measured estimator's reference KLD must be finite (got ${describeValue(m.referenceKld)})`);
+  if (m.delta.length !== ranking.length) throw new MethodInputError(`the measured table must have one row per ranked layer (${ranking.length}), got ${m.delta.length}`);
+  m.delta.forEach((row, r) => {
+    if (row.length !== M || row.some((d) => !Number.isFinite(d))) {
+      throw new MethodInputError(`the measured table's row for ${ranking[r]} must hold ${M} finite values (got ${describeValue(row)})`);
+    }
+  });
+  return m;
 }
 
 // Sensitivity share of each ranked layer, as a prefix sum normalised to end at 1.

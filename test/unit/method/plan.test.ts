@@ -331,7 +331,7 @@ describe("plan: validation", () => {
 
   it("rejects bad options", () => {
     expect(() => plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST, estimator: "exact" as never })).toThrow(
-      'estimator must be "linear", "weighted", "sensitivity" (got "exact")',
+      'estimator must be "linear", "weighted", "sensitivity", "measured" (got "exact")',
     );
     expect(() => plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST, estimator: "weighted" })).toThrow(
       'the weighted estimator needs profile.types.q8_0.layerBytes (or choose the "linear" estimator)',
