@@ -12,6 +12,9 @@ import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../gguf/ggml-types.js";
 import { binding } from "../native/binding.js";
+import { unknownName } from "../errors.js";
+import { GRANULARITIES, type Granularity } from "../gguf/units.js";
+import { orderTypes, type GgmlType } from "../method/types.js";
 import { UsageError } from "./args.js";
 import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
@@ -85,6 +88,44 @@ function int(text: string | undefined, option: string, fallback: number, min = 1
   const n = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || n < min) throw new UsageError(`${option}: expected a whole number ≥ ${min} but received ${JSON.stringify(text)}`);
   return n;
+}
+
+/** Options of the commands that can measure sensitivity (score, quantize, sweep). */
+export const SENSITIVITY_OPTIONS = {
+  sensitivity: { type: "string" },
+  granularity: { type: "string" },
+  "probe-chunks": { type: "string" },
+} as const;
+
+export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       cosine (the paper's layer scores; the default) | measured (also measure each
+                        unit's Δ KLD by in-process probes over the calibration text; plans then use
+                        the measured estimator)
+  --granularity G       sublayer (blk.N.attn / blk.N.ffn; the default) | tensor (each weight alone,
+                        token embeddings and output head included); with --sensitivity measured
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
+
+export const DEFAULT_PROBE_CHUNKS = 8;
+
+/** `--sensitivity`, `--granularity`, `--probe-chunks` → what scoreLayers measures (undefined: cosine only). */
+export function sensitivitySettings(
+  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
+  types: readonly GgmlType[],
+  uniform: UniformOptions,
+): ScoreOptions["measure"] {
+  const kind = v.sensitivity ?? "cosine";
+  if (kind !== "cosine" && kind !== "measured") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured"]);
+  if (kind === "cosine") {
+    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new UsageError("--granularity and --probe-chunks go with --sensitivity measured");
+    return undefined;
+  }
+  const granularity = v.granularity ?? "sublayer";
+  if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
+  return {
+    granularity: granularity as Granularity,
+    types: orderTypes(types),
+    uniform,
+    chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parsePositiveInteger(v["probe-chunks"], "--probe-chunks"),
+  };
 }
 
 /** Validates the options and reads the texts (every check before any long work starts). */

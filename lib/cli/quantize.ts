@@ -10,7 +10,7 @@ import { parse, UsageError } from "./args.js";
 import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, stepProgress } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
@@ -21,12 +21,14 @@ export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
                         instead of profiling here
   --report FILE.html    also write an HTML report (Pareto views, per-layer type map)
 ${PLAN_OPTIONS_USAGE}
+${SENSITIVITY_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...PLAN_OPTIONS,
     ...PIPELINE_OPTIONS,
+    ...SENSITIVITY_OPTIONS,
     output: { type: "string", short: "o" },
     profile: { type: "string", multiple: true },
     report: { type: "string" },
@@ -34,6 +36,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   const choices = parsePlanChoices(values);
   const settings = await pipelineSettings(values);
+  const measure = sensitivitySettings(values, choices.types, settings.uniform);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   const output = await requireOutputPath(
@@ -55,10 +58,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       weights: choices.weights.weights,
       ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
       constraints: choices.constraints,
-      ...(choices.estimator ? { estimator: choices.estimator } : {}),
+      ...(choices.estimator ? { estimator: choices.estimator } : measure ? { estimator: "measured" as const } : {}),
       latency: settings.latency,
       accuracy: settings.accuracy,
-      score: settings.score,
+      score: { ...settings.score, ...(measure ? { measure } : {}) },
       ...(given ? { profile: given } : {}),
     });
     progress.finish();

@@ -5,23 +5,29 @@ import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { openSession } from "../pipeline/session.js";
 import { parse, UsageError } from "./args.js";
+import { formatNumber } from "./format.js";
+import { parseTypes } from "./options.js";
 import type { CommandContext } from "./main.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, stepProgress } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
   Runs the calibration prompts through MODEL and scores each attention and FFN sub-layer by how
   much it changes the hidden state (cosine similarity below γ earns a reward, above a penalty).
+  --types T,...         candidate types the probes measure, with --sensitivity measured
+${SENSITIVITY_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, types: { type: "string" }, output: { type: "string", short: "o" } });
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   if (!values.output) throw new UsageError("-o SCORES.json is required");
   const settings = await pipelineSettings(values);
+  if (values.types !== undefined && values.sensitivity !== "measured") throw new UsageError("--types goes with --sensitivity measured");
+  const measure = sensitivitySettings(values, parseTypes(values.types), settings.uniform);
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
   const progress = stepProgress(settings.json);
   const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
+  const { scores, tokens, measured } = await scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }).finally(() => progress.finish());
   await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
   if (settings.json) {
     console.log(JSON.stringify(scores, null, 2));
@@ -29,5 +35,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
   console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
   console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
+  if (measured) {
+    const t = measured.table;
+    console.log(
+      `  measured Δ KLD of ${t.units.length} units × ${t.types.length} types (${measured.probed} probes run, ${measured.cached} from the cache); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`,
+    );
+  }
   return 0;
 }

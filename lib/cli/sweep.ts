@@ -11,28 +11,30 @@ import { parse, UsageError } from "./args.js";
 import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, stepProgress } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
   hypervolume of the mixed set against the uniform set (and llama.cpp's presets when given).
   Writes DIR/<weighting>.gguf, DIR/sweep.json and DIR/report.html.
+${SENSITIVITY_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   if (!values["out-dir"]) throw new UsageError("--out-dir DIR is required");
   const types = parseTypes(values.types);
   const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => p.trim());
   for (const p of presets) if (!quantizePresets().includes(p)) throw unknownName("--presets", "llama.cpp preset", p, quantizePresets());
   const settings = await pipelineSettings(values);
+  const measure = sensitivitySettings(values, types, settings.uniform);
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const jsonFile = await requireOutputPath(path.join(outDir, "sweep.json"), "--out-dir", [positionals[0]!]);
   const progress = stepProgress(settings.json);
   const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const r = await sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }).finally(() =>
+  const r = await sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure ? { estimator: "measured" as const } : {}), presets }).finally(() =>
     progress.finish(),
   );
   const summary = sweepJson(r);

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../../lib/assemble.js";
@@ -10,6 +10,7 @@ import { quantize } from "../../lib/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
+import { runCli } from "../helpers/cli.js";
 
 const dir = tempDir();
 const nCtx = 64;
@@ -141,4 +142,26 @@ describe("sensitivity probe (in-process swaps)", () => {
       probeSensitivity({ model: tiny!, base: tiny!, text: head(wiki!, 20_000), nCtx: 64, probes: [{ tensors: [] }] }),
     ).rejects.toThrow(/tokenizer cannot encode this text/);
   });
+
+  it("apreqel score --sensitivity measured --granularity tensor writes the table into scores.json", async () => {
+    const calibration = path.join(dir, "calibration.txt");
+    writeFileSync(calibration, text);
+    const out = path.join(dir, "scores.json");
+    const args = ["score", source, "-o", out, "--calibration", calibration, "--ctx", "64", "--threads", "2", "--cache-dir", path.join(dir, "cli-cache")];
+    const alone = await runCli([...args, "--granularity", "tensor"]);
+    expect(alone.code).not.toBe(0);
+    expect(alone.stderr).toMatch(/--granularity and --probe-chunks go with --sensitivity measured/);
+    const typo = await runCli([...args, "--sensitivity", "measure"]);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toMatch(/--sensitivity.*measured/);
+    const r = await runCli([...args, "--sensitivity", "measured", "--granularity", "tensor", "--types", "q4_K,q8_0", "--probe-chunks", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/measured Δ KLD of 30 units × 2 types \(61 probes run, 0 from the cache\)/);
+    const scores = JSON.parse(readFileSync(out, "utf8"));
+    expect(scores.layers).toHaveLength(8);
+    expect(scores.sensitivity.types).toEqual(["q8_0", "q4_K"]);
+    expect(scores.sensitivity.units.slice(0, 7)).toEqual(["blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v", "blk.0.attn_output", "blk.0.ffn_gate", "blk.0.ffn_up", "blk.0.ffn_down"]);
+    expect(scores.sensitivity.units.slice(-2)).toEqual(["token_embd", "output"]);
+    expect(scores.sensitivity.delta.every((row: number[]) => row[0] === 0)).toBe(true);
+  }, 600_000);
 });
