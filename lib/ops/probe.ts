@@ -4,11 +4,12 @@
  * once (native/probe.cpp). Scoring follows perplexity() with nBatch = nCtx: chunks of nCtx, BOS
  * first, the second half scored. CPU only: the swap points a weight at host memory.
  */
-import { invalidOption } from "../errors.js";
-import { requireInputFile } from "../files.js";
+import { invalidOption } from "../core/errors.js";
+import { requireInputFile } from "../core/files.js";
 import { binding, type RawProbeResult } from "../native/binding.js";
-import { runJob, type JobOptions } from "../native/job.js";
-import { requireInt, requireOptions, validateJobOptions } from "../validate.js";
+import type { JobOptions } from "../core/job-options.js";
+import { runJob } from "../native/job.js";
+import { requireInt, requireOptions, validateJobOptions } from "../core/validate.js";
 
 /** One probe: these tensors of the reference replaced by the same-named tensors of `source`. */
 export type ProbeSpec = { readonly tensors: readonly string[]; readonly source: string } | { readonly tensors: readonly []; readonly source?: undefined };

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { captureSimilarity } from "../measure/capture.js";
+import { captureSimilarity } from "../ops/capture.js";
 import { layerScores, type ScoresFile } from "../method/scores.js";
 import type { Granularity } from "../gguf/units.js";
 import type { GgmlType } from "../method/types.js";

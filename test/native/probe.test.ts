@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assemble } from "../../lib/assemble.js";
-import { perplexity } from "../../lib/measure/perplexity.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
 import { probeSensitivity } from "../../lib/ops/probe.js";
 import { openSession } from "../../lib/pipeline/session.js";
 import { measureSensitivity } from "../../lib/pipeline/sensitivity.js";
-import { quantize } from "../../lib/quantize.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";

@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  parseAge,
-  parseConstraints,
-  parseEstimator,
-  parseMilliseconds,
-  parsePlanChoices,
-  parsePositiveNumber,
-  parseSize,
-  parseTypes,
-  resolveWeights,
-} from "../../lib/cli/options.js";
-import { OptionError } from "../../lib/errors.js";
+import { parseConstraints, parseEstimator, parsePlanChoices, parsePositiveNumber, parseTypes, resolveWeights } from "../../lib/cli/options.js";
+import { parseAge, parseMilliseconds, parseSize } from "../../lib/core/units.js";
+import { OptionError } from "../../lib/core/errors.js";
 
 function message(f: () => unknown): string {
   try {
@@ -103,11 +94,11 @@ describe("types, estimator, constraints", () => {
     expect(message(() => parseTypes("q4_K,q4_K"))).toBe('--types: type "q4_K" is listed twice');
   });
 
-  it("accepts the three estimators only", () => {
+  it("accepts the four estimators only", () => {
     expect(parseEstimator("weighted")).toBe("weighted");
     expect(parseEstimator("sensitivity")).toBe("sensitivity");
     expect(parseEstimator(undefined)).toBeUndefined();
-    expect(message(() => parseEstimator("exact"))).toBe('--estimator: expected linear, weighted, sensitivity but received "exact"');
+    expect(message(() => parseEstimator("exact"))).toBe('--estimator: expected linear, weighted, sensitivity, measured but received "exact"');
   });
 
   it("builds constraints from the three --max options", () => {
