@@ -215,6 +215,8 @@ export interface RawBinding {
   perplexity(options: RawPerplexityOptions): Promise<RawPerplexityResult>;
   bench(options: RawBenchOptions): Promise<RawBenchResult>;
   probeSensitivity(options: RawProbeOptions): Promise<RawProbeResult>;
+  /** [tensor][file] importance-weighted squared error against the source's tensor */
+  quantizationError(options: { readonly source: string; readonly files: readonly string[]; readonly tensors: readonly string[]; readonly imatrix?: string } & RawJobOptions): Promise<Float64Array>;
 }
 
 let cached: RawBinding | undefined;

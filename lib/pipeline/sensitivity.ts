@@ -12,8 +12,9 @@ import { planUnits, type Granularity, type PlanUnit } from "../gguf/units.js";
 import type { SensitivityTable } from "../method/sensitivity.js";
 import type { GgmlType } from "../method/types.js";
 import { probeSensitivity, type ProbeKld, type ProbeSpec } from "../ops/probe.js";
+import { quantizationError } from "../ops/quant-error.js";
 import type { CalibrationSet } from "./texts.js";
-import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
 import { keyFor, type Session } from "./session.js";
 
 export interface SensitivityOptions {
@@ -80,13 +81,21 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
   const keyOf = (tensors: readonly string[], type: GgmlType | null, unitNonLayer: boolean) =>
     keyFor(s, "probe", type, { ...common, tensors, ...(unitNonLayer ? { sourceNonLayerType: type } : {}) });
 
-  // every cell: the reference probe first, then unit × type (types[0] is the reference itself: Δ = 0 by construction, but measured)
+  // every cell: the reference probe first, then unit × type. A unit at types[0] (outside the
+  // blocks: at the reference's non-layer type) is the reference itself, byte for byte, so it is
+  // not probed: its KLD is the reference's (test/native/probe.test.ts checks that a probe of it
+  // gives exactly that).
   interface Cell { readonly key: ReturnType<typeof keyOf>; readonly spec: ProbeSpec; result?: ProbeKld }
   const referenceCell: Cell = { key: keyOf([], null, false), spec: { tensors: [] } };
+  const referenceNonLayer = uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
   const cells: Cell[][] = units.map((u) =>
-    o.types.map((t) => ({ key: keyOf(u.tensors, t, u.block === null), spec: { tensors: u.tensors, source: sourceOf(u, t) } })),
+    o.types.map((t) =>
+      (u.block === null ? t === referenceNonLayer : t === o.types[0])
+        ? referenceCell
+        : { key: keyOf(u.tensors, t, u.block === null), spec: { tensors: u.tensors, source: sourceOf(u, t) } },
+    ),
   );
-  const all = [referenceCell, ...cells.flat()];
+  const all = [referenceCell, ...new Set(cells.flat().filter((c) => c !== referenceCell))];
   let cached = 0;
   for (const cell of all) {
     const entry = await s.cache.get(cell.key);
@@ -136,4 +145,47 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
     delta: kld.map((row) => row.map((k) => k.mean - ref.mean)),
   };
   return { table, kld, reference: ref, cached, probed: todo.length, ...(timing ? { timing } : {}) };
+}
+
+export interface ProxyOptions {
+  readonly units: Granularity;
+  /** candidate types, least aggressive first */
+  readonly types: readonly GgmlType[];
+  readonly uniform?: UniformOptions;
+  /** importance matrix weighting the error's columns (default: the uniform files' imatrix, else none) */
+  readonly imatrix?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The proxy table: Δ(u, t) = E(u, t) − E(u, types[0]), E the importance-weighted squared
+ * quantization error of u's tensors in the cached uniform file of type t (lib/ops/quant-error.ts).
+ * No forward pass; referenceKld is 0 and Δ is in the error's own units, so only its ranking means
+ * anything (compare it with the measured table by Spearman's ρ).
+ */
+export async function proxySensitivity(s: Session, o: ProxyOptions): Promise<SensitivityTable> {
+  const units = planUnits(s.info.tensors, o.units);
+  const uniform = o.uniform ?? {};
+  const files = await uniformModels(s, o.types, uniform);
+  const imatrix = o.imatrix ?? uniform.imatrix?.path;
+  const signal = o.signal ?? s.signal;
+  const blockTensors = units.filter((u) => u.block !== null).flatMap((u) => u.tensors);
+  const errors = new Map<string, number[]>();
+  if (blockTensors.length > 0) {
+    const e = await quantizationError({ source: s.model, files: o.types.map((t) => files.get(t)!), tensors: blockTensors, ...(imatrix ? { imatrix } : {}), ...(signal ? { signal } : {}) });
+    blockTensors.forEach((t, i) => errors.set(t, e[i]!));
+  }
+  const outside = units.filter((u) => u.block === null).flatMap((u) => u.tensors);
+  if (outside.length > 0) {
+    const nonLayer: string[] = [];
+    for (const t of o.types) nonLayer.push((await uniformModels(s, [o.types[0]!], { ...uniform, nonLayerType: t })).get(o.types[0]!)!);
+    // llama-imatrix records only matmul inputs: token_embd (a row lookup) has no entry, so it is weighed by 1
+    const e = await quantizationError({ source: s.model, files: nonLayer, tensors: outside, ...(signal ? { signal } : {}) });
+    outside.forEach((t, i) => errors.set(t, e[i]!));
+  }
+  const delta = units.map((u) => {
+    const sum = o.types.map((_, j) => u.tensors.reduce((acc, t) => acc + errors.get(t)![j]!, 0));
+    return sum.map((x) => x - sum[0]!);
+  });
+  return { kind: "proxy", granularity: o.units, types: o.types, units: units.map((u) => u.name), referenceKld: 0, delta };
 }

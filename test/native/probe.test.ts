@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../../lib/ops/assemble.js";
 import { perplexity } from "../../lib/ops/perplexity.js";
 import { probeSensitivity } from "../../lib/ops/probe.js";
+import { quantizationError } from "../../lib/ops/quant-error.js";
 import { openSession } from "../../lib/pipeline/session.js";
 import { measureSensitivity } from "../../lib/pipeline/sensitivity.js";
 import { quantize } from "../../lib/ops/quantize.js";
@@ -108,7 +109,7 @@ describe("sensitivity probe (in-process swaps)", () => {
     await expect(
       measureSensitivity(s, {
         units: "sublayer", types, calibration, nCtx, chunks, threads: 2,
-        // 17 probes (reference + 8 sub-layers × 2 types), each `chunks` decodes after the base model's
+        // 9 probes (reference + 8 sub-layers at q4_K; at q8_0 each is the reference itself), each `chunks` decodes after the base model's
         onProgress: (f) => {
           if (!aborted && f > 0.45) {
             aborted = true;
@@ -119,11 +120,11 @@ describe("sensitivity probe (in-process swaps)", () => {
     ).rejects.toThrow(/abort/i);
     const published = s.cache.counts().published - types.length; // minus the two uniform files
     expect(published).toBeGreaterThan(0);
-    expect(published).toBeLessThan(17);
+    expect(published).toBeLessThan(9);
     const again = await openSession({ model: source, cacheDir });
     const full = await measureSensitivity(again, { units: "sublayer", types, calibration, nCtx, chunks, threads: 2 });
     expect(full.cached).toBe(published);
-    expect(full.probed).toBe(17 - published);
+    expect(full.probed).toBe(9 - published);
     expect(full.table.units).toEqual(["blk.0.attn", "blk.0.ffn", "blk.1.attn", "blk.1.ffn", "blk.2.attn", "blk.2.ffn", "blk.3.attn", "blk.3.ffn"]);
     expect(full.table.delta.every((row) => row[0] === 0)).toBe(true);
     expect(full.table.delta.every((row) => row[1]! > 0)).toBe(true);
@@ -164,4 +165,18 @@ describe("sensitivity probe (in-process swaps)", () => {
     expect(scores.sensitivity.units.slice(-2)).toEqual(["token_embd", "output"]);
     expect(scores.sensitivity.delta.every((row: number[]) => row[0] === 0)).toBe(true);
   }, 600_000);
+
+  it("quantization error proxy: 0 for the source's own tensor, and growing as the type gets more aggressive", async () => {
+    const q3 = path.join(dir, "q3_K.gguf");
+    await quantize({ input: source, output: q3, type: "q3_K", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
+    const tensors = ["blk.0.attn_q.weight", "blk.3.ffn_down.weight"];
+    const e = await quantizationError({ source, files: [source, reference, q4, q3], tensors });
+    for (const row of e) {
+      expect(row[0]).toBe(0);
+      expect(row[1]!).toBeGreaterThan(0);
+      expect(row[2]!).toBeGreaterThan(row[1]!);
+      expect(row[3]!).toBeGreaterThan(row[2]!);
+    }
+    await expect(quantizationError({ source, files: [q4], tensors: ["blk.0.nothing.weight"] })).rejects.toThrow(/tensor blk\.0\.nothing\.weight is not in/);
+  });
 });
