@@ -99,7 +99,8 @@ export const SENSITIVITY_OPTIONS = {
 
 export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       cosine (the paper's layer scores; the default) | measured (also measure each
                         unit's Δ KLD by in-process probes over the calibration text; plans then use
-                        the measured estimator)
+                        the measured estimator) | proxy (each unit's imatrix-weighted squared
+                        quantization error instead: no forward pass; it ranks, it does not give KLD)
   --granularity G       sublayer (blk.N.attn / blk.N.ffn; the default) | tensor (each weight alone,
                         token embeddings and output head included); with --sensitivity measured
   --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
@@ -113,14 +114,16 @@ export function sensitivitySettings(
   uniform: UniformOptions,
 ): ScoreOptions["measure"] {
   const kind = v.sensitivity ?? "cosine";
-  if (kind !== "cosine" && kind !== "measured") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured"]);
+  if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
   if (kind === "cosine") {
-    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new UsageError("--granularity and --probe-chunks go with --sensitivity measured");
+    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new UsageError("--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
     return undefined;
   }
   const granularity = v.granularity ?? "sublayer";
   if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
+  if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new UsageError("--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
   return {
+    kind,
     granularity: granularity as Granularity,
     types: orderTypes(types),
     uniform,

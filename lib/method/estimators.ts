@@ -48,7 +48,10 @@ import type { GgmlType } from "./types.js";
  * i.e. the sum of measured effects rather than a share of the uniform
  * metrics. Its accuracy criterion is therefore the KL divergence from the
  * source model (estimate.perplexity carries it, and --max-perplexity bounds
- * it), whatever the profile's accuracy metric.
+ * it), whatever the profile's accuracy metric. With a proxy table
+ * (kind "proxy": quantization error, no KLD) the criterion is that error's
+ * sum: TOPSIS's vector normalisation makes its unit irrelevant, but
+ * --max-perplexity then bounds it in those units.
  */
 export type EstimatorName = "linear" | "weighted" | "sensitivity" | "measured";
 

@@ -8,7 +8,7 @@ import { captureSimilarity } from "../ops/capture.js";
 import { layerScores, type ScoresFile } from "../method/scores.js";
 import type { Granularity } from "../gguf/units.js";
 import type { GgmlType } from "../method/types.js";
-import { measureSensitivity, type MeasuredSensitivity } from "./sensitivity.js";
+import { measureSensitivity, proxySensitivity, type MeasuredSensitivity } from "./sensitivity.js";
 import type { CalibrationSet } from "./texts.js";
 import type { UniformOptions } from "./uniform.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
@@ -21,6 +21,8 @@ export interface ScoreOptions {
   readonly gpuLayers?: number;
   /** also measure the sensitivity table (in-process probes over the calibration text) into scores.sensitivity */
   readonly measure?: {
+    /** measured: in-process probes (KLD); proxy: importance-weighted quantization error, no forward pass */
+    readonly kind: "measured" | "proxy";
     readonly granularity: Granularity;
     /** the candidate types, least aggressive first */
     readonly types: readonly GgmlType[];
@@ -59,6 +61,10 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
   const cosines = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const scores = layerScores({ cosines, blocks: meta.blocks, tokens: meta.tokens, ...(o.gamma !== undefined ? { gamma: o.gamma } : {}) });
   if (o.measure === undefined) return { scores, tokens: meta.tokens };
+  if (o.measure.kind === "proxy") {
+    const table = await proxySensitivity(s, { units: o.measure.granularity, types: o.measure.types, uniform: o.measure.uniform });
+    return { scores: { ...scores, sensitivity: table }, tokens: meta.tokens };
+  }
   if (o.gpuLayers) throw new Error("measured sensitivity probes run on the CPU only; leave out --gpu-layers with --sensitivity measured");
   const measured = await measureSensitivity(s, {
     units: o.measure.granularity,
