@@ -1,9 +1,11 @@
 // Issue 14 benchmark: the measured sensitivity table on debian-prose-11m at tensor granularity.
-//   npx vite-node scripts/bench/sensitivity.ts [--chunks 2] [--mixes 8] [--cache-dir DIR]
+//   npx vite-node scripts/bench/sensitivity.ts [--chunks 2] [--mixes 8] [--cache-dir DIR] [--proxy]
 // - probe cost: the whole table's time against the time its forward passes take (llama_decode,
 //   timed inside the same native call): no model reload or file write per probe;
 // - additivity: KLD(reference) + Σ_u Δ(u, t_u) against the KLD of assembled mixes measured by
 //   perplexity() over the same calibration chunks (random tensor-level mixes, and the uniform files).
+// - with --proxy instead: the table (from the cache of an earlier run, or measured now) against the
+//   quantization-error proxy, by Spearman's ρ (the "sensitivity-proxy" section).
 // Calibration = wiki.valid (never wiki.test). Writes the "sensitivity" section of docs/benchmarks.md.
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +15,8 @@ import { estimateMixKld } from "../../lib/method/sensitivity.js";
 import { assemble } from "../../lib/ops/assemble.js";
 import { perplexity } from "../../lib/ops/perplexity.js";
 import { openSession } from "../../lib/pipeline/session.js";
-import { calibrationText, measureSensitivity } from "../../lib/pipeline/sensitivity.js";
+import { calibrationText, measureSensitivity, proxySensitivity } from "../../lib/pipeline/sensitivity.js";
+import { spearman } from "../../lib/method/sensitivity.js";
 import { readCalibration } from "../../lib/pipeline/texts.js";
 import { uniformModels } from "../../lib/pipeline/uniform.js";
 import { sharedFile } from "../../test/helpers/shared.js";
@@ -42,6 +45,33 @@ const wall = (performance.now() - t0) / 1000;
 const timing = m.timing;
 const table = m.table;
 console.log(`probes: ${m.probed} run, ${m.cached} cached; wall ${wall.toFixed(1)} s`, timing);
+
+if (process.argv.includes("--proxy")) {
+  const p0 = performance.now();
+  const proxy = await proxySensitivity(s, { units: "tensor", types });
+  const proxySeconds = (performance.now() - p0) / 1000;
+  const cells = (t: (typeof table)["delta"], j: number) => t.map((row) => row[j]!);
+  const all = (t: (typeof table)["delta"]) => types.slice(1).flatMap((_, k) => cells(t, k + 1));
+  const block = table.units.map((u, i) => [u, i] as const).filter(([u]) => u.startsWith("blk.")).map(([, i]) => i);
+  const pick = (t: (typeof table)["delta"]) => block.map((i) => t[i]!);
+  const rho = (a: (typeof table)["delta"], b: (typeof table)["delta"]) => spearman(all(a), all(b));
+  const lines = types.slice(1).map((t, k) => `| ${t} | ${spearman(cells(pick(table.delta), k + 1), cells(pick(proxy.delta), k + 1)).toFixed(3)} |`);
+  writeSection(
+    "sensitivity-proxy",
+    `## Sensitivity proxy vs measured Δ (issue 14, item 4)
+
+\`npx vite-node scripts/bench/sensitivity.ts --proxy --chunks ${chunks}\` on ${machine()}: debian-prose-11m, tensor granularity, the same measured table as above (${chunks} chunks of ${nCtx} wiki.valid tokens per probe).
+Proxy = squared quantization error Σ (dequant(q) − x)² of each unit's tensors in each uniform file, **unweighted** (no imatrix: apreqel cannot write one yet, item 5), computed in ${proxySeconds.toFixed(1)} s with no forward pass.
+
+Spearman's ρ between proxy and measured Δ over all ${all(table.delta).length} (unit, type ≠ q8_0) cells: **${rho(table.delta, proxy.delta).toFixed(3)}**; over the ${block.length} block tensors only, per type:
+
+| type | ρ (block tensors) |
+|---|---|
+${lines.join("\n")}
+`,
+  );
+  process.exit(0);
+}
 
 // additivity: random tensor-level mixes (each unit at a random type; units outside the blocks too)
 const files = await uniformModels(s, types);
