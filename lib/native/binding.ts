@@ -127,6 +127,9 @@ export interface RawCaptureOptions extends RawModelRunOptions {
   readonly nBatch?: number;
   /** device: on-device cosines (the patch); reference: host cosines from full hidden states; none: plain forward */
   readonly mode?: "device" | "reference" | "none";
+  /** also write llama-imatrix's statistics of the same pass to this path */
+  readonly imatrix?: string;
+  readonly dataset?: string;
 }
 
 export interface RawCaptureResult {
@@ -136,6 +139,8 @@ export interface RawCaptureResult {
   readonly tokensPerText: readonly number[];
   /** bytes of graph tensors read back to the host (the device → host traffic when offloaded) */
   readonly bytesRead: number;
+  /** weights with imatrix statistics written, when `imatrix` was given */
+  readonly imatrixTensors?: number;
 }
 
 export interface RawPerplexityOptions extends RawModelRunOptions {
