@@ -35,7 +35,8 @@ class CaptureJob : public Job {
         threads_(optionalInt(o, "threads", 0)),
         mode_(optionalString(o, "mode", "device")),
         imatrix_(optionalString(o, "imatrix", "")),
-        dataset_(optionalString(o, "dataset", "")) {
+        dataset_(optionalString(o, "dataset", "")),
+        chunked_(optionalBool(o, "chunked", false)) {
     load_.path = requireString(o, "model");
     load_.gpuLayers = optionalInt(o, "gpuLayers", 0);
     Napi::Value tv = o.Get("texts");
@@ -68,6 +69,17 @@ class CaptureJob : public Job {
       size_t counted = 0;
       size_t pos = 0;
       bool first = true;
+      if (chunked_) {
+        // llama-imatrix's (and llama-perplexity's) rule: whole chunks of nCtx, the remainder
+        // dropped, BOS replacing each chunk's first token
+        for (; pos + nCtx_ <= tokens.size(); pos += nCtx_) {
+          std::vector<llama_token> w(tokens.begin() + pos, tokens.begin() + pos + nCtx_);
+          if (addBos) w[0] = llama_vocab_bos(vocab);
+          counted += w.size();
+          windows.push_back(std::move(w));
+        }
+        pos = tokens.size();
+      }
       while (pos < tokens.size()) {
         std::vector<llama_token> w;
         if (!first && addBos) w.push_back(llama_vocab_bos(vocab));
@@ -80,6 +92,9 @@ class CaptureJob : public Job {
       }
       tokensPerText_.push_back(counted);
       total += counted;
+    }
+    if (windows.empty()) {
+      throw std::runtime_error("the text tokenizes to fewer than the " + std::to_string(nCtx_) + " tokens of one window (nCtx)");
     }
     cos_.reserve(total * 2 * blocks_);
 
@@ -313,6 +328,7 @@ class CaptureJob : public Job {
   int32_t nCtx_, nBatch_, threads_;
   std::string mode_;
   std::string imatrix_, dataset_;
+  bool chunked_;
   struct Stat {
     std::vector<float> values;
     int64_t count = 0;

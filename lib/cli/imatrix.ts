@@ -8,7 +8,7 @@ import { parse, UsageError, type CommandContext } from "./args.js";
 import { parsePositiveInteger } from "./options.js";
 
 export const usage = `usage: apreqel imatrix MODEL.gguf --calibration FILE -o IMATRIX.gguf [--ctx N] [--threads N]
-  Runs the calibration text through MODEL once and writes, for every block weight, the sum of the
+  Runs the calibration text through MODEL once (whole chunks of --ctx tokens, as llama-imatrix) and writes, for every block weight, the sum of the
   squared activations of each input column and the row count, in llama-imatrix's GGUF format
   (llama-quantize --imatrix and apreqel's --imatrix read it).
   --calibration FILE    the text (required; never the evaluation text)
@@ -35,6 +35,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     nCtx,
     threads,
     similarity: false,
+    chunked: true,
     imatrix: output,
     dataset: path.basename(values.calibration),
     ...(context.signal ? { signal: context.signal } : {}),

@@ -130,6 +130,8 @@ export interface RawCaptureOptions extends RawModelRunOptions {
   /** also write llama-imatrix's statistics of the same pass to this path */
   readonly imatrix?: string;
   readonly dataset?: string;
+  /** llama-imatrix's windows: whole chunks of nCtx, BOS replacing each chunk's first token */
+  readonly chunked?: boolean;
 }
 
 export interface RawCaptureResult {

@@ -23,6 +23,11 @@ export interface CaptureOptions extends ModelRunOptions {
   readonly imatrix?: string;
   /** the calibration file's name, recorded in the imatrix (imatrix.datasets) */
   readonly dataset?: string;
+  /**
+   * true: llama-imatrix's windows (whole chunks of nCtx, remainder dropped, BOS replacing each
+   * chunk's first token) instead of the default (every token, later windows starting with an added BOS)
+   */
+  readonly chunked?: boolean;
 }
 
 export type SimilarityCapture = RawCaptureResult;
@@ -34,6 +39,7 @@ export async function captureSimilarity(options: CaptureOptions): Promise<Simila
   }
   optionalBoolean(options.reference, "reference");
   optionalBoolean(options.similarity, "similarity");
+  optionalBoolean(options.chunked, "chunked");
   if (options.similarity === false && options.reference) throw invalidOption("reference", "false when similarity is false", options.reference);
   const imatrix = options.imatrix === undefined ? undefined : await requireOutputPath(options.imatrix, "imatrix", [run.model]);
   if (options.dataset !== undefined && typeof options.dataset !== "string") throw invalidOption("dataset", "a string", options.dataset);
@@ -47,6 +53,7 @@ export async function captureSimilarity(options: CaptureOptions): Promise<Simila
       nBatch,
       mode: options.similarity === false ? "none" : options.reference ? "reference" : "device",
       ...(imatrix ? { imatrix, dataset: options.dataset ?? "" } : {}),
+      ...(options.chunked ? { chunked: true } : {}),
       ...job,
     }),
   );
