@@ -1,5 +1,5 @@
 // Issue 14 benchmark: the measured sensitivity table on debian-prose-11m at tensor granularity.
-//   npx vite-node scripts/bench/sensitivity.ts [--chunks 2] [--mixes 8] [--cache-dir DIR] [--proxy]
+//   npx vite-node scripts/bench/sensitivity.ts [--ctx 512] [--chunks 2] [--mixes 8] [--cache-dir DIR] [--proxy]
 // - probe cost: the whole table's time against the time its forward passes take (llama_decode,
 //   timed inside the same native call): no model reload or file write per probe;
 // - additivity: KLD(reference) + Σ_u Δ(u, t_u) against the KLD of assembled mixes measured by
@@ -26,7 +26,7 @@ import { machine, writeSection } from "./report.js";
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);
 const chunks = Number(arg("--chunks", "2"));
 const mixes = Number(arg("--mixes", "8"));
-const nCtx = 512;
+const nCtx = Number(arg("--ctx", "512"));
 const threads = os.cpus().length;
 const model = sharedFile("models/debian-prose-11m/debian-prose-llama-11M-F16.gguf");
 const valid = sharedFile("data/wikitext-2-raw/wiki.valid.raw");
@@ -60,7 +60,7 @@ if (process.argv.includes("--proxy")) {
     "sensitivity-proxy",
     `## Sensitivity proxy vs measured Δ (issue 14, item 4)
 
-\`npx vite-node scripts/bench/sensitivity.ts --proxy --chunks ${chunks}\` on ${machine()}: debian-prose-11m, tensor granularity, the same measured table as above (${chunks} chunks of ${nCtx} wiki.valid tokens per probe).
+\`npx vite-node scripts/bench/sensitivity.ts --proxy --ctx ${nCtx} --chunks ${chunks}\` on ${machine()}: debian-prose-11m, tensor granularity, the same measured table as above (${chunks} chunks of ${nCtx} wiki.valid tokens per probe).
 Proxy = squared quantization error Σ (dequant(q) − x)² of each unit's tensors in each uniform file, **unweighted** (no imatrix: apreqel cannot write one yet, item 5), computed in ${proxySeconds.toFixed(1)} s with no forward pass.
 
 Spearman's ρ between proxy and measured Δ over all ${all(table.delta).length} (unit, type ≠ q8_0) cells: **${rho(table.delta, proxy.delta).toFixed(3)}**; over the ${block.length} block tensors only, per type:
@@ -116,7 +116,7 @@ writeSection(
   "sensitivity",
   `## Measured sensitivity (issue 14)
 
-\`npx vite-node scripts/bench/sensitivity.ts --chunks ${chunks} --mixes ${mixes}\` on ${machine()}, ${threads} threads, shared with other jobs (timings drift; the ratios are taken inside one run).
+\`npx vite-node scripts/bench/sensitivity.ts --ctx ${nCtx} --chunks ${chunks} --mixes ${mixes}\` on ${machine()}, ${threads} threads, shared with other jobs (timings drift; the ratios are taken inside one run).
 debian-prose-11m (F16 source), tensor granularity: ${units.length} units (${units.filter((u) => u.block !== null).length} block tensors + token_embd, output) × ${types.length} types (${types.join(", ")}; q8_0 is the reference, so a unit at q8_0 is not probed),
 calibration = wiki.valid, ${chunks} chunks of ${nCtx} tokens per probe (${chunks * (nCtx - 1 - nCtx / 2)} scored tokens).
 
