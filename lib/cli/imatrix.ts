@@ -4,8 +4,9 @@ import { requireOutputPath } from "../core/files.js";
 import { captureSimilarity } from "../ops/capture.js";
 import { calibrationText } from "../pipeline/sensitivity.js";
 import { readCalibration } from "../pipeline/texts.js";
-import { parse, UsageError, type CommandContext } from "./args.js";
-import { parsePositiveInteger } from "./options.js";
+import { OptionError } from "../core/errors.js";
+import { parse, type CommandContext } from "./args.js";
+import { parseInteger } from "../core/validate.js";
 
 export const usage = `usage: apreqel imatrix MODEL.gguf --calibration FILE -o IMATRIX.gguf [--ctx N] [--threads N]
   Runs the calibration text through MODEL once (whole chunks of --ctx tokens, as llama-imatrix) and writes, for every block weight, the sum of the
@@ -22,13 +23,13 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     ctx: { type: "string" },
     threads: { type: "string" },
   });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values.calibration) throw new UsageError("--calibration FILE is required");
-  if (!values.output) throw new UsageError("-o IMATRIX.gguf is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values.calibration) throw new OptionError("--calibration", "--calibration FILE is required");
+  if (!values.output) throw new OptionError("--output", "-o IMATRIX.gguf is required");
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!, values.calibration]);
   const calibration = await readCalibration(values.calibration);
-  const nCtx = values.ctx === undefined ? 512 : parsePositiveInteger(values.ctx, "--ctx");
-  const threads = values.threads === undefined ? 0 : parsePositiveInteger(values.threads, "--threads");
+  const nCtx = values.ctx === undefined ? 512 : parseInteger(values.ctx, "--ctx", 8);
+  const threads = values.threads === undefined ? 0 : parseInteger(values.threads, "--threads", 0);
   const r = await captureSimilarity({
     model: positionals[0]!,
     texts: [calibrationText(calibration)],

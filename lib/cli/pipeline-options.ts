@@ -6,7 +6,7 @@ import { hashFile } from "../cache/cache.js";
 import { requireInputFile } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
-import type { StepReporter } from "../pipeline/session.js";
+import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
@@ -15,9 +15,11 @@ import { buildInfo } from "../ops/build-info.js";
 import { unknownName } from "../core/errors.js";
 import { GRANULARITIES, type Granularity } from "../gguf/units.js";
 import { orderTypes, type GgmlType } from "../method/types.js";
-import { UsageError } from "./args.js";
-import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
+import { parsePositiveNumber } from "./options.js";
+import type { CommandContext } from "./args.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
+import { OptionError } from "../core/errors.js";
+import { parseInteger } from "../core/validate.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -84,10 +86,7 @@ export interface PipelineSettings {
 }
 
 function int(text: string | undefined, option: string, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || n < min) throw new UsageError(`${option}: expected a whole number ≥ ${min} but received ${JSON.stringify(text)}`);
-  return n;
+  return text === undefined ? fallback : parseInteger(text, option, min);
 }
 
 /** Options of the commands that can measure sensitivity (score, quantize, sweep). */
@@ -116,18 +115,18 @@ export function sensitivitySettings(
   const kind = v.sensitivity ?? "cosine";
   if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
   if (kind === "cosine") {
-    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new UsageError("--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
+    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new OptionError(v.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
     return undefined;
   }
   const granularity = v.granularity ?? "sublayer";
   if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
-  if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new UsageError("--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
+  if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
   return {
     kind,
     granularity: granularity as Granularity,
     types: orderTypes(types),
     uniform,
-    chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parsePositiveInteger(v["probe-chunks"], "--probe-chunks"),
+    chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
   };
 }
 
@@ -137,10 +136,10 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
   if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
-    throw new UsageError(`--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
+    throw new OptionError("--gpu-layers", `--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
   }
   const nCtx = int(v.ctx, "--ctx", 512, 8);
-  const chunks = v.chunks === undefined ? undefined : parsePositiveInteger(v.chunks, "--chunks");
+  const chunks = v.chunks === undefined ? undefined : parseInteger(v.chunks, "--chunks", 1);
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
   const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
@@ -157,8 +156,35 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   };
 }
 
+/**
+ * Runs a command's long work with a progress display on stderr (nothing with --json): the step
+ * running when `work` rejects is shown as failed, the last one as done when it resolves.
+ */
+export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>): Promise<T> {
+  const progress = stepProgress(json);
+  try {
+    const result = await work(progress.onStep);
+    progress.finish();
+    return result;
+  } catch (e) {
+    progress.fail();
+    throw e;
+  }
+}
+
+/**
+ * The one way a pipeline command runs: opens the session on `model` (cache, hash, header) with
+ * the command's cache folder, interrupt signal and progress display, then runs `work` in it
+ * (see {@link withProgress} for how a failed step is shown).
+ */
+export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>): Promise<T> {
+  return withProgress(settings.json, async (onStep) =>
+    work(await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep, ...(context.signal ? { signal: context.signal } : {}) })),
+  );
+}
+
 /** A step reporter drawing one progress line/bar per step on stderr (nothing with --json). */
-export function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
   let current: { name: string; bar: StepProgress } | null = null;
   return {

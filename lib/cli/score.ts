@@ -3,11 +3,11 @@ import { promises as fs } from "node:fs";
 import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
-import { openSession } from "../pipeline/session.js";
-import { parse, UsageError, type CommandContext } from "./args.js";
+import { parse, type CommandContext } from "./args.js";
 import { formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
   Runs the calibration prompts through MODEL and scores each attention and FFN sub-layer by how
@@ -18,15 +18,13 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, types: { type: "string" }, output: { type: "string", short: "o" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values.output) throw new UsageError("-o SCORES.json is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
   const settings = await pipelineSettings(values);
-  if (values.types !== undefined && values.sensitivity !== "measured") throw new UsageError("--types goes with --sensitivity measured");
+  if (values.types !== undefined && values.sensitivity !== "measured" && values.sensitivity !== "proxy") throw new OptionError("--types", "--types goes with --sensitivity measured or proxy");
   const measure = sensitivitySettings(values, parseTypes(values.types), settings.uniform);
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const { scores, tokens, measured } = await scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }).finally(() => progress.finish());
+  const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }));
   await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
   if (settings.json) {
     console.log(JSON.stringify(scores, null, 2));
