@@ -6,6 +6,8 @@
 //   perplexity() over the same calibration chunks (random tensor-level mixes, and the uniform files).
 // - with --proxy instead: the table (from the cache of an earlier run, or measured now) against the
 //   quantization-error proxy, by Spearman's ρ (the "sensitivity-proxy" section).
+// - with --imatrix instead: a plain forward pass over the calibration text against the same pass
+//   collecting the imatrix (the "sensitivity-imatrix" section), interleaved, --reps times.
 // Calibration = wiki.valid (never wiki.test). Writes the "sensitivity" section of docs/benchmarks.md.
 import os from "node:os";
 import path from "node:path";
@@ -21,7 +23,8 @@ import { readCalibration } from "../../lib/pipeline/texts.js";
 import { uniformModels } from "../../lib/pipeline/uniform.js";
 import { sharedFile } from "../../test/helpers/shared.js";
 import { prng } from "../shared/prng.js";
-import { machine, writeSection } from "./report.js";
+import { machine, median, writeSection } from "./report.js";
+import { captureSimilarity } from "../../lib/ops/capture.js";
 
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);
 const chunks = Number(arg("--chunks", "2"));
@@ -33,6 +36,39 @@ const valid = sharedFile("data/wikitext-2-raw/wiki.valid.raw");
 if (!model || !valid) throw new Error("needs ../shared/models/debian-prose-11m and ../shared/data/wikitext-2-raw/wiki.valid.raw");
 const cacheDir = arg("--cache-dir", mkdtempSync(path.join(os.tmpdir(), "apreqel-bench-sensitivity-")));
 const work = mkdtempSync(path.join(os.tmpdir(), "apreqel-bench-mixes-"));
+
+if (process.argv.includes("--imatrix")) {
+  const reps = Number(arg("--reps", "3"));
+  const calibrationSet = await readCalibration(valid);
+  const texts = [calibrationText(calibrationSet).slice(0, Number(arg("--chars", "40000")))];
+  const plain: number[] = [];
+  const collecting: number[] = [];
+  let tokens = 0;
+  for (let r = 0; r < reps; r++) {
+    let t = performance.now();
+    tokens = (await captureSimilarity({ model, texts, nCtx, threads, similarity: false, chunked: true })).tokens;
+    plain.push((performance.now() - t) / 1000);
+    t = performance.now();
+    await captureSimilarity({ model, texts, nCtx, threads, similarity: false, chunked: true, imatrix: path.join(work, "imatrix.gguf") });
+    collecting.push((performance.now() - t) / 1000);
+  }
+  const ratios = plain.map((p, i) => collecting[i]! / p);
+  writeSection(
+    "sensitivity-imatrix",
+    `## imatrix from the calibration pass (issue 14, item 5)
+
+\`npx vite-node scripts/bench/sensitivity.ts --imatrix --ctx ${nCtx} --reps ${reps}\` on ${machine()}, ${threads} threads (shared machine):
+debian-prose-11m, ${tokens} wiki.valid tokens in chunks of ${nCtx}, plain forward pass and the same pass collecting the imatrix, interleaved.
+
+| | median | runs |
+|---|---|---|
+| plain forward pass | ${median(plain).toFixed(2)} s | ${plain.map((x) => x.toFixed(2)).join(", ")} |
+| collecting the imatrix | ${median(collecting).toFixed(2)} s | ${collecting.map((x) => x.toFixed(2)).join(", ")} |
+
+Cost ratio (per pair): median **${median(ratios).toFixed(2)}×**, range ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× (target ≤ 1.15×).`,
+  );
+  process.exit(0);
+}
 
 const s = await openSession({ model, cacheDir });
 const calibration = await readCalibration(valid);
