@@ -157,7 +157,7 @@ describe("sensitivity probe (in-process swaps)", () => {
     expect(typo.stderr).toMatch(/--sensitivity.*measured/);
     const r = await runCli([...args, "--sensitivity", "measured", "--granularity", "tensor", "--types", "q4_K,q8_0", "--probe-chunks", "2"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/measured Δ KLD of 30 units × 2 types \(61 probes run, 0 from the cache\)/);
+    expect(r.stdout).toMatch(/measured Δ KLD of 30 units × 2 types \(31 probes run, 0 from the cache\)/);
     const scores = JSON.parse(readFileSync(out, "utf8"));
     expect(scores.layers).toHaveLength(8);
     expect(scores.sensitivity.types).toEqual(["q8_0", "q4_K"]);
