@@ -45,3 +45,17 @@ export {
   type SetVolume,
 } from "./hypervolume.js";
 export { PAPER_WEIGHTINGS, type Weighting, type WeightingCategory } from "./weightings.js";
+export {
+  interleavedSchedule,
+  machineVerdict,
+  median,
+  medianInterval,
+  notSeparable,
+  summarizeTimings,
+  BUSY_LOAD_PER_CPU,
+  type MachineReading,
+  type MachineVerdict,
+  type MedianInterval,
+  type ScheduleStep,
+  type TimingSummary,
+} from "./latency-protocol.js";
