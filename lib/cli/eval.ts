@@ -4,6 +4,7 @@ import { evaluate } from "../pipeline/evaluate.js";
 import { parse, UsageError } from "./args.js";
 import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
+import { formatLatency, latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
@@ -30,13 +31,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log(JSON.stringify(results, null, 2));
     return 0;
   }
-  console.log("  model                          memory   latency/token  perplexity        KLD");
+  console.log("  model                          memory   latency/token [interval]            perplexity        KLD");
   for (const { file, metrics: m } of results) {
     const kld = m.kld ? `${m.kld.mean.toExponential(3)}` : "";
     console.log(
-      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken!).padStart(10)} ms ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
+      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatLatency(m).padEnd(34)} ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
     );
   }
+  for (const note of latencyNotes(results.map((r) => path.basename(r.file)), results.map((r) => r.metrics))) console.log(`note: ${note}`);
   for (const note of settings.notes) console.log(`note: ${note}`);
   return 0;
 }

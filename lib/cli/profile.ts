@@ -7,6 +7,8 @@ import { parse, UsageError } from "./args.js";
 import type { CommandContext } from "./main.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { parseTypes } from "./options.js";
+import type { LatencyMetrics } from "../pipeline/measure-file.js";
+import { formatLatency, latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
@@ -44,11 +46,12 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const t = profile.types[type]!;
     const parts = [
       t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
-      t.latencyMsPerToken !== undefined ? `${formatNumber(t.latencyMsPerToken)} ms/token` : null,
+      t.latencyMsPerToken !== undefined ? formatLatency(t as Partial<LatencyMetrics>) : null,
       t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
     ].filter(Boolean);
     console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
   }
+  for (const note of latencyNotes(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>))) console.log(`note: ${note}`);
   for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
   return 0;
 }
