@@ -59,3 +59,4 @@ export {
   type ScheduleStep,
   type TimingSummary,
 } from "./latency-protocol.js";
+export { costKey, fitLatency, isUnit, predictLatency, relativeErrors, unitShapes, unitSum, type LatencyFit, type UnitCost, type UnitTensor } from "./latency-model.js";

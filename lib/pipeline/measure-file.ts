@@ -8,6 +8,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CacheKey } from "../cache/index.js";
+import type { JobOptions } from "../native/job.js";
 import { inspect } from "../gguf/inspect.js";
 import type { LayerName } from "../method/layers.js";
 import { bench, meanSd } from "../measure/bench.js";
@@ -114,7 +115,7 @@ export async function measureLatencies(s: Session, files: readonly { readonly fi
   const out: (LatencyMetrics | undefined)[] = await Promise.all(keys.map((k) => readCached<LatencyMetrics>(s, k)));
   const todo = files.flatMap((f, i) => (out[i] === undefined ? [i] : []));
   if (todo.length > 0) {
-    const measured = await measureInterleaved(s, todo.map((i) => files[i]!), settings);
+    const measured = await measureInterleaved(todo.map((i) => files[i]!), settings, jobOptions(s, todo.length === 1 ? `latency ${files[todo[0]!]!.label}` : `latency of ${todo.length} files, interleaved`));
     for (const [j, i] of todo.entries()) {
       out[i] = await writeCached(s, keys[i]!, `latency of ${files[i]!.label}`, measured[j]!);
     }
@@ -122,17 +123,20 @@ export async function measureLatencies(s: Session, files: readonly { readonly fi
   return out as LatencyMetrics[];
 }
 
-async function measureInterleaved(
-  s: Session,
-  files: readonly { readonly file: string; readonly label: string }[],
-  o: { nGen: number; nPrompt: number; reps: number; threads: number; gpuLayers: number },
+/**
+ * The protocol itself, without a session or cache (benchmarks call it directly): files measured
+ * interleaved, `reps` rounds after a warm-up round, one llama-bench-style run per step.
+ */
+export async function measureInterleaved(
+  files: readonly { readonly file: string }[],
+  o: { readonly nGen: number; readonly nPrompt: number; readonly reps: number; readonly threads: number; readonly gpuLayers: number },
+  job: JobOptions = {},
 ): Promise<LatencyMetrics[]> {
+  if (o.nGen < 1) throw new Error("latency needs nGen ≥ 1 (ms per generated token)");
   const start = readMachineState();
   const tg: number[][] = files.map(() => []);
   const pp: number[][] = files.map(() => []);
   const schedule = interleavedSchedule(files.length, o.reps);
-  const label = files.length === 1 ? `latency ${files[0]!.label}` : `latency of ${files.length} files, interleaved`;
-  const job = jobOptions(s, label);
   for (const [k, step] of schedule.entries()) {
     const { file } = files[step.item]!;
     const r = await bench({
