@@ -3,7 +3,7 @@
  * by latency on this run ("not separable here"), and whether the machine was busy.
  */
 import { latencyOverlaps, type LatencyMetrics } from "../pipeline/measure-file.js";
-import { formatNumber } from "./format.js";
+import { formatNumber } from "../core/format.js";
 
 /**
  * @example
