@@ -53,3 +53,6 @@ export {
   type MeasuredModel,
   type MemoryMetrics,
 } from "./pipeline/measure-file.js";
+export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
+export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
+export { readMachineState } from "./pipeline/machine-state.js";

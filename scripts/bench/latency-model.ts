@@ -6,7 +6,7 @@
 //     fixed and scale fitted on the uniform files only;
 //   - today's parameter-share split (the `weighted` estimator of lib/method/estimators.ts).
 //   npx vite-node scripts/bench/latency-model.ts [--shape llama-3.2-1b] [--blocks 4] [--mixes 10]
-//     [--rounds 6] [--n-gen 16] [--n-prompt 64] [--types q8_0,q6_K,q5_K,q4_K,q3_K] [--threads N] [--no-write]
+//     [--rounds 6] [--stream-mib 64] [--n-gen 16] [--n-prompt 64] [--types q8_0,q6_K,q5_K,q4_K,q3_K] [--threads N] [--no-write]
 //     [--dir DIR]   keep the f16 and uniform files in DIR and reuse them on the next run (the
 //                   quantizations dominate the run time on a small machine); mixes are rebuilt
 //     (vite-node run under APREQEL_ADDON=… to use a specific build of the addon)
@@ -42,6 +42,7 @@ const rounds = Number(arg("rounds", "6"));
 const nGen = Number(arg("n-gen", "16"));
 const nPrompt = Number(arg("n-prompt", "64"));
 const threads = Number(arg("threads", String(os.availableParallelism())));
+const streamMiB = Number(arg("stream-mib", "64"));
 const types = arg("types", "q8_0,q6_K,q5_K,q4_K,q3_K").split(",") as GgmlType[];
 const write = !process.argv.includes("--no-write");
 const started = Date.now();
@@ -97,7 +98,7 @@ try {
   for (const f of [...uniform.values(), ...mixes.map((m) => m.file)]) infos.set(f, await inspect(f));
   const shapes = unitShapes([...infos.values()].flatMap((i) => i.tensors));
   const prefillBatch = Math.min(nPrompt, 512);
-  const timings = await matmulBench({ shapes, batches: [1, prefillBatch], reps: 5, threads });
+  const timings = await matmulBench({ shapes, batches: [1, prefillBatch], reps: 5, threads, streamMiB });
   const med = (v: readonly number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
   const decodeCost = new Map<string, number>();
   const prefillCost = new Map<string, number>();
@@ -153,7 +154,7 @@ try {
     });
   }
   const verdict = measured[0]!.latencyMachine!;
-  const cmd = `npx vite-node scripts/bench/latency-model.ts --shape ${shapeName} --blocks ${blocks} --mixes ${mixCount} --rounds ${rounds} --n-gen ${nGen} --n-prompt ${nPrompt} --threads ${threads} --types ${types.join(",")}`;
+  const cmd = `npx vite-node scripts/bench/latency-model.ts --shape ${shapeName} --blocks ${blocks} --mixes ${mixCount} --rounds ${rounds} --n-gen ${nGen} --n-prompt ${nPrompt} --threads ${threads} --stream-mib ${streamMiB} --types ${types.join(",")}`;
   const md = `## Per-unit latency model (issue 16)
 
 \`${cmd}\` — ${machine()}, CPU build, ${threads} threads, ${((Date.now() - started) / 60000).toFixed(1)} min.
