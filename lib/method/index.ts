@@ -23,7 +23,17 @@ export { DEFAULT_GAMMA, layerScores, rankLayers, type CosineInput, type LayerSco
 export { parseScores } from "./scores-file.js";
 export { parseProfile, profileEntry, type Profile, type TypeProfile } from "./profile.js";
 export { countDistributions, forEachDistribution } from "./distributions.js";
-export { defaultEstimator, ESTIMATORS, type Estimate, type EstimatorName } from "./estimators.js";
+export {
+  defaultEstimator,
+  ESTIMATOR_TABLE,
+  ESTIMATORS,
+  type CriterionPrefixes,
+  type Estimate,
+  type Estimator,
+  type EstimatorName,
+  type PrefixFunction,
+  type PrefixInput,
+} from "./estimators.js";
 export { topsis, type TopsisResult } from "./topsis.js";
 export {
   plan,
@@ -56,6 +66,31 @@ export {
   type WeightingCategory,
 } from "./weightings.js";
 export {
+  estimateMix,
+  mixAssignment,
+  mixDistribution,
+  parseCostTable,
+  type CostTable,
+  type CostUnit,
+  type DenseCostTable,
+  type FixedCosts,
+  type MixEstimate,
+  type UnitCost,
+} from "./cost-table.js";
+export {
+  DEFAULT_GRID,
+  kldLowerBound,
+  paretoFront,
+  weightedSumMix,
+  type Front,
+  type FrontOptions,
+  type FrontOrigin,
+  type FrontPoint,
+} from "./front.js";
+export { chooseOnFront, type FrontChoice, type FrontChoiceOptions, type FrontConstraints } from "./choose.js";
+export { quantizeRecipe, type Recipe, type RecipeOptions } from "./recipe.js";
+export { costTableFromProfile, type ProfileCostsInput } from "./profile-costs.js";
+export {
   interleavedSchedule,
   machineVerdict,
   median,
@@ -69,4 +104,4 @@ export {
   type ScheduleStep,
   type TimingSummary,
 } from "./latency-protocol.js";
-export { costKey, fitLatency, isUnit, predictLatency, relativeErrors, unitShapes, unitSum, type LatencyFit, type UnitCost, type UnitTensor } from "./latency-model.js";
+export { costKey, fitLatency, isUnit, predictLatency, relativeErrors, unitShapes, unitSum, type LatencyFit, type MatmulCost, type UnitTensor } from "./latency-model.js";

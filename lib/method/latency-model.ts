@@ -21,7 +21,7 @@ export interface UnitTensor {
 }
 
 /** The cost of one matmul shape in one type, in ms (per token for prefill). */
-export interface UnitCost {
+export interface MatmulCost {
   readonly type: string;
   readonly k: number;
   readonly n: number;

@@ -16,8 +16,7 @@ import { interleavedSchedule, machineVerdict, notSeparable, summarizeTimings } f
 import { readMachineState } from "./machine-state.js";
 import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
-import type { Session } from "./session.js";
-import { jobOptions } from "./session.js";
+import { jobOptions, keyFor, type Session } from "./session.js";
 
 export interface MemoryMetrics {
   /** bytes of all parameters: what llama.cpp loads */
@@ -229,7 +228,7 @@ async function cachedJson<T>(
   compute: () => Promise<T>,
 ): Promise<T> {
   const fileSha = await s.cache.modelHash(file);
-  const key = s.cache.key({ modelSha256: fileSha, kind: "measurement", type: group, settings, fingerprint: device ? s.deviceFingerprint : s.buildFingerprint });
+  const key = keyFor(s, "measurement", group, settings, { device, modelSha256: fileSha });
   const entry = await s.cache.getOrCreate(
     key,
     async (dir) => {
