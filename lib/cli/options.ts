@@ -14,7 +14,7 @@ import { parseWeights } from "../method/weights.js";
 import { DEFAULT_PRIORITY, PRIORITIES, priorityWeighting, type Priority, type WeightChoice } from "../method/weightings.js";
 
 /** parseArgs definitions of the shared options, spread into each command's own table. */
-export const WEIGHT_OPTIONS = {
+const WEIGHT_OPTIONS = {
   weights: { type: "string" },
   priority: { type: "string" },
 } as const;
@@ -65,7 +65,7 @@ export function resolveWeights(values: { readonly weights?: string | undefined; 
  * parsePriority("memory") // "memory"
  * parsePriority("speed")  // throws: --priority: expected one of memory, latency, accuracy, balanced but received "speed"
  */
-export function parsePriority(text: string): Priority {
+function parsePriority(text: string): Priority {
   if ((PRIORITIES as readonly string[]).includes(text)) return text as Priority;
   throw unknownName("--priority", "priority", text, PRIORITIES);
 }
