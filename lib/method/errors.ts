@@ -119,8 +119,8 @@ export function expectObject(value: unknown, what: string): Readonly<Record<stri
   return value as Readonly<Record<string, unknown>>;
 }
 
-/** A constraint plan() accepts. */
-export type ConstraintName = "maxMemoryBytes" | "maxLatencyMs" | "maxPerplexity";
+/** A constraint plan() accepts; the front's choice (choose.ts) also takes maxKld and the two targets. */
+export type ConstraintName = "maxMemoryBytes" | "maxLatencyMs" | "maxPerplexity" | "maxKld" | "targetSizeBytes" | "targetBpw";
 
 /**
  * No split meets the constraints. `unmet` lists the constraints no split can
@@ -136,7 +136,17 @@ export class InfeasibleConstraintsError extends MethodInputError {
   readonly unmet: readonly ConstraintName[];
   readonly closest: {
     readonly distribution: Readonly<Record<string, number>>;
-    readonly estimate: { readonly memoryBytes: number; readonly latencyMsPerToken: number; readonly perplexity: number };
+    /** perplexity is absent for a front mix whose table carries none; kld, sizeBytes, bitsPerWeight come with front mixes. */
+    readonly estimate: {
+      readonly memoryBytes: number;
+      readonly latencyMsPerToken: number;
+      readonly perplexity?: number;
+      readonly kld?: number;
+      readonly sizeBytes?: number;
+      readonly bitsPerWeight?: number;
+    };
+    /** Type per unit, for a front mix. */
+    readonly assignment?: Readonly<Record<string, string>>;
   };
 
   constructor(message: string, unmet: readonly ConstraintName[], closest: InfeasibleConstraintsError["closest"]) {

@@ -65,3 +65,27 @@ export {
   type Weighting,
   type WeightingCategory,
 } from "./weightings.js";
+export {
+  estimateMix,
+  mixAssignment,
+  mixDistribution,
+  parseCostTable,
+  type CostTable,
+  type CostUnit,
+  type DenseCostTable,
+  type FixedCosts,
+  type MixEstimate,
+  type UnitCost,
+} from "./cost-table.js";
+export {
+  DEFAULT_GRID,
+  kldLowerBound,
+  paretoFront,
+  weightedSumMix,
+  type Front,
+  type FrontOptions,
+  type FrontOrigin,
+  type FrontPoint,
+} from "./front.js";
+export { chooseOnFront, type FrontChoice, type FrontChoiceOptions, type FrontConstraints } from "./choose.js";
+export { quantizeRecipe, type Recipe, type RecipeOptions } from "./recipe.js";

@@ -17,8 +17,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ops: ["core", "native", "gguf", "method"],
   report: ["core", "method", "pipeline"],
   pipeline: ["core", "method", "gguf", "ops", "cache"],
-  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native"],
-  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline"],
+  portfolio: ["core", "method", "cache", "pipeline"],
+  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio"],
+  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio"],
 };
 
 function sources(dir: string): string[] {
