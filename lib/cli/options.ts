@@ -14,7 +14,7 @@ import { parseWeights } from "../method/weights.js";
 import { DEFAULT_PRIORITY, PRIORITIES, priorityWeighting, type Priority, type WeightChoice } from "../method/weightings.js";
 
 /** parseArgs definitions of the shared options, spread into each command's own table. */
-const WEIGHT_OPTIONS = {
+export const WEIGHT_OPTIONS = {
   weights: { type: "string" },
   priority: { type: "string" },
 } as const;

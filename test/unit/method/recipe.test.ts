@@ -78,7 +78,7 @@ describe("parseCostTable: validation names the field", () => {
     [bad({ units: [{ ...unit, costs: { q8_0: { bytes: 1, kld: 0, latencyMs: -1 } } }] }), "table.units[0].costs.q8_0.latencyMs must be ≥ 0 (got -1)"],
     [bad({ units: [{ ...unit, costs: { q8_0: { bytes: 1, kld: 0, latencyMs: 0, nll: 0.1 } } }] }), "table.units[0].costs.q8_0.nll is given but fixed.perplexity is not; give both or neither"],
     [bad({ fixed: { ...TINY.fixed, perplexity: 10 } }), "table.units[0].costs.q8_0.nll is missing; a table with fixed.perplexity needs nll on every cost"],
-    [bad({ fixed: { bytes: 1, latencyMs: 0 } }), "table.fixed.kld must be a number (got nothing)"],
+    [bad({ fixed: { bytes: 1, latencyMs: 0 } }), "table.fixed.kld must be a number (got undefined)"],
     [bad({ units: [unit, { ...TINY.units[1], tensors: unit.tensors }] }), 'tensor "blk.0.attn_q.weight" is in both "a" and "b"'],
     [bad({ units: [{ ...unit, tensors: ["blk.0 attn"] }] }), 'table.units[0].tensors[0] must be a GGUF tensor name of letters, digits, "_", "." or "-" (got "blk.0 attn")'],
   ])("%#", (table, message) => {
