@@ -209,6 +209,26 @@ export interface RawProbeResult {
   };
 }
 
+export interface RawMatmulBenchOptions extends RawJobOptions {
+  readonly shapes: readonly { readonly type: string; readonly k: number; readonly n: number }[];
+  readonly batches: readonly number[];
+  readonly reps?: number;
+  readonly threads?: number;
+  readonly streamMiB?: number;
+  readonly gpu?: boolean;
+  readonly warmup?: boolean;
+}
+
+export interface RawMatmulTiming {
+  readonly type: string;
+  readonly k: number;
+  readonly n: number;
+  readonly batch: number;
+  readonly copies: number;
+  readonly buffer: string;
+  readonly samplesNs: readonly number[];
+}
+
 export interface RawBinding {
   ggmlTypes(): readonly RawGgmlType[];
   buildInfo(): RawBuildInfo;
@@ -224,6 +244,7 @@ export interface RawBinding {
   probeSensitivity(options: RawProbeOptions): Promise<RawProbeResult>;
   /** [tensor][file] importance-weighted squared error against the source's tensor */
   quantizationError(options: { readonly source: string; readonly files: readonly string[]; readonly tensors: readonly string[]; readonly imatrix?: string } & RawJobOptions): Promise<Float64Array>;
+  matmulBench(options: RawMatmulBenchOptions): Promise<readonly RawMatmulTiming[]>;
 }
 
 let cached: RawBinding | undefined;
