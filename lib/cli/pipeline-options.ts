@@ -12,6 +12,9 @@ import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
+import { unknownName } from "../core/errors.js";
+import { GRANULARITIES, type Granularity } from "../gguf/units.js";
+import { orderTypes, type GgmlType } from "../method/types.js";
 import { parsePositiveNumber } from "./options.js";
 import type { CommandContext } from "./args.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
@@ -48,7 +51,7 @@ export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration promp
   --ctx N               perplexity chunk and calibration window, tokens (default 512)
   --chunks N            perplexity chunks to evaluate (default: all)
   --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (128), prompt tokens (512), repetitions (5)
+                        latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)
   --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})
   --kld                 also measure KL divergence from the source model
   --json                print only the final JSON on stdout`;
@@ -86,6 +89,47 @@ function int(text: string | undefined, option: string, fallback: number, min = 1
   return text === undefined ? fallback : parseInteger(text, option, min);
 }
 
+/** Options of the commands that can measure sensitivity (score, quantize, sweep). */
+export const SENSITIVITY_OPTIONS = {
+  sensitivity: { type: "string" },
+  granularity: { type: "string" },
+  "probe-chunks": { type: "string" },
+} as const;
+
+export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       cosine (the paper's layer scores; the default) | measured (also measure each
+                        unit's Δ KLD by in-process probes over the calibration text; plans then use
+                        the measured estimator) | proxy (each unit's imatrix-weighted squared
+                        quantization error instead: no forward pass; it ranks, it does not give KLD)
+  --granularity G       sublayer (blk.N.attn / blk.N.ffn; the default) | tensor (each weight alone,
+                        token embeddings and output head included); with --sensitivity measured
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
+
+export const DEFAULT_PROBE_CHUNKS = 8;
+
+/** `--sensitivity`, `--granularity`, `--probe-chunks` → what scoreLayers measures (undefined: cosine only). */
+export function sensitivitySettings(
+  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
+  types: readonly GgmlType[],
+  uniform: UniformOptions,
+): ScoreOptions["measure"] {
+  const kind = v.sensitivity ?? "cosine";
+  if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
+  if (kind === "cosine") {
+    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new OptionError(v.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
+    return undefined;
+  }
+  const granularity = v.granularity ?? "sublayer";
+  if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
+  if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
+  return {
+    kind,
+    granularity: granularity as Granularity,
+    types: orderTypes(types),
+    uniform,
+    chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
+  };
+}
+
 /** Validates the options and reads the texts (every check before any long work starts). */
 export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
   const threads = int(v.threads, "--threads", 0, 0);
@@ -103,7 +147,7 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const run = { threads, gpuLayers };
   return {
     uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
-    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 5), ...run },
+    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 6), ...run },
     accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),

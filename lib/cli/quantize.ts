@@ -9,7 +9,7 @@ import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
@@ -28,12 +28,14 @@ ${PLAN_OPTIONS_USAGE}
 ${FRONT_OPTIONS_USAGE}
   --recipe FILE         --method front: also write the mix as a llama-quantize --tensor-type-file
                         recipe and print the command that makes it from MODEL with stock llama.cpp
+${SENSITIVITY_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...PLAN_OPTIONS,
     ...PIPELINE_OPTIONS,
+    ...SENSITIVITY_OPTIONS,
     output: { type: "string", short: "o" },
     profile: { type: "string", multiple: true },
     report: { type: "string" },
@@ -49,6 +51,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     throw new OptionError(values.profile !== undefined ? "--profile" : "--report", `--${values.profile !== undefined ? "profile" : "report"} goes with --method paper for now`);
   }
   const settings = await pipelineSettings(values);
+  const measure = sensitivitySettings(values, choices.types, settings.uniform);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   const output = await requireOutputPath(
@@ -58,7 +61,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   );
   if (front.method === "front") {
     const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
-    return runFront(model, output, recipe, choices, front, settings, context);
+    return runFront(model, output, recipe, choices, front, settings, measure, context);
   }
   const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
   if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
@@ -71,10 +74,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       weights: choices.weights.weights,
       ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
       constraints: choices.constraints,
-      ...(choices.estimator ? { estimator: choices.estimator } : {}),
+      ...(choices.estimator ? { estimator: choices.estimator } : measure ? { estimator: "measured" as const } : {}),
       latency: settings.latency,
       accuracy: settings.accuracy,
-      score: settings.score,
+      score: { ...settings.score, ...(measure ? { measure } : {}) },
       ...(given ? { profile: given } : {}),
     }),
   );
@@ -94,7 +97,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
 }
 
 /** The result measured next to the uniform set (and the plan's estimate for it). */
-export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
+function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
   const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
     `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken).padStart(10)} ms ${formatNumber(m.perplexity).padStart(10)}`;
   const lines = ["  model           memory    latency/token  perplexity"];
@@ -111,6 +114,7 @@ async function runFront(
   choices: PlanChoices,
   front: FrontChoices,
   settings: PipelineSettings,
+  measure: ReturnType<typeof sensitivitySettings>,
   context: CommandContext,
 ): Promise<number> {
   const r = await withSession(model, settings, context, async (s) => {
@@ -123,7 +127,7 @@ async function runFront(
       limits: { ...choices.constraints, ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}), ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}), ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}) },
       latency: settings.latency,
       accuracy: settings.accuracy,
-      score: settings.score,
+      score: { ...settings.score, ...(measure ? { measure } : {}) },
     });
     const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(settings.uniform.imatrix ? { imatrix: settings.uniform.imatrix.path } : {}) });
     return { result, recipe };

@@ -27,7 +27,22 @@ import { profileModel, type ProfileOptions } from "./profile.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import type { Session } from "./session.js";
-import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./uniform.js";
+import { planUnits } from "../gguf/units.js";
+import { costTableFromMeasured } from "../method/measured-costs.js";
+import type { SensitivityTable } from "../method/sensitivity.js";
+import { MethodInputError } from "../method/errors.js";
+import { InputError } from "../core/errors.js";
+
+// A method error about the scores is the user's input: say where it came from.
+function method<T>(f: () => T, what: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof MethodInputError) throw new InputError(`${what}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** A cost table and where it came from. */
 export interface UnitCosts {
@@ -45,8 +60,11 @@ export interface UnitCosts {
  */
 export async function unitCosts(
   s: Session,
-  o: { readonly profile: ProfileFile; readonly scores: ScoresFile; readonly types: readonly GgmlType[]; readonly files: ReadonlyMap<GgmlType, string> },
+  o: { readonly profile: ProfileFile; readonly scores: ScoresFile; readonly types: readonly GgmlType[]; readonly files: ReadonlyMap<GgmlType, string>; readonly uniform?: UniformOptions },
 ): Promise<UnitCosts> {
+  const sensitivity = o.scores.sensitivity;
+  // the proxy ranks but gives no KLD: only a measured table replaces today's estimators
+  if (sensitivity !== undefined && sensitivity.kind === "measured") return measuredCosts(s, { ...o, sensitivity });
   const table = costTableFromProfile({ profile: toMethodProfile(o.profile, o.types), scores: o.scores, types: o.types });
   const tensorsOf = new Map(s.info.layers.map((l) => [l.name as string, l.tensors]));
   // exact file bytes: the header and metadata outside the tensors count too (profile bytes are tensor bytes)
@@ -62,6 +80,52 @@ export async function unitCosts(
     source: "profile",
     nonLayerFiles: new Map(),
   };
+}
+
+/**
+ * The cost table of a measured Δ table: its units (planUnits at its granularity), exact bytes per
+ * unit and type from the uniform files' headers (a unit outside the blocks from the file whose
+ * non-layer tensors have that type, as the probe took it), the parameter-share split of each
+ * uniform model's latency.
+ */
+async function measuredCosts(
+  s: Session,
+  o: { readonly profile: ProfileFile; readonly sensitivity: SensitivityTable; readonly types: readonly GgmlType[]; readonly files: ReadonlyMap<GgmlType, string>; readonly uniform?: UniformOptions },
+): Promise<UnitCosts> {
+  const table = o.sensitivity;
+  const units = planUnits(s.info.tensors, table.granularity).filter((u) => table.units.includes(u.name));
+  const unitTensors = Object.fromEntries(units.map((u) => [u.name, u.tensors]));
+  const outside = units.some((u) => u.block === null);
+  const nonLayerFiles = new Map<GgmlType, string>();
+  if (outside) {
+    for (const t of o.types) nonLayerFiles.set(t, (await uniformModels(s, [o.types[0]!], { ...o.uniform, nonLayerType: t })).get(o.types[0]!)!);
+  }
+  const inBlocks = new Set(units.filter((u) => u.block !== null).flatMap((u) => u.tensors));
+  const tensorBytes: Partial<Record<GgmlType, Record<string, number>>> = {};
+  for (const t of o.types) {
+    const sizes: Record<string, number> = {};
+    for (const x of (await inspect(o.files.get(t)!)).tensors) if (inBlocks.has(x.name)) sizes[x.name] = x.bytes;
+    if (outside) for (const x of (await inspect(nonLayerFiles.get(t)!)).tensors) if (!inBlocks.has(x.name)) sizes[x.name] = x.bytes;
+    tensorBytes[t] = sizes;
+  }
+  const latencyMsPerToken = Object.fromEntries(o.types.map((t) => [t, o.profile.types[t]?.latencyMsPerToken]));
+  const reference = await inspect(o.files.get(o.types[0]!)!);
+  const planned = new Set(units.flatMap((u) => u.tensors));
+  const fixedBytes = reference.fileSize - reference.tensors.filter((x) => planned.has(x.name)).reduce((a, x) => a + x.bytes, 0);
+  const costs = method(
+    () =>
+      costTableFromMeasured({
+        sensitivity: table,
+        types: o.types,
+        unitTensors,
+        tensorParams: Object.fromEntries(s.info.tensors.map((x) => [x.name, x.shape.reduce((a, b) => a * b, 1)])),
+        tensorBytes,
+        latencyMsPerToken: latencyMsPerToken as Partial<Record<GgmlType, number>>,
+        fixedBytes: fixedBytes + metadataAllowance(units.map((u) => u.name), o.types, reference.alignment),
+      }),
+    "scores.sensitivity",
+  );
+  return { table: costs, accuracy: "kld", source: table.granularity === "tensor" ? "measured tensor" : "measured sublayer", nonLayerFiles };
 }
 
 /**
@@ -99,7 +163,7 @@ export interface ModelFront {
 export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "output" | "weights">, bounds?: FrontOptions["bounds"]): Promise<ModelFront> {
   const { profile, files } = await profileModel(s, o);
   const { scores } = await scoreLayers(s, o.score);
-  const costs = await unitCosts(s, { profile, scores, types: o.types, files });
+  const costs = await unitCosts(s, { profile, scores, types: o.types, files, uniform: o });
   s.onStep?.("front", 0);
   const front = paretoFront(costs.table, bounds ? { bounds } : {});
   s.onStep?.("front", 1);

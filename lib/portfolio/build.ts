@@ -12,7 +12,7 @@ import { buildInfo } from "../ops/build-info.js";
 import { spreadOnFront, type SpreadSelection } from "../method/spread.js";
 import { assembleFrontMix, modelFront, type FrontQuantizeOptions, type ModelFront } from "../pipeline/front.js";
 import { describeBuild, describeHardware, fingerprint } from "../pipeline/hardware.js";
-import { measureAccuracy, measureLatency, measureMemory } from "../pipeline/measure-file.js";
+import { measureAccuracy, measureLatencies, measureMemory } from "../pipeline/measure-file.js";
 import type { Session } from "../pipeline/session.js";
 import type { DeviceDescription, Selection } from "./manifest.js";
 import { writePortfolio, type ChosenMix, type WritePortfolioResult } from "./write.js";
@@ -50,14 +50,17 @@ export async function buildPortfolio(s: Session, o: BuildPortfolioOptions): Prom
   const build = describeBuild(info);
   const device: DeviceDescription = { fingerprint: fingerprint({ hardware, build }), hardware, build };
   const base = path.basename(s.model, ".gguf");
+  const files = mixes.map((mix) => ({ mix, file: path.join(dir, `${base}-${mix.name}.gguf`) }));
+  for (const { mix, file } of files) await assembleFrontMix(s, m, mix.choice, file, o);
+  // all variants' latencies in one interleaved run, so a drift of the machine hits them alike
+  const latencies = await measureLatencies(s, files.map(({ mix, file }) => ({ file, label: mix.name })), o.latency);
   const chosen: ChosenMix[] = [];
-  for (const mix of mixes) {
-    const file = path.join(dir, `${base}-${mix.name}.gguf`);
-    await assembleFrontMix(s, m, mix.choice, file, o);
+  for (const [i, { mix, file }] of files.entries()) {
     const memory = await measureMemory(file);
-    const latency = await measureLatency(s, file, mix.name, o.latency);
+    const latency = latencies[i]!;
     const accuracy = await measureAccuracy(s, file, mix.name, o.accuracy);
     const now = new Date().toISOString();
+    const prefill = latency.promptMsPerToken;
     chosen.push({
       name: mix.name,
       file,
@@ -68,8 +71,10 @@ export async function buildPortfolio(s: Session, o: BuildPortfolioOptions): Prom
           device,
           settings: { nGen: o.latency.nGen, nPrompt: o.latency.nPrompt, reps: o.latency.reps, threads: o.latency.threads ?? 0, gpuLayers: o.latency.gpuLayers ?? 0 },
           measuredAt: now,
+          // the protocol's median as the manifest's mean; the sd over rounds as measured
           decode: { mean: latency.latencyMsPerToken, sd: latency.latencyMsPerTokenSd },
-          prefill: latency.promptMsPerToken !== undefined ? { mean: latency.promptMsPerToken, sd: latency.promptMsPerTokenSd ?? 0 } : null,
+          // prefill has a median and an interval, no sd: half the interval's width stands in for it
+          prefill: prefill ? { mean: prefill.median, sd: (prefill.high - prefill.low) / 2 } : null,
         },
       ],
       accuracy: {
