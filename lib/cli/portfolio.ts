@@ -6,7 +6,7 @@ import { buildPortfolio, DEFAULT_COUNT } from "../portfolio/build.js";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withProgress, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
        apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
@@ -16,19 +16,21 @@ export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [op
   -o, --output DIR      the portfolio folder (created)
   --count K             variants (default ${DEFAULT_COUNT})
   --types T,...         candidate types (default q8_0,q6_K,q5_K,q4_K,q3_K)
+${SENSITIVITY_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   if (argv[0] === "profile") return runProfile(argv.slice(1), context);
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file (or `profile DIR`)");
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values);
+  const measure = sensitivitySettings(values, types, settings.uniform);
   const model = positionals[0]!;
   const r = await withSession(model, settings, context, (s) =>
-    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score }),
+    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
   );
   if (settings.json) {
     console.log(JSON.stringify({ path: r.path, merged: r.merged, manifest: r.manifest }, null, 2));

@@ -35,7 +35,8 @@ const common = () => [
 beforeAll(async () => {
   model = await fixtureModel();
   calibration = path.join(dir, "calibration.txt");
-  writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
+  // long enough for the sensitivity probes (two chunks of --ctx 64)
+  writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n\ndef add(a, b):\n    return a + b\n`);
   evalText = path.join(dir, "eval.txt");
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
 }, 300_000);
@@ -74,21 +75,24 @@ describe("apreqel quantize --method front", () => {
     expect(types(b)).toEqual(types(a));
   });
 
-  it("--target-size is never exceeded; an impossible one names the limit", async () => {
-    const target = choice.estimate.sizeBytes - 1;
+  it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
+    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
+    expect(bad.code).toBe(2);
+    const lowest = /targetSizeBytes = 1000 cannot be met \(the lowest sizeBytes on the front is (\d+)\)/.exec(bad.stderr);
+    expect(lowest, bad.stderr).not.toBeNull();
+    // 1% above the smallest mix: feasible, and the file must stay within it
+    const target = Math.floor(Number(lowest![1]) * 1.01);
     const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
     expect((await inspect(path.join(dir, "target.gguf"))).fileSize).toBeLessThanOrEqual(target);
-    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/targetSizeBytes = 1000 cannot be met \(the lowest sizeBytes on the front is \d+\)/);
   });
 });
 
 describe("apreqel portfolio, then pick", () => {
   it("builds a 3-variant portfolio along the front and picks from it", async () => {
     const pf = path.join(dir, "portfolio");
-    const r = await runCli(["portfolio", model, "-o", pf, "--count", "3", "--kld", "--json", ...common()]);
+    // measured Δ KLD per tensor: on random weights perplexity can favour any type, KLD grows with the loss
+    const r = await runCli(["portfolio", model, "-o", pf, "--count", "3", "--kld", "--sensitivity", "measured", "--granularity", "tensor", "--probe-chunks", "1", "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
     const { manifest } = await readPortfolio(pf, { verifyFiles: true });
     expect(manifest.variants).toHaveLength(3);
