@@ -56,7 +56,8 @@ class BenchJob : public Job {
         const int n = std::min(nPrompt_ - done, nBatch_);
         tokens[0] = done == 0 && addBos ? llama_vocab_bos(vocab) : randomToken();
         for (int i = 1; i < n; ++i) tokens[i] = randomToken();
-        if (llama_decode(ctx, llama_batch_get_one(tokens.data(), n)) != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+        throwIfCancelled();
+        if (int rc = llama_decode(ctx, llama_batch_get_one(tokens.data(), n)); rc != 0) throwDecodeFailure(rc);
         done += n;
       }
       llama_synchronize(ctx);
@@ -64,7 +65,8 @@ class BenchJob : public Job {
     auto runGen = [&](llama_context* ctx, int n) {
       llama_token token = addBos ? llama_vocab_bos(vocab) : randomToken();
       for (int i = 0; i < n; ++i) {
-        if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+        throwIfCancelled();  // per token: nGen can be 100000
+        if (int rc = llama_decode(ctx, llama_batch_get_one(&token, 1)); rc != 0) throwDecodeFailure(rc);
         llama_synchronize(ctx);
         token = randomToken();
       }
@@ -76,6 +78,8 @@ class BenchJob : public Job {
       co.nBatch = static_cast<uint32_t>(nBatch_);
       co.nUbatch = 512;
       co.threads = threads_;
+      co.abort = &Job::abortRequested;
+      co.abortData = this;
       Context c = makeContext(model.get(), co, reason);
       if (warmup_) warm(c.ctx.get());
       for (int r = 0; r < reps_; ++r) {

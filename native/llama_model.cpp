@@ -2,6 +2,7 @@
 
 #include "validate.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -43,6 +44,8 @@ Context makeContext(llama_model* model, const ContextOptions& o, const std::func
   cp.layer_similarity = o.layerSimilarity;
   cp.cb_eval = o.cbEval;
   cp.cb_eval_user_data = o.cbEvalData;
+  cp.abort_callback = o.abort;
+  cp.abort_callback_data = o.abortData;
   Context c;
   ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
   c.pool.reset(ggml_threadpool_new(&tpp));
@@ -71,6 +74,24 @@ std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& t
     throw std::runtime_error(std::string("the model's tokenizer cannot encode this text (") + e.what() +
                              "); its vocabulary has no byte fallback for some characters");
   }
+}
+
+std::vector<llama_token> tokenizePrefix(const llama_vocab* vocab, const std::string& text, bool addSpecial, size_t minTokens,
+                                        const std::function<bool()>& cancelled) {
+  constexpr size_t kMargin = 64;  // tokens near a cut may merge differently than in the whole text
+  size_t len = std::max<size_t>(1 << 16, (minTokens + kMargin) * 8);
+  while (len < text.size()) {
+    // cut at a line break, else a space, in the second half of the prefix; then at a UTF-8 boundary
+    size_t cut = text.rfind('\n', len);
+    if (cut == std::string::npos || cut < len / 2) cut = text.rfind(' ', len);
+    if (cut == std::string::npos || cut < len / 2) cut = len;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    std::vector<llama_token> tokens = tokenize(vocab, text.substr(0, cut), addSpecial);
+    if (tokens.size() >= minTokens + kMargin) return tokens;
+    if (cancelled()) throw std::runtime_error("the operation was aborted");
+    len *= 2;
+  }
+  return tokenize(vocab, text, addSpecial);
 }
 
 std::string tokenToPiece(const llama_vocab* vocab, llama_token token) {
