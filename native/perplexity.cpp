@@ -205,6 +205,12 @@ class PerplexityJob : public Job {
       chunksDone_ = i + nSeqBatch;
       report(static_cast<double>(chunksDone_) / nChunk);
     }
+    // NaN/Inf weights (or activations that overflow) make NaN/Inf logits: say so here, rather than
+    // hand back a NaN that every caller would have to notice
+    if (!std::isfinite(nll.mean()) || (base && !std::isfinite(kld.mean()))) {
+      throw std::runtime_error(load_.path + " gives non-finite outputs (NaN or Inf logits" + (base ? ", or its base " + base_ + " does" : std::string()) +
+                               "): its weights hold NaN/Inf values or its activations overflow");
+    }
     ppl_ = std::exp(nll.mean());
     stderr_ = nll.stderrOfMean() * ppl_;
     scored_ = nll.count;
