@@ -8,6 +8,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inspect } from "../../lib/gguf/inspect.js";
 import { captureSimilarity } from "../../lib/measure/capture.js";
+import { perplexity } from "../../lib/measure/perplexity.js";
 import { quantize } from "../../lib/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { GgufType, gv, rewriteGguf, stringArray, type GgufModel } from "../helpers/gguf-edit.js";
@@ -137,4 +138,18 @@ describe("very low-bit types without an importance matrix", () => {
       expect(listing(dir)).toEqual(before);
     });
   }
+});
+
+describe("NaN weights", () => {
+  it("perplexity says the model gives non-finite outputs instead of returning NaN", async () => {
+    // output.weight filled with f16 NaN (0x7e00): every logit is NaN
+    const file = variant("nan-output", (m) => {
+      const t = tensor(m, "output.weight");
+      expect(t.type).toBe(1);
+      for (let i = 0; i + 1 < t.data.length; i += 2) t.data.writeUInt16LE(0x7e00, i);
+    });
+    await expect(perplexity({ model: file, text: TEXT.repeat(4), nCtx: 16, nBatch: 16, chunks: 2, threads: 1 })).rejects.toThrow(
+      /nan-output\.gguf gives non-finite outputs \(NaN or Inf logits\)/,
+    );
+  });
 });
