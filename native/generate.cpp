@@ -32,6 +32,7 @@ class GenerateJob : public Job {
     cp.n_ctx = static_cast<uint32_t>(tokens.size() + nPredict_ + 8);
     cp.n_batch = cp.n_ctx;
     cp.no_perf = true;
+    cp.attention_type = LLAMA_ATTENTION_TYPE_CAUSAL;  // as makeContext (llama_model.cpp) says why
     if (threads_ > 0) cp.n_threads = cp.n_threads_batch = threads_;
     cp.abort_callback = &Job::abortRequested;
     cp.abort_callback_data = this;

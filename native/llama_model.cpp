@@ -41,6 +41,9 @@ Context makeContext(llama_model* model, const ContextOptions& o, const std::func
   const int32_t threads = o.threads > 0 ? o.threads : defaultThreads();
   cp.n_threads = cp.n_threads_batch = threads;
   cp.no_perf = true;
+  // apreqel measures causal language models; a file's <arch>.attention.causal = false would make
+  // llama_decode assert n_ubatch >= n_tokens (GGML_ASSERT) for our batches
+  cp.attention_type = LLAMA_ATTENTION_TYPE_CAUSAL;
   cp.layer_similarity = o.layerSimilarity;
   cp.cb_eval = o.cbEval;
   cp.cb_eval_user_data = o.cbEvalData;

@@ -140,6 +140,8 @@ export function semanticDrafts(bytes: Buffer): SemanticDraft[] {
     add("per-layer", `${key}=${v}`, (m) => void m.kvs.set(k(key), gv.u32(v)));
   }
 
+  add("per-layer", "attention.causal=false", (m) => void m.kvs.set(k("attention.causal"), { type: GgufType.BOOL, bytes: Buffer.from([0]) }));
+
   // vocabulary
   if (nVocab > 0) {
     for (const [a, b] of [[0, 1], [1, 2], [3, 300], [nVocab - 2, nVocab - 1], [100, 13], [1000, 1001]].filter(([a, b]) => a! < nVocab && b! < nVocab) as Array<[number, number]>) {
