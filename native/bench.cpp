@@ -44,6 +44,7 @@ class BenchJob : public Job {
     modelParams_ = llama_model_n_params(model.get());
     const llama_vocab* vocab = llama_model_get_vocab(model.get());
     const int32_t nVocab = llama_vocab_n_tokens(vocab);
+    if (nVocab <= 0) throw std::runtime_error("cannot benchmark " + load_.path + ": its vocabulary is empty (random tokens are drawn from it)");
     const bool addBos = llama_vocab_get_add_bos(vocab);
     std::mt19937 rng(1);
     auto randomToken = [&] { return static_cast<llama_token>(rng() % static_cast<uint32_t>(nVocab)); };

@@ -63,6 +63,10 @@ Context makeContext(llama_model* model, const ContextOptions& o, const std::func
 }
 
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial) {
+  // a vocabulary of type "none" has no tokenizer: llama.cpp's tokenize would GGML_ABORT
+  if (llama_vocab_type(vocab) == LLAMA_VOCAB_TYPE_NONE || llama_vocab_n_tokens(vocab) <= 0) {
+    throw std::runtime_error("the model has no tokenizer (tokenizer.ggml.model is \"none\" or its vocabulary is empty)");
+  }
   // llama.cpp's tokenizers throw (e.g. std::out_of_range) on characters a vocabulary without
   // byte fallback cannot represent
   try {
