@@ -1,6 +1,6 @@
 /** Cache keys: a SHA-256 over everything that determines an entry's content. */
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../pipeline/hardware.js";
+import { canonicalJson } from "../core/json.js";
 
 /** What the cache holds. */
 export type CacheKind = "uniform" | "profile" | "scores" | "similarity" | "measurement";

@@ -1,8 +1,13 @@
 /** Strict option parsing shared by the commands: unknown options are errors, never ignored. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { nearestName } from "../errors.js";
+import { nearestName } from "../core/errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** What a command gets beside its arguments: `signal` aborts on SIGINT/SIGTERM (see bin/apreqel.js). */
+export interface CommandContext {
+  readonly signal?: AbortSignal;
+}
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {

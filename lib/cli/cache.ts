@@ -3,10 +3,10 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { Cache } from "../cache/cache.js";
 import { defaultCacheDir } from "../cache/location.js";
-import { InputError } from "../errors.js";
+import { InputError } from "../core/errors.js";
 import { parse, UsageError } from "./args.js";
-import { formatBytes } from "./format.js";
-import { parseAge } from "./options.js";
+import { formatBytes } from "../core/format.js";
+import { parseAge } from "../core/units.js";
 
 export const usage = `usage: apreqel cache list [--cache-dir DIR] [--json]
        apreqel cache clear [--older-than AGE] [--cache-dir DIR] [--json]

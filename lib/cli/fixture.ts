@@ -1,6 +1,6 @@
 /** `apreqel fixture`: write a random-weight model of a realistic shape (tests, benchmarks, demos). */
-import { unknownName } from "../errors.js";
-import { FIXTURE_SHAPES, writeRandomModel } from "../fixtures.js";
+import { unknownName } from "../core/errors.js";
+import { FIXTURE_SHAPES, writeRandomModel } from "../ops/fixtures.js";
 import { parse, UsageError } from "./args.js";
 
 const shapes = Object.keys(FIXTURE_SHAPES) as (keyof typeof FIXTURE_SHAPES)[];

@@ -1,6 +1,6 @@
 /** `apreqel inspect model.gguf`: tensors grouped by sub-layer, types and bits per weight. */
-import { ggmlTypes } from "../gguf/ggml-types.js";
-import { inspect } from "../gguf/inspect.js";
+import { ggmlTypes } from "../ops/ggml-types.js";
+import { inspect } from "../ops/inspect.js";
 import { parse, UsageError } from "./args.js";
 
 export const usage = `usage: apreqel inspect MODEL.gguf [--json]

@@ -1,7 +1,7 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
-import { InputError, OptionError } from "../errors.js";
+import { InputError, OptionError } from "../core/errors.js";
 import { MethodInputError } from "../method/errors.js";
-import { UsageError } from "./args.js";
+import { UsageError, type CommandContext } from "./args.js";
 import * as build from "./build.js";
 import * as fixture from "./fixture.js";
 import * as cache from "./cache.js";
@@ -13,11 +13,6 @@ import * as score from "./score.js";
 import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
-
-/** What a command gets beside its arguments: `signal` aborts on SIGINT/SIGTERM (see bin/apreqel.js). */
-export interface CommandContext {
-  readonly signal?: AbortSignal;
-}
 
 interface Command {
   readonly usage: string;

@@ -3,15 +3,15 @@
  * one table, one usage text, one parser, so every command spells and validates them alike.
  */
 import { hashFile } from "../cache/cache.js";
-import { requireInputFile } from "../files.js";
+import { requireInputFile } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import type { StepReporter } from "../pipeline/session.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
-import { quantizeTypes, requireGgmlType } from "../gguf/ggml-types.js";
-import { binding } from "../native/binding.js";
+import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
+import { buildInfo } from "../ops/build-info.js";
 import { UsageError } from "./args.js";
 import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
@@ -92,7 +92,7 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const threads = int(v.threads, "--threads", 0, 0);
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
-  if (gpuLayers !== 0 && !binding().buildInfo().gpuOffload) {
+  if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
     throw new UsageError(`--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
   }
   const nCtx = int(v.ctx, "--ctx", 512, 8);

@@ -1,11 +1,12 @@
 /** `apreqel plan`: the best split and allocation for a profile, scores and priorities. */
-import { readJsonInput } from "../files.js";
+import { readJsonInput } from "../core/files.js";
 import { layerOrder, type LayerName } from "../method/layers.js";
 import { plan, type PlanResult } from "../method/plan.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { parse, UsageError } from "./args.js";
-import { formatBytes, formatNumber } from "./format.js";
-import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices, type WeightChoice } from "./options.js";
+import { formatBytes, formatNumber } from "../core/format.js";
+import type { WeightChoice } from "../method/weightings.js";
+import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 
 export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES.json [options] [--json]
   Chooses how many layers get each type (TOPSIS over every split) and which layers get them.

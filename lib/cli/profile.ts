@@ -1,11 +1,10 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { openSession } from "../pipeline/session.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
-import { formatBytes, formatNumber } from "./format.js";
+import { parse, UsageError, type CommandContext } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 

@@ -1,11 +1,10 @@
 /** `apreqel score MODEL.gguf -o scores.json`: layer contributions from the calibration prompts. */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { openSession } from "../pipeline/session.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
+import { parse, UsageError, type CommandContext } from "./args.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]

@@ -1,15 +1,14 @@
 /** `apreqel sweep MODEL.gguf --out-dir DIR`: the paper's 28 weightings → 28 models, measured, with hypervolume. */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { openSession } from "../pipeline/session.js";
 import { sweep, type SweepResult } from "../pipeline/sweep.js";
 import { writeReport } from "../report/report.js";
-import { quantizePresets } from "../gguf/ggml-types.js";
-import { unknownName } from "../errors.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
-import { formatBytes, formatNumber } from "./format.js";
+import { quantizePresets } from "../ops/ggml-types.js";
+import { unknownName } from "../core/errors.js";
+import { parse, UsageError, type CommandContext } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 

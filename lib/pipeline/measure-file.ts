@@ -6,10 +6,10 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { inspect } from "../gguf/inspect.js";
+import { inspect } from "../ops/inspect.js";
 import type { LayerName } from "../method/layers.js";
-import { bench } from "../measure/bench.js";
-import { perplexity } from "../measure/perplexity.js";
+import { bench } from "../ops/bench.js";
+import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
 import type { Session } from "./session.js";
 import { jobOptions } from "./session.js";

@@ -5,11 +5,12 @@
  * settings. A profile may be partial (`profile --only latency` on the target device,
  * `--only accuracy` elsewhere); {@link mergeProfiles} joins such halves and refuses to mix models.
  */
-import { InputError } from "../errors.js";
+import { InputError } from "../core/errors.js";
 import { parseLayerName, type LayerName } from "../method/layers.js";
 import { parseProfile, type Profile } from "../method/profile.js";
 import { parseGgmlType, type GgmlType } from "../method/types.js";
-import { canonicalJson, type BuildDescription, type Hardware } from "./hardware.js";
+import { canonicalJson } from "../core/json.js";
+import type { BuildDescription, Hardware } from "./hardware.js";
 
 /** What `profile --only` can restrict a run to, and what each measurement belongs to. */
 export type MetricGroup = "memory" | "latency" | "accuracy";

@@ -5,10 +5,10 @@
  */
 import { Cache } from "../cache/cache.js";
 import type { CacheKey, CacheKind } from "../cache/key.js";
-import { requireInputFile } from "../files.js";
-import { inspect, type ModelInfo } from "../gguf/inspect.js";
-import { binding } from "../native/binding.js";
-import type { JobOptions } from "../native/job.js";
+import { requireInputFile } from "../core/files.js";
+import { inspect, type ModelInfo } from "../ops/inspect.js";
+import { buildInfo } from "../ops/build-info.js";
+import type { JobOptions } from "../core/job-options.js";
 import { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./hardware.js";
 
 /** Reports progress of one named step (0..1). */
@@ -43,7 +43,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
   const [info, sha256] = await Promise.all([inspect(model), cache.modelHash(model)]);
   if (info.layers.length === 0) throw new Error(`${model} has no transformer blocks apreqel can plan (architecture ${info.architecture})`);
-  const backend = binding().buildInfo();
+  const backend = buildInfo();
   const hardware = describeHardware(backend);
   const build = describeBuild(backend);
   return {

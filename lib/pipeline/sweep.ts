@@ -14,7 +14,7 @@ import type { ScoresFile } from "../method/scores.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import { PAPER_WEIGHTINGS, type Weighting } from "../method/weightings.js";
-import { quantize } from "../quantize.js";
+import { quantize } from "../ops/quantize.js";
 import { measureModel, type MeasuredModel } from "./measure-file.js";
 import { assembleMix } from "./mixed.js";
 import { toMethodProfile } from "./profile-file.js";

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Cache } from "../../lib/cache/cache.js";
-import { inspect } from "../../lib/gguf/inspect.js";
+import { inspect } from "../../lib/ops/inspect.js";
 import { binding } from "../../lib/native/binding.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";

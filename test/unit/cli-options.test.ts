@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  parseAge,
-  parseConstraints,
-  parseEstimator,
-  parseMilliseconds,
-  parsePlanChoices,
-  parsePositiveNumber,
-  parseSize,
-  parseTypes,
-  resolveWeights,
-} from "../../lib/cli/options.js";
-import { OptionError } from "../../lib/errors.js";
+import { parseConstraints, parseEstimator, parsePlanChoices, parsePositiveNumber, parseTypes, resolveWeights } from "../../lib/cli/options.js";
+import { parseAge, parseMilliseconds, parseSize } from "../../lib/core/units.js";
+import { OptionError } from "../../lib/core/errors.js";
 
 function message(f: () => unknown): string {
   try {

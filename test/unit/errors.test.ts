@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { invalidOption, nearestName, unknownName } from "../../lib/errors.js";
+import { invalidOption, nearestName, unknownName } from "../../lib/core/errors.js";
 
 describe("error vocabulary", () => {
   it("suggests the nearest valid name", () => {

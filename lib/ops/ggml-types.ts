@@ -2,7 +2,7 @@
  * ggml tensor types, as the linked ggml defines them (names, block and byte sizes), and the
  * targets llama.cpp can quantize to. One place: everything else asks here.
  */
-import { unknownName } from "../errors.js";
+import { unknownName } from "../core/errors.js";
 import { binding } from "../native/binding.js";
 
 export interface GgmlType {

@@ -3,7 +3,7 @@
  * option, the accepted values and what was received (see errors.ts); nothing is coerced.
  */
 import { describe, invalidOption, OptionError } from "./errors.js";
-import type { JobOptions } from "./native/job.js";
+import type { JobOptions } from "./job-options.js";
 
 /** The native layer reads counts as 32-bit integers. */
 export const MAX_INT32 = 2 ** 31 - 1;
