@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { writeRandomModel } from "../../lib/fixtures.js";
-import { bench } from "../../lib/measure/bench.js";
-import { captureSimilarity } from "../../lib/measure/capture.js";
-import { perplexity } from "../../lib/measure/perplexity.js";
-import { quantize } from "../../lib/quantize.js";
-import { prng } from "../../test/helpers/prng.js";
+import { writeRandomModel } from "../../lib/ops/fixtures.js";
+import { bench } from "../../lib/ops/bench.js";
+import { captureSimilarity } from "../../lib/ops/capture.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
+import { quantize } from "../../lib/ops/quantize.js";
+import { prng } from "../shared/prng.js";
 import { machine, median, writeSection } from "./report.js";
 
 const arg = (name: string, fallback: number) => {

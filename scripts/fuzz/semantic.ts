@@ -1,9 +1,9 @@
 // Semantic attacks (issue 12): files that gguf's parser accepts, because every offset, count and
-// padding is rewritten to be consistent (test/helpers/gguf-edit.ts), but whose meaning is hostile:
+// padding is rewritten to be consistent (scripts/shared/gguf-edit.ts), but whose meaning is hostile:
 // absurd or empty shapes, per-layer hyperparameter arrays that contradict the tensors, a corrupted
 // vocabulary, alignment values. Byte-level mutations (mutations.ts) rarely reach these: gguf.cpp
 // rejects their files first. Targeted lists per fixture, plus random combinations that never run out.
-import { GgufType, gv, intValue, parseGguf, serializeGguf, stringArray, type GgufModel, type GgufValue } from "../../test/helpers/gguf-edit.js";
+import { GgufType, gv, intValue, parseGguf, serializeGguf, stringArray, type GgufModel, type GgufValue } from "../shared/gguf-edit.js";
 
 export const SEMANTIC_CATEGORIES = ["shape", "per-layer", "vocab", "alignment"] as const;
 export type SemanticCategory = (typeof SEMANTIC_CATEGORIES)[number];

@@ -1,17 +1,17 @@
 // Issue 12, item 1: files that gguf's parser accepts (consistent offsets) but that llama.cpp used to
 // abort on (SIGABRT/SIGFPE) are rejected before any load, naming the file and the reason; the valid
 // alignments that made the quantizer write a short file now work. Every file is written by the
-// test from the generated fixture (test/helpers/gguf-edit.ts rewrites the offsets).
+// test from the generated fixture (scripts/shared/gguf-edit.ts rewrites the offsets).
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { captureSimilarity } from "../../lib/measure/capture.js";
-import { perplexity } from "../../lib/measure/perplexity.js";
-import { quantize } from "../../lib/quantize.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { captureSimilarity } from "../../lib/ops/capture.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
-import { GgufType, gv, rewriteGguf, stringArray, type GgufModel } from "../helpers/gguf-edit.js";
+import { GgufType, gv, rewriteGguf, stringArray, type GgufModel } from "../../scripts/shared/gguf-edit.js";
 import { listing, tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
