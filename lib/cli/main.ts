@@ -73,7 +73,14 @@ export async function main(argv: readonly string[], context: CommandContext = {}
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      // process.exit() would wait in libuv's thread-pool shutdown for the native job still running;
+      // the signal's default action ends the process now. Output locks and temp files stay
+      // behind, and the next run takes them over or sweeps them (their pid is gone).
+      process.removeAllListeners(sig);
+      process.kill(process.pid, sig);
+      return;
+    }
     process.stderr.write(`\napreqel: ${sig}: stopping (cleaning up temp files; ${sig} again to quit at once)\n`);
     controller.abort(new Error(`interrupted by ${sig}`));
   };

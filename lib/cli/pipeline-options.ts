@@ -3,7 +3,7 @@
  * one table, one usage text, one parser, so every command spells and validates them alike.
  */
 import { hashFile } from "../cache/cache.js";
-import { requireInputFile } from "../core/files.js";
+import { requireInputFile, type InputRef } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import type { StepReporter } from "../pipeline/session.js";
@@ -32,6 +32,7 @@ export const PIPELINE_OPTIONS = {
   gamma: { type: "string" },
   kld: { type: "boolean" },
   json: { type: "boolean" },
+  force: { type: "boolean" },
 } as const;
 
 export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
@@ -49,7 +50,8 @@ export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration promp
                         latency test: generated tokens (128), prompt tokens (512), repetitions (5)
   --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})
   --kld                 also measure KL divergence from the source model
-  --json                print only the final JSON on stdout`;
+  --json                print only the final JSON on stdout
+  --force               replace an existing output file that apreqel did not write`;
 
 export interface PipelineValues {
   readonly calibration?: string | undefined;
@@ -67,6 +69,7 @@ export interface PipelineValues {
   readonly gamma?: string | undefined;
   readonly kld?: boolean | undefined;
   readonly json?: boolean | undefined;
+  readonly force?: boolean | undefined;
 }
 
 export interface PipelineSettings {
@@ -76,6 +79,10 @@ export interface PipelineSettings {
   readonly score: ScoreOptions;
   readonly cacheDir?: string;
   readonly json: boolean;
+  /** --force: outputs may replace files apreqel did not write */
+  readonly force: boolean;
+  /** the files given as inputs (calibration, eval text, imatrix): no output may be one of them */
+  readonly inputs: readonly InputRef[];
   /** caveats to print with the results (e.g. perplexity on the built-in text) */
   readonly notes: readonly string[];
 }
@@ -109,6 +116,12 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),
     json: v.json ?? false,
+    force: v.force ?? false,
+    inputs: [
+      ...(v.calibration !== undefined ? [{ path: v.calibration, option: "--calibration" }] : []),
+      ...(v["eval-text"] !== undefined ? [{ path: v["eval-text"], option: "--eval-text" }] : []),
+      ...(imatrixPath !== undefined ? [{ path: imatrixPath, option: "--imatrix" }] : []),
+    ],
     notes: evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : [],
   };
 }

@@ -1,6 +1,6 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../core/files.js";
+import { claimOutputs, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { openSession } from "../pipeline/session.js";
 import { parse, UsageError, type CommandContext } from "./args.js";
@@ -23,31 +23,38 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values);
-  const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const { profile } = await profileModel(s, {
-    ...settings.uniform,
-    types,
-    ...(values.only ? { only: values.only } : {}),
-    latency: settings.latency,
-    accuracy: settings.accuracy,
-  }).finally(() => progress.finish());
-  await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
-  if (settings.json) {
-    console.log(JSON.stringify(profile, null, 2));
+  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
+    force: settings.force,
+  });
+  try {
+    const output = claimed.paths[0]!;
+    const progress = stepProgress(settings.json);
+    const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
+    const { profile } = await profileModel(s, {
+      ...settings.uniform,
+      types,
+      ...(values.only ? { only: values.only } : {}),
+      latency: settings.latency,
+      accuracy: settings.accuracy,
+    }).finally(() => progress.finish());
+    await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
+    if (settings.json) {
+      console.log(JSON.stringify(profile, null, 2));
+      return 0;
+    }
+    console.log(`wrote ${output}`);
+    for (const type of types) {
+      const t = profile.types[type]!;
+      const parts = [
+        t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
+        t.latencyMsPerToken !== undefined ? `${formatNumber(t.latencyMsPerToken)} ms/token` : null,
+        t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
+      ].filter(Boolean);
+      console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
+    }
+    for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
     return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(`wrote ${output}`);
-  for (const type of types) {
-    const t = profile.types[type]!;
-    const parts = [
-      t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
-      t.latencyMsPerToken !== undefined ? `${formatNumber(t.latencyMsPerToken)} ms/token` : null,
-      t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
-    ].filter(Boolean);
-    console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
-  }
-  for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
-  return 0;
 }

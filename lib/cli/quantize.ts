@@ -4,7 +4,7 @@ import type { GgmlType } from "../method/types.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { openSession } from "../pipeline/session.js";
-import { requireOutputPath } from "../core/files.js";
+import { claimOutputs } from "../core/files.js";
 import { writeReport } from "../report/report.js";
 import { parse, UsageError, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
@@ -35,11 +35,31 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const settings = await pipelineSettings(values);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
-  const output = await requireOutputPath(
-    values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`),
-    "--output",
-    [model],
+  // every output against every input and each other, and locked, before any work
+  const claimed = await claimOutputs(
+    [
+      { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" },
+      ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
+    ],
+    [{ path: model, option: "MODEL" }, ...settings.inputs, ...(values.profile ?? []).map((p) => ({ path: p, option: "--profile" }))],
+    { force: settings.force },
   );
+  try {
+    return await runClaimed(model, claimed.paths[0]!, values, choices, settings, label, context);
+  } finally {
+    await claimed.release();
+  }
+}
+
+async function runClaimed(
+  model: string,
+  output: string,
+  values: { readonly profile?: string[] | undefined; readonly report?: string | undefined },
+  choices: ReturnType<typeof parsePlanChoices>,
+  settings: Awaited<ReturnType<typeof pipelineSettings>>,
+  label: string,
+  context: CommandContext,
+): Promise<number> {
   const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
   if (loaded && !loaded.file) throw new UsageError("--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
   const given = loaded?.file;
@@ -85,6 +105,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   console.log(describePlan(r.plan, choices.weights).join("\n"));
   console.log("");
   console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
+  if (r.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
   console.log(resultTable(choices.types, r).join("\n"));
   for (const note of settings.notes) console.log(`note: ${note}`);
   return 0;

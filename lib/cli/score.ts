@@ -1,6 +1,6 @@
 /** `apreqel score MODEL.gguf -o scores.json`: layer contributions from the calibration prompts. */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../core/files.js";
+import { claimOutputs, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { openSession } from "../pipeline/session.js";
@@ -17,16 +17,23 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
   if (!values.output) throw new UsageError("-o SCORES.json is required");
   const settings = await pipelineSettings(values);
-  const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
-  await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
-  if (settings.json) {
-    console.log(JSON.stringify(scores, null, 2));
+  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
+    force: settings.force,
+  });
+  try {
+    const output = claimed.paths[0]!;
+    const progress = stepProgress(settings.json);
+    const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
+    const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
+    await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
+    if (settings.json) {
+      console.log(JSON.stringify(scores, null, 2));
+      return 0;
+    }
+    console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
+    console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
     return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
-  console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
-  return 0;
 }

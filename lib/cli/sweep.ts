@@ -1,7 +1,7 @@
 /** `apreqel sweep MODEL.gguf --out-dir DIR`: the paper's 28 weightings → 28 models, measured, with hypervolume. */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { requireOutputPath, writeAtomically } from "../core/files.js";
+import { claimOutputs, writeAtomically } from "../core/files.js";
 import { openSession } from "../pipeline/session.js";
 import { sweep, type SweepResult } from "../pipeline/sweep.js";
 import { writeReport } from "../report/report.js";
@@ -28,7 +28,15 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const settings = await pipelineSettings(values);
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
-  const jsonFile = await requireOutputPath(path.join(outDir, "sweep.json"), "--out-dir", [positionals[0]!]);
+  const claimed = await claimOutputs(
+    [
+      { path: path.join(outDir, "sweep.json"), option: "--out-dir", kind: "json" },
+      { path: path.join(outDir, "report.html"), option: "--out-dir", kind: "html" },
+    ],
+    [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs],
+    { force: settings.force },
+  );
+  const jsonFile = claimed.paths[0]!;
   const progress = stepProgress(settings.json);
   const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
   const r = await sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }).finally(() =>

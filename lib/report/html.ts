@@ -47,6 +47,7 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="apreqel">
 <title>${escapeHtml(input.title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
