@@ -14,7 +14,7 @@ ${PIPELINE_OPTIONS_USAGE}`;
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new UsageError("expected at least one model file");
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, positionals);
   const progress = stepProgress(settings.json);
   const results = await evaluate({
     models: positionals,

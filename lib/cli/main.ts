@@ -1,5 +1,6 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
 import { InputError, OptionError } from "../core/errors.js";
+import { printable } from "../core/format.js";
 import { MethodInputError } from "../method/errors.js";
 import { UsageError, type CommandContext } from "./args.js";
 import * as build from "./build.js";
@@ -57,10 +58,11 @@ export async function main(argv: readonly string[], context: CommandContext = {}
     const err = e as Error;
     // Mistakes in what the user gave (options, files, method inputs): one line, exit 2.
     if (err instanceof UsageError || err instanceof OptionError) {
-      console.error(`apreqel ${name}: ${err.message} (see apreqel ${name} --help)`);
+      console.error(`apreqel ${name}: ${printable(err.message)} (see apreqel ${name} --help)`);
       return 2;
     }
-    console.error(`apreqel ${name}: ${err.message}`);
+    // messages quote file contents (metadata, tensor names): no terminal escapes get through
+    console.error(`apreqel ${name}: ${printable(err.message)}`);
     if (err instanceof InputError || err instanceof MethodInputError) return 2;
     return err.name === "AbortError" ? 130 : 1;
   }

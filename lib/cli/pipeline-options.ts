@@ -3,7 +3,9 @@
  * one table, one usage text, one parser, so every command spells and validates them alike.
  */
 import { hashFile } from "../cache/cache.js";
+import os from "node:os";
 import { requireInputFile, type InputRef } from "../core/files.js";
+import { inspect } from "../ops/inspect.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import type { StepReporter } from "../pipeline/session.js";
@@ -94,9 +96,23 @@ function int(text: string | undefined, option: string, fallback: number, min = 1
   return n;
 }
 
-/** Validates the options and reads the texts (every check before any long work starts). */
-export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
-  const threads = int(v.threads, "--threads", 0, 0);
+/** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */
+const IMATRIX_TYPES: ReadonlySet<string> = new Set(["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs"]);
+
+/**
+ * Validates the options and reads the texts (every check before any long work starts). With
+ * `models`, the settings are also checked against each model's header: the latency test's and
+ * perplexity's token counts must fit the model's training context.
+ */
+export async function pipelineSettings(v: PipelineValues, models: readonly string[] = []): Promise<PipelineSettings> {
+  const cores = os.availableParallelism();
+  let threads = int(v.threads, "--threads", 0, 0);
+  // more threads than cores makes llama.cpp's spinning thread pool crawl (16 on 2 cores: 240×
+  // slower) and a thousand of them ignore signals for minutes
+  if (threads > cores && !v.force) {
+    process.stderr.write(`apreqel: --threads ${threads} is more than the ${cores} cores available: using ${cores} (--force keeps ${threads})\n`);
+    threads = cores;
+  }
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
   if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
@@ -105,13 +121,27 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const nCtx = int(v.ctx, "--ctx", 512, 8);
   const chunks = v.chunks === undefined ? undefined : parsePositiveInteger(v.chunks, "--chunks");
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
+  if (gamma !== undefined && gamma > 1) throw new UsageError(`--gamma: expected a cosine threshold from 0 to 1 but received ${JSON.stringify(v.gamma)}`);
   const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
+  if (IMATRIX_TYPES.has(nonLayerType) && imatrixPath === undefined) {
+    throw new UsageError(`--non-layer-type: ${nonLayerType} needs an importance matrix (--imatrix FILE from llama-imatrix), or choose another type`);
+  }
+  const nGen = int(v["n-gen"], "--n-gen", 128);
+  const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
+  for (const model of models) {
+    const info = await inspect(model);
+    const trained = info.metadata[`${info.architecture}.context_length`];
+    if (typeof trained !== "number" || trained <= 0) continue;
+    for (const [option, value] of [["--ctx", nCtx], ["--n-prompt", nPrompt], ["--n-gen", nGen]] as const) {
+      if (value > trained) throw new UsageError(`${option}: ${value} tokens is more than ${model}'s context of ${trained} tokens`);
+    }
+  }
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
   const run = { threads, gpuLayers };
   return {
     uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
-    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 5), ...run },
+    latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 5), ...run },
     accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),

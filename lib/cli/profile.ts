@@ -22,7 +22,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     throw new UsageError(`--only: expected latency or accuracy but received ${JSON.stringify(values.only)}`);
   }
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, positionals);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });
