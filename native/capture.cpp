@@ -53,7 +53,7 @@ class CaptureJob : public Job {
     std::vector<std::vector<llama_token>> windows;
     size_t total = 0;
     for (const std::string& text : texts_) {
-      std::vector<llama_token> tokens = tokenize(vocab, text, true);
+      std::vector<llama_token> tokens = forModel(load_.path, [&] { return tokenize(vocab, text, true); });
       size_t counted = 0;
       size_t pos = 0;
       bool first = true;

@@ -26,7 +26,7 @@ class GenerateJob : public Job {
     ModelPtr model = loadModel(load_, [this] { return cancelled(); }, [this] { return lastLogError(); });
     throwIfCancelled();
     const llama_vocab* vocab = llama_model_get_vocab(model.get());
-    std::vector<llama_token> tokens = tokenize(vocab, prompt_, true);
+    std::vector<llama_token> tokens = forModel(load_.path, [&] { return tokenize(vocab, prompt_, true); });
     if (tokens.empty()) throw std::runtime_error("the prompt has no tokens");
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(tokens.size() + nPredict_ + 8);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,17 @@ ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& canc
 
 // Tokenizes `text`; throws if the vocabulary cannot encode it.
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial);
+
+// Runs `f` (a tokenization) and prefixes the model's path to any error, so a message about a
+// file's tokenizer names the file.
+template <typename F>
+auto forModel(const std::string& path, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
 
 // Tokenizes only as much of `text` as gives at least `minTokens` tokens (plus a margin, so that the
 // first minTokens are those of the whole text): a prefix cut at a line or word break, doubled until

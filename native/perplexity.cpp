@@ -89,8 +89,10 @@ class PerplexityJob : public Job {
       throw std::runtime_error("klBase has a different vocabulary than the model");
     }
     // with a chunk count, only what those chunks need is tokenized
-    std::vector<llama_token> tokens = chunks_ < 0 ? tokenize(vocab, text_, true)
-                                                  : tokenizePrefix(vocab, text_, true, static_cast<size_t>(std::max(chunks_, 2)) * nCtx_, cancel);
+    std::vector<llama_token> tokens = forModel(load_.path, [&] {
+      return chunks_ < 0 ? tokenize(vocab, text_, true)
+                         : tokenizePrefix(vocab, text_, true, static_cast<size_t>(std::max(chunks_, 2)) * nCtx_, cancel);
+    });
     throwIfCancelled();
     tokens_ = tokens.size();
     if (static_cast<int64_t>(tokens.size()) < 2 * static_cast<int64_t>(nCtx_)) {
