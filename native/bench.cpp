@@ -72,6 +72,7 @@ class BenchJob : public Job {
         token = randomToken();
       }
     };
+    throwIfCancelled();  // context creation below cannot be interrupted: check once more before it
     auto measure = [&](int nTokens, const std::function<void(llama_context*)>& body, const std::function<void(llama_context*)>& warm,
                        std::vector<uint64_t>& samples) {
       ContextOptions co;

@@ -196,9 +196,27 @@ void checkPerLayer(const GgufHeader& h, const std::string& arch) {
   }
 }
 
-// llama_vocab::load asserts (GGML_ASSERT) that no two tokens have the same text.
+// llama_vocab::load asserts (GGML_ASSERT) that no two tokens have the same text; and
+// token_to_byte, which token_to_piece calls for every token typed BYTE (6), GGML_ABORTs for the
+// tokenizers without byte tokens (bert/WPM, rwkv, plamo2, none): a file may pair those with byte
+// tokens.
 void checkVocab(const GgufHeader& h) {
   const gguf_context* g = h.gguf.get();
+  const int64_t model = gguf_find_key(g, "tokenizer.ggml.model");
+  const int64_t types = gguf_find_key(g, "tokenizer.ggml.token_type");
+  if (model >= 0 && gguf_get_kv_type(g, model) == GGUF_TYPE_STRING && types >= 0 && gguf_get_kv_type(g, types) == GGUF_TYPE_ARRAY &&
+      gguf_get_arr_type(g, types) == GGUF_TYPE_INT32) {
+    const std::string name = gguf_get_val_str(g, model);
+    if (name != "llama" && name != "gpt2" && name != "t5") {
+      const int32_t* t = static_cast<const int32_t*>(gguf_get_arr_data(g, types));
+      for (size_t i = 0; i < gguf_get_arr_n(g, types); ++i) {
+        if (t[i] == 6) {
+          h.invalid("token " + std::to_string(i) + " is a byte token, but tokenizer.ggml.model \"" + name.substr(0, 40) +
+                    "\" has no byte tokens (llama.cpp aborts on it)");
+        }
+      }
+    }
+  }
   const int64_t k = gguf_find_key(g, "tokenizer.ggml.tokens");
   if (k < 0 || gguf_get_kv_type(g, k) != GGUF_TYPE_ARRAY || gguf_get_arr_type(g, k) != GGUF_TYPE_STRING) return;
   const size_t n = gguf_get_arr_n(g, k);

@@ -75,6 +75,11 @@ describe("rejected before llama.cpp sees them (quantize and a model load)", () =
       /tokenizer\.ggml\.tokens has the token ".*" twice \(again at id 1001\)/,
     ],
     [
+      "byte tokens with a tokenizer that has none (bert): token_to_byte's GGML_ABORT (found by the fuzzer)",
+      (m) => void m.kvs.set("tokenizer.ggml.model", gv.string("bert")),
+      /token \d+ is a byte token, but tokenizer\.ggml\.model "bert" has no byte tokens/,
+    ],
+    [
       "a zero dimension with consistent offsets",
       (m) => {
         tensor(m, "blk.0.ffn_norm.weight").shape = [0n];
