@@ -32,7 +32,7 @@ export {
 export { readProfiles, type LoadedProfile } from "./pipeline/read-profiles.js";
 export { BUILTIN_EVAL_NOTE, readCalibration, readEvalText, type CalibrationSet, type EvalText, type TextSource } from "./pipeline/texts.js";
 export * from "./report/index.js";
-export { openSession, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
+export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";
@@ -53,3 +53,9 @@ export {
   type MeasuredModel,
   type MemoryMetrics,
 } from "./pipeline/measure-file.js";
+export { parseManifest, latencyOn, MANIFEST_FILE, PORTFOLIO_FORMAT, PORTFOLIO_VERSION, type PortfolioManifest, type Variant, type LatencyMeasurement, type AccuracyMeasurement, type Selection } from "./portfolio/manifest.js";
+export { writePortfolio, readPortfolio, addDeviceLatencies, saveManifest, type ChosenMix, type WritePortfolioOptions } from "./portfolio/write.js";
+export { choose, NoVariantFitsError, MIN_OBSERVED, type Choice, type DeviceState, type PickPolicy, type PickLimits, type CandidateReport } from "./portfolio/choose.js";
+export { profilePortfolio, type ProfilePortfolioOptions } from "./portfolio/profile.js";
+export { readLiveState, toDeviceState, type LiveState, type Known, type StateSources } from "./portfolio/state.js";
+export { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveModelOptions, type AdaptiveEvent, type VariantLoader, type LoadedVariant } from "./portfolio/adaptive-model.js";

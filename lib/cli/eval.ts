@@ -1,9 +1,10 @@
 /** `apreqel eval A.gguf [B.gguf ...]`: memory, latency and perplexity (and KLD from --base) of any GGUFs. */
 import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
-import { parse, UsageError, type CommandContext } from "./args.js";
+import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withProgress } from "./pipeline-options.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
   Measures each model as the uniform set is measured: parameter bytes, ms per generated token
@@ -13,18 +14,19 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
-  if (positionals.length === 0) throw new UsageError("expected at least one model file");
+  if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
   const settings = await pipelineSettings(values, positionals);
-  const progress = stepProgress(settings.json);
-  const results = await evaluate({
-    models: positionals,
-    ...(values.base ? { base: values.base } : {}),
-    latency: settings.latency,
-    accuracy: settings.accuracy,
-    ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
-    onStep: progress.onStep,
-    ...(context.signal ? { signal: context.signal } : {}),
-  }).finally(() => progress.finish());
+  const results = await withProgress(settings.json, (onStep) =>
+    evaluate({
+      models: positionals,
+      ...(values.base ? { base: values.base } : {}),
+      latency: settings.latency,
+      accuracy: settings.accuracy,
+      ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
+      onStep,
+      ...(context.signal ? { signal: context.signal } : {}),
+    }),
+  );
   if (settings.json) {
     console.log(JSON.stringify(results, null, 2));
     return 0;

@@ -1,8 +1,8 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
-import { InputError, OptionError } from "../core/errors.js";
+import { AbortError, InputError, OptionError } from "../core/errors.js";
 import { printable } from "../core/format.js";
 import { MethodInputError } from "../method/errors.js";
-import { UsageError, type CommandContext } from "./args.js";
+import type { CommandContext } from "./args.js";
 import * as build from "./build.js";
 import * as fixture from "./fixture.js";
 import * as cache from "./cache.js";
@@ -14,13 +14,14 @@ import * as score from "./score.js";
 import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
+import * as pick from "./pick.js";
 
 interface Command {
   readonly usage: string;
   run(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build };
+const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick };
 
 const help = `usage: apreqel <command> [options]
 commands:
@@ -35,6 +36,7 @@ commands:
   cache list|clear     what the cache holds; remove it
   fixture -o OUT.gguf  a random-weight model of a realistic shape
   build                compile the native addon from source
+  pick DIR             the portfolio variant to run on this machine now, and why
 Run \`apreqel <command> --help\` for a command's options.`;
 
 export async function main(argv: readonly string[], context: CommandContext = {}): Promise<number> {
@@ -55,16 +57,17 @@ export async function main(argv: readonly string[], context: CommandContext = {}
   try {
     return await command.run(rest, context);
   } catch (e) {
-    const err = e as Error;
+    const message = e instanceof Error ? e.message : String(e);
     // Mistakes in what the user gave (options, files, method inputs): one line, exit 2.
-    if (err instanceof UsageError || err instanceof OptionError) {
-      console.error(`apreqel ${name}: ${printable(err.message)} (see apreqel ${name} --help)`);
+    // messages quote file contents (metadata, tensor names): no terminal escapes get through
+    if (e instanceof OptionError) {
+      console.error(`apreqel ${name}: ${printable(message)} (see apreqel ${name} --help)`);
       return 2;
     }
-    // messages quote file contents (metadata, tensor names): no terminal escapes get through
-    console.error(`apreqel ${name}: ${printable(err.message)}`);
-    if (err instanceof InputError || err instanceof MethodInputError) return 2;
-    return err.name === "AbortError" ? 130 : 1;
+    console.error(`apreqel ${name}: ${printable(message)}`);
+    if (e instanceof InputError || e instanceof MethodInputError) return 2;
+    // runJob turns an aborted native call into our AbortError; Node's own (fs, timers) come as its DOMException
+    return e instanceof AbortError || context.signal?.aborted === true ? 130 : 1;
   }
 }
 

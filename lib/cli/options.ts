@@ -4,10 +4,10 @@
  * read is an OptionError that names the option, what it accepts and what it received; nothing
  * is coerced to a default.
  */
-import { OptionError } from "../core/errors.js";
+import { invalidOption, OptionError, unknownName } from "../core/errors.js";
 import { parseMilliseconds, parseSize } from "../core/units.js";
 import { MethodInputError } from "../method/errors.js";
-import { ESTIMATORS, type EstimatorName } from "../method/estimators.js";
+import { ESTIMATOR_TABLE, ESTIMATORS, type EstimatorName } from "../method/estimators.js";
 import type { Constraints } from "../method/plan.js";
 import { orderTypes, parseGgmlType, DEFAULT_TYPES, type GgmlType } from "../method/types.js";
 import { parseWeights } from "../method/weights.js";
@@ -33,9 +33,8 @@ export const PLAN_OPTIONS_USAGE = `  --weights M,L,A       memory, latency, accu
   --priority P          memory | latency | accuracy (0.8 on it, 0.1 on each other) | balanced
                         (1/3 each; the default); not together with --weights
   --types T,...         candidate types (default ${DEFAULT_TYPES.join(",")})
-  --estimator E         linear (the paper's) | weighted (exact layer bytes, parameter shares)
-                        | sensitivity (weighted, with accuracy shared by each layer's 1 − cos;
-                        the default when the profile has layerBytes and scores are known)
+  --estimator E         ${ESTIMATORS.map((name) => `${name} (${ESTIMATOR_TABLE[name].summary})`).join("\n                        | ")}
+                        default: sensitivity when the profile has layerBytes and scores are known
   --max-memory SIZE     drop candidates estimated above SIZE, e.g. 2GB, 1.5GiB, 512MB
   --max-latency TIME    drop candidates estimated slower per token, e.g. 40ms, 0.04s
   --max-perplexity N    drop candidates estimated above this perplexity`;
@@ -68,7 +67,7 @@ export function resolveWeights(values: { readonly weights?: string | undefined; 
  */
 export function parsePriority(text: string): Priority {
   if ((PRIORITIES as readonly string[]).includes(text)) return text as Priority;
-  throw expected("--priority", `one of ${PRIORITIES.join(", ")}`, text);
+  throw unknownName("--priority", "priority", text, PRIORITIES);
 }
 
 /**
@@ -81,7 +80,7 @@ export function parsePriority(text: string): Priority {
 export function parseTypes(text: string | undefined, option = "--types"): GgmlType[] {
   if (text === undefined) return [...DEFAULT_TYPES];
   const parts = text.split(",").map((p) => p.trim());
-  if (parts.some((p) => p === "")) throw expected(option, "a comma-separated list of ggml types like q4_K,q8_0", text);
+  if (parts.some((p) => p === "")) throw invalidOption(option, "a comma-separated list of ggml types like q4_K,q8_0", text);
   return withOption(option, () => orderTypes(parts.map((p) => parseGgmlType(p))));
 }
 
@@ -94,7 +93,7 @@ export function parseTypes(text: string | undefined, option = "--types"): GgmlTy
 export function parseEstimator(text: string | undefined): EstimatorName | undefined {
   if (text === undefined) return undefined;
   if ((ESTIMATORS as readonly string[]).includes(text)) return text as EstimatorName;
-  throw expected("--estimator", ESTIMATORS.join(", "), text);
+  throw unknownName("--estimator", "estimator", text, ESTIMATORS);
 }
 
 /**
@@ -105,19 +104,7 @@ export function parseEstimator(text: string | undefined): EstimatorName | undefi
  */
 export function parsePositiveNumber(text: string, option: string): number {
   const n = /^\s*[0-9.eE+-]+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0) throw expected(option, "a positive number", text);
-  return n;
-}
-
-/**
- * Parses a positive integer (threads, counts).
- *
- * @example
- * parsePositiveInteger("4", "--threads") // 4
- */
-export function parsePositiveInteger(text: string, option: string): number {
-  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw expected(option, "a positive integer", text);
+  if (!Number.isFinite(n) || n <= 0) throw invalidOption(option, "a positive number", text);
   return n;
 }
 
@@ -168,10 +155,6 @@ export function parsePlanChoices(values: {
     estimator: parseEstimator(values.estimator),
     constraints: parseConstraints(values),
   };
-}
-
-function expected(option: string, what: string, received: string): OptionError {
-  return new OptionError(option, `${option}: expected ${what} but received ${JSON.stringify(received)}`);
 }
 
 // The method's messages already say what is wrong; prefix the option they came from.

@@ -8,15 +8,17 @@ import { requireInputFile, type InputRef } from "../core/files.js";
 import { inspect } from "../ops/inspect.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
-import type { StepReporter } from "../pipeline/session.js";
+import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
-import { UsageError } from "./args.js";
-import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
+import { parsePositiveNumber } from "./options.js";
+import type { CommandContext } from "./args.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
+import { OptionError } from "../core/errors.js";
+import { parseInteger } from "../core/validate.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -90,10 +92,7 @@ export interface PipelineSettings {
 }
 
 function int(text: string | undefined, option: string, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || n < min) throw new UsageError(`${option}: expected a whole number ≥ ${min} but received ${JSON.stringify(text)}`);
-  return n;
+  return text === undefined ? fallback : parseInteger(text, option, min);
 }
 
 /** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */
@@ -116,16 +115,16 @@ export async function pipelineSettings(v: PipelineValues, models: readonly strin
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
   if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
-    throw new UsageError(`--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
+    throw new OptionError("--gpu-layers", `--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
   }
   const nCtx = int(v.ctx, "--ctx", 512, 8);
-  const chunks = v.chunks === undefined ? undefined : parsePositiveInteger(v.chunks, "--chunks");
+  const chunks = v.chunks === undefined ? undefined : parseInteger(v.chunks, "--chunks", 1);
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
-  if (gamma !== undefined && gamma > 1) throw new UsageError(`--gamma: expected a cosine threshold from 0 to 1 but received ${JSON.stringify(v.gamma)}`);
+  if (gamma !== undefined && gamma > 1) throw new OptionError("--gamma", `--gamma: expected a cosine threshold from 0 to 1 but received ${JSON.stringify(v.gamma)}`);
   const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
   if (IMATRIX_TYPES.has(nonLayerType) && imatrixPath === undefined) {
-    throw new UsageError(`--non-layer-type: ${nonLayerType} needs an importance matrix (--imatrix FILE from llama-imatrix), or choose another type`);
+    throw new OptionError("--non-layer-type", `--non-layer-type: ${nonLayerType} needs an importance matrix (--imatrix FILE from llama-imatrix), or choose another type`);
   }
   const nGen = int(v["n-gen"], "--n-gen", 128);
   const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
@@ -134,7 +133,7 @@ export async function pipelineSettings(v: PipelineValues, models: readonly strin
     const trained = info.metadata[`${info.architecture}.context_length`];
     if (typeof trained !== "number" || trained <= 0) continue;
     for (const [option, value] of [["--ctx", nCtx], ["--n-prompt", nPrompt], ["--n-gen", nGen]] as const) {
-      if (value > trained) throw new UsageError(`${option}: ${value} tokens is more than ${model}'s context of ${trained} tokens`);
+      if (value > trained) throw new OptionError(option, `${option}: ${value} tokens is more than ${model}'s context of ${trained} tokens`);
     }
   }
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
@@ -156,8 +155,35 @@ export async function pipelineSettings(v: PipelineValues, models: readonly strin
   };
 }
 
+/**
+ * Runs a command's long work with a progress display on stderr (nothing with --json): the step
+ * running when `work` rejects is shown as failed, the last one as done when it resolves.
+ */
+export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>): Promise<T> {
+  const progress = stepProgress(json);
+  try {
+    const result = await work(progress.onStep);
+    progress.finish();
+    return result;
+  } catch (e) {
+    progress.fail();
+    throw e;
+  }
+}
+
+/**
+ * The one way a pipeline command runs: opens the session on `model` (cache, hash, header) with
+ * the command's cache folder, interrupt signal and progress display, then runs `work` in it
+ * (see {@link withProgress} for how a failed step is shown).
+ */
+export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>): Promise<T> {
+  return withProgress(settings.json, async (onStep) =>
+    work(await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep, ...(context.signal ? { signal: context.signal } : {}) })),
+  );
+}
+
 /** A step reporter drawing one progress line/bar per step on stderr (nothing with --json). */
-export function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
   let current: { name: string; bar: StepProgress } | null = null;
   return {

@@ -2,11 +2,11 @@
 import { promises as fs } from "node:fs";
 import { claimOutputs, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
-import { openSession } from "../pipeline/session.js";
-import { parse, UsageError, type CommandContext } from "./args.js";
+import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
@@ -16,27 +16,20 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values.output) throw new UsageError("-o PROFILE.json is required");
-  if (values.only !== undefined && values.only !== "latency" && values.only !== "accuracy") {
-    throw new UsageError(`--only: expected latency or accuracy but received ${JSON.stringify(values.only)}`);
-  }
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values.output) throw new OptionError("--output", "-o PROFILE.json is required");
+  const only = values.only;
+  if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values, positionals);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });
+  const output = claimed.paths[0]!;
   try {
-    const output = claimed.paths[0]!;
-    const progress = stepProgress(settings.json);
-    const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-    const { profile } = await profileModel(s, {
-      ...settings.uniform,
-      types,
-      ...(values.only ? { only: values.only } : {}),
-      latency: settings.latency,
-      accuracy: settings.accuracy,
-    }).finally(() => progress.finish());
+    const { profile } = await withSession(positionals[0]!, settings, context, (s) =>
+      profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
+    );
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(profile, null, 2));

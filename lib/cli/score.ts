@@ -3,9 +3,9 @@ import { promises as fs } from "node:fs";
 import { claimOutputs, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
-import { openSession } from "../pipeline/session.js";
-import { parse, UsageError, type CommandContext } from "./args.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { parse, type CommandContext } from "./args.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
   Runs the calibration prompts through MODEL and scores each attention and FFN sub-layer by how
@@ -14,17 +14,15 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values.output) throw new UsageError("-o SCORES.json is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
   const settings = await pipelineSettings(values, positionals);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });
+  const output = claimed.paths[0]!;
   try {
-    const output = claimed.paths[0]!;
-    const progress = stepProgress(settings.json);
-    const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-    const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
+    const { scores, tokens } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, settings.score));
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(scores, null, 2));

@@ -2,15 +2,15 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { claimOutputs, writeAtomically } from "../core/files.js";
-import { openSession } from "../pipeline/session.js";
 import { sweep, type SweepResult } from "../pipeline/sweep.js";
+import { sweepReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { quantizePresets } from "../ops/ggml-types.js";
-import { unknownName } from "../core/errors.js";
-import { parse, UsageError, type CommandContext } from "./args.js";
+import { OptionError, unknownName } from "../core/errors.js";
+import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
@@ -20,8 +20,8 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values["out-dir"]) throw new UsageError("--out-dir DIR is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
   const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => p.trim());
   for (const p of presets) if (!quantizePresets().includes(p)) throw unknownName("--presets", "llama.cpp preset", p, quantizePresets());
@@ -37,45 +37,32 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     { force: settings.force },
   );
   const jsonFile = claimed.paths[0]!;
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const r = await sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }).finally(() =>
-    progress.finish(),
-  );
-  const summary = sweepJson(r);
-  await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
-  const point = (m: { memoryBytes: number; latencyMsPerToken?: number; perplexity?: number }) => ({
-    memoryBytes: m.memoryBytes,
-    latencyMsPerToken: m.latencyMsPerToken!,
-    perplexity: m.perplexity!,
-  });
-  await writeReport(
-    {
-      title: `apreqel sweep: ${path.basename(positionals[0]!)}`,
-      notes: [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes],
-      measured: true,
-      uniform: types.map((type) => ({ type, ...point(r.uniform[type]!) })),
-      mixed: r.models.map((m) => ({ id: m.weighting.id, category: m.weighting.category, ...point(m.measured) })),
-      presets: Object.entries(r.presets).map(([preset, m]) => ({ preset, ...point(m) })),
-      allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.plan.allocation })),
-    },
-    { output: path.join(outDir, "report.html") },
-  );
-  if (settings.json) {
-    console.log(JSON.stringify(summary, null, 2));
-    return 0;
-  }
-  console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir}`);
-  for (const m of r.models) {
-    console.log(
-      `  ${m.weighting.id.padEnd(22)} ${formatBytes(m.measured.memoryBytes).padStart(11)} ${formatNumber(m.measured.latencyMsPerToken!).padStart(9)} ms ${formatNumber(m.measured.perplexity!).padStart(10)}  ${Object.entries(m.plan.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")}`,
+  try {
+    const r = await withSession(positionals[0]!, settings, context, (s) =>
+      sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }),
     );
+    const summary = sweepJson(r);
+    await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
+    const notes = [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
+    await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: path.join(outDir, "report.html") });
+    if (settings.json) {
+      console.log(JSON.stringify(summary, null, 2));
+      return 0;
+    }
+    console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir}`);
+    for (const m of r.models) {
+      console.log(
+        `  ${m.weighting.id.padEnd(22)} ${formatBytes(m.measured.memoryBytes).padStart(11)} ${formatNumber(m.measured.latencyMsPerToken!).padStart(9)} ms ${formatNumber(m.measured.perplexity!).padStart(10)}  ${Object.entries(m.plan.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")}`,
+      );
+    }
+    console.log(`hypervolume (measured): uniform ${r.measured.uniform.hypervolume.toFixed(4)}, mixed ${r.measured.mixed.hypervolume.toFixed(4)}, union ${r.measured.union.hypervolume.toFixed(4)}, gain ${pct(r.measured.gain)}`);
+    console.log(`hypervolume (estimated): gain ${pct(r.estimated.gain)}`);
+    console.log(`wrote ${jsonFile} and ${path.join(outDir, "report.html")}`);
+    for (const note of settings.notes) console.log(`note: ${note}`);
+    return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(`hypervolume (measured): uniform ${r.measured.uniform.hypervolume.toFixed(4)}, mixed ${r.measured.mixed.hypervolume.toFixed(4)}, union ${r.measured.union.hypervolume.toFixed(4)}, gain ${pct(r.measured.gain)}`);
-  console.log(`hypervolume (estimated): gain ${pct(r.estimated.gain)}`);
-  console.log(`wrote ${jsonFile} and ${path.join(outDir, "report.html")}`);
-  for (const note of settings.notes) console.log(`note: ${note}`);
-  return 0;
 }
 
 function pct(x: number | null): string {

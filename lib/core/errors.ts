@@ -1,10 +1,22 @@
 /**
- * The error vocabulary of apreqel. Messages follow one style: what was expected, for which
- * option, and what was received, with the nearest valid name for a typo.
+ * The error vocabulary of apreqel. A message says what was expected, for which option, and what
+ * was received ("expected … for option X but received …"), with the nearest valid name for a
+ * typo. Values are described by the method's describer and typos matched by its nearestName, so
+ * lib/method (which imports nothing outside itself) and the rest of lib/ speak alike.
+ *
+ * How the CLI reports them (lib/cli/main.ts): OptionError and InputError are the user's to fix
+ * (exit 2, as is the method's MethodInputError); AbortError exits 130; anything else 1.
  */
+import { describeValue, nearestName } from "../method/errors.js";
 
-/** An invalid option or argument: thrown before anything is read or written. */
+export { describeValue, nearestName } from "../method/errors.js";
+
+/**
+ * An invalid option or argument (a library call's option, a command-line flag or positional):
+ * thrown before anything is read or written.
+ */
 export class OptionError extends TypeError {
+  /** The option as the caller spelled it: `threads` in the library, `--threads` on the command line. */
   readonly option: string;
   constructor(option: string, message: string) {
     super(message);
@@ -21,18 +33,6 @@ export class InputError extends Error {
   }
 }
 
-/** `expected <what> for option <option> but received <value>` */
-export function invalidOption(option: string, expected: string, received: unknown): OptionError {
-  return new OptionError(option, `expected ${expected} for option ${option} but received ${describe(received)}`);
-}
-
-/** `unknown <kind> "<name>" for option <option>; did you mean "<nearest>"?` */
-export function unknownName(option: string, kind: string, name: string, valid: readonly string[]): OptionError {
-  const near = nearestName(name, valid);
-  const hint = near === undefined ? `; valid: ${valid.join(", ")}` : `; did you mean "${near}"?`;
-  return new OptionError(option, `unknown ${kind} "${name}" for option ${option}${hint}`);
-}
-
 /** Raised when a call is aborted through its AbortSignal (same name and code as Node's own). */
 export class AbortError extends Error {
   readonly code = "ABORT_ERR";
@@ -42,42 +42,25 @@ export class AbortError extends Error {
   }
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (typeof value === "bigint") return `${value}n`;
-  if (value === null || value === undefined || typeof value !== "object") return String(value);
-  if (Array.isArray(value)) return "an array";
-  return "an object";
+/**
+ * `expected <what> for option <option> but received <value>`
+ *
+ * @example
+ * invalidOption("--ctx", "a whole number ≥ 8", "4").message // 'expected a whole number ≥ 8 for option --ctx but received "4"'
+ */
+export function invalidOption(option: string, expected: string, received: unknown): OptionError {
+  return new OptionError(option, `expected ${expected} for option ${option} but received ${describeValue(received)}`);
 }
 
-/** The valid name closest to `name` (case-insensitive match first, then edit distance ≤ 2). */
-export function nearestName(name: string, valid: readonly string[]): string | undefined {
-  const lower = name.toLowerCase();
-  const exact = valid.find((v) => v.toLowerCase() === lower);
-  if (exact !== undefined) return exact;
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const v of valid) {
-    const d = editDistance(lower, v.toLowerCase());
-    if (d < bestDistance) {
-      best = v;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
+/**
+ * `unknown <kind> "<name>" for option <option>; did you mean "<nearest>"?` (or the valid names
+ * when none is near).
+ *
+ * @example
+ * unknownName("type", "ggml type", "q4_k", ["q4_K"]).message // 'unknown ggml type "q4_k" for option type; did you mean "q4_K"?'
+ */
+export function unknownName(option: string, kind: string, name: string, valid: readonly string[]): OptionError {
+  const near = nearestName(name, valid);
+  const hint = near === undefined ? `; valid: ${valid.join(", ")}` : `; did you mean "${near}"?`;
+  return new OptionError(option, `unknown ${kind} "${name}" for option ${option}${hint}`);
 }

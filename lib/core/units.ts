@@ -2,7 +2,7 @@
  * Quantities with units as people type them (sizes, per-token times, ages). Strict: a value
  * without a unit, or with one we do not know, is an OptionError naming the option.
  */
-import { OptionError } from "./errors.js";
+import { invalidOption } from "./errors.js";
 
 const SIZE_UNITS: Readonly<Record<string, number>> = {
   b: 1,
@@ -28,9 +28,9 @@ const SIZE_UNITS: Readonly<Record<string, number>> = {
 export function parseSize(text: string, option: string): number {
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]+)\s*$/.exec(text);
   const unit = match ? SIZE_UNITS[(match[2] as string).toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw expected(option, "a size like 2GB or 512MiB", text);
+  if (!match || unit === undefined) throw invalidOption(option, "a size like 2GB or 512MiB", text);
   const bytes = Math.round(Number(match[1]) * unit);
-  if (!(bytes > 0)) throw expected(option, "a size above 0, like 2GB or 512MiB", text);
+  if (!(bytes > 0)) throw invalidOption(option, "a size above 0, like 2GB or 512MiB", text);
   return bytes;
 }
 
@@ -45,9 +45,9 @@ const TIME_UNITS: Readonly<Record<string, number>> = { us: 1e-3, µs: 1e-3, ms: 
  */
 export function parseMilliseconds(text: string, option: string): number {
   const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s)\s*$/.exec(text);
-  if (!match) throw expected(option, "a time like 40ms or 0.04s", text);
+  if (!match) throw invalidOption(option, "a time like 40ms or 0.04s", text);
   const ms = Number(match[1]) * (TIME_UNITS[match[2] as string] as number);
-  if (!(ms > 0)) throw expected(option, "a time above 0, like 40ms or 0.04s", text);
+  if (!(ms > 0)) throw invalidOption(option, "a time above 0, like 40ms or 0.04s", text);
   return ms;
 }
 
@@ -61,10 +61,6 @@ const AGE_UNITS: Readonly<Record<string, number>> = { s: 1e3, m: 60e3, h: 3600e3
  */
 export function parseAge(text: string, option: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$/.exec(text);
-  if (!match) throw expected(option, "an age like 30m, 12h or 7d", text);
+  if (!match) throw invalidOption(option, "an age like 30m, 12h or 7d", text);
   return Number(match[1]) * (AGE_UNITS[match[2] as string] as number);
-}
-
-function expected(option: string, what: string, received: string): OptionError {
-  return new OptionError(option, `${option}: expected ${what} but received ${JSON.stringify(received)}`);
 }

@@ -11,8 +11,7 @@ import type { LayerName } from "../method/layers.js";
 import { bench } from "../ops/bench.js";
 import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
-import type { Session } from "./session.js";
-import { jobOptions } from "./session.js";
+import { jobOptions, keyFor, type Session } from "./session.js";
 
 export interface MemoryMetrics {
   /** bytes of all parameters: what llama.cpp loads */
@@ -117,7 +116,7 @@ async function cachedJson<T>(
   compute: () => Promise<T>,
 ): Promise<T> {
   const fileSha = await s.cache.modelHash(file);
-  const key = s.cache.key({ modelSha256: fileSha, kind: "measurement", type: group, settings, fingerprint: device ? s.deviceFingerprint : s.buildFingerprint });
+  const key = keyFor(s, "measurement", group, settings, { device, modelSha256: fileSha });
   const entry = await s.cache.getOrCreate(
     key,
     async (dir) => {

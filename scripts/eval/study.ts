@@ -24,6 +24,7 @@ import {
   measureLatency,
   measureMemory,
   measureModel,
+  keyFor,
   openSession,
   orderTypes,
   planSweep,
@@ -229,7 +230,7 @@ async function record(s: Session, file: string, label: string, kind: ModelRecord
 async function latencyPass(s: Session, rec: ModelRecord, pass: number, o: LatencySettings): Promise<LatencySample> {
   // tg only: pp is reported from pass 1, and the hypervolume uses tg alone
   const settings = { pass, nGen: o.nGen, nPrompt: 0, reps: o.reps, threads: o.threads ?? 0 };
-  const key = s.cache.key({ modelSha256: rec.key, kind: "measurement", type: "study-latency-pass", settings, fingerprint: s.deviceFingerprint });
+  const key = keyFor(s, "measurement", "study-latency-pass", settings, { device: true, modelSha256: rec.key });
   const entry = await s.cache.getOrCreate(
     key,
     async (dir) => {
@@ -412,7 +413,7 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
     await stage("debian-prose-11m: presets with q8_0 embeddings/output", async () => {
       for (const preset of PRESETS) {
         const entry = await s.cache.getOrCreate(
-          s.cache.key({ modelSha256: s.sha256, kind: "uniform", type: preset, settings: { preset: true, nonLayerType: "q8_0" }, fingerprint: s.buildFingerprint }),
+          keyFor(s, "uniform", preset, { preset: true, nonLayerType: "q8_0" }),
           async (dir) => {
             await quantize({ input: s.model, output: path.join(dir, "model.gguf"), preset, tokenEmbeddingType: "q8_0", outputType: "q8_0", threads: settings.quantThreads });
           },

@@ -10,7 +10,7 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { bench } from "../../lib/ops/bench.js";
 import { captureSimilarity } from "../../lib/ops/capture.js";
 import { perplexity } from "../../lib/ops/perplexity.js";
-import { binding } from "../../lib/native/binding.js";
+import { buildInfo } from "../../lib/ops/build-info.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { listing, tempDir } from "../helpers/tmp.js";
@@ -91,7 +91,7 @@ describe("library arguments are validated with exact messages, before anything i
 // Issue 6, item 6 (offload side): a gpuLayers request that cannot be met is refused before the
 // model is loaded. A CUDA build checks the weights against the GPUs' free memory instead
 // (lib/ops/gpu-offload.ts, unit-tested with hand-made numbers).
-const cpuOnly = !binding().buildInfo().gpuOffload;
+const cpuOnly = !buildInfo().gpuOffload;
 describe.skipIf(!cpuOnly)("a CPU-only build refuses gpuLayers instead of silently running on the CPU", () => {
   const message = (n: number) =>
     `gpuLayers is ${n}, but this build of apreqel has no GPU backend (CPU only): use gpuLayers 0, or build with CUDA (npx apreqel build --cuda)`;
@@ -105,7 +105,7 @@ describe.skipIf(!cpuOnly)("a CPU-only build refuses gpuLayers instead of silentl
   });
 
   it("buildInfo lists the CPU device with its memory", () => {
-    const cpu = binding().buildInfo().devices.find((d) => d.type === "cpu");
+    const cpu = buildInfo().devices.find((d) => d.type === "cpu");
     expect(cpu?.memoryTotal).toBeGreaterThan(0);
   });
 });

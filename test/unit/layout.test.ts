@@ -9,16 +9,17 @@ const lib = path.join(packageRoot, "lib");
 
 /** Folder → the lib/ folders its files may import (besides their own). "." is lib/index.ts. */
 const ALLOWED: Readonly<Record<string, readonly string[]>> = {
-  core: [],
+  core: ["method"],
   method: [],
   native: ["core"],
   gguf: ["method"],
   cache: ["core"],
   ops: ["core", "native", "gguf", "method"],
-  report: ["core", "method"],
+  report: ["core", "method", "pipeline"],
   pipeline: ["core", "method", "gguf", "ops", "cache"],
-  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native"],
-  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline"],
+  portfolio: ["core", "method", "cache", "ops", "pipeline"],
+  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio"],
+  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio"],
 };
 
 function sources(dir: string): string[] {
