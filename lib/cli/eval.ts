@@ -15,7 +15,7 @@ ${PIPELINE_OPTIONS_USAGE}`;
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
-  const settings = await pipelineSettings(values, positionals);
+  const settings = await pipelineSettings(values);
   const results = await withProgress(settings.json, (onStep) =>
     evaluate({
       models: positionals,

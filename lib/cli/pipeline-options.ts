@@ -5,7 +5,6 @@
 import { hashFile } from "../cache/cache.js";
 import os from "node:os";
 import { requireInputFile, type InputRef } from "../core/files.js";
-import { inspect } from "../ops/inspect.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
@@ -99,11 +98,10 @@ function int(text: string | undefined, option: string, fallback: number, min = 1
 const IMATRIX_TYPES: ReadonlySet<string> = new Set(["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs"]);
 
 /**
- * Validates the options and reads the texts (every check before any long work starts). With
- * `models`, the settings are also checked against each model's header: the latency test's and
- * perplexity's token counts must fit the model's training context.
+ * Validates the options and reads the texts (every check before any long work starts; the token
+ * counts are checked against the model's context when withSession opens it, from its header).
  */
-export async function pipelineSettings(v: PipelineValues, models: readonly string[] = []): Promise<PipelineSettings> {
+export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
   const cores = os.availableParallelism();
   let threads = int(v.threads, "--threads", 0, 0);
   // more threads than cores makes llama.cpp's spinning thread pool crawl (16 on 2 cores: 240×
@@ -128,14 +126,6 @@ export async function pipelineSettings(v: PipelineValues, models: readonly strin
   }
   const nGen = int(v["n-gen"], "--n-gen", 128);
   const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
-  for (const model of models) {
-    const info = await inspect(model);
-    const trained = info.metadata[`${info.architecture}.context_length`];
-    if (typeof trained !== "number" || trained <= 0) continue;
-    for (const [option, value] of [["--ctx", nCtx], ["--n-prompt", nPrompt], ["--n-gen", nGen]] as const) {
-      if (value > trained) throw new OptionError(option, `${option}: ${value} tokens is more than ${model}'s context of ${trained} tokens`);
-    }
-  }
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
   const run = { threads, gpuLayers };
   return {
@@ -178,7 +168,19 @@ export async function withProgress<T>(json: boolean, work: (onStep: StepReporter
  */
 export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>): Promise<T> {
   return withProgress(settings.json, async (onStep) =>
-    work(await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep, ...(context.signal ? { signal: context.signal } : {}) })),
+    work(
+      await openSession({
+        model,
+        ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
+        onStep,
+        ...(context.signal ? { signal: context.signal } : {}),
+        contextUse: [
+          { option: "--ctx", tokens: settings.accuracy.nCtx },
+          { option: "--n-prompt", tokens: settings.latency.nPrompt },
+          { option: "--n-gen", tokens: settings.latency.nGen },
+        ],
+      }),
+    ),
   );
 }
 

@@ -33,7 +33,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
-  const settings = await pipelineSettings(values, positionals);
+  const settings = await pipelineSettings(values);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work

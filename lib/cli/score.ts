@@ -16,7 +16,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
-  const settings = await pipelineSettings(values, positionals);
+  const settings = await pipelineSettings(values);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });

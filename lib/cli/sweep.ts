@@ -25,7 +25,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const types = parseTypes(values.types);
   const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => p.trim());
   for (const p of presets) if (!quantizePresets().includes(p)) throw unknownName("--presets", "llama.cpp preset", p, quantizePresets());
-  const settings = await pipelineSettings(values, positionals);
+  const settings = await pipelineSettings(values);
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const claimed = await claimOutputs(
