@@ -12,7 +12,7 @@ export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarge
 export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTiming } from "./ops/bench.js";
 export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./ops/capture.js";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./ops/perplexity.js";
-export type { ModelRunOptions } from "./ops/run-options.js";
+export type { ModelRunOptions, RunOptions } from "./ops/run-options.js";
 export * from "./cache/index.js";
 export { parseAge, parseMilliseconds, parseSize } from "./core/units.js";
 export { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./pipeline/hardware.js";
@@ -59,3 +59,6 @@ export { choose, NoVariantFitsError, MIN_OBSERVED, type Choice, type DeviceState
 export { profilePortfolio, type ProfilePortfolioOptions } from "./portfolio/profile.js";
 export { readLiveState, toDeviceState, type LiveState, type Known, type StateSources } from "./portfolio/state.js";
 export { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveModelOptions, type AdaptiveEvent, type VariantLoader, type LoadedVariant } from "./portfolio/adaptive-model.js";
+export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
+export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
+export { readMachineState } from "./pipeline/machine-state.js";

@@ -3,6 +3,7 @@ import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
+import { formatLatency, latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withProgress } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
@@ -31,13 +32,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log(JSON.stringify(results, null, 2));
     return 0;
   }
-  console.log("  model                          memory   latency/token  perplexity        KLD");
+  console.log("  model                          memory   latency/token [interval]            perplexity        KLD");
   for (const { file, metrics: m } of results) {
     const kld = m.kld ? `${m.kld.mean.toExponential(3)}` : "";
     console.log(
-      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken!).padStart(10)} ms ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
+      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatLatency(m).padEnd(34)} ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
     );
   }
+  for (const note of latencyNotes(results.map((r) => path.basename(r.file)), results.map((r) => r.metrics))) console.log(`note: ${note}`);
   for (const note of settings.notes) console.log(`note: ${note}`);
   return 0;
 }

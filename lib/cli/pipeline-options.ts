@@ -50,7 +50,7 @@ export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration promp
   --ctx N               perplexity chunk and calibration window, tokens (default 512)
   --chunks N            perplexity chunks to evaluate (default: all)
   --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (128), prompt tokens (512), repetitions (5)
+                        latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)
   --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})
   --kld                 also measure KL divergence from the source model
   --json                print only the final JSON on stdout
@@ -130,7 +130,7 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const run = { threads, gpuLayers };
   return {
     uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
-    latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 5), ...run },
+    latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 6), ...run },
     accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),

@@ -85,7 +85,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
 }
 
 /** The result measured next to the uniform set (and the plan's estimate for it). */
-export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
+function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
   const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
     `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken).padStart(10)} ms ${formatNumber(m.perplexity).padStart(10)}`;
   const lines = ["  model           memory    latency/token  perplexity"];
