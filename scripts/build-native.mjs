@@ -4,6 +4,9 @@
 // `bindings` looks) and checks that it loads in a child process before declaring success.
 //
 //   node scripts/build-native.mjs [--cuda] [--tools | --no-tools] [--jobs N] [--out FILE] [--prebuild]
+//                                 [--build-dir DIR] [--arch arm64]
+//   --arch arm64 on an x86-64 Linux host cross-compiles (scripts/toolchains/aarch64-linux-gnu.cmake); the
+//   result is load-checked under qemu-user when APREQEL_QEMU_NODE names an aarch64 node (see release-prebuilds.mjs).
 //   env: APREQEL_CUDA=1, APREQEL_TOOLS=1, APREQEL_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90 ..."
 //
 // --prebuild packs the result with prebuildify (through binding.gyp, which calls this script).
@@ -40,7 +43,13 @@ if (flag("--prebuild")) {
 }
 
 const cuda = flag("--cuda") || process.env.APREQEL_CUDA === "1";
-const buildDirFor = (isCuda) => path.join(root, isCuda ? "build-cmake-cuda" : "build-cmake");
+const arch = value("--arch") ?? process.arch;
+const cross = arch !== process.arch;
+if (cross && !(process.platform === "linux" && arch === "arm64")) {
+  console.error(`apreqel build: cross-compiling is set up for linux-arm64 only, not ${process.platform}-${arch}`);
+  process.exit(2);
+}
+const buildDirFor = (isCuda) => path.resolve(root, value("--build-dir") ?? (isCuda ? "build-cmake-cuda" : cross ? `build-cmake-${arch}` : "build-cmake"));
 // --tools is sticky: a plain rebuild keeps the tools a previous build made (Ninja would otherwise
 // delete them as dead outputs); --no-tools drops them.
 const previouslyTools = () => {
@@ -60,7 +69,11 @@ const fail = (message, code = 1) => {
   console.error(`apreqel build: ${message}`);
   process.exit(code);
 };
-const problems = missingSystemTools({ needGit: !existsSync(path.join(root, "vendor", "llama.cpp", ".git")) });
+const crossPrefix = process.env.APREQEL_CROSS_PREFIX ?? "aarch64-linux-gnu-";
+const problems = missingSystemTools({
+  needGit: !existsSync(path.join(root, "vendor", "llama.cpp", ".git")),
+  env: cross ? { ...process.env, CC: `${crossPrefix}gcc`, CXX: `${crossPrefix}g++` } : process.env,
+});
 if (problems.length) {
   fail(`cannot build from source: ${problems.join("; ")}.\n` +
     "Install them (Debian/Ubuntu: `apt-get install g++ cmake ninja-build git`; macOS: Xcode command line tools and `brew install cmake`), " +
@@ -79,6 +92,7 @@ if (vendored.status !== 0) fail("preparing vendor/llama.cpp failed (see above)",
 const cmakeArgs = [`--CDAPREQEL_CUDA=${cuda ? "ON" : "OFF"}`, `--CDAPREQEL_TOOLS=${tools ? "ON" : "OFF"}`,
   // cmake-js finds node-addon-api only beside the project; ours may be in .cache/build-deps
   `--CDAPREQEL_NODE_ADDON_API_DIR=${deps.addonApi}`];
+if (cross) cmakeArgs.push(`--CDCMAKE_TOOLCHAIN_FILE=${path.join(root, "scripts", "toolchains", "aarch64-linux-gnu.cmake")}`);
 for (const a of (process.env.APREQEL_CMAKE_ARGS ?? "").split(/\s+/).filter(Boolean)) {
   if (!a.startsWith("-D")) {
     console.error(`apreqel build: APREQEL_CMAKE_ARGS accepts only -DNAME=VALUE entries, got "${a}"`);
@@ -112,12 +126,22 @@ mkdirSync(path.dirname(out), { recursive: true });
 copyFileSync(built, `${out}.tmp-${process.pid}`);
 renameSync(`${out}.tmp-${process.pid}`, out);
 
-// Trust a fresh binary only once it loads and answers in a separate process.
-const check = spawnSync(process.execPath, ["-e", `const a=require(${JSON.stringify(out)}); if(!a.ggmlTypes().length) process.exit(3)`], {
-  encoding: "utf8",
-});
-if (check.status !== 0) {
-  console.error(`apreqel build: ${out} was built but does not load:\n${check.stderr || `exit ${check.status}, signal ${check.signal}`}`);
+// Trust a fresh binary only once it loads and answers in a separate process (an aarch64 one under
+// qemu-user when cross-compiled and APREQEL_QEMU_NODE names an aarch64 node; otherwise said so).
+const probeCode = `const a=require(${JSON.stringify(out)}); if(!a.ggmlTypes().length) process.exit(3)`;
+let checked = "loads";
+let check;
+if (!cross) {
+  check = spawnSync(process.execPath, ["-e", probeCode], { encoding: "utf8" });
+} else if (process.env.APREQEL_QEMU_NODE) {
+  check = spawnSync("qemu-aarch64", ["-L", process.env.APREQEL_QEMU_SYSROOT ?? "/", process.env.APREQEL_QEMU_NODE, "-e", probeCode],
+    { encoding: "utf8", timeout: 10 * 60_000 });
+  checked = "loads under qemu-aarch64";
+} else {
+  checked = "not load-checked: set APREQEL_QEMU_NODE to an aarch64 node to check it under qemu-user";
+}
+if (check && check.status !== 0) {
+  console.error(`apreqel build: ${out} was built but does not load:\n${check.stderr || check.error?.message || `exit ${check.status}, signal ${check.signal}`}`);
   process.exit(1);
 }
-console.log(`apreqel build: ${path.relative(root, out)} (${cuda ? "CUDA" : "CPU"}${tools ? " + llama.cpp tools" : ""}) built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(`apreqel build: ${path.relative(root, out)} (${process.platform}-${arch}, ${cuda ? "CUDA" : "CPU"}${tools ? " + llama.cpp tools" : ""}; ${checked}) built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
