@@ -1,20 +1,20 @@
 /** apreqel: adaptive mixed-precision quantization of GGUF models. Package entry. */
-export { assemble, type AssembleOptions, type AssembleResult } from "./assemble.js";
-export { AbortError, InputError, OptionError } from "./errors.js";
-export { FIXTURE_SHAPES, writeRandomModel, type ModelShape, type RandomModelOptions } from "./fixtures.js";
-export { generate, type GenerateOptions } from "./generate.js";
-export { ggmlTypes, quantizePresets, quantizeTypes } from "./gguf/ggml-types.js";
-export { inspect, type LayerInfo, type MetadataValue, type ModelInfo, type TensorInfo } from "./gguf/inspect.js";
+export { assemble, type AssembleOptions, type AssembleResult } from "./ops/assemble.js";
+export { AbortError, InputError, OptionError } from "./core/errors.js";
+export { FIXTURE_SHAPES, writeRandomModel, type ModelShape, type RandomModelOptions } from "./ops/fixtures.js";
+export { generate, type GenerateOptions } from "./ops/generate.js";
+export { ggmlTypes, quantizePresets, quantizeTypes } from "./ops/ggml-types.js";
+export { inspect, type LayerInfo, type MetadataValue, type ModelInfo, type TensorInfo } from "./ops/inspect.js";
 export { subLayerOf, type SubLayer } from "./gguf/layers.js";
 export * from "./method/index.js";
-export type { JobOptions } from "./native/job.js";
-export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarget, type QuantizedTensor } from "./quantize.js";
-export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTiming } from "./measure/bench.js";
-export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./measure/capture.js";
-export { perplexity, type PerplexityOptions, type PerplexityResult } from "./measure/perplexity.js";
-export type { ModelRunOptions } from "./measure/run-options.js";
+export type { JobOptions } from "./core/job-options.js";
+export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarget, type QuantizedTensor } from "./ops/quantize.js";
+export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTiming } from "./ops/bench.js";
+export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./ops/capture.js";
+export { perplexity, type PerplexityOptions, type PerplexityResult } from "./ops/perplexity.js";
+export type { ModelRunOptions } from "./ops/run-options.js";
 export * from "./cache/index.js";
-export { PRIORITIES, PRIORITY_WEIGHTINGS, parseSize, parseMilliseconds, resolveWeights, type Priority, type WeightChoice } from "./cli/options.js";
+export { parseAge, parseMilliseconds, parseSize } from "./core/units.js";
 export { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./pipeline/hardware.js";
 export {
   GROUP_METRIC,
@@ -32,7 +32,7 @@ export {
 export { readProfiles, type LoadedProfile } from "./pipeline/read-profiles.js";
 export { BUILTIN_EVAL_NOTE, readCalibration, readEvalText, type CalibrationSet, type EvalText, type TextSource } from "./pipeline/texts.js";
 export * from "./report/index.js";
-export { openSession, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
+export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";

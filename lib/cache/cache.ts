@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import path from "node:path";
-import { isAlive, writeAtomically } from "../files.js";
+import { isAlive, writeAtomically } from "../core/files.js";
 import { defaultCacheDir } from "./location.js";
 import { cacheKey, type CacheKey, type CacheKeyInputs, type CacheKind } from "./key.js";
 

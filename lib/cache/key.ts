@@ -1,6 +1,7 @@
 /** Cache keys: a SHA-256 over everything that determines an entry's content. */
 import { createHash } from "node:crypto";
-import { canonicalJson } from "../pipeline/hardware.js";
+import { describeValue } from "../core/errors.js";
+import { canonicalJson } from "../core/json.js";
 
 /** What the cache holds. */
 export type CacheKind = "uniform" | "profile" | "scores" | "similarity" | "measurement";
@@ -35,7 +36,7 @@ const KEY_VERSION = 1;
  */
 export function cacheKey(inputs: CacheKeyInputs): CacheKey {
   if (!/^[0-9a-f]{64}$/.test(inputs.modelSha256)) {
-    throw new TypeError(`cache key: modelSha256 must be 64 hex digits (got ${JSON.stringify(inputs.modelSha256)})`);
+    throw new TypeError(`cache key: modelSha256 must be 64 hex digits (got ${describeValue(inputs.modelSha256)})`);
   }
   const id = createHash("sha256").update(canonicalJson({ v: KEY_VERSION, ...inputs })).digest("hex");
   return { id, inputs };

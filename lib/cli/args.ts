@@ -1,15 +1,12 @@
 /** Strict option parsing shared by the commands: unknown options are errors, never ignored. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { nearestName } from "../errors.js";
+import { nearestName, OptionError } from "../core/errors.js";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
-/** A usage error: printed as one line, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
+/** What a command gets beside its arguments: `signal` aborts on SIGINT/SIGTERM (see bin/apreqel.js). */
+export interface CommandContext {
+  readonly signal?: AbortSignal;
 }
 
 export function parse<T extends Options>(
@@ -24,9 +21,9 @@ export function parse<T extends Options>(
     if (unknown) {
       // a typo gets the nearest real option, like every other name we validate
       const near = nearestName(unknown[1]!, [...Object.keys(options).map((k) => `--${k}`), "--help"]);
-      throw new UsageError(`unknown option ${unknown[1]}${near === undefined ? "" : `; did you mean ${near}?`}`);
+      throw new OptionError(unknown[1]!, `unknown option ${unknown[1]}${near === undefined ? "" : `; did you mean ${near}?`}`);
     }
-    throw new UsageError((e as Error).message.split("\n")[0]!.replace(/^TypeError \[[A-Z_]+\]: /, ""));
+    throw new OptionError("arguments", (e as Error).message.split("\n")[0]!.replace(/^TypeError \[[A-Z_]+\]: /, ""));
   }
 }
 

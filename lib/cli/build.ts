@@ -1,7 +1,7 @@
 /** `apreqel build`: compile the native addon from source (when no prebuilt binary fits). */
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { packageRoot } from "../native/loader.js";
+import { packageRoot } from "../core/package.js";
 import { parse } from "./args.js";
 
 export const usage = `usage: apreqel build [--cuda] [--tools] [--jobs N]

@@ -3,10 +3,10 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { Cache } from "../cache/cache.js";
 import { defaultCacheDir } from "../cache/location.js";
-import { InputError } from "../errors.js";
-import { parse, UsageError } from "./args.js";
-import { formatBytes } from "./format.js";
-import { parseAge } from "./options.js";
+import { describeValue, InputError, OptionError } from "../core/errors.js";
+import { parse } from "./args.js";
+import { formatBytes } from "../core/format.js";
+import { parseAge } from "../core/units.js";
 
 export const usage = `usage: apreqel cache list [--cache-dir DIR] [--json]
        apreqel cache clear [--older-than AGE] [--cache-dir DIR] [--json]
@@ -39,9 +39,9 @@ export async function openCacheOption(dir: string | undefined, option = "--cache
 export async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { "cache-dir": { type: "string" }, "older-than": { type: "string" }, json: { type: "boolean" } });
   const [action, ...extra] = positionals;
-  if (action !== "list" && action !== "clear") throw new UsageError(`expected "list" or "clear" but received ${action === undefined ? "nothing" : JSON.stringify(action)}`);
-  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-  if (action === "list" && values["older-than"] !== undefined) throw new UsageError("--older-than applies to `cache clear` only");
+  if (action !== "list" && action !== "clear") throw new OptionError("ACTION", `expected "list" or "clear" but received ${describeValue(action)}`);
+  if (extra.length > 0) throw new OptionError("ACTION", `unexpected argument ${describeValue(extra[0])}`);
+  if (action === "list" && values["older-than"] !== undefined) throw new OptionError("--older-than", "--older-than applies to `cache clear` only");
   const olderThanMs = values["older-than"] === undefined ? undefined : parseAge(values["older-than"], "--older-than");
   const cache = await openCacheOption(values["cache-dir"]);
   if (action === "list") {

@@ -6,9 +6,8 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { writeRandomModel } from "../fixtures.js";
-import { parse } from "./args.js";
-import type { CommandContext } from "./main.js";
+import { writeRandomModel } from "../ops/fixtures.js";
+import { parse, type CommandContext } from "./args.js";
 import * as quantize from "./quantize.js";
 
 export const usage = `usage: apreqel demo [--dir DIR] [--priority memory|latency|accuracy|balanced]

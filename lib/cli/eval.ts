@@ -1,10 +1,10 @@
 /** `apreqel eval A.gguf [B.gguf ...]`: memory, latency and perplexity (and KLD from --base) of any GGUFs. */
 import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
-import { formatBytes, formatNumber } from "./format.js";
+import { parse, type CommandContext } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
   Measures each model as the uniform set is measured: parameter bytes, ms per generated token
@@ -14,7 +14,7 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
-  if (positionals.length === 0) throw new UsageError("expected at least one model file");
+  if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
   const settings = await pipelineSettings(values);
   const progress = stepProgress(settings.json);
   const results = await evaluate({

@@ -1,7 +1,8 @@
 /** `apreqel fixture`: write a random-weight model of a realistic shape (tests, benchmarks, demos). */
-import { unknownName } from "../errors.js";
-import { FIXTURE_SHAPES, writeRandomModel } from "../fixtures.js";
-import { parse, UsageError } from "./args.js";
+import { invalidOption, OptionError, unknownName } from "../core/errors.js";
+import { FIXTURE_SHAPES, writeRandomModel } from "../ops/fixtures.js";
+import { parse } from "./args.js";
+import { parseInteger } from "../core/validate.js";
 
 const shapes = Object.keys(FIXTURE_SHAPES) as (keyof typeof FIXTURE_SHAPES)[];
 
@@ -15,13 +16,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     { output: { type: "string", short: "o" }, shape: { type: "string" }, type: { type: "string" }, seed: { type: "string" }, vocab: { type: "string" } },
     false,
   );
-  if (!values.output) throw new UsageError("-o OUT.gguf is required");
+  if (!values.output) throw new OptionError("--output", "-o OUT.gguf is required");
   const shapeName = values.shape ?? "tiny";
   if (!(shapes as string[]).includes(shapeName)) throw unknownName("--shape", "shape", shapeName, shapes);
   const type = values.type ?? "f16";
-  if (type !== "f16" && type !== "f32") throw new UsageError(`--type: expected f16 or f32 but received "${type}"`);
-  const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed: expected a whole number ≥ 0 but received "${values.seed}"`);
+  if (type !== "f16" && type !== "f32") throw invalidOption("--type", "f16 or f32", type);
+  const seed = values.seed === undefined ? 1 : parseInteger(values.seed, "--seed", 0);
   const out = await writeRandomModel({
     output: values.output,
     ...FIXTURE_SHAPES[shapeName as keyof typeof FIXTURE_SHAPES],

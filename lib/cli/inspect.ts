@@ -1,14 +1,15 @@
 /** `apreqel inspect model.gguf`: tensors grouped by sub-layer, types and bits per weight. */
-import { ggmlTypes } from "../gguf/ggml-types.js";
-import { inspect } from "../gguf/inspect.js";
-import { parse, UsageError } from "./args.js";
+import { ggmlTypes } from "../ops/ggml-types.js";
+import { inspect } from "../ops/inspect.js";
+import { parse } from "./args.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel inspect MODEL.gguf [--json]
   Shows a GGUF's architecture, per-layer tensor types and bits per weight (reads the header only).`;
 
 export async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const info = await inspect(positionals[0]!);
   if (values.json) {
     console.log(JSON.stringify(info, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2));

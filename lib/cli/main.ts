@@ -1,7 +1,7 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
-import { InputError, OptionError } from "../errors.js";
+import { AbortError, InputError, OptionError } from "../core/errors.js";
 import { MethodInputError } from "../method/errors.js";
-import { UsageError } from "./args.js";
+import type { CommandContext } from "./args.js";
 import * as build from "./build.js";
 import * as fixture from "./fixture.js";
 import * as cache from "./cache.js";
@@ -13,11 +13,6 @@ import * as score from "./score.js";
 import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
-
-/** What a command gets beside its arguments: `signal` aborts on SIGINT/SIGTERM (see bin/apreqel.js). */
-export interface CommandContext {
-  readonly signal?: AbortSignal;
-}
 
 interface Command {
   readonly usage: string;
@@ -59,15 +54,16 @@ export async function main(argv: readonly string[], context: CommandContext = {}
   try {
     return await command.run(rest, context);
   } catch (e) {
-    const err = e as Error;
+    const message = e instanceof Error ? e.message : String(e);
     // Mistakes in what the user gave (options, files, method inputs): one line, exit 2.
-    if (err instanceof UsageError || err instanceof OptionError) {
-      console.error(`apreqel ${name}: ${err.message} (see apreqel ${name} --help)`);
+    if (e instanceof OptionError) {
+      console.error(`apreqel ${name}: ${message} (see apreqel ${name} --help)`);
       return 2;
     }
-    console.error(`apreqel ${name}: ${err.message}`);
-    if (err instanceof InputError || err instanceof MethodInputError) return 2;
-    return err.name === "AbortError" ? 130 : 1;
+    console.error(`apreqel ${name}: ${message}`);
+    if (e instanceof InputError || e instanceof MethodInputError) return 2;
+    // runJob turns an aborted native call into our AbortError; Node's own (fs, timers) come as its DOMException
+    return e instanceof AbortError || context.signal?.aborted === true ? 130 : 1;
   }
 }
 

@@ -4,37 +4,14 @@
  * read is an OptionError that names the option, what it accepts and what it received; nothing
  * is coerced to a default.
  */
-import { OptionError } from "../errors.js";
+import { invalidOption, OptionError, unknownName } from "../core/errors.js";
+import { parseMilliseconds, parseSize } from "../core/units.js";
 import { MethodInputError } from "../method/errors.js";
 import { ESTIMATORS, type EstimatorName } from "../method/estimators.js";
 import type { Constraints } from "../method/plan.js";
 import { orderTypes, parseGgmlType, DEFAULT_TYPES, type GgmlType } from "../method/types.js";
-import { parseWeights, type Weights } from "../method/weights.js";
-import { PAPER_WEIGHTINGS } from "../method/weightings.js";
-
-/** The `--priority` presets. */
-export const PRIORITIES = ["memory", "latency", "accuracy", "balanced"] as const;
-export type Priority = (typeof PRIORITIES)[number];
-
-/**
- * Which of the paper's weightings each preset stands for: the 0.8 dominant one for a single
- * criterion (0.8 on it, 0.1 on each other: clearly favoured, yet the others still break
- * ties), and the equal "fairness" weighting for `balanced`.
- */
-export const PRIORITY_WEIGHTINGS: Readonly<Record<Priority, string>> = {
-  memory: "memory-0.8",
-  latency: "latency-0.8",
-  accuracy: "accuracy-0.8",
-  balanced: "fairness-equal",
-};
-
-/** Weights and where they came from (recorded in outputs so a run says what it optimised). */
-export type WeightChoice =
-  | { readonly source: "priority"; readonly priority: Priority; readonly weightingId: string; readonly weights: Weights }
-  | { readonly source: "weights"; readonly weights: Weights };
-
-/** The default when neither `--priority` nor `--weights` is given. */
-export const DEFAULT_PRIORITY: Priority = "balanced";
+import { parseWeights } from "../method/weights.js";
+import { DEFAULT_PRIORITY, PRIORITIES, priorityWeighting, type Priority, type WeightChoice } from "../method/weightings.js";
 
 /** parseArgs definitions of the shared options, spread into each command's own table. */
 export const WEIGHT_OPTIONS = {
@@ -78,10 +55,8 @@ export function resolveWeights(values: { readonly weights?: string | undefined; 
     return { source: "weights", weights: withOption("--weights", () => parseWeights(values.weights as string)) };
   }
   const priority = parsePriority(values.priority ?? DEFAULT_PRIORITY);
-  const weightingId = PRIORITY_WEIGHTINGS[priority];
-  const weighting = PAPER_WEIGHTINGS.find((w) => w.id === weightingId);
-  if (weighting === undefined) throw new Error(`internal: no paper weighting ${weightingId}`);
-  return { source: "priority", priority, weightingId, weights: weighting.weights };
+  const weighting = priorityWeighting(priority);
+  return { source: "priority", priority, weightingId: weighting.id, weights: weighting.weights };
 }
 
 /**
@@ -93,7 +68,7 @@ export function resolveWeights(values: { readonly weights?: string | undefined; 
  */
 export function parsePriority(text: string): Priority {
   if ((PRIORITIES as readonly string[]).includes(text)) return text as Priority;
-  throw expected("--priority", `one of ${PRIORITIES.join(", ")}`, text);
+  throw unknownName("--priority", "priority", text, PRIORITIES);
 }
 
 /**
@@ -106,7 +81,7 @@ export function parsePriority(text: string): Priority {
 export function parseTypes(text: string | undefined, option = "--types"): GgmlType[] {
   if (text === undefined) return [...DEFAULT_TYPES];
   const parts = text.split(",").map((p) => p.trim());
-  if (parts.some((p) => p === "")) throw expected(option, "a comma-separated list of ggml types like q4_K,q8_0", text);
+  if (parts.some((p) => p === "")) throw invalidOption(option, "a comma-separated list of ggml types like q4_K,q8_0", text);
   return withOption(option, () => orderTypes(parts.map((p) => parseGgmlType(p))));
 }
 
@@ -119,68 +94,7 @@ export function parseTypes(text: string | undefined, option = "--types"): GgmlTy
 export function parseEstimator(text: string | undefined): EstimatorName | undefined {
   if (text === undefined) return undefined;
   if ((ESTIMATORS as readonly string[]).includes(text)) return text as EstimatorName;
-  throw expected("--estimator", ESTIMATORS.join(", "), text);
-}
-
-const SIZE_UNITS: Readonly<Record<string, number>> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-};
-
-/**
- * Parses a size with a unit (decimal KB/MB/GB/TB, binary KiB/MiB/GiB/TiB, or B; units are
- * case-insensitive) to bytes. A bare number is refused: "2" could mean bytes or gigabytes.
- *
- * @example
- * parseSize("2GB", "--max-memory")     // 2000000000
- * parseSize("1.5GiB", "--max-memory")  // 1610612736
- * parseSize("2XB", "--max-memory")     // throws: --max-memory: expected a size like 2GB or 512MiB but received "2XB"
- */
-export function parseSize(text: string, option: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-zA-Z]+)\s*$/.exec(text);
-  const unit = match ? SIZE_UNITS[(match[2] as string).toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw expected(option, "a size like 2GB or 512MiB", text);
-  const bytes = Math.round(Number(match[1]) * unit);
-  if (!(bytes > 0)) throw expected(option, "a size above 0, like 2GB or 512MiB", text);
-  return bytes;
-}
-
-const TIME_UNITS: Readonly<Record<string, number>> = { us: 1e-3, µs: 1e-3, ms: 1, s: 1e3 };
-
-/**
- * Parses a per-token time with a unit (us, ms, s) to milliseconds.
- *
- * @example
- * parseMilliseconds("40ms", "--max-latency")  // 40
- * parseMilliseconds("0.04s", "--max-latency") // 40
- */
-export function parseMilliseconds(text: string, option: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(us|µs|ms|s)\s*$/.exec(text);
-  if (!match) throw expected(option, "a time like 40ms or 0.04s", text);
-  const ms = Number(match[1]) * (TIME_UNITS[match[2] as string] as number);
-  if (!(ms > 0)) throw expected(option, "a time above 0, like 40ms or 0.04s", text);
-  return ms;
-}
-
-const AGE_UNITS: Readonly<Record<string, number>> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
-
-/**
- * Parses an age like `30m`, `12h`, `7d` to milliseconds (for `cache clear --older-than`).
- *
- * @example
- * parseAge("7d", "--older-than") // 604800000
- */
-export function parseAge(text: string, option: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$/.exec(text);
-  if (!match) throw expected(option, "an age like 30m, 12h or 7d", text);
-  return Number(match[1]) * (AGE_UNITS[match[2] as string] as number);
+  throw unknownName("--estimator", "estimator", text, ESTIMATORS);
 }
 
 /**
@@ -191,19 +105,7 @@ export function parseAge(text: string, option: string): number {
  */
 export function parsePositiveNumber(text: string, option: string): number {
   const n = /^\s*[0-9.eE+-]+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0) throw expected(option, "a positive number", text);
-  return n;
-}
-
-/**
- * Parses a positive integer (threads, counts).
- *
- * @example
- * parsePositiveInteger("4", "--threads") // 4
- */
-export function parsePositiveInteger(text: string, option: string): number {
-  const n = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw expected(option, "a positive integer", text);
+  if (!Number.isFinite(n) || n <= 0) throw invalidOption(option, "a positive number", text);
   return n;
 }
 
@@ -254,10 +156,6 @@ export function parsePlanChoices(values: {
     estimator: parseEstimator(values.estimator),
     constraints: parseConstraints(values),
   };
-}
-
-function expected(option: string, what: string, received: string): OptionError {
-  return new OptionError(option, `${option}: expected ${what} but received ${JSON.stringify(received)}`);
 }
 
 // The method's messages already say what is wrong; prefix the option they came from.

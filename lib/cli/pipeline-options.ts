@@ -3,18 +3,19 @@
  * one table, one usage text, one parser, so every command spells and validates them alike.
  */
 import { hashFile } from "../cache/cache.js";
-import { requireInputFile } from "../files.js";
+import { requireInputFile } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import type { StepReporter } from "../pipeline/session.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
-import { quantizeTypes, requireGgmlType } from "../gguf/ggml-types.js";
-import { binding } from "../native/binding.js";
-import { UsageError } from "./args.js";
-import { parsePositiveInteger, parsePositiveNumber } from "./options.js";
+import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
+import { buildInfo } from "../ops/build-info.js";
+import { parsePositiveNumber } from "./options.js";
 import { progressMode, startProgress, type StepProgress } from "./progress.js";
+import { OptionError } from "../core/errors.js";
+import { parseInteger } from "../core/validate.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -81,10 +82,7 @@ export interface PipelineSettings {
 }
 
 function int(text: string | undefined, option: string, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || n < min) throw new UsageError(`${option}: expected a whole number ≥ ${min} but received ${JSON.stringify(text)}`);
-  return n;
+  return text === undefined ? fallback : parseInteger(text, option, min);
 }
 
 /** Validates the options and reads the texts (every check before any long work starts). */
@@ -92,11 +90,11 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const threads = int(v.threads, "--threads", 0, 0);
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
-  if (gpuLayers !== 0 && !binding().buildInfo().gpuOffload) {
-    throw new UsageError(`--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
+  if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
+    throw new OptionError("--gpu-layers", `--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
   }
   const nCtx = int(v.ctx, "--ctx", 512, 8);
-  const chunks = v.chunks === undefined ? undefined : parsePositiveInteger(v.chunks, "--chunks");
+  const chunks = v.chunks === undefined ? undefined : parseInteger(v.chunks, "--chunks", 1);
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
   const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");

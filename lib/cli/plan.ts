@@ -1,11 +1,13 @@
 /** `apreqel plan`: the best split and allocation for a profile, scores and priorities. */
-import { readJsonInput } from "../files.js";
+import { readJsonInput } from "../core/files.js";
 import { layerOrder, type LayerName } from "../method/layers.js";
 import { plan, type PlanResult } from "../method/plan.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
-import { parse, UsageError } from "./args.js";
-import { formatBytes, formatNumber } from "./format.js";
-import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices, type WeightChoice } from "./options.js";
+import { parse } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
+import type { WeightChoice } from "../method/weightings.js";
+import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES.json [options] [--json]
   Chooses how many layers get each type (TOPSIS over every split) and which layers get them.
@@ -37,8 +39,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     false,
   );
   const choices = parsePlanChoices(values);
-  if (values.profile === undefined) throw new UsageError("--profile is required");
-  if (values.scores === undefined) throw new UsageError("--scores is required");
+  if (values.profile === undefined) throw new OptionError("--profile", "--profile is required");
+  if (values.scores === undefined) throw new OptionError("--scores", "--scores is required");
   const { profile } = await readProfiles(values.profile, choices.types);
   const scores = await readJsonInput(values.scores, "--scores");
   const result = plan({

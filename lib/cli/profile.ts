@@ -1,13 +1,13 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { openSession } from "../pipeline/session.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
-import { formatBytes, formatNumber } from "./format.js";
+import { parse, type CommandContext } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
@@ -17,10 +17,10 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values.output) throw new UsageError("-o PROFILE.json is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values.output) throw new OptionError("--output", "-o PROFILE.json is required");
   if (values.only !== undefined && values.only !== "latency" && values.only !== "accuracy") {
-    throw new UsageError(`--only: expected latency or accuracy but received ${JSON.stringify(values.only)}`);
+    throw invalidOption("--only", "latency or accuracy", values.only);
   }
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values);

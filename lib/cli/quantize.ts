@@ -4,14 +4,14 @@ import type { GgmlType } from "../method/types.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { openSession } from "../pipeline/session.js";
-import { requireOutputPath } from "../files.js";
+import { requireOutputPath } from "../core/files.js";
 import { writeReport } from "../report/report.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
-import { formatBytes, formatNumber } from "./format.js";
+import { parse, type CommandContext } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
@@ -31,7 +31,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     profile: { type: "string", multiple: true },
     report: { type: "string" },
   });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
   const settings = await pipelineSettings(values);
   const model = positionals[0]!;
@@ -42,7 +42,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     [model],
   );
   const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
-  if (loaded && !loaded.file) throw new UsageError("--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
+  if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
   const given = loaded?.file;
   const progress = stepProgress(settings.json);
   let r: AdaptiveResult;

@@ -1,12 +1,12 @@
 /** `apreqel score MODEL.gguf -o scores.json`: layer contributions from the calibration prompts. */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { openSession } from "../pipeline/session.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
+import { parse, type CommandContext } from "./args.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
   Runs the calibration prompts through MODEL and scores each attention and FFN sub-layer by how
@@ -15,8 +15,8 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values.output) throw new UsageError("-o SCORES.json is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
   const settings = await pipelineSettings(values);
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
   const progress = stepProgress(settings.json);

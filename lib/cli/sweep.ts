@@ -1,15 +1,14 @@
 /** `apreqel sweep MODEL.gguf --out-dir DIR`: the paper's 28 weightings → 28 models, measured, with hypervolume. */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { openSession } from "../pipeline/session.js";
 import { sweep, type SweepResult } from "../pipeline/sweep.js";
 import { writeReport } from "../report/report.js";
-import { quantizePresets } from "../gguf/ggml-types.js";
-import { unknownName } from "../errors.js";
-import { parse, UsageError } from "./args.js";
-import type { CommandContext } from "./main.js";
-import { formatBytes, formatNumber } from "./format.js";
+import { quantizePresets } from "../ops/ggml-types.js";
+import { OptionError, unknownName } from "../core/errors.js";
+import { parse, type CommandContext } from "./args.js";
+import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
 
@@ -21,8 +20,8 @@ ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
-  if (positionals.length !== 1) throw new UsageError("expected exactly one model file");
-  if (!values["out-dir"]) throw new UsageError("--out-dir DIR is required");
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+  if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
   const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => p.trim());
   for (const p of presets) if (!quantizePresets().includes(p)) throw unknownName("--presets", "llama.cpp preset", p, quantizePresets());

@@ -19,24 +19,71 @@ export class MethodInputError extends Error {
 }
 
 /**
- * Renders a received value for an error message: numbers rounded to 12
- * significant digits (so `0.5 + 0.7` prints as 1.2, not 1.2000000000000002),
- * strings quoted, everything else by kind.
+ * Renders a received value for an error message, the one describer of apreqel (lib/core/errors.ts
+ * uses it too): numbers rounded to 12 significant digits (so `0.5 + 0.7` prints as 1.2, not
+ * 1.2000000000000002), strings quoted (cut at 80 characters), scalars as written, containers and functions by kind.
  *
  * @example
  * describeValue(0.1 + 0.2) // "0.3"
  * describeValue("q4_k")    // "\"q4_k\""
+ * describeValue(undefined) // "undefined"
+ * describeValue([1, 2])    // "an array"
  */
 export function describeValue(value: unknown): string {
   if (typeof value === "number") {
     return Number.isFinite(value) ? String(Number(value.toPrecision(12))) : String(value);
   }
-  if (typeof value === "string") return JSON.stringify(value);
-  if (value === null) return "null";
-  if (value === undefined) return "nothing";
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  return typeof value;
+  if (value !== null && typeof value === "object") return "an object";
+  return String(value);
+}
+
+/**
+ * The valid name closest to `name`: a case-insensitive match first (the common typo is `q4_k`),
+ * then the nearest within edit distance 2, so wild input gets no suggestion.
+ *
+ * @example
+ * nearestName("q4_k", ["q4_K", "q5_K"]) // "q4_K"
+ * nearestName("q4K", ["q4_K", "q8_0"])  // "q4_K"
+ * nearestName("zzzz", ["q4_K"])         // undefined
+ */
+export function nearestName<T extends string>(name: string, valid: readonly T[]): T | undefined {
+  const lower = name.toLowerCase();
+  const exact = valid.find((v) => v.toLowerCase() === lower);
+  if (exact !== undefined) return exact;
+  let best: T | undefined;
+  let bestDistance = 3;
+  for (const v of valid) {
+    const d = editDistance(lower, v.toLowerCase());
+    if (d < bestDistance) {
+      best = v;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Levenshtein distance: the fewest single-character insertions, deletions and substitutions
+ * that turn `a` into `b`.
+ *
+ * @example
+ * editDistance("q4K", "q4_K") // 1
+ */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 /** Checks a finite number within bounds; the message names `what`. Internal helper. */

@@ -44,4 +44,14 @@ export {
   type Point,
   type SetVolume,
 } from "./hypervolume.js";
-export { PAPER_WEIGHTINGS, type Weighting, type WeightingCategory } from "./weightings.js";
+export {
+  DEFAULT_PRIORITY,
+  PAPER_WEIGHTINGS,
+  PRIORITIES,
+  PRIORITY_WEIGHTINGS,
+  priorityWeighting,
+  type Priority,
+  type WeightChoice,
+  type Weighting,
+  type WeightingCategory,
+} from "./weightings.js";

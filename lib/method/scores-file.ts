@@ -25,7 +25,7 @@ export function parseScores(value: unknown): ScoresFile {
     parseLayerName(o["name"], `${what}.name`);
     const name = o["name"] as LayerName;
     const order = layerOrder(name);
-    if (order <= previous) throw new MethodInputError(`${what}.name must come after the previous layer in block order (got ${JSON.stringify(name)})`);
+    if (order <= previous) throw new MethodInputError(`${what}.name must come after the previous layer in block order (got ${describeValue(name)})`);
     previous = order;
     const reward = expectCount(o["reward"], `${what}.reward`);
     const penalty = expectCount(o["penalty"], `${what}.penalty`);

@@ -2,7 +2,7 @@
 // aggressive. Bits per weight are ggml's block size / type size (e.g. q4_K:
 // 144 bytes per 256 weights = 4.5), so the order is the order of how much a
 // type compresses; the method gives the most important layers the first ones.
-import { MethodInputError, describeValue } from "./errors.js";
+import { MethodInputError, describeValue, nearestName } from "./errors.js";
 
 /**
  * ggml's lower-case type names as llama.cpp prints them, least aggressive
@@ -84,7 +84,7 @@ export function bitsPerWeight(type: GgmlType): number {
 export function parseGgmlType(name: unknown): GgmlType {
   if (typeof name !== "string") throw new MethodInputError(`type must be a string (got ${describeValue(name)})`);
   if (isGgmlType(name)) return name;
-  const near = nearestTypeName(name);
+  const near = nearestName(name, GGML_TYPE_TABLE.map((t) => t.name));
   throw new MethodInputError(
     near === undefined ? `unknown type ${JSON.stringify(name)}` : `unknown type ${JSON.stringify(name)}; did you mean ${JSON.stringify(near)}?`,
   );
@@ -106,34 +106,4 @@ export function orderTypes(types: readonly GgmlType[]): GgmlType[] {
     seen.add(type);
   }
   return [...types].sort((a, b) => (RANK.get(a) as number) - (RANK.get(b) as number));
-}
-
-// A case-insensitive match wins (the common typo is `q4_k`); otherwise the
-// closest name within edit distance 2, so wild input gets no suggestion.
-function nearestTypeName(name: string): GgmlType | undefined {
-  const lower = name.toLowerCase();
-  let best: GgmlType | undefined;
-  let bestDistance = 3;
-  for (const { name: candidate } of GGML_TYPE_TABLE) {
-    if (candidate.toLowerCase() === lower) return candidate;
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(substitution, (previous[j] as number) + 1, (current[j - 1] as number) + 1));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }

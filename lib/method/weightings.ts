@@ -58,3 +58,39 @@ export const PAPER_WEIGHTINGS: readonly Weighting[] = [
   ...dominant("latency"),
   ...dominant("accuracy"),
 ];
+
+/** The `--priority` presets: a user who names what matters most, rather than giving weights. */
+export const PRIORITIES = ["memory", "latency", "accuracy", "balanced"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** The default when a user gives neither a priority nor weights. */
+export const DEFAULT_PRIORITY: Priority = "balanced";
+
+/**
+ * Which of the paper's weightings each preset stands for: the 0.8 dominant one for a single
+ * criterion (0.8 on it, 0.1 on each other: clearly favoured, yet the others still break
+ * ties), and the equal "fairness" weighting for `balanced`.
+ */
+export const PRIORITY_WEIGHTINGS: Readonly<Record<Priority, string>> = {
+  memory: "memory-0.8",
+  latency: "latency-0.8",
+  accuracy: "accuracy-0.8",
+  balanced: "fairness-equal",
+};
+
+/**
+ * The paper weighting a priority preset stands for.
+ *
+ * @example
+ * priorityWeighting("latency").weights // { memory: 0.1, latency: 0.8, accuracy: 0.1 }
+ */
+export function priorityWeighting(priority: Priority): Weighting {
+  const weighting = PAPER_WEIGHTINGS.find((w) => w.id === PRIORITY_WEIGHTINGS[priority]);
+  if (weighting === undefined) throw new Error(`internal: no paper weighting ${PRIORITY_WEIGHTINGS[priority]}`);
+  return weighting;
+}
+
+/** Weights and where they came from (recorded in outputs so a run says what it optimised). */
+export type WeightChoice =
+  | { readonly source: "priority"; readonly priority: Priority; readonly weightingId: string; readonly weights: Weights }
+  | { readonly source: "weights"; readonly weights: Weights };

@@ -63,12 +63,12 @@ export function validateWeights(weights: Weights): Weights {
 export function parseWeights(text: string): Weights {
   const parts = text.split(",");
   if (parts.length !== 3) {
-    throw new MethodInputError(`weights must be three comma-separated numbers, memory,latency,accuracy (got ${JSON.stringify(text)})`);
+    throw new MethodInputError(`weights must be three comma-separated numbers, memory,latency,accuracy (got ${describeValue(text)})`);
   }
   const values = parts.map((part, i) => {
     const trimmed = part.trim();
     const n = trimmed === "" ? Number.NaN : Number(trimmed);
-    if (Number.isNaN(n)) throw new MethodInputError(`weights.${CRITERIA[i]} must be a number (got ${JSON.stringify(part)})`);
+    if (Number.isNaN(n)) throw new MethodInputError(`weights.${CRITERIA[i]} must be a number (got ${describeValue(part)})`);
     return n;
   });
   return validateWeights({ memory: values[0] as number, latency: values[1] as number, accuracy: values[2] as number });

@@ -2,15 +2,9 @@
  * Runs one long native call with the conventions every such call shares: AbortSignal (an
  * Int32Array flag the worker thread polls), progress callbacks, and errors as JS Errors.
  */
-import { AbortError } from "../errors.js";
+import { AbortError } from "../core/errors.js";
+import type { JobOptions } from "../core/job-options.js";
 import type { RawJobOptions } from "./binding.js";
-
-export interface JobOptions {
-  /** Aborts the call; the promise then rejects with an AbortError and no output is left behind. */
-  readonly signal?: AbortSignal;
-  /** Called on the main thread with the fraction done (0..1), at most once per event-loop turn. */
-  readonly onProgress?: (fraction: number) => void;
-}
 
 export async function runJob<T>(options: JobOptions, start: (raw: RawJobOptions) => Promise<T>): Promise<T> {
   const { signal, onProgress } = options;

@@ -7,12 +7,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../core/package.js";
 
 const require = createRequire(import.meta.url);
-
-/** The package root: this file is lib/native/loader.ts or dist/native/loader.js. */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** Prebuilt binaries for this platform, in the order they are tried. */
 export function prebuildCandidates(root = packageRoot, platform = process.platform, arch = process.arch): string[] {

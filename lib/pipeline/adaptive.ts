@@ -4,9 +4,9 @@
  * the uniform set. Every step before the plan is cached, so a second run with other weights
  * only plans, assembles and measures the new file.
  */
-import type { AssembleResult } from "../assemble.js";
-import { InputError } from "../errors.js";
-import { requireOutputPath } from "../files.js";
+import type { AssembleResult } from "../ops/assemble.js";
+import { InputError } from "../core/errors.js";
+import { requireOutputPath } from "../core/files.js";
 import { plan, type Constraints, type PlanResult } from "../method/plan.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";

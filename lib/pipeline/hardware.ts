@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { packageRoot } from "../native/loader.js";
+import { canonicalJson } from "../core/json.js";
+import { packageRoot, packageVersion } from "../core/package.js";
 
 /** The machine a measurement ran on. */
 export interface Hardware {
@@ -59,7 +60,7 @@ export function describeHardware(backend?: BackendInfo): Hardware {
  * describeBuild(binding().buildInfo()) // { cuda: false, apreqelVersion: "0.1.0", llamaCppCommit: "de3ff81…" }
  */
 export function describeBuild(backend: Pick<BackendInfo, "cuda">, root = packageRoot): BuildDescription {
-  return { cuda: backend.cuda, apreqelVersion: readVersion(root), llamaCppCommit: readLlamaCommit(root) };
+  return { cuda: backend.cuda, apreqelVersion: packageVersion(root), llamaCppCommit: readLlamaCommit(root) };
 }
 
 /**
@@ -72,29 +73,6 @@ export function fingerprint(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16);
 }
 
-/**
- * JSON with object keys sorted at every level, so equal values hash equally.
- *
- * @example
- * canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) // '{"a":[2,{"c":4,"d":3}],"b":1}'
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
-    const o = v as Record<string, unknown>;
-    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
-  });
-}
-
-/** apreqel's version, from package.json. */
-export function packageVersion(root = packageRoot): string {
-  return readVersion(root);
-}
-
-function readVersion(root: string): string {
-  const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { version?: unknown };
-  return typeof pkg.version === "string" ? pkg.version : "unknown";
-}
 
 function readLlamaCommit(root: string): string {
   let text: string;

@@ -6,13 +6,12 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { inspect } from "../gguf/inspect.js";
+import { inspect } from "../ops/inspect.js";
 import type { LayerName } from "../method/layers.js";
-import { bench } from "../measure/bench.js";
-import { perplexity } from "../measure/perplexity.js";
+import { bench } from "../ops/bench.js";
+import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
-import type { Session } from "./session.js";
-import { jobOptions } from "./session.js";
+import { jobOptions, keyFor, type Session } from "./session.js";
 
 export interface MemoryMetrics {
   /** bytes of all parameters: what llama.cpp loads */
@@ -117,7 +116,7 @@ async function cachedJson<T>(
   compute: () => Promise<T>,
 ): Promise<T> {
   const fileSha = await s.cache.modelHash(file);
-  const key = s.cache.key({ modelSha256: fileSha, kind: "measurement", type: group, settings, fingerprint: device ? s.deviceFingerprint : s.buildFingerprint });
+  const key = keyFor(s, "measurement", group, settings, { device, modelSha256: fileSha });
   const entry = await s.cache.getOrCreate(
     key,
     async (dir) => {

@@ -4,13 +4,13 @@
  * base file (the same bytes in every uniform file: see uniform.ts). The file says what it is in
  * its metadata (apreqel.*) and in general.file_type as far as llama.cpp's enum allows.
  */
-import { assemble, type AssembleResult } from "../assemble.js";
-import type { ModelInfo } from "../gguf/inspect.js";
+import { assemble, type AssembleResult } from "../ops/assemble.js";
+import type { ModelInfo } from "../ops/inspect.js";
 import type { Allocation } from "../method/allocate.js";
 import type { LayerName } from "../method/layers.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
-import { packageVersion } from "./hardware.js";
+import { packageVersion } from "../core/package.js";
 import { jobOptions, type Session } from "./session.js";
 
 // llama_ftype of the pure type (llama.cpp's general.file_type has no value for "mixed": a mix is

@@ -5,11 +5,13 @@
  * settings. A profile may be partial (`profile --only latency` on the target device,
  * `--only accuracy` elsewhere); {@link mergeProfiles} joins such halves and refuses to mix models.
  */
-import { InputError } from "../errors.js";
+import { describeValue, InputError } from "../core/errors.js";
+import { MethodInputError } from "../method/errors.js";
 import { parseLayerName, type LayerName } from "../method/layers.js";
 import { parseProfile, type Profile } from "../method/profile.js";
 import { parseGgmlType, type GgmlType } from "../method/types.js";
-import { canonicalJson, type BuildDescription, type Hardware } from "./hardware.js";
+import { canonicalJson } from "../core/json.js";
+import type { BuildDescription, Hardware } from "./hardware.js";
 
 /** What `profile --only` can restrict a run to, and what each measurement belongs to. */
 export type MetricGroup = "memory" | "latency" | "accuracy";
@@ -101,9 +103,9 @@ export function parseProfileFile(value: unknown, what = "profile"): ProfileFile 
   const model = object(root["model"], `${what}: model`);
   const sha256 = model["sha256"];
   if (typeof sha256 !== "string" || !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new InputError(`${what}: model.sha256 must be the model's 64-digit hex SHA-256 (got ${show(sha256)})`);
+    throw new InputError(`${what}: model.sha256 must be the model's 64-digit hex SHA-256 (got ${describeValue(sha256)})`);
   }
-  if (typeof model["name"] !== "string") throw new InputError(`${what}: model.name must be a string (got ${show(model["name"])})`);
+  if (typeof model["name"] !== "string") throw new InputError(`${what}: model.name must be a string (got ${describeValue(model["name"])})`);
   const types = object(root["types"], `${what}: types`);
   const parsedTypes: Partial<Record<GgmlType, TypeMeasurements>> = {};
   for (const key of Object.keys(types)) {
@@ -255,7 +257,7 @@ function parseType(entry: Readonly<Record<string, unknown>>, what: string): Type
     if (entry[field] === undefined) continue;
     any = true;
     const v = entry[field];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new InputError(`${what}.${field} must be a positive number (got ${show(v)})`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw new InputError(`${what}.${field} must be a positive number (got ${describeValue(v)})`);
     if (measuredWith[group] === undefined) throw new InputError(`${what} has ${field} but no measuredWith.${group} (what it was measured on)`);
   }
   if (!any) throw new InputError(`${what} has none of memoryBytes, latencyMsPerToken, perplexity`);
@@ -267,20 +269,13 @@ function checkLayerMap(value: unknown, what: string): void {
   const o = object(value, what);
   for (const [key, n] of Object.entries(o)) {
     method(() => parseLayerName(key, `a key of ${what}`), what);
-    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new InputError(`${what}["${key}"] must be a non-negative integer (got ${show(n)})`);
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new InputError(`${what}["${key}"] must be a non-negative integer (got ${describeValue(n)})`);
   }
 }
 
 function object(value: unknown, what: string): Readonly<Record<string, unknown>> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError(`${what} must be an object (got ${show(value)})`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new InputError(`${what} must be an object (got ${describeValue(value)})`);
   return value as Readonly<Record<string, unknown>>;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null) return String(value);
-  return Array.isArray(value) ? "an array" : "an object";
 }
 
 // Method validators throw MethodInputError; within a file they become InputErrors naming it.
@@ -288,7 +283,7 @@ function method<T>(f: () => T, what: string): T {
   try {
     return f();
   } catch (e) {
-    if (e instanceof Error && e.name === "MethodInputError") throw new InputError(`${what}: ${e.message}`);
+    if (e instanceof MethodInputError) throw new InputError(`${what}: ${e.message}`);
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 /** Reading one or more profile.json files into the method's profile (merging partial ones). */
-import { InputError } from "../errors.js";
-import { readJsonInput } from "../files.js";
+import { InputError } from "../core/errors.js";
+import { readJsonInput } from "../core/files.js";
 import { MethodInputError } from "../method/errors.js";
 import { parseProfile, type Profile } from "../method/profile.js";
 import type { GgmlType } from "../method/types.js";

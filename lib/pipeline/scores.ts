@@ -4,7 +4,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { captureSimilarity } from "../measure/capture.js";
+import { captureSimilarity } from "../ops/capture.js";
 import { layerScores, type ScoresFile } from "../method/scores.js";
 import type { CalibrationSet } from "./texts.js";
 import { jobOptions, keyFor, type Session } from "./session.js";

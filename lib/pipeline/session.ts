@@ -5,10 +5,11 @@
  */
 import { Cache } from "../cache/cache.js";
 import type { CacheKey, CacheKind } from "../cache/key.js";
-import { requireInputFile } from "../files.js";
-import { inspect, type ModelInfo } from "../gguf/inspect.js";
-import { binding } from "../native/binding.js";
-import type { JobOptions } from "../native/job.js";
+import { InputError } from "../core/errors.js";
+import { requireInputFile } from "../core/files.js";
+import { inspect, type ModelInfo } from "../ops/inspect.js";
+import { buildInfo } from "../ops/build-info.js";
+import type { JobOptions } from "../core/job-options.js";
 import { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./hardware.js";
 
 /** Reports progress of one named step (0..1). */
@@ -42,8 +43,9 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const model = await requireInputFile(options.model, "model");
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
   const [info, sha256] = await Promise.all([inspect(model), cache.modelHash(model)]);
-  if (info.layers.length === 0) throw new Error(`${model} has no transformer blocks apreqel can plan (architecture ${info.architecture})`);
-  const backend = binding().buildInfo();
+  // the user's input, not our failure: exit 2 like any other bad input
+  if (info.layers.length === 0) throw new InputError(`model: ${model} has no transformer blocks apreqel can plan (architecture ${info.architecture})`);
+  const backend = buildInfo();
   const hardware = describeHardware(backend);
   const build = describeBuild(backend);
   return {
@@ -60,9 +62,18 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   };
 }
 
-/** A cache key for this session's model. */
-export function keyFor(s: Session, kind: CacheKind, type: string | null, settings: Readonly<Record<string, unknown>>, device = false): CacheKey {
-  return s.cache.key({ modelSha256: s.sha256, kind, type, settings, fingerprint: device ? s.deviceFingerprint : s.buildFingerprint });
+/** Where a cache entry's content comes from, beyond its kind, type and settings. */
+export interface KeyScope {
+  /** the content depends on the hardware too (a latency), not only on the build */
+  readonly device?: boolean;
+  /** SHA-256 of the file the entry describes, when it is not the session's model (a measured mix) */
+  readonly modelSha256?: string;
+}
+
+/** The one way the pipeline builds a cache key: this session's model (or `scope.modelSha256`), and the fingerprint that applies. */
+export function keyFor(s: Session, kind: CacheKind, type: string | null, settings: Readonly<Record<string, unknown>>, scope: KeyScope = {}): CacheKey {
+  const fingerprint = scope.device ? s.deviceFingerprint : s.buildFingerprint;
+  return s.cache.key({ modelSha256: scope.modelSha256 ?? s.sha256, kind, type, settings, fingerprint });
 }
 
 /** JobOptions for a native call inside step `step`. */

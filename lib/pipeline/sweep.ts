@@ -14,13 +14,13 @@ import type { ScoresFile } from "../method/scores.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import { PAPER_WEIGHTINGS, type Weighting } from "../method/weightings.js";
-import { quantize } from "../quantize.js";
+import { quantize } from "../ops/quantize.js";
 import { measureModel, type MeasuredModel } from "./measure-file.js";
 import { assembleMix } from "./mixed.js";
 import { toMethodProfile } from "./profile-file.js";
 import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
-import { jobOptions, type Session } from "./session.js";
+import { jobOptions, keyFor, type Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
@@ -99,7 +99,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const presetFiles: Record<string, string> = {};
   for (const preset of o.presets ?? []) {
     const entry = await s.cache.getOrCreate(
-      s.cache.key({ modelSha256: s.sha256, kind: "uniform", type: preset, settings: { preset: true }, fingerprint: s.buildFingerprint }),
+      keyFor(s, "uniform", preset, { preset: true }),
       async (dir) => {
         await quantize({ input: s.model, output: path.join(dir, "model.gguf"), preset, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...jobOptions(s, `quantize ${preset}`) });
       },

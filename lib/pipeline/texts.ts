@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { InputError } from "../errors.js";
-import { requireInputFile } from "../files.js";
-import { packageRoot } from "../native/loader.js";
+import { InputError } from "../core/errors.js";
+import { requireInputFile } from "../core/files.js";
+import { packageRoot } from "../core/package.js";
 
 /** Where a text came from. */
 export type TextSource = { readonly kind: "builtin"; readonly path: string } | { readonly kind: "file"; readonly path: string };

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { quantize } from "../quantize.js";
+import { quantize } from "../ops/quantize.js";
 import type { GgmlType } from "../method/types.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 

@@ -1,5 +1,5 @@
 /** The report page: one self-contained HTML file, charts inlined as SVG, no scripts. */
-import { formatNumber } from "../cli/format.js";
+import { formatNumber } from "../core/format.js";
 import type { ReportInput } from "./types.js";
 
 /** A rendered chart: its id (also the SVG file name when SVGs are written) and markup. */

@@ -1,8 +1,8 @@
 /** writeReport(): render the charts and write the HTML (and optionally the SVGs) atomically. */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { InputError } from "../errors.js";
-import { requireOutputPath, writeAtomically } from "../files.js";
+import { InputError } from "../core/errors.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { reportHtml, type RenderedChart } from "./html.js";
 import { renderSvg } from "./render.js";
 import { PARETO_VIEWS, paretoSpec, typeMapSpec } from "./specs.js";

@@ -6,12 +6,12 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { writeRandomModel } from "../../lib/fixtures.js";
-import { bench } from "../../lib/measure/bench.js";
-import { perplexity } from "../../lib/measure/perplexity.js";
+import { writeRandomModel } from "../../lib/ops/fixtures.js";
+import { bench } from "../../lib/ops/bench.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
 import { binding } from "../../lib/native/binding.js";
-import { packageRoot } from "../../lib/native/loader.js";
-import { quantize } from "../../lib/quantize.js";
+import { packageRoot } from "../../lib/core/package.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { llamaTool, toolPerplexity } from "../../test/helpers/tools.js";
 import { machine, median, writeSection } from "./report.js";
 

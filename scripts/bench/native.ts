@@ -5,10 +5,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { assemble } from "../../lib/assemble.js";
-import { writeRandomModel } from "../../lib/fixtures.js";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { writeRandomModel } from "../../lib/ops/fixtures.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { llamaTool } from "../../test/helpers/tools.js";
 import { machine, median, writeSection } from "./report.js";
 

@@ -23,7 +23,7 @@ import {
   type WeightingCategory,
 } from "../../lib/index.js";
 import { buildBoundaryTables, estimateFromTables } from "../../lib/method/estimators.js";
-import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study.js";
+import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study-types.js";
 
 export interface Study {
   readonly command: string;

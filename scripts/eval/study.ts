@@ -24,6 +24,7 @@ import {
   measureLatency,
   measureMemory,
   measureModel,
+  keyFor,
   openSession,
   orderTypes,
   planSweep,
@@ -37,7 +38,6 @@ import {
   toMethodProfile,
   writeRandomModel,
   type AccuracySettings,
-  type Allocation,
   type CalibrationSet,
   type EstimatorName,
   type GgmlType,
@@ -51,7 +51,8 @@ import {
   type Weighting,
 } from "../../lib/index.js";
 import { estimates, writeStudy, type Study } from "./study-doc.js";
-import { prng } from "../../test/helpers/prng.js";
+import { prng } from "../shared/prng.js";
+import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study-types.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const started = Date.now();
@@ -183,35 +184,7 @@ function onStep(step: string, fraction: number): void {
 // ---------------------------------------------------------------------------------------------
 // records: one per distinct measured file
 
-export interface LatencySample {
-  readonly msPerToken: number;
-  readonly sd: number;
-  readonly promptTokensPerSecond: number | null;
-  readonly loadAverage?: number;
-}
 
-export interface ModelRecord {
-  readonly key: string;
-  label: string;
-  readonly kind: "reference" | "uniform" | "preset" | "mixed" | "ablation";
-  readonly file: string;
-  readonly memoryBytes: number;
-  readonly layerBytes: number;
-  readonly layerParams: number;
-  /** bits per weight of the planned layers (norms included) */
-  readonly bpw: number;
-  /** types of the tensors outside the blocks */
-  readonly nonLayer: Readonly<Record<string, string>>;
-  /** parameters per layer tensor type (presets mix types within a layer) */
-  readonly layerTypes: Readonly<Record<string, number>>;
-  latency: LatencySample[];
-  perplexity?: number;
-  perplexityStderr?: number;
-  evalTokens?: number;
-  kld?: { readonly mean: number; readonly stderr: number; readonly sameTopPercent: number };
-  allocation?: Allocation;
-  distribution?: Readonly<Partial<Record<GgmlType, number>>>;
-}
 
 const records = new Map<string, ModelRecord>();
 
@@ -257,7 +230,7 @@ async function record(s: Session, file: string, label: string, kind: ModelRecord
 async function latencyPass(s: Session, rec: ModelRecord, pass: number, o: LatencySettings): Promise<LatencySample> {
   // tg only: pp is reported from pass 1, and the hypervolume uses tg alone
   const settings = { pass, nGen: o.nGen, nPrompt: 0, reps: o.reps, threads: o.threads ?? 0 };
-  const key = s.cache.key({ modelSha256: rec.key, kind: "measurement", type: "study-latency-pass", settings, fingerprint: s.deviceFingerprint });
+  const key = keyFor(s, "measurement", "study-latency-pass", settings, { device: true, modelSha256: rec.key });
   const entry = await s.cache.getOrCreate(
     key,
     async (dir) => {
@@ -314,20 +287,6 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-export interface VariantRun {
-  readonly name: "perplexity" | "kld";
-  readonly weightings: readonly Weighting[];
-  readonly plans: readonly PlanResult[];
-  /** record key per weighting */
-  readonly models: readonly string[];
-  /** the method profile the plans came from (accuracy = perplexity or KLD mean) */
-  readonly profile: Profile;
-  /** the estimator the plans used (apreqel's default for this profile and scores) */
-  readonly estimator: EstimatorName;
-  /** per estimator: how many of its 28 plans choose another distribution than the plans' estimator */
-  readonly differs: Readonly<Record<EstimatorName, number>>;
-  readonly estimates: Readonly<Record<string, Record<EstimatorName, { memoryBytes: number; latencyMsPerToken: number; perplexity: number }>>>;
-}
 
 /** Plans every weighting under `profile`, assembles each distinct allocation once and measures it. */
 async function planAndMeasure(
@@ -398,21 +357,6 @@ async function calibrationFromValidation(file: string, paragraphs: number): Prom
 // ---------------------------------------------------------------------------------------------
 // debian-prose-11m
 
-export interface DebianResult {
-  readonly model: { readonly f32: string; readonly f16: string; readonly sha256: string; readonly blocks: number; readonly layers: number; readonly parameters: number };
-  readonly calibration: { readonly paragraphs: number; readonly tokens: number };
-  readonly evalTokens: number;
-  readonly uniform: Readonly<Record<string, string>>;
-  readonly reference: string;
-  readonly presets: Readonly<Record<string, string>>;
-  /** the same presets with q8_0 token embeddings and output head, like every apreqel file */
-  readonly presetsQ8: Readonly<Record<string, string>>;
-  readonly variants: readonly VariantRun[];
-  readonly scores: ScoresFile;
-  readonly ranking: readonly LayerName[];
-  readonly ablation: readonly { distribution: Readonly<Partial<Record<GgmlType, number>>>; from: string; rows: { ranking: string; key: string }[] }[];
-  readonly latencySettings: LatencySettings;
-}
 
 async function debian(evalFile: string, validFile: string): Promise<DebianResult> {
   const dir = path.join(sharedDir, "models", "debian-prose-11m");
@@ -469,7 +413,7 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
     await stage("debian-prose-11m: presets with q8_0 embeddings/output", async () => {
       for (const preset of PRESETS) {
         const entry = await s.cache.getOrCreate(
-          s.cache.key({ modelSha256: s.sha256, kind: "uniform", type: preset, settings: { preset: true, nonLayerType: "q8_0" }, fingerprint: s.buildFingerprint }),
+          keyFor(s, "uniform", preset, { preset: true, nonLayerType: "q8_0" }),
           async (dir) => {
             await quantize({ input: s.model, output: path.join(dir, "model.gguf"), preset, tokenEmbeddingType: "q8_0", outputType: "q8_0", threads: settings.quantThreads });
           },
@@ -553,17 +497,6 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
 // ---------------------------------------------------------------------------------------------
 // random-weight models of real shapes
 
-export interface RealisticResult {
-  readonly id: string;
-  readonly description: string;
-  readonly shape: Readonly<Record<string, number>>;
-  readonly parameters: number;
-  readonly layerParameters: number;
-  readonly f16: string;
-  readonly uniform: Readonly<Record<string, string>>;
-  readonly sweep?: { readonly variant: VariantRun; readonly calibrationTokens: number };
-  readonly seconds: number;
-}
 
 async function realistic(evalFile: string, validFile: string | null): Promise<RealisticResult[]> {
   const evalText = await readEvalText(evalFile);

@@ -6,10 +6,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeRandomModel } from "../../lib/fixtures.js";
+import { writeRandomModel } from "../../lib/ops/fixtures.js";
 import { binding } from "../../lib/native/binding.js";
-import { packageRoot } from "../../lib/native/loader.js";
-import { quantize } from "../../lib/quantize.js";
+import { packageRoot } from "../../lib/core/package.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { type Category, type Fixture, type FuzzCase, type TypeSizes, loadFixture } from "./mutations.js";
 import { CALLS, type CaseResult, RESULT_MARK } from "./protocol.js";
 

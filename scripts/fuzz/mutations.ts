@@ -3,7 +3,7 @@
 // reshaped or retyped with the later offsets rewritten so the file still parses (its data then lies
 // past the end or disagrees with the hyperparameters), hyperparameters set to 0 or huge, and random
 // byte flips. Every case is a pure function of (fixture, label): the same seed gives the same files.
-import { prng } from "../../test/helpers/prng.js";
+import { prng } from "../shared/prng.js";
 import { type Field, type GgufLayout, readLayout, tensorRanges } from "./gguf-layout.js";
 
 export const CATEGORIES = [

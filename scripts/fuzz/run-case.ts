@@ -4,11 +4,11 @@
 //   node <bundled run-case.mjs> <case.gguf> <work dir>
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { assemble } from "../../lib/assemble.js";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { captureSimilarity } from "../../lib/measure/capture.js";
-import { perplexity } from "../../lib/measure/perplexity.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { captureSimilarity } from "../../lib/ops/capture.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { type CallOutcome, type CaseResult, RESULT_MARK } from "./protocol.js";
 
 const TEXT =

@@ -1,5 +1,5 @@
 import { openSync, readSync, closeSync } from "node:fs";
-import type { ModelInfo } from "../../lib/gguf/inspect.js";
+import type { ModelInfo } from "../../lib/ops/inspect.js";
 
 /** The raw bytes of one tensor's data, read at the offset inspect() reports. */
 export function tensorBytes(model: ModelInfo, name: string): Buffer {

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { vi } from "vitest";
 import { main } from "../../lib/cli/main.js";
-import { packageRoot } from "../../lib/native/loader.js";
+import { packageRoot } from "../../lib/core/package.js";
 
 /** Runs the CLI in this process, capturing what it prints. */
 export async function runCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {

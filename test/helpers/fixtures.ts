@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { defaultVocabPath, writeRandomModel, type FixtureArchitecture, type ModelShape } from "../../lib/fixtures.js";
+import { defaultVocabPath, writeRandomModel, type FixtureArchitecture, type ModelShape } from "../../lib/ops/fixtures.js";
 
 const cacheDir = path.join(os.tmpdir(), `apreqel-test-fixtures-${process.getuid?.() ?? 0}`);
 

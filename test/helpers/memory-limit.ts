@@ -9,7 +9,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, statfsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageRoot } from "../../lib/native/loader.js";
+import { packageRoot } from "../../lib/core/package.js";
 
 export interface MemoryCgroup {
   readonly dir: string;

@@ -1,7 +1,7 @@
 /** The shared models and data beside the checkout (../shared); tests skip with this reason when absent. */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { packageRoot } from "../../lib/native/loader.js";
+import { packageRoot } from "../../lib/core/package.js";
 
 export const sharedDir = path.resolve(packageRoot, "..", "shared");
 

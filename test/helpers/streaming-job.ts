@@ -4,8 +4,8 @@
 //   node streaming-job.mjs '{"op":"quantize","input":…,"output":…,"type":"q4_K"}'
 //   node streaming-job.mjs '{"op":"assemble","base":…,"sources":{…},"assignment":{…},"output":…}'
 import { readFileSync } from "node:fs";
-import { assemble } from "../../lib/assemble.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { quantize } from "../../lib/ops/quantize.js";
 
 export type StreamingJob =
   | { readonly op: "quantize"; readonly input: string; readonly output: string; readonly type: string; readonly threads?: number }

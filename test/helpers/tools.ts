@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { packageRoot } from "../../lib/native/loader.js";
+import { packageRoot } from "../../lib/core/package.js";
 
 export function llamaTool(name: "llama-perplexity" | "llama-bench" | "llama-quantize" | "llama-imatrix"): string | null {
   const file = path.join(packageRoot, "build-cmake", "bin", name);

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { inspect } from "../../lib/gguf/inspect.js";
+import { inspect } from "../../lib/ops/inspect.js";
 import { runCli } from "../helpers/cli.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";

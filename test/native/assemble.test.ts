@@ -1,9 +1,9 @@
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assemble } from "../../lib/assemble.js";
-import { generate } from "../../lib/generate.js";
-import { inspect, type ModelInfo } from "../../lib/gguf/inspect.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { generate } from "../../lib/ops/generate.js";
+import { inspect, type ModelInfo } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { tensorBytes } from "../helpers/bytes.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";

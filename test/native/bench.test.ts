@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { bench, meanSd } from "../../lib/measure/bench.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { bench, meanSd } from "../../lib/ops/bench.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 
 describe("bench", () => {

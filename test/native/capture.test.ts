@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { captureSimilarity } from "../../lib/measure/capture.js";
+import { captureSimilarity } from "../../lib/ops/capture.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { sharedFile, skipReason } from "../helpers/shared.js";
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Cache } from "../../lib/cache/cache.js";
-import { quantize } from "../../lib/quantize.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";

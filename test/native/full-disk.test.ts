@@ -6,9 +6,9 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assemble } from "../../lib/assemble.js";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { listing, tempDir } from "../helpers/tmp.js";
 

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { quantize } from "../../lib/quantize.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { llamaTool, TOOLS_MISSING } from "../helpers/tools.js";

@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assemble } from "../../lib/assemble.js";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { packageRoot } from "../../lib/native/loader.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { packageRoot } from "../../lib/core/package.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 

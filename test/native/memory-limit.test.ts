@@ -7,9 +7,9 @@
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assemble } from "../../lib/assemble.js";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { slowModel } from "../helpers/fixtures.js";
 import { evictFromPageCache, memoryCgroup, pageCacheReason, streamingJobRunner, type MemoryCgroup } from "../helpers/memory-limit.js";
 import type { StreamingJob, StreamingJobReport } from "../helpers/streaming-job.js";

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { perplexity } from "../../lib/measure/perplexity.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";

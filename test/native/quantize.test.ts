@@ -1,7 +1,7 @@
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { quantize } from "../../lib/quantize.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { tensorBytes } from "../helpers/bytes.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";

@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { quantize } from "../../lib/quantize.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { slowModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 

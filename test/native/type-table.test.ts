@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ggmlTypes, quantizeTypes } from "../../lib/gguf/ggml-types.js";
+import { ggmlTypes, quantizeTypes } from "../../lib/ops/ggml-types.js";
 import { GGML_TYPE_TABLE } from "../../lib/method/types.js";
 
 describe("the method's static type table agrees with the linked ggml", () => {

@@ -2,16 +2,16 @@
 // is read or written, with a message naming the option, the accepted values and what was received.
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assemble } from "../../lib/assemble.js";
-import { OptionError } from "../../lib/errors.js";
-import { writeRandomModel } from "../../lib/fixtures.js";
-import { generate } from "../../lib/generate.js";
-import { inspect } from "../../lib/gguf/inspect.js";
-import { bench } from "../../lib/measure/bench.js";
-import { captureSimilarity } from "../../lib/measure/capture.js";
-import { perplexity } from "../../lib/measure/perplexity.js";
-import { binding } from "../../lib/native/binding.js";
-import { quantize } from "../../lib/quantize.js";
+import { assemble } from "../../lib/ops/assemble.js";
+import { OptionError } from "../../lib/core/errors.js";
+import { writeRandomModel } from "../../lib/ops/fixtures.js";
+import { generate } from "../../lib/ops/generate.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { bench } from "../../lib/ops/bench.js";
+import { captureSimilarity } from "../../lib/ops/capture.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
+import { buildInfo } from "../../lib/ops/build-info.js";
+import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { listing, tempDir } from "../helpers/tmp.js";
 
@@ -90,8 +90,8 @@ describe("library arguments are validated with exact messages, before anything i
 
 // Issue 6, item 6 (offload side): a gpuLayers request that cannot be met is refused before the
 // model is loaded. A CUDA build checks the weights against the GPUs' free memory instead
-// (lib/measure/gpu-offload.ts, unit-tested with hand-made numbers).
-const cpuOnly = !binding().buildInfo().gpuOffload;
+// (lib/ops/gpu-offload.ts, unit-tested with hand-made numbers).
+const cpuOnly = !buildInfo().gpuOffload;
 describe.skipIf(!cpuOnly)("a CPU-only build refuses gpuLayers instead of silently running on the CPU", () => {
   const message = (n: number) =>
     `gpuLayers is ${n}, but this build of apreqel has no GPU backend (CPU only): use gpuLayers 0, or build with CUDA (npx apreqel build --cuda)`;
@@ -105,7 +105,7 @@ describe.skipIf(!cpuOnly)("a CPU-only build refuses gpuLayers instead of silentl
   });
 
   it("buildInfo lists the CPU device with its memory", () => {
-    const cpu = binding().buildInfo().devices.find((d) => d.type === "cpu");
+    const cpu = buildInfo().devices.find((d) => d.type === "cpu");
     expect(cpu?.memoryTotal).toBeGreaterThan(0);
   });
 });

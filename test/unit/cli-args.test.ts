@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parse, UsageError } from "../../lib/cli/args.js";
+import { parse } from "../../lib/cli/args.js";
+import { OptionError } from "../../lib/core/errors.js";
 
 describe("parse: strict options", () => {
   const options = { "gpu-layers": { type: "string" }, json: { type: "boolean" } } as const;
@@ -10,7 +11,7 @@ describe("parse: strict options", () => {
   });
 
   it("an option after a boolean stays an option, and a typo is named", () => {
-    expect(() => parse(["--json", "-1"], options)).toThrow(UsageError);
+    expect(() => parse(["--json", "-1"], options)).toThrow(OptionError);
     expect(() => parse(["--gpu-layer", "3"], options)).toThrow("unknown option --gpu-layer; did you mean --gpu-layers?");
   });
 });

@@ -43,7 +43,7 @@ describe("apreqel cache", () => {
     expect(await main(["cache", "list", "--cache-dir", file])).toBe(2);
     expect(err).toEqual([
       'apreqel cache: expected "list" or "clear" but received "purge" (see apreqel cache --help)',
-      'apreqel cache: --older-than: expected an age like 30m, 12h or 7d but received "soon" (see apreqel cache --help)',
+      'apreqel cache: expected an age like 30m, 12h or 7d for option --older-than but received "soon" (see apreqel cache --help)',
       `apreqel cache: --cache-dir: ${file} exists and is not a directory`,
     ]);
     expect(out).toEqual([]);

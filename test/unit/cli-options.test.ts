@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  parseAge,
-  parseConstraints,
-  parseEstimator,
-  parseMilliseconds,
-  parsePlanChoices,
-  parsePositiveNumber,
-  parseSize,
-  parseTypes,
-  resolveWeights,
-} from "../../lib/cli/options.js";
-import { OptionError } from "../../lib/errors.js";
+import { parseConstraints, parseEstimator, parsePlanChoices, parsePositiveNumber, parseTypes, resolveWeights } from "../../lib/cli/options.js";
+import { parseAge, parseMilliseconds, parseSize } from "../../lib/core/units.js";
+import { OptionError } from "../../lib/core/errors.js";
 
 function message(f: () => unknown): string {
   try {
@@ -33,10 +24,10 @@ describe("sizes", () => {
   });
 
   it("refuses unknown units, bare numbers, zero and negatives, naming the option", () => {
-    expect(message(() => parseSize("2XB", "--max-memory"))).toBe('--max-memory: expected a size like 2GB or 512MiB but received "2XB"');
-    expect(message(() => parseSize("2", "--max-memory"))).toBe('--max-memory: expected a size like 2GB or 512MiB but received "2"');
-    expect(message(() => parseSize("-1GB", "--max-memory"))).toBe('--max-memory: expected a size like 2GB or 512MiB but received "-1GB"');
-    expect(message(() => parseSize("0GB", "--max-memory"))).toBe('--max-memory: expected a size above 0, like 2GB or 512MiB but received "0GB"');
+    expect(message(() => parseSize("2XB", "--max-memory"))).toBe('expected a size like 2GB or 512MiB for option --max-memory but received "2XB"');
+    expect(message(() => parseSize("2", "--max-memory"))).toBe('expected a size like 2GB or 512MiB for option --max-memory but received "2"');
+    expect(message(() => parseSize("-1GB", "--max-memory"))).toBe('expected a size like 2GB or 512MiB for option --max-memory but received "-1GB"');
+    expect(message(() => parseSize("0GB", "--max-memory"))).toBe('expected a size above 0, like 2GB or 512MiB for option --max-memory but received "0GB"');
   });
 });
 
@@ -45,20 +36,20 @@ describe("times and ages", () => {
     expect(parseMilliseconds("40ms", "--max-latency")).toBe(40);
     expect(parseMilliseconds("0.04s", "--max-latency")).toBeCloseTo(40, 12);
     expect(parseMilliseconds("500us", "--max-latency")).toBe(0.5);
-    expect(message(() => parseMilliseconds("40", "--max-latency"))).toBe('--max-latency: expected a time like 40ms or 0.04s but received "40"');
-    expect(message(() => parseMilliseconds("40min", "--max-latency"))).toBe('--max-latency: expected a time like 40ms or 0.04s but received "40min"');
+    expect(message(() => parseMilliseconds("40", "--max-latency"))).toBe('expected a time like 40ms or 0.04s for option --max-latency but received "40"');
+    expect(message(() => parseMilliseconds("40min", "--max-latency"))).toBe('expected a time like 40ms or 0.04s for option --max-latency but received "40min"');
   });
 
   it("reads cache ages", () => {
     expect(parseAge("7d", "--older-than")).toBe(7 * 86400_000);
     expect(parseAge("30m", "--older-than")).toBe(1800_000);
-    expect(message(() => parseAge("week", "--older-than"))).toBe('--older-than: expected an age like 30m, 12h or 7d but received "week"');
+    expect(message(() => parseAge("week", "--older-than"))).toBe('expected an age like 30m, 12h or 7d for option --older-than but received "week"');
   });
 
   it("reads positive numbers only", () => {
     expect(parsePositiveNumber("6.5", "--max-perplexity")).toBe(6.5);
-    expect(message(() => parsePositiveNumber("abc", "--max-perplexity"))).toBe('--max-perplexity: expected a positive number but received "abc"');
-    expect(message(() => parsePositiveNumber("0", "--max-perplexity"))).toBe('--max-perplexity: expected a positive number but received "0"');
+    expect(message(() => parsePositiveNumber("abc", "--max-perplexity"))).toBe('expected a positive number for option --max-perplexity but received "abc"');
+    expect(message(() => parsePositiveNumber("0", "--max-perplexity"))).toBe('expected a positive number for option --max-perplexity but received "0"');
   });
 });
 
@@ -86,7 +77,7 @@ describe("weights and priorities", () => {
       '--weights: weights must be three comma-separated numbers, memory,latency,accuracy (got "0.5,0.5")',
     );
     expect(message(() => resolveWeights({ priority: "speed" }))).toBe(
-      '--priority: expected one of memory, latency, accuracy, balanced but received "speed"',
+      'unknown priority "speed" for option --priority; valid: memory, latency, accuracy, balanced',
     );
     expect(message(() => resolveWeights({ priority: "memory", weights: "1,0,0" }))).toBe(
       "--weights and --priority choose the same thing; give one of them",
@@ -99,7 +90,7 @@ describe("types, estimator, constraints", () => {
     expect(parseTypes("q3_K,q8_0,q4_K")).toEqual(["q8_0", "q4_K", "q3_K"]);
     expect(parseTypes(undefined)).toEqual(["q8_0", "q6_K", "q5_K", "q4_K", "q3_K"]);
     expect(message(() => parseTypes("q4_k"))).toBe('--types: unknown type "q4_k"; did you mean "q4_K"?');
-    expect(message(() => parseTypes("q4_K,,q8_0"))).toBe('--types: expected a comma-separated list of ggml types like q4_K,q8_0 but received "q4_K,,q8_0"');
+    expect(message(() => parseTypes("q4_K,,q8_0"))).toBe('expected a comma-separated list of ggml types like q4_K,q8_0 for option --types but received "q4_K,,q8_0"');
     expect(message(() => parseTypes("q4_K,q4_K"))).toBe('--types: type "q4_K" is listed twice');
   });
 
@@ -107,7 +98,7 @@ describe("types, estimator, constraints", () => {
     expect(parseEstimator("weighted")).toBe("weighted");
     expect(parseEstimator("sensitivity")).toBe("sensitivity");
     expect(parseEstimator(undefined)).toBeUndefined();
-    expect(message(() => parseEstimator("exact"))).toBe('--estimator: expected linear, weighted, sensitivity but received "exact"');
+    expect(message(() => parseEstimator("exact"))).toBe('unknown estimator "exact" for option --estimator; valid: linear, weighted, sensitivity');
   });
 
   it("builds constraints from the three --max options", () => {

@@ -66,7 +66,7 @@ describe("apreqel plan", () => {
   const errors: [string, string[], string][] = [
     ["an unknown option", ["--weight", "1,0,0"], "apreqel plan: unknown option --weight; did you mean --weights? (see apreqel plan --help)"],
     ["weights not summing to 1", ["--weights", "0.5,0.7,0"], "apreqel plan: --weights: weights must sum to 1 (got 1.2) (see apreqel plan --help)"],
-    ["a bad size", ["--max-memory", "2XB"], 'apreqel plan: --max-memory: expected a size like 2GB or 512MiB but received "2XB" (see apreqel plan --help)'],
+    ["a bad size", ["--max-memory", "2XB"], 'apreqel plan: expected a size like 2GB or 512MiB for option --max-memory but received "2XB" (see apreqel plan --help)'],
     ["a missing scores file", ["--scores", path.join(dir, "nope.json")], `apreqel plan: --scores: file not found: ${path.join(dir, "nope.json")}`],
     ["a type the profile lacks", ["--types", "q8_0,q2_K"], 'apreqel plan: profile has no measurements for type "q2_K" (it has q8_0, q6_K, q5_K, q4_K, q3_K)'],
   ];

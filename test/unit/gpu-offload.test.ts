@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { TensorInfo } from "../../lib/gguf/inspect.js";
-import { checkGpuOffload, maxFittingGpuLayers, offloadedWeightBytes } from "../../lib/measure/gpu-offload.js";
+import type { TensorInfo } from "../../lib/ops/inspect.js";
+import { checkGpuOffload, maxFittingGpuLayers, offloadedWeightBytes } from "../../lib/ops/gpu-offload.js";
 import type { RawDevice } from "../../lib/native/binding.js";
 
 const tensor = (name: string, bytes: number) => ({ name, bytes }) as TensorInfo;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../../lib/errors.js";
-import { canonicalJson, describeBuild, describeHardware, fingerprint, type Hardware } from "../../lib/pipeline/hardware.js";
+import { InputError } from "../../lib/core/errors.js";
+import { canonicalJson } from "../../lib/core/json.js";
+import { describeBuild, describeHardware, fingerprint, type Hardware } from "../../lib/pipeline/hardware.js";
 import {
   mergeProfiles,
   missingMetrics,

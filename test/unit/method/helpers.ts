@@ -1,7 +1,7 @@
 // Shared fixtures for the method's unit tests: a seeded PRNG and small profiles.
 import type { LayerName, Profile } from "../../../lib/method/index.js";
 
-export { prng } from "../../helpers/prng.js";
+export { prng } from "../../../scripts/shared/prng.js";
 
 /** Layer names of a model with `blocks` blocks, in block order. */
 export function blockOrder(blocks: number): LayerName[] {

@@ -1,15 +1,13 @@
 /** generate(): greedy continuation of a prompt with llama.cpp — a quick check that a GGUF runs. */
-import { validateRun } from "./measure/run-options.js";
-import { binding, type RawGenerateResult } from "./native/binding.js";
-import { runJob, type JobOptions } from "./native/job.js";
-import { requireInt, requireNonEmptyString } from "./validate.js";
+import { validateRun, type ModelRunOptions } from "./run-options.js";
+import { binding, type RawGenerateResult } from "../native/binding.js";
+import { runJob } from "../native/job.js";
+import { requireInt, requireNonEmptyString } from "../core/validate.js";
 
-export interface GenerateOptions extends JobOptions {
-  readonly model: string;
+export interface GenerateOptions extends ModelRunOptions {
   readonly prompt: string;
+  /** tokens to generate; default 16 */
   readonly nPredict?: number;
-  readonly threads?: number;
-  readonly gpuLayers?: number;
 }
 
 export async function generate(options: GenerateOptions): Promise<RawGenerateResult> {

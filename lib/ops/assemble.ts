@@ -3,12 +3,13 @@
  * source file chosen for it (e.g. uniformly quantized q4_K and q8_0 files of one model). The
  * metadata comes from `base`. No requantization: it costs about a file copy.
  */
-import { invalidOption, unknownName } from "./errors.js";
-import { requireInputFile, requireOutputPath, writeAtomically } from "./files.js";
-import { inspect, type ModelInfo } from "./gguf/inspect.js";
-import { binding } from "./native/binding.js";
-import { runJob, type JobOptions } from "./native/job.js";
-import { requireOptions, requireStringRecord, validateJobOptions } from "./validate.js";
+import { invalidOption, unknownName } from "../core/errors.js";
+import { requireInputFile, requireOutputPath, writeAtomically } from "../core/files.js";
+import { inspect, type ModelInfo } from "./inspect.js";
+import { binding } from "../native/binding.js";
+import type { JobOptions } from "../core/job-options.js";
+import { runJob } from "../native/job.js";
+import { requireOptions, requireStringRecord, validateJobOptions } from "../core/validate.js";
 
 export interface AssembleOptions extends JobOptions {
   /** metadata (and any tensor not in `assignment`) comes from this file */

@@ -3,13 +3,14 @@
  * exact per-tensor overrides. Written atomically; reports the type each tensor actually got
  * (llama.cpp falls back to another type where a tensor's rows do not fit the requested one).
  */
-import { invalidOption, unknownName } from "./errors.js";
-import { requireInputFile, requireOutputPath, writeAtomically } from "./files.js";
-import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./gguf/ggml-types.js";
-import { inspect } from "./gguf/inspect.js";
-import { binding } from "./native/binding.js";
-import { runJob, type JobOptions } from "./native/job.js";
-import { optionalBoolean, requireInt, requireOptions, requireStringRecord, validateJobOptions } from "./validate.js";
+import { invalidOption, unknownName } from "../core/errors.js";
+import { requireInputFile, requireOutputPath, writeAtomically } from "../core/files.js";
+import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./ggml-types.js";
+import { inspect } from "./inspect.js";
+import { binding } from "../native/binding.js";
+import type { JobOptions } from "../core/job-options.js";
+import { runJob } from "../native/job.js";
+import { optionalBoolean, requireInt, requireOptions, requireStringRecord, validateJobOptions } from "../core/validate.js";
 
 /** What to quantize to: a pure ggml type (every quantizable tensor) or a llama.cpp preset mix. */
 export type QuantizeTarget =

@@ -2,8 +2,8 @@
  * Argument checks shared by the library's entry points. Each throws an OptionError naming the
  * option, the accepted values and what was received (see errors.ts); nothing is coerced.
  */
-import { describe, invalidOption, OptionError } from "./errors.js";
-import type { JobOptions } from "./native/job.js";
+import { describeValue, invalidOption, OptionError } from "./errors.js";
+import type { JobOptions } from "./job-options.js";
 
 /** The native layer reads counts as 32-bit integers. */
 export const MAX_INT32 = 2 ** 31 - 1;
@@ -11,7 +11,7 @@ export const MAX_INT32 = 2 ** 31 - 1;
 /** `options` must be a plain object; `fn` names the call in the message. */
 export function requireOptions<T>(options: T, fn: string): T {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new OptionError("options", `expected an options object for ${fn}() but received ${describe(options)}`);
+    throw new OptionError("options", `expected an options object for ${fn}() but received ${describeValue(options)}`);
   }
   return options;
 }
@@ -19,10 +19,27 @@ export function requireOptions<T>(options: T, fn: string): T {
 /** A whole number in [min, max]. */
 export function requireInt(value: unknown, option: string, min: number, max = MAX_INT32): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    const tooLarge = typeof value === "number" && value > max;
-    throw invalidOption(option, max === MAX_INT32 && !tooLarge ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`, value);
+    throw invalidOption(option, wholeNumber(min, max, value), value);
   }
   return value;
+}
+
+/**
+ * A whole number in [min, max] given as text (a command-line value): the one integer parser.
+ *
+ * @example
+ * parseInteger("-1", "--gpu-layers", -1) // -1
+ * parseInteger("2.5", "--threads", 0)    // throws: expected a whole number ≥ 0 for option --threads but received "2.5"
+ */
+export function parseInteger(text: string, option: string, min: number, max = MAX_INT32): number {
+  const n = /^\s*-?\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw invalidOption(option, wholeNumber(min, max, n), text);
+  return n;
+}
+
+function wholeNumber(min: number, max: number, value: unknown): string {
+  const tooLarge = typeof value === "number" && value > max;
+  return max === MAX_INT32 && !tooLarge ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
 }
 
 export function optionalBoolean(value: unknown, option: string): boolean | undefined {

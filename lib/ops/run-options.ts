@@ -1,12 +1,12 @@
 /** Options shared by every call that runs a model, validated in one place. */
-import { requireInputFile } from "../files.js";
-import { inspect } from "../gguf/inspect.js";
-import { binding } from "../native/binding.js";
-import type { JobOptions } from "../native/job.js";
+import { requireInputFile } from "../core/files.js";
+import { inspect } from "./inspect.js";
+import { buildInfo } from "./build-info.js";
+import type { JobOptions } from "../core/job-options.js";
 import { checkGpuOffload } from "./gpu-offload.js";
-import { requireInt, requireOptions, validateJobOptions } from "../validate.js";
+import { requireInt, requireOptions, validateJobOptions } from "../core/validate.js";
 
-export { requireInt } from "../validate.js";
+export { requireInt } from "../core/validate.js";
 
 export interface ModelRunOptions extends JobOptions {
   /** GGUF model file */
@@ -32,5 +32,5 @@ export async function validateRun(o: ModelRunOptions, fn: string): Promise<{ mod
 export async function checkOffload(models: readonly string[], gpuLayers: number, signal?: AbortSignal): Promise<void> {
   if (gpuLayers === 0) return;
   const layouts = await Promise.all(models.map((m) => inspect(m, signal ? { signal } : {})));
-  checkGpuOffload(layouts, gpuLayers, binding().buildInfo());
+  checkGpuOffload(layouts, gpuLayers, buildInfo());
 }

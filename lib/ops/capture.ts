@@ -3,10 +3,10 @@
  * residual stream across the attention and the FFN sub-layer, computed on the device that runs
  * the layer (vendor/patches/0002-layer-similarity.patch). Layout: cos[t·2B + 2b + (0 attn | 1 ffn)].
  */
-import { invalidOption } from "../errors.js";
+import { invalidOption } from "../core/errors.js";
 import { binding, type RawCaptureResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
-import { optionalBoolean } from "../validate.js";
+import { optionalBoolean } from "../core/validate.js";
 import { requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
 
 export interface CaptureOptions extends ModelRunOptions {

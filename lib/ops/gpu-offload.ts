@@ -5,10 +5,10 @@
  * load. llama.cpp's rule for n_gpu_layers = k: the output layer and the last k − 1 blocks go to
  * the GPUs (k > blocks, or −1, offloads every block); token embeddings stay on the CPU.
  */
-import { OptionError } from "../errors.js";
-import type { ModelInfo } from "../gguf/inspect.js";
+import { OptionError } from "../core/errors.js";
+import type { ModelInfo } from "./inspect.js";
 import { blockOf } from "../gguf/layers.js";
-import type { RawBuildInfo } from "../native/binding.js";
+import type { BuildInfo } from "./build-info.js";
 
 type ModelLayout = Pick<ModelInfo, "blockCount" | "tensors">;
 
@@ -56,7 +56,7 @@ function totalOffloaded(models: readonly ModelLayout[], gpuLayers: number): numb
 export function checkGpuOffload(
   models: ModelLayout | readonly ModelLayout[],
   gpuLayers: number,
-  build: Pick<RawBuildInfo, "gpuOffload" | "devices">,
+  build: Pick<BuildInfo, "gpuOffload" | "devices">,
 ): void {
   if (gpuLayers === 0) return;
   if (!build.gpuOffload) {

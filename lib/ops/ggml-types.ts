@@ -2,10 +2,11 @@
  * ggml tensor types, as the linked ggml defines them (names, block and byte sizes), and the
  * targets llama.cpp can quantize to. One place: everything else asks here.
  */
-import { unknownName } from "../errors.js";
+import { unknownName } from "../core/errors.js";
 import { binding } from "../native/binding.js";
 
-export interface GgmlType {
+/** A ggml tensor type as the linked ggml defines it (the method's `GgmlType` is the name alone). */
+export interface GgmlTypeInfo {
   readonly name: string;
   readonly blockSize: number;
   /** bytes per block */
@@ -15,9 +16,9 @@ export interface GgmlType {
   readonly bitsPerWeight: number;
 }
 
-let table: ReadonlyMap<string, GgmlType> | undefined;
+let table: ReadonlyMap<string, GgmlTypeInfo> | undefined;
 
-export function ggmlTypes(): ReadonlyMap<string, GgmlType> {
+export function ggmlTypes(): ReadonlyMap<string, GgmlTypeInfo> {
   table ??= new Map(
     binding()
       .ggmlTypes()

@@ -5,12 +5,13 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { invalidOption } from "./errors.js";
-import { requireInputFile, requireOutputPath, writeAtomically } from "./files.js";
-import { binding } from "./native/binding.js";
-import { runJob, type JobOptions } from "./native/job.js";
-import { packageRoot } from "./native/loader.js";
-import { requireInt, requireOptions, validateJobOptions } from "./validate.js";
+import { invalidOption } from "../core/errors.js";
+import { requireInputFile, requireOutputPath, writeAtomically } from "../core/files.js";
+import { binding } from "../native/binding.js";
+import type { JobOptions } from "../core/job-options.js";
+import { runJob } from "../native/job.js";
+import { packageRoot } from "../core/package.js";
+import { requireInt, requireOptions, validateJobOptions } from "../core/validate.js";
 
 export interface ModelShape {
   readonly nEmbd: number;

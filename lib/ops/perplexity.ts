@@ -2,8 +2,8 @@
  * perplexity(): as llama-perplexity computes it (chunks of nCtx from an empty cache, second half
  * scored, BOS first), optionally with the KL divergence from a base model run side by side.
  */
-import { invalidOption } from "../errors.js";
-import { requireInputFile } from "../files.js";
+import { invalidOption } from "../core/errors.js";
+import { requireInputFile } from "../core/files.js";
 import { binding, type RawPerplexityResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
 import { checkOffload, requireInt, validateRun, type ModelRunOptions } from "./run-options.js";

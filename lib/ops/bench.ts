@@ -2,10 +2,10 @@
  * bench(): latency as llama-bench measures it. ms per generated token comes from each
  * repetition's total time / tokens (then mean ± sd over repetitions), not from averaged tokens/s.
  */
-import { invalidOption } from "../errors.js";
+import { invalidOption } from "../core/errors.js";
 import { binding } from "../native/binding.js";
 import { runJob } from "../native/job.js";
-import { optionalBoolean } from "../validate.js";
+import { optionalBoolean } from "../core/validate.js";
 import { requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
 
 export interface BenchOptions extends ModelRunOptions {

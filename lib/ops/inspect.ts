@@ -1,10 +1,11 @@
 /** inspect(): a GGUF's header, tensors and the method's sub-layers, without reading tensor data. */
-import { requireInputFile } from "../files.js";
+import { requireInputFile } from "../core/files.js";
 import { binding, type RawHeader, type RawMetadataValue } from "../native/binding.js";
-import { runJob, type JobOptions } from "../native/job.js";
-import { requireOptions, validateJobOptions } from "../validate.js";
+import type { JobOptions } from "../core/job-options.js";
+import { runJob } from "../native/job.js";
+import { requireOptions, validateJobOptions } from "../core/validate.js";
 import type { LayerKind, LayerName } from "../method/layers.js";
-import { isQuantizable, subLayerOf } from "./layers.js";
+import { isQuantizable, subLayerOf } from "../gguf/layers.js";
 
 export type MetadataValue = RawMetadataValue | { readonly arrayType: string; readonly length: number };
 
