@@ -3,19 +3,19 @@ import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
   Measures each model as the uniform set is measured: parameter bytes, ms per generated token
   (llama-bench's rules) and perplexity (llama-perplexity's); KL divergence from --base.
   --base FILE           the unquantized model, for KL divergence
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("eval")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "eval");
   const progress = stepProgress(settings.json);
   const results = await evaluate({
     models: positionals,

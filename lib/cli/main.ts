@@ -1,5 +1,8 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { AbortError, InputError, OptionError } from "../core/errors.js";
+import { packageRoot, packageVersion } from "../core/package.js";
 import { MethodInputError } from "../method/errors.js";
 import type { CommandContext } from "./args.js";
 import * as build from "./build.js";
@@ -34,10 +37,26 @@ commands:
   cache list|clear     what the cache holds; remove it
   fixture -o OUT.gguf  a random-weight model of a realistic shape
   build                compile the native addon from source
-Run \`apreqel <command> --help\` for a command's options.`;
+Run \`apreqel <command> --help\` for a command's options; \`apreqel --version\` for the versions.`;
+
+/** `apreqel --version`: ours and the llama.cpp we build on (read from the pin; needs no addon). */
+export function versionText(root = packageRoot): string {
+  let llama = "llama.cpp pin unreadable";
+  try {
+    const pin = JSON.parse(readFileSync(path.join(root, "vendor", "llama.cpp.pin.json"), "utf8")) as { llamaCppTag?: string; llamaCppCommit?: string; nodeLlamaCpp?: string };
+    llama = `llama.cpp ${pin.llamaCppTag} (${String(pin.llamaCppCommit).slice(0, 12)}, from node-llama-cpp ${pin.nodeLlamaCpp}'s bundle)`;
+  } catch (e) {
+    llama = `llama.cpp pin unreadable: ${(e as Error).message}`;
+  }
+  return `apreqel ${packageVersion(root)}\n${llama}`;
+}
 
 export async function main(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    console.log(versionText());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h") {
     console.log(help);
     return name === undefined ? 2 : 0;

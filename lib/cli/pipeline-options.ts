@@ -13,9 +13,9 @@ import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
 import { parsePositiveNumber } from "./options.js";
-import { progressMode, startProgress, type StepProgress } from "./progress.js";
+import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
-import { parseInteger } from "../core/validate.js";
+import { nameIgnoringCase, parseInteger } from "../core/validate.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -35,22 +35,60 @@ export const PIPELINE_OPTIONS = {
   json: { type: "boolean" },
 } as const;
 
-export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
-                        default: the built-in set of 72 prompts
-  --eval-text FILE      text perplexity is measured on; default: a small built-in text (indicative only)
-  --imatrix FILE        importance matrix (GGUF from llama-imatrix) for the quantizations
-  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})
-  --gpu-layers N        layers to offload to the GPU (CUDA builds; -1 = all)
-  --threads N           CPU threads (default: all cores)
-  --cache-dir DIR       cache of uniform files and measurements (default $APREQEL_CACHE_DIR,
-                        $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel)
-  --ctx N               perplexity chunk and calibration window, tokens (default 512)
-  --chunks N            perplexity chunks to evaluate (default: all)
-  --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (128), prompt tokens (512), repetitions (5)
-  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})
-  --kld                 also measure KL divergence from the source model
-  --json                print only the final JSON on stdout`;
+/** Each usage entry with the options it describes (a command's --help lists only those it uses). */
+const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOption[]; readonly text: string }[] = [
+  { options: ["calibration"], text: `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
+                        default: the built-in set of 72 prompts` },
+  { options: ["eval-text"], text: `  --eval-text FILE      text perplexity is measured on; default: a small built-in text (indicative only)` },
+  { options: ["imatrix"], text: `  --imatrix FILE        importance matrix (GGUF from llama-imatrix) for the quantizations` },
+  { options: ["non-layer-type"], text: `  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})` },
+  { options: ["gpu-layers"], text: `  -ngl, --gpu-layers N  layers to offload to the GPU (CUDA builds; -1 = all)` },
+  { options: ["threads"], text: `  -t, --threads N       CPU threads (default: all cores)` },
+  { options: ["cache-dir"], text: `  --cache-dir DIR       cache of uniform files and measurements (default $APREQEL_CACHE_DIR,
+                        $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel)` },
+  { options: ["ctx"], text: `  -c, --ctx N           perplexity chunk and calibration window, tokens (default 512)` },
+  { options: ["chunks"], text: `  --chunks N            perplexity chunks to evaluate (default: all)` },
+  { options: ["n-gen", "n-prompt", "reps"], text: `  --n-gen N, --n-prompt N, --reps N
+                        latency test: generated tokens (128), prompt tokens (512), repetitions (5)` },
+  { options: ["gamma"], text: `  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})` },
+  { options: ["kld"], text: `  --kld                 also measure KL divergence from the source model` },
+  { options: ["json"], text: `  --json                print only the final JSON on stdout` },
+];
+
+export const PIPELINE_OPTIONS_USAGE = PIPELINE_USAGE_ENTRIES.map((e) => e.text).join("\n");
+
+type PipelineOption = keyof typeof PIPELINE_OPTIONS;
+
+/** The commands that take the pipeline options, and the options each has no use for. */
+const UNUSED_OPTIONS = {
+  quantize: [],
+  sweep: [],
+  profile: ["calibration", "gamma"],
+  score: ["eval-text", "chunks", "kld", "n-gen", "n-prompt", "reps", "non-layer-type", "imatrix"],
+  eval: ["calibration", "gamma", "non-layer-type", "imatrix"],
+} as const satisfies Record<string, readonly PipelineOption[]>;
+
+export type PipelineCommand = keyof typeof UNUSED_OPTIONS;
+
+/** The usage text of the pipeline options `command` uses. */
+export function pipelineOptionsUsage(command: PipelineCommand): string {
+  const unused: readonly string[] = UNUSED_OPTIONS[command];
+  return PIPELINE_USAGE_ENTRIES.filter((e) => !e.options.every((o) => unused.includes(o))).map((e) => e.text).join("\n");
+}
+
+/**
+ * Refuses an option the command would ignore (`score --kld`, `eval --gamma`): a silently ignored
+ * option is a setting the user believes in and did not get.
+ *
+ * @example
+ * rejectUnusedOptions("score", { kld: true }) // throws: --kld: score does not use this option (...)
+ */
+export function rejectUnusedOptions(command: PipelineCommand, values: Readonly<Record<string, unknown>>): void {
+  const given = (UNUSED_OPTIONS[command] as readonly string[]).filter((o) => values[o] !== undefined);
+  if (given.length === 0) return;
+  const used = Object.keys(PIPELINE_OPTIONS).filter((o) => !(UNUSED_OPTIONS[command] as readonly string[]).includes(o));
+  throw new OptionError(`--${given[0]}`, `${given.map((o) => `--${o}`).join(", ")}: ${command} does not use ${given.length > 1 ? "these options" : "this option"} (its pipeline options: ${used.map((o) => `--${o}`).join(", ")})`);
+}
 
 export interface PipelineValues {
   readonly calibration?: string | undefined;
@@ -86,7 +124,8 @@ function int(text: string | undefined, option: string, fallback: number, min = 1
 }
 
 /** Validates the options and reads the texts (every check before any long work starts). */
-export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
+export async function pipelineSettings(v: PipelineValues, command: PipelineCommand): Promise<PipelineSettings> {
+  rejectUnusedOptions(command, v as Readonly<Record<string, unknown>>);
   const threads = int(v.threads, "--threads", 0, 0);
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
@@ -96,7 +135,7 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const nCtx = int(v.ctx, "--ctx", 512, 8);
   const chunks = v.chunks === undefined ? undefined : parseInteger(v.chunks, "--chunks", 1);
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
-  const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
+  const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(nameIgnoringCase(v["non-layer-type"], quantizeTypes()) ?? v["non-layer-type"], "--non-layer-type", quantizeTypes());
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
   const run = { threads, gpuLayers };
@@ -111,15 +150,38 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   };
 }
 
-/** A step reporter drawing one progress line/bar per step on stderr (nothing with --json). */
-export function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+/**
+ * A step's label with where the run stands: `[3/17, ETA 4m10s] quantize q4_K`. The ETA extrapolates
+ * the whole run's elapsed time over the steps done (steps differ in length, so it is rough; none
+ * before the first step ends). Steps answered from the cache finish at once and count as done.
+ *
+ * @example
+ * overallLabel("latency q8_0", 3, 12, 60_000) // "[3/12, ETA 5m00s] latency q8_0"
+ * overallLabel("similarity", 1, 12, 0)        // "[1/12] similarity"
+ */
+export function overallLabel(step: string, index: number, planned: number, elapsedMs: number): string {
+  const total = Math.max(index, planned);
+  const done = index - 1;
+  const eta = done > 0 ? estimateRemainingMs(done / total, elapsedMs) : undefined;
+  return `[${index}/${total}${eta === undefined ? "" : `, ETA ${formatDuration(eta)}`}] ${step}`;
+}
+
+/**
+ * A step reporter drawing one progress line/bar per step on stderr (nothing with --json); with
+ * `plannedSteps`, each step's label carries the step count and the whole run's ETA (overallLabel).
+ */
+export function stepProgress(json: boolean, plannedSteps?: number, now: () => number = Date.now): { readonly onStep: StepReporter; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
+  const started = now();
+  let index = 0;
   let current: { name: string; bar: StepProgress } | null = null;
   return {
     onStep(step, fraction) {
       if (current?.name !== step) {
         current?.bar.done();
-        current = { name: step, bar: startProgress(step, { mode }) };
+        index++;
+        const label = plannedSteps === undefined ? step : overallLabel(step, index, plannedSteps, now() - started);
+        current = { name: step, bar: startProgress(label, { mode }) };
       }
       current.bar.update(fraction);
     },

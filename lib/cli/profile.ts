@@ -6,14 +6,14 @@ import { openSession } from "../pipeline/session.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
   --only latency        memory and latency only: run this on the target device
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("profile")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
@@ -23,7 +23,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     throw invalidOption("--only", "latency or accuracy", values.only);
   }
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "profile");
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
   const progress = stepProgress(settings.json);
   const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });

@@ -9,7 +9,7 @@ import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 
@@ -20,8 +20,10 @@ export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   --profile FILE        use measured profiles (repeatable; e.g. latency from the edge device)
                         instead of profiling here
   --report FILE.html    also write an HTML report (Pareto views, per-layer type map)
+  --no-measure          do not measure the mixed model (a re-plan with other weights then takes
+                        seconds: everything else is cached); the plan's estimate is shown instead
 ${PLAN_OPTIONS_USAGE}
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("quantize")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -30,10 +32,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     output: { type: "string", short: "o" },
     profile: { type: "string", multiple: true },
     report: { type: "string" },
+    "no-measure": { type: "boolean" },
   });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "quantize");
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   const output = await requireOutputPath(
@@ -41,10 +44,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     "--output",
     [model],
   );
+  // every output path is checked before any work (a bad --report must not fail after the run)
+  const report = values.report === undefined ? undefined : await requireOutputPath(values.report, "--report", [model, output]);
   const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
   if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
   const given = loaded?.file;
-  const progress = stepProgress(settings.json);
+  // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
+  const measure = values["no-measure"] !== true;
+  const progress = stepProgress(settings.json, 3 * choices.types.length + 2 + (measure ? 2 : 0));
   let r: AdaptiveResult;
   try {
     const s = await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
@@ -60,13 +67,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       accuracy: settings.accuracy,
       score: settings.score,
       ...(given ? { profile: given } : {}),
+      measureResult: measure,
     });
     progress.finish();
   } catch (e) {
     progress.fail();
     throw e;
   }
-  if (values.report) {
+  if (report !== undefined) {
     await writeReport(
       {
         title: `apreqel: ${path.basename(model)}`,
@@ -76,7 +84,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
         mixed: r.result ? [{ id: label, category: "custom", ...metrics(r.result) }] : [],
         allocations: [{ label, allocation: r.plan.allocation }],
       },
-      { output: values.report },
+      { output: report },
     );
   }
   if (settings.json) {

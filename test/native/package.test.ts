@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../lib/native/loader.js";
+import { packageRoot } from "../../lib/core/package.js";
 
 // the build script's own check of the system tools (a plain .mjs without types)
 const { missingSystemTools } = (await import(pathToFileURL(path.join(packageRoot, "scripts", "build-deps.mjs")).href)) as {
