@@ -1,8 +1,9 @@
 /** `apreqel eval A.gguf [B.gguf ...]`: memory, latency and perplexity (and KLD from --base) of any GGUFs. */
+import { withSpread } from "../method/noise.js";
 import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
@@ -30,11 +31,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log(JSON.stringify(results, null, 2));
     return 0;
   }
-  console.log("  model                          memory   latency/token  perplexity        KLD");
+  console.log(`  ${"model".padEnd(26)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)} ${"KLD ± se".padStart(20)}`);
   for (const { file, metrics: m } of results) {
-    const kld = m.kld ? `${m.kld.mean.toExponential(3)}` : "";
+    const kld = m.kld ? `${m.kld.mean.toExponential(3)} ± ${m.kld.stderr.toExponential(1)}` : "";
     console.log(
-      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken!).padStart(10)} ms ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
+      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken!, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity!, m.perplexityStderr).padStart(18)} ${kld.padStart(20)}`,
     );
   }
   for (const note of settings.notes) console.log(`note: ${note}`);

@@ -1,10 +1,11 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
+import { withSpread } from "../method/noise.js";
 import { promises as fs } from "node:fs";
 import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { openSession } from "../pipeline/session.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
@@ -44,11 +45,16 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const t = profile.types[type]!;
     const parts = [
       t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
-      t.latencyMsPerToken !== undefined ? `${formatNumber(t.latencyMsPerToken)} ms/token` : null,
-      t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
+      t.latencyMsPerToken !== undefined ? `${withSpread(t.latencyMsPerToken, spreadOf(t.latencyMsPerTokenSd))} ms/token` : null,
+      t.perplexity !== undefined ? `perplexity ${withSpread(t.perplexity, spreadOf(t.perplexityStderr))}` : null,
     ].filter(Boolean);
     console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
   }
   for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
   return 0;
+}
+
+/** A spread kept in a profile's further fields (sd, stderr), when it is a number. */
+function spreadOf(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }

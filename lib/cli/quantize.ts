@@ -1,13 +1,16 @@
 /** `apreqel quantize MODEL.gguf`: the whole method, one mixed-precision GGUF out. */
 import path from "node:path";
 import type { GgmlType } from "../method/types.js";
+import { noiseWarnings, withSpread, type MeasuredPoint } from "../method/noise.js";
+import type { Weights } from "../method/weights.js";
+import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { openSession } from "../pipeline/session.js";
 import { requireOutputPath } from "../core/files.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
@@ -87,10 +90,12 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       { output: report },
     );
   }
+  const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform }, null, 2));
+    console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, warnings }, null, 2));
     return 0;
   }
+  for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
   console.log(describePlan(r.plan, choices.weights).join("\n"));
   console.log("");
   console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
@@ -103,13 +108,30 @@ function metrics(m: { memoryBytes: number; latencyMsPerToken?: number; perplexit
   return { memoryBytes: m?.memoryBytes ?? Number.NaN, latencyMsPerToken: m?.latencyMsPerToken ?? Number.NaN, perplexity: m?.perplexity ?? Number.NaN };
 }
 
-/** The result measured next to the uniform set (and the plan's estimate for it). */
+type Spreads = { readonly latencyMsPerTokenSd?: number; readonly perplexityStderr?: number };
+
+/** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
 export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
-  const row = (name: string, m: ReturnType<typeof metrics>) =>
-    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken).padStart(10)} ms ${formatNumber(m.perplexity).padStart(10)}`;
-  const lines = ["  model           memory    latency/token  perplexity"];
-  for (const type of types) lines.push(row(type, metrics(r.uniform[type])));
+  const row = (name: string, m: ReturnType<typeof metrics>, spread: Spreads = {}) =>
+    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, spread.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, spread.perplexityStderr).padStart(18)}`;
+  const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
+  for (const type of types) lines.push(row(type, metrics(r.uniform[type]), r.uniform[type]));
   lines.push(row("estimate", r.plan.estimate));
-  if (r.result) lines.push(row("result", metrics(r.result)));
+  if (r.result) lines.push(row("result", metrics(r.result), r.result));
   return lines;
+}
+
+/** Warnings when the criteria the weights lean on were measured with a spread that hides the differences between types. */
+export function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform">, weights: Weights): string[] {
+  const points = (value: (m: MeasuredModel) => number | undefined, spread: (m: MeasuredModel) => number | undefined): MeasuredPoint[] =>
+    types.flatMap((type) => {
+      const m = r.uniform[type];
+      const v = m && value(m);
+      const s = m && spread(m);
+      return v === undefined || s === undefined ? [] : [{ type, value: v, spread: s }];
+    });
+  return [
+    ...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points((m) => m.latencyMsPerToken, (m) => m.latencyMsPerTokenSd)) : []),
+    ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points((m) => m.perplexity, (m) => m.perplexityStderr)) : []),
+  ];
 }
