@@ -1,4 +1,5 @@
 /** `apreqel quantize MODEL.gguf`: the whole method, one mixed-precision GGUF out. */
+import os from "node:os";
 import path from "node:path";
 import type { GgmlType } from "../method/types.js";
 import { noiseWarnings, withSpread, type MeasuredPoint } from "../method/noise.js";
@@ -78,13 +79,19 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     throw e;
   }
   if (report !== undefined) {
+    const withSpreads = (m: MeasuredModel | undefined) => ({
+      ...metrics(m),
+      ...(m?.latencyMsPerTokenSd !== undefined ? { latencyMsPerTokenSd: m.latencyMsPerTokenSd } : {}),
+      ...(m?.perplexityStderr !== undefined ? { perplexityStderr: m.perplexityStderr } : {}),
+    });
     await writeReport(
       {
         title: `apreqel: ${path.basename(model)}`,
-        notes: settings.notes,
+        notes: [...reportSettings(choices, settings, values["no-measure"] === true), ...settings.notes],
         measured: r.result !== null,
-        uniform: choices.types.map((type) => ({ type, ...metrics(r.uniform[type]) })),
-        mixed: r.result ? [{ id: label, category: "custom", ...metrics(r.result) }] : [],
+        uniform: choices.types.map((type) => ({ type, ...withSpreads(r.uniform[type]) })),
+        mixed: [{ id: `chosen: ${label}`, category: "custom", ...(r.result ? withSpreads(r.result) : r.plan.estimate) }],
+        references: r.result ? [{ label: "plan estimate", ...r.plan.estimate }] : [],
         allocations: [{ label, allocation: r.plan.allocation }],
       },
       { output: report },
@@ -133,5 +140,18 @@ export function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveRe
   return [
     ...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points((m) => m.latencyMsPerToken, (m) => m.latencyMsPerTokenSd)) : []),
     ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points((m) => m.perplexity, (m) => m.perplexityStderr)) : []),
+  ];
+}
+
+/** The settings and the machine, for the report's notes (what the numbers were measured with). */
+function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: Awaited<ReturnType<typeof pipelineSettings>>, noMeasure: boolean): string[] {
+  const w = choices.weights.weights;
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return [
+    `weights: memory ${w.memory}, latency ${w.latency}, accuracy ${w.accuracy}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
+    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, ${settings.latency.reps} repetitions (± is their sd); ` +
+      `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
+    `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
+    noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",
   ];
 }
