@@ -4,7 +4,7 @@ import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes } from "../core/format.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withProgress } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
@@ -17,16 +17,17 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
   const settings = await pipelineSettings(values, "eval");
-  const progress = stepProgress(settings.json);
-  const results = await evaluate({
-    models: positionals,
-    ...(values.base ? { base: values.base } : {}),
-    latency: settings.latency,
-    accuracy: settings.accuracy,
-    ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
-    onStep: progress.onStep,
-    ...(context.signal ? { signal: context.signal } : {}),
-  }).finally(() => progress.finish());
+  const results = await withProgress(settings.json, (onStep) =>
+    evaluate({
+      models: positionals,
+      ...(values.base ? { base: values.base } : {}),
+      latency: settings.latency,
+      accuracy: settings.accuracy,
+      ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
+      onStep,
+      ...(context.signal ? { signal: context.signal } : {}),
+    }),
+  );
   if (settings.json) {
     console.log(JSON.stringify(results, null, 2));
     return 0;

@@ -16,13 +16,14 @@ import * as score from "./score.js";
 import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
+import * as pick from "./pick.js";
 
 interface Command {
   readonly usage: string;
   run(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build };
+const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick };
 
 const help = `usage: apreqel <command> [options]
 commands:
@@ -37,6 +38,7 @@ commands:
   cache list|clear     what the cache holds; remove it
   fixture -o OUT.gguf  a random-weight model of a realistic shape
   build                compile the native addon from source
+  pick DIR             the portfolio variant to run on this machine now, and why
 Run \`apreqel <command> --help\` for a command's options; \`apreqel --version\` for the versions.`;
 
 /** `apreqel --version`: ours and the llama.cpp we build on (read from the pin; needs no addon). */

@@ -7,7 +7,7 @@
 import { invalidOption, OptionError, unknownName } from "../core/errors.js";
 import { parseMilliseconds, parseSize } from "../core/units.js";
 import { MethodInputError } from "../method/errors.js";
-import { ESTIMATORS, type EstimatorName } from "../method/estimators.js";
+import { ESTIMATOR_TABLE, ESTIMATORS, type EstimatorName } from "../method/estimators.js";
 import type { Constraints } from "../method/plan.js";
 import { orderTypes, parseGgmlType, DEFAULT_TYPES, GGML_TYPE_TABLE, type GgmlType } from "../method/types.js";
 import { nameIgnoringCase } from "../core/validate.js";
@@ -34,9 +34,8 @@ export const PLAN_OPTIONS_USAGE = `  --weights M,L,A       memory, latency, accu
   --priority P          memory | latency | accuracy (0.8 on it, 0.1 on each other) | balanced
                         (1/3 each; the default); not together with --weights
   --types T,...         candidate types (default ${DEFAULT_TYPES.join(",")})
-  --estimator E         linear (the paper's) | weighted (exact layer bytes, parameter shares)
-                        | sensitivity (weighted, with accuracy shared by each layer's 1 − cos;
-                        the default when the profile has layerBytes and scores are known)
+  --estimator E         ${ESTIMATORS.map((name) => `${name} (${ESTIMATOR_TABLE[name].summary})`).join("\n                        | ")}
+                        default: sensitivity when the profile has layerBytes and scores are known
   --max-memory SIZE     drop candidates estimated above SIZE, e.g. 2GB, 1.5GiB, 512MB
   --max-latency TIME    drop candidates estimated slower per token, e.g. 40ms, 0.04s
   --max-perplexity N    drop candidates estimated above this perplexity`;

@@ -6,13 +6,14 @@ import { hashFile } from "../cache/cache.js";
 import { requireInputFile } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
-import type { StepReporter } from "../pipeline/session.js";
+import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
 import { parsePositiveNumber } from "./options.js";
+import type { CommandContext } from "./args.js";
 import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
 import { nameIgnoringCase, parseInteger } from "../core/validate.js";
@@ -151,6 +152,35 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
 }
 
 /**
+ * Runs a command's long work with a progress display on stderr (nothing with --json): the step
+ * running when `work` rejects is shown as failed, the last one as done when it resolves.
+ */
+export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>, plannedSteps?: number): Promise<T> {
+  const progress = stepProgress(json, plannedSteps);
+  try {
+    const result = await work(progress.onStep);
+    progress.finish();
+    return result;
+  } catch (e) {
+    progress.fail();
+    throw e;
+  }
+}
+
+/**
+ * The one way a pipeline command runs: opens the session on `model` (cache, hash, header) with
+ * the command's cache folder, interrupt signal and progress display, then runs `work` in it
+ * (see {@link withProgress} for how a failed step is shown).
+ */
+export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>, plannedSteps?: number): Promise<T> {
+  return withProgress(
+    settings.json,
+    async (onStep) => work(await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep, ...(context.signal ? { signal: context.signal } : {}) })),
+    plannedSteps,
+  );
+}
+
+/**
  * A step's label with where the run stands: `[3/17, ETA 4m10s] quantize q4_K`. The ETA extrapolates
  * the whole run's elapsed time over the steps done (steps differ in length, so it is rough; none
  * before the first step ends). Steps answered from the cache finish at once and count as done.
@@ -170,7 +200,7 @@ export function overallLabel(step: string, index: number, planned: number, elaps
  * A step reporter drawing one progress line/bar per step on stderr (nothing with --json); with
  * `plannedSteps`, each step's label carries the step count and the whole run's ETA (overallLabel).
  */
-export function stepProgress(json: boolean, plannedSteps?: number, now: () => number = Date.now): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+function stepProgress(json: boolean, plannedSteps?: number, now: () => number = Date.now): { readonly onStep: StepReporter; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
   const started = now();
   let index = 0;

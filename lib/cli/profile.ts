@@ -3,11 +3,10 @@ import { withSpread } from "../method/noise.js";
 import { promises as fs } from "node:fs";
 import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
-import { openSession } from "../pipeline/session.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
@@ -20,21 +19,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.output) throw new OptionError("--output", "-o PROFILE.json is required");
-  if (values.only !== undefined && values.only !== "latency" && values.only !== "accuracy") {
-    throw invalidOption("--only", "latency or accuracy", values.only);
-  }
+  const only = values.only;
+  if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values, "profile");
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const { profile } = await profileModel(s, {
-    ...settings.uniform,
-    types,
-    ...(values.only ? { only: values.only } : {}),
-    latency: settings.latency,
-    accuracy: settings.accuracy,
-  }).finally(() => progress.finish());
+  const { profile } = await withSession(positionals[0]!, settings, context, (s) =>
+    profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
+  );
   await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
   if (settings.json) {
     console.log(JSON.stringify(profile, null, 2));

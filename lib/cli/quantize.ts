@@ -7,13 +7,13 @@ import type { Weights } from "../method/weights.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
-import { openSession } from "../pipeline/session.js";
 import { requireOutputPath } from "../core/files.js";
+import { adaptiveReport, reportMetrics } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 
@@ -53,13 +53,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
   if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
   const given = loaded?.file;
-  // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
   const measure = values["no-measure"] !== true;
-  const progress = stepProgress(settings.json, 3 * choices.types.length + 2 + (measure ? 2 : 0));
-  let r: AdaptiveResult;
-  try {
-    const s = await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-    r = await quantizeAdaptive(s, {
+  const r = await withSession(model, settings, context, (s) =>
+    quantizeAdaptive(s, {
       ...settings.uniform,
       output,
       types: choices.types,
@@ -72,30 +68,13 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       score: settings.score,
       ...(given ? { profile: given } : {}),
       measureResult: measure,
-    });
-    progress.finish();
-  } catch (e) {
-    progress.fail();
-    throw e;
-  }
+    }),
+    // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
+    3 * choices.types.length + 2 + (measure ? 2 : 0),
+  );
   if (report !== undefined) {
-    const withSpreads = (m: MeasuredModel | undefined) => ({
-      ...metrics(m),
-      ...(m?.latencyMsPerTokenSd !== undefined ? { latencyMsPerTokenSd: m.latencyMsPerTokenSd } : {}),
-      ...(m?.perplexityStderr !== undefined ? { perplexityStderr: m.perplexityStderr } : {}),
-    });
-    await writeReport(
-      {
-        title: `apreqel: ${path.basename(model)}`,
-        notes: [...reportSettings(choices, settings, values["no-measure"] === true), ...settings.notes],
-        measured: r.result !== null,
-        uniform: choices.types.map((type) => ({ type, ...withSpreads(r.uniform[type]) })),
-        mixed: [{ id: `chosen: ${label}`, category: "custom", ...(r.result ? withSpreads(r.result) : r.plan.estimate) }],
-        references: r.result ? [{ label: "plan estimate", ...r.plan.estimate }] : [],
-        allocations: [{ label, allocation: r.plan.allocation }],
-      },
-      { output: report },
-    );
+    const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
+    await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label }), { output: report });
   }
   const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
   if (settings.json) {
@@ -111,20 +90,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   return 0;
 }
 
-function metrics(m: { memoryBytes: number; latencyMsPerToken?: number; perplexity?: number } | undefined) {
-  return { memoryBytes: m?.memoryBytes ?? Number.NaN, latencyMsPerToken: m?.latencyMsPerToken ?? Number.NaN, perplexity: m?.perplexity ?? Number.NaN };
-}
-
-type Spreads = { readonly latencyMsPerTokenSd?: number; readonly perplexityStderr?: number };
-
 /** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
 export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
-  const row = (name: string, m: ReturnType<typeof metrics>, spread: Spreads = {}) =>
-    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, spread.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, spread.perplexityStderr).padStart(18)}`;
+  const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
+    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, m.perplexityStderr).padStart(18)}`;
   const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
-  for (const type of types) lines.push(row(type, metrics(r.uniform[type]), r.uniform[type]));
+  for (const type of types) lines.push(row(type, reportMetrics(r.uniform[type])));
   lines.push(row("estimate", r.plan.estimate));
-  if (r.result) lines.push(row("result", metrics(r.result), r.result));
+  if (r.result) lines.push(row("result", reportMetrics(r.result)));
   return lines;
 }
 

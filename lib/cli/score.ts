@@ -3,9 +3,8 @@ import { promises as fs } from "node:fs";
 import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
-import { openSession } from "../pipeline/session.js";
 import { parse, type CommandContext } from "./args.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
@@ -19,9 +18,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
   const settings = await pipelineSettings(values, "score");
   const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const { scores, tokens } = await scoreLayers(s, settings.score).finally(() => progress.finish());
+  const { scores, tokens } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, settings.score));
   await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
   if (settings.json) {
     console.log(JSON.stringify(scores, null, 2));

@@ -3,15 +3,15 @@ import { nameIgnoringCase } from "../core/validate.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { requireOutputPath, writeAtomically } from "../core/files.js";
-import { openSession } from "../pipeline/session.js";
 import { sweep, type SweepResult } from "../pipeline/sweep.js";
+import { sweepReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { quantizePresets } from "../ops/ggml-types.js";
 import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, stepProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
@@ -34,30 +34,13 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const jsonFile = await requireOutputPath(path.join(outDir, "sweep.json"), "--out-dir", [positionals[0]!]);
-  const progress = stepProgress(settings.json);
-  const s = await openSession({ model: positionals[0]!, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep: progress.onStep, ...(context.signal ? { signal: context.signal } : {}) });
-  const r = await sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }).finally(() =>
-    progress.finish(),
+  const r = await withSession(positionals[0]!, settings, context, (s) =>
+    sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }),
   );
   const summary = sweepJson(r);
   await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
-  const point = (m: { memoryBytes: number; latencyMsPerToken?: number; perplexity?: number }) => ({
-    memoryBytes: m.memoryBytes,
-    latencyMsPerToken: m.latencyMsPerToken!,
-    perplexity: m.perplexity!,
-  });
-  await writeReport(
-    {
-      title: `apreqel sweep: ${path.basename(positionals[0]!)}`,
-      notes: [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes],
-      measured: true,
-      uniform: types.map((type) => ({ type, ...point(r.uniform[type]!) })),
-      mixed: r.models.map((m) => ({ id: m.weighting.id, category: m.weighting.category, ...point(m.measured) })),
-      presets: Object.entries(r.presets).map(([preset, m]) => ({ preset, ...point(m) })),
-      allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.plan.allocation })),
-    },
-    { output: path.join(outDir, "report.html") },
-  );
+  const notes = [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
+  await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: path.join(outDir, "report.html") });
   if (settings.json) {
     console.log(JSON.stringify(summary, null, 2));
     return 0;

@@ -25,13 +25,15 @@ export class MethodInputError extends Error {
  *
  * @example
  * describeValue(0.1 + 0.2) // "0.3"
+ * describeValue(2 ** 40)   // "1099511627776"
  * describeValue("q4_k")    // "\"q4_k\""
  * describeValue(undefined) // "undefined"
  * describeValue([1, 2])    // "an array"
  */
 export function describeValue(value: unknown): string {
   if (typeof value === "number") {
-    return Number.isFinite(value) ? String(Number(value.toPrecision(12))) : String(value);
+    // integers exactly (a byte count may have 13 digits); fractions without float noise
+    return Number.isFinite(value) && !Number.isInteger(value) ? String(Number(value.toPrecision(12))) : String(value);
   }
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
   if (typeof value === "bigint") return `${value}n`;
@@ -117,8 +119,8 @@ export function expectObject(value: unknown, what: string): Readonly<Record<stri
   return value as Readonly<Record<string, unknown>>;
 }
 
-/** A constraint plan() accepts. */
-export type ConstraintName = "maxMemoryBytes" | "maxLatencyMs" | "maxPerplexity";
+/** A constraint plan() accepts; the front's choice (choose.ts) also takes maxKld and the two targets. */
+export type ConstraintName = "maxMemoryBytes" | "maxLatencyMs" | "maxPerplexity" | "maxKld" | "targetSizeBytes" | "targetBpw";
 
 /**
  * No split meets the constraints. `unmet` lists the constraints no split can
@@ -134,7 +136,17 @@ export class InfeasibleConstraintsError extends MethodInputError {
   readonly unmet: readonly ConstraintName[];
   readonly closest: {
     readonly distribution: Readonly<Record<string, number>>;
-    readonly estimate: { readonly memoryBytes: number; readonly latencyMsPerToken: number; readonly perplexity: number };
+    /** perplexity is absent for a front mix whose table carries none; kld, sizeBytes, bitsPerWeight come with front mixes. */
+    readonly estimate: {
+      readonly memoryBytes: number;
+      readonly latencyMsPerToken: number;
+      readonly perplexity?: number;
+      readonly kld?: number;
+      readonly sizeBytes?: number;
+      readonly bitsPerWeight?: number;
+    };
+    /** Type per unit, for a front mix. */
+    readonly assignment?: Readonly<Record<string, string>>;
   };
 
   constructor(message: string, unmet: readonly ConstraintName[], closest: InfeasibleConstraintsError["closest"]) {

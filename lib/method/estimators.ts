@@ -1,51 +1,25 @@
 // Step 3a: estimate memory, latency and perplexity of a mixed model from the
 // uniform measurements, for every split at once.
 //
-// Both estimators are sums over the M "segments" of the importance ranking
+// Every estimator is a sum over the M "segments" of the importance ranking
 // (the first z_0 ranked layers get type 0, the next z_1 type 1, …), so with
 // boundaries b_j = z_0 + … + z_j and a per-type prefix function F_j:
 //   x = Σ_j F_j(b_j) − F_j(b_{j−1}) = F_{M−1}(L) − F_0(0) + Σ_{j<M−1} [F_j(b_j) − F_{j+1}(b_j)]
 // i.e. a constant plus one table lookup per boundary. The search walks the
 // boundaries in nested loops and adds M−1 numbers per candidate per criterion.
+// An estimator is therefore just its prefix functions per criterion: one entry
+// of ESTIMATOR_TABLE (at the end of this file).
 import { MethodInputError, describeValue } from "./errors.js";
 import type { LayerName } from "./layers.js";
 import { profileEntry, type Profile } from "./profile.js";
 import type { GgmlType } from "./types.js";
 
 /**
- * `linear`: the paper's x_kj = Σ_i (z_ki / L)·c_ij, every layer weighs the same.
- *
- * `weighted`: a split alone does not say which layers get which type, but
- * the allocation does (Algorithm 1 is deterministic given the importance
- * ranking, an input of plan), so this estimator prices each split as the
- * model it will actually become:
- * - memory = measured memory of the uniform least-aggressive model, minus its
- *   layer bytes, plus the bytes each layer has in the type it receives
- *   (profile `layerBytes`). Exact for the weights when memory is weights plus
- *   a constant; non-layer tensors and runtime overhead are taken from that
- *   least-aggressive model (what a mixed quantization keeps for them is
- *   decided later, so this is an assumption).
- * - latency and perplexity = Σ_i share_i · c_{type(i)}, share_i the layer's
- *   parameter share (profile `layerParams`, else its bytes in the least
- *   aggressive type): decode time follows the bytes read, and quantization
- *   damage the number of weights quantized, rather than the layer count.
- *   A 7B FFN sub-layer has ~2× the weights of an attention one; `linear`
- *   counts them the same.
- *
- * `sensitivity`: `weighted` for memory and latency; perplexity = Σ_i s_i ·
- * c_{type(i)} with s_i the layer's share of the summed mean (1 − cos) from
- * step 1 (scores.json `meanOneMinusCos`). A sub-layer that changes the hidden
- * state more passes more of its quantization error on to the output, and the
- * allocation gives exactly those layers the least aggressive types, so a mix
- * is more accurate than its share of weights suggests: on debian-prose-11m
- * its mean KLD error is 20%, against 118% (linear) and 158% (weighted)
- * (docs/results.md, §6).
- * It needs the scores, not only a ranking.
+ * A name in {@link ESTIMATOR_TABLE} (a new estimator adds its name here and its entry there).
+ * What each estimator assumes is written on its entry; how far each one's estimates fall from
+ * measured mixes is in docs/results.md, §6.
  */
 export type EstimatorName = "linear" | "weighted" | "sensitivity";
-
-/** Every estimator, for option parsers and messages. */
-export const ESTIMATORS: readonly EstimatorName[] = ["linear", "weighted", "sensitivity"];
 
 /** Estimated metrics of one mixed model (the plan output's `estimate`). */
 export interface Estimate {
@@ -105,42 +79,21 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
   const { profile, types, ranking, estimator } = input;
   const L = ranking.length;
   if (L === 0) throw new MethodInputError("no layers to plan (L = 0)");
-  const entries = types.map((t) => profileEntry(profile, t));
-  const metrics = entries.map((e) => [e.memoryBytes, e.latencyMsPerToken, e.perplexity] as const);
+  const definition = ESTIMATOR_TABLE[estimator];
+  if (definition === undefined) throw new MethodInputError(`estimator must be ${ESTIMATORS.map((e) => `"${e}"`).join(", ")} (got ${describeValue(estimator)})`);
+  const metrics = types.map((t) => profileEntry(profile, t));
+  const prefixes = definition.prefixes({ ...input, metrics });
+  const criteria: readonly PrefixFunction[] = [prefixes.memory, prefixes.latency, prefixes.accuracy];
+  const offsets: readonly number[] = [prefixes.memoryOffset ?? 0, 0, 0];
   const M = types.length;
   const D = M - 1;
   const width = L + 1;
   const constant = new Float64Array(CRITERION_COUNT);
   const table = new Float64Array(CRITERION_COUNT * D * width);
-  const shares = estimator === "linear" ? new Float64Array(0) : parameterShares(profile, types[0] as GgmlType, ranking, estimator);
-  const sensitive = estimator === "sensitivity" ? sensitivityShares(input.sensitivity, ranking) : new Float64Array(0);
-  // prefix[c][j][r]: F_j(r) for criterion c; the table is F_j − F_{j+1}.
-  const prefix = (c: number, j: number): Float64Array => {
-    const out = new Float64Array(width);
-    const value = (metrics[j] as readonly number[])[c] as number;
-    if (estimator === "linear") {
-      for (let r = 0; r <= L; r++) out[r] = (r / L) * value;
-    } else if (c === 0) {
-      const bytes = layerBytes(profile, types[j] as GgmlType, ranking, estimator);
-      for (let r = 0; r < L; r++) out[r + 1] = (out[r] as number) + (bytes[r] as number);
-    } else if (c === 2 && estimator === "sensitivity") {
-      for (let r = 0; r <= L; r++) out[r] = (sensitive[r] as number) * value;
-    } else {
-      for (let r = 0; r <= L; r++) out[r] = (shares[r] as number) * value;
-    }
-    return out;
-  };
   for (let c = 0; c < CRITERION_COUNT; c++) {
-    const F = Array.from({ length: M }, (_, j) => prefix(c, j));
-    const first = F[0] as Float64Array;
-    const last = F[M - 1] as Float64Array;
-    // F_{M−1}(L) − F_0(0); for memory, `weighted` starts from the measured
-    // uniform memory of the least aggressive type and swaps layer bytes, so
-    // non-layer tensors and runtime overhead are taken from that model.
-    constant[c] =
-      estimator !== "linear" && c === 0
-        ? ((metrics[0] as readonly number[])[0] as number) - (first[L] as number) + (last[L] as number)
-        : (last[L] as number) - (first[0] as number);
+    // F_j(r) for every type j; the table is F_j − F_{j+1}, the constant F_{M−1}(L) − F_0(0)
+    const F = Array.from({ length: M }, (_, j) => (criteria[c] as PrefixFunction)(j));
+    constant[c] = ((F[M - 1] as Float64Array)[L] as number) - ((F[0] as Float64Array)[0] as number) + (offsets[c] as number);
     for (let j = 0; j < D; j++) {
       const a = F[j] as Float64Array;
       const b = F[j + 1] as Float64Array;
@@ -183,7 +136,8 @@ function layerBytes(profile: Profile, type: GgmlType, ranking: readonly LayerNam
 // Parameter share of each ranked layer, as a prefix sum normalised to end at
 // exactly 1: from profile.layerParams, else from the bytes of the least
 // aggressive type (bytes ∝ parameters when a layer's tensors share one type).
-function parameterShares(profile: Profile, base: GgmlType, ranking: readonly LayerName[], estimator: EstimatorName): Float64Array {
+function parameterShares({ profile, types, ranking }: EstimatorInput, estimator: EstimatorName): Float64Array {
+  const base = types[0] as GgmlType;
   const params =
     profile.layerParams !== undefined
       ? layerValues(profile.layerParams, "profile.layerParams", ranking)
@@ -228,4 +182,114 @@ function layerValues(map: Readonly<Partial<Record<LayerName, number>>>, what: st
     if (v === undefined) throw new MethodInputError(`${what} has no entry for ${JSON.stringify(name)}`);
     return v;
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The estimators. Each one is an entry of ESTIMATOR_TABLE giving, per criterion, its prefix
+// function F_j (see the module comment); a new estimator is one more entry.
+
+/**
+ * F_j(r) for r = 0..L: the part of a criterion carried by the r most important layers when they
+ * all have type j (types least aggressive first).
+ */
+export type PrefixFunction = (j: number) => Float64Array;
+
+/** One estimator's prefix functions for one input. */
+export interface CriterionPrefixes {
+  readonly memory: PrefixFunction;
+  readonly latency: PrefixFunction;
+  readonly accuracy: PrefixFunction;
+  /** Memory no layer carries (non-layer tensors, runtime), added to every split; default 0. */
+  readonly memoryOffset?: number;
+}
+
+/** What an estimator's prefix functions are built from: the input and each type's profile entry. */
+export interface PrefixInput extends EstimatorInput {
+  /** profile entry of each type, in `types` order */
+  readonly metrics: readonly { readonly memoryBytes: number; readonly latencyMsPerToken: number; readonly perplexity: number }[];
+}
+
+/** An estimator: a one-line summary (help texts) and its prefix functions. */
+export interface Estimator {
+  readonly summary: string;
+  /** The prefix functions for this input; a MethodInputError when the input lacks what the estimator needs. */
+  prefixes(input: PrefixInput): CriterionPrefixes;
+}
+
+/**
+ * Every estimator by name.
+ *
+ * @example
+ * ESTIMATOR_TABLE.linear.summary // "the paper's: every layer weighs the same"
+ */
+export const ESTIMATOR_TABLE: Readonly<Record<EstimatorName, Estimator>> = {
+  /** The paper's x_kj = Σ_i (z_ki / L)·c_ij: every layer weighs the same. */
+  linear: {
+    summary: "the paper's: every layer weighs the same",
+    prefixes: ({ metrics, ranking }) => {
+      const L = ranking.length;
+      const even = (value: (j: number) => number): PrefixFunction => (j) => Float64Array.from({ length: L + 1 }, (_, r) => (r / L) * value(j));
+      return {
+        memory: even((j) => metrics[j]!.memoryBytes),
+        latency: even((j) => metrics[j]!.latencyMsPerToken),
+        accuracy: even((j) => metrics[j]!.perplexity),
+      };
+    },
+  },
+  /**
+   * A split alone does not say which layers get which type, but the allocation does (Algorithm 1
+   * is deterministic given the ranking), so this prices each split as the model it becomes:
+   * - memory = measured memory of the uniform least-aggressive model, minus its layer bytes,
+   *   plus the bytes each layer has in the type it receives (profile `layerBytes`). Exact for the
+   *   weights when memory is weights plus a constant; non-layer tensors and runtime overhead are
+   *   taken from that least-aggressive model (an assumption: what a mix keeps for them is
+   *   decided later).
+   * - latency and perplexity = Σ_i share_i · c_{type(i)}, share_i the layer's parameter share
+   *   (profile `layerParams`, else its bytes in the least aggressive type): decode time follows
+   *   the bytes read, and quantization damage the number of weights quantized, rather than the
+   *   layer count. A 7B FFN sub-layer has ~2× the weights of an attention one; `linear` counts
+   *   them the same.
+   */
+  weighted: {
+    summary: "exact layer bytes, parameter shares",
+    prefixes: (input) => {
+      const shares = parameterShares(input, "weighted");
+      return { ...exactMemory(input, "weighted"), latency: scaled(shares, input, "latencyMsPerToken"), accuracy: scaled(shares, input, "perplexity") };
+    },
+  },
+  /**
+   * `weighted` for memory and latency; perplexity = Σ_i s_i · c_{type(i)} with s_i the layer's
+   * share of the summed mean (1 − cos) from step 1 (scores.json `meanOneMinusCos`). A sub-layer
+   * that changes the hidden state more passes more of its quantization error on to the output,
+   * and the allocation gives exactly those layers the least aggressive types, so a mix is more
+   * accurate than its share of weights suggests. It needs the scores, not only a ranking.
+   */
+  sensitivity: {
+    summary: "weighted, with accuracy shared by each layer's 1 − cos",
+    prefixes: (input) => {
+      const shares = parameterShares(input, "sensitivity");
+      const sensitive = sensitivityShares(input.sensitivity, input.ranking);
+      return { ...exactMemory(input, "sensitivity"), latency: scaled(shares, input, "latencyMsPerToken"), accuracy: scaled(sensitive, input, "perplexity") };
+    },
+  },
+};
+
+/** Every estimator, for option parsers and messages. */
+export const ESTIMATORS = Object.keys(ESTIMATOR_TABLE) as readonly EstimatorName[];
+
+// Memory as measured uniform memory with layer bytes swapped: F_j = bytes of the first r layers in type j.
+function exactMemory(input: PrefixInput, estimator: EstimatorName): Pick<CriterionPrefixes, "memory" | "memoryOffset"> {
+  const memory: PrefixFunction = (j) => {
+    const bytes = layerBytes(input.profile, input.types[j] as GgmlType, input.ranking, estimator);
+    const out = new Float64Array(bytes.length + 1);
+    for (let r = 0; r < bytes.length; r++) out[r + 1] = (out[r] as number) + (bytes[r] as number);
+    return out;
+  };
+  const first = memory(0);
+  return { memory, memoryOffset: input.metrics[0]!.memoryBytes - (first[first.length - 1] as number) };
+}
+
+// F_j(r) = share(r) · the metric of type j.
+function scaled(shares: Float64Array, input: PrefixInput, metric: "latencyMsPerToken" | "perplexity"): PrefixFunction {
+  return (j) => shares.map((share) => share * input.metrics[j]![metric]);
 }

@@ -23,7 +23,17 @@ export { DEFAULT_GAMMA, layerScores, rankLayers, type CosineInput, type LayerSco
 export { parseScores } from "./scores-file.js";
 export { parseProfile, profileEntry, type Profile, type TypeProfile } from "./profile.js";
 export { countDistributions, forEachDistribution } from "./distributions.js";
-export { defaultEstimator, ESTIMATORS, type Estimate, type EstimatorName } from "./estimators.js";
+export {
+  defaultEstimator,
+  ESTIMATOR_TABLE,
+  ESTIMATORS,
+  type CriterionPrefixes,
+  type Estimate,
+  type Estimator,
+  type EstimatorName,
+  type PrefixFunction,
+  type PrefixInput,
+} from "./estimators.js";
 export { topsis, type TopsisResult } from "./topsis.js";
 export {
   plan,
@@ -55,3 +65,27 @@ export {
   type Weighting,
   type WeightingCategory,
 } from "./weightings.js";
+export {
+  estimateMix,
+  mixAssignment,
+  mixDistribution,
+  parseCostTable,
+  type CostTable,
+  type CostUnit,
+  type DenseCostTable,
+  type FixedCosts,
+  type MixEstimate,
+  type UnitCost,
+} from "./cost-table.js";
+export {
+  DEFAULT_GRID,
+  kldLowerBound,
+  paretoFront,
+  weightedSumMix,
+  type Front,
+  type FrontOptions,
+  type FrontOrigin,
+  type FrontPoint,
+} from "./front.js";
+export { chooseOnFront, type FrontChoice, type FrontChoiceOptions, type FrontConstraints } from "./choose.js";
+export { quantizeRecipe, type Recipe, type RecipeOptions } from "./recipe.js";

@@ -19,6 +19,7 @@ describe("error vocabulary", () => {
 describe("one describer, one integer parser", () => {
   it("describes received values alike everywhere (hand-written expectations)", () => {
     expect(describeValue(0.5 + 0.7)).toBe("1.2");
+    expect(describeValue(2 ** 40)).toBe("1099511627776");
     expect(describeValue("q4_k")).toBe('"q4_k"');
     expect(describeValue(undefined)).toBe("undefined");
     expect(describeValue(null)).toBe("null");

@@ -15,10 +15,11 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   gguf: ["method"],
   cache: ["core"],
   ops: ["core", "native", "gguf", "method"],
-  report: ["core", "method"],
+  report: ["core", "method", "pipeline"],
   pipeline: ["core", "method", "gguf", "ops", "cache"],
-  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native"],
-  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline"],
+  portfolio: ["core", "method", "cache", "pipeline"],
+  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio"],
+  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio"],
 };
 
 function sources(dir: string): string[] {

@@ -13,7 +13,7 @@ import {
   type ScoresFile,
   type Weights,
 } from "../../../lib/method/index.js";
-import { buildBoundaryTables, estimateFromTables } from "../../../lib/method/estimators.js";
+import { buildBoundaryTables, estimateFromTables, ESTIMATOR_TABLE, ESTIMATORS } from "../../../lib/method/estimators.js";
 import { FIVE_TYPES, blockOrder, prng } from "./helpers.js";
 
 const LATENCY_FIRST: Weights = { memory: 0.1, latency: 0.8, accuracy: 0.1 };
@@ -174,6 +174,25 @@ describe("plan: estimators", () => {
     // a uniform split is the uniform model, whatever the shares
     const all = estimateFromTables(buildBoundaryTables({ profile, types, ranking, estimator: "sensitivity", sensitivity: [0.3, 0.1] }), [0, 2]);
     expect(all.perplexity).toBeCloseTo(5.95, 12);
+  });
+
+  it("every estimator of the table gives a uniform split the uniform model's metrics", () => {
+    // shares of any kind sum to 1, so all layers in one type is that type's measurement; and
+    // sizedProfile's memory is 5000 + its layer bytes, so swapping layer bytes is exact too
+    const profile = sizedProfile(2);
+    const ranking = blockOrder(2);
+    const types: GgmlType[] = ["q8_0", "q6_K", "q4_K"];
+    expect(ESTIMATORS).toEqual(Object.keys(ESTIMATOR_TABLE));
+    for (const estimator of ESTIMATORS) {
+      const tables = buildBoundaryTables({ profile, types, ranking, estimator, sensitivity: [0.3, 0.1, 0.2, 0.05] });
+      types.forEach((type, j) => {
+        const counts = types.map((_, k) => (k === j ? ranking.length : 0));
+        const estimate = estimateFromTables(tables, counts);
+        expect(estimate.memoryBytes, `${estimator} ${type}`).toBeCloseTo(profile.types[type]!.memoryBytes, 6);
+        expect(estimate.latencyMsPerToken, `${estimator} ${type}`).toBeCloseTo(profile.types[type]!.latencyMsPerToken, 9);
+        expect(estimate.perplexity, `${estimator} ${type}`).toBeCloseTo(profile.types[type]!.perplexity, 9);
+      });
+    }
   });
 
   it("plan passes each layer's 1 − cos from the scores to sensitivity, in ranking order", () => {
