@@ -101,7 +101,9 @@ describe("apreqel quantize (end to end on a fixture)", () => {
   it("SIGINT/SIGTERM mid-run: exit 130, nothing partial left; the rerun equals an uninterrupted run byte for byte", async () => {
     // a fixed profile makes the plan reproducible (a fresh latency measurement would carry timing noise)
     const profileFile = path.join(dir, "profile.json");
-    expect((await runCli(["profile", model, "-o", profileFile, ...common()])).code).toBe(0);
+    // profile takes no --calibration (it computes no layer scores; an option a command does not use is an error)
+    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
+    expect((await runCli(["profile", model, "-o", profileFile, ...profileArgs])).code).toBe(0);
     const planOf = (stdout: string) => {
       const { output: _output, measured: _measured, uniform: _uniform, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
       return plan;
