@@ -166,7 +166,9 @@ describe("apreqel quantize (end to end on a fixture)", () => {
       [["quantize", path.join(dir, "missing.gguf")], /file not found/],
       [["quantize", model, "-o", path.join(dir, "no", "such", "dir", "x.gguf"), ...common()], /output folder .* does not exist/],
       [["quantize", model, "--max-memory", "2XB"], /expected a size like 2GB or 512MiB for option --max-memory/],
-      [["quantize", model, "--types", "q4_k"], /did you mean "q4_K"/],
+      [["quantize", model, "--types", "q4_Kx"], /did you mean "q4_K"/], // (q4_k is accepted: names ignore case, as in llama.cpp)
+      [["score", model, "-o", path.join(dir, "s.json"), "--kld"], /--kld: score does not use this option/],
+      [["quantize", model, "--report", path.join(dir, "no", "r.html")], /--report: the output folder .* does not exist/],
       // a GGUF without blocks (a vocab-only file) is the user's input, not our failure
       [["score", defaultVocabPath(), "-o", path.join(dir, "scores.json")], /has no transformer blocks/],
       ...(buildInfo().gpuOffload ? [] : [[["quantize", model, "--gpu-layers", "-1"], /--gpu-layers: this build of apreqel has no GPU backend \(CPU only\)/] as [string[], RegExp]]),
