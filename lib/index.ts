@@ -56,5 +56,9 @@ export {
 export { parseManifest, latencyOn, MANIFEST_FILE, PORTFOLIO_FORMAT, PORTFOLIO_VERSION, type PortfolioManifest, type Variant, type LatencyMeasurement, type AccuracyMeasurement, type Selection } from "./portfolio/manifest.js";
 export { writePortfolio, readPortfolio, addDeviceLatencies, saveManifest, type ChosenMix, type WritePortfolioOptions } from "./portfolio/write.js";
 export { choose, NoVariantFitsError, MIN_OBSERVED, type Choice, type DeviceState, type PickPolicy, type PickLimits, type CandidateReport } from "./portfolio/choose.js";
+export { profilePortfolio, type ProfilePortfolioOptions } from "./portfolio/profile.js";
 export { readLiveState, toDeviceState, type LiveState, type Known, type StateSources } from "./portfolio/state.js";
 export { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveModelOptions, type AdaptiveEvent, type VariantLoader, type LoadedVariant } from "./portfolio/adaptive-model.js";
+export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
+export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
+export { readMachineState } from "./pipeline/machine-state.js";

@@ -14,5 +14,6 @@ Napi::Value Generate(const Napi::CallbackInfo& info);         // generate.cpp
 Napi::Value CaptureSimilarity(const Napi::CallbackInfo& info);// capture.cpp
 Napi::Value Perplexity(const Napi::CallbackInfo& info);       // perplexity.cpp
 Napi::Value Bench(const Napi::CallbackInfo& info);            // bench.cpp
+Napi::Value MatmulBench(const Napi::CallbackInfo& info);      // matmul_bench.cpp
 
 }  // namespace apreqel

@@ -50,7 +50,7 @@ const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOpti
   { options: ["ctx"], text: `  -c, --ctx N           perplexity chunk and calibration window, tokens (default 512)` },
   { options: ["chunks"], text: `  --chunks N            perplexity chunks to evaluate (default: all)` },
   { options: ["n-gen", "n-prompt", "reps"], text: `  --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (128), prompt tokens (512), repetitions (5)` },
+                        latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)` },
   { options: ["gamma"], text: `  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})` },
   { options: ["kld"], text: `  --kld                 also measure KL divergence from the source model` },
   { options: ["json"], text: `  --json                print only the final JSON on stdout` },
@@ -142,7 +142,7 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
   const run = { threads, gpuLayers };
   return {
     uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
-    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 5), ...run },
+    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 6), ...run },
     accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),

@@ -6,6 +6,8 @@ import { profileModel } from "../pipeline/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { parseTypes } from "./options.js";
+import type { LatencyMetrics } from "../pipeline/measure-file.js";
+import { formatLatency, latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
 
@@ -37,11 +39,12 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const t = profile.types[type]!;
     const parts = [
       t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
-      t.latencyMsPerToken !== undefined ? `${withSpread(t.latencyMsPerToken, spreadOf(t.latencyMsPerTokenSd))} ms/token` : null,
+      t.latencyMsPerToken !== undefined ? formatLatency(t as Partial<LatencyMetrics>) : null,
       t.perplexity !== undefined ? `perplexity ${withSpread(t.perplexity, spreadOf(t.perplexityStderr))}` : null,
     ].filter(Boolean);
     console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
   }
+  for (const note of latencyNotes(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>))) console.log(`note: ${note}`);
   for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
   return 0;
 }

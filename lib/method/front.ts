@@ -37,7 +37,7 @@
 // The union is filtered to the mixes no other one dominates (exactly, on the
 // estimates). Cost: O(N·M·G) time for G = memory × latency cells, O(N·G) memory
 // (4 bytes per unit and cell to rebuild the mixes), O(N·M·log(N·M)) for the hull.
-import { MethodInputError, describeValue, expectCount, expectObject } from "./errors.js";
+import { MethodInputError, describeValue, expectCount, expectObject, expectPositiveNumber } from "./errors.js";
 import { estimateMix, parseCostTable, type CostTable, type DenseCostTable, type MixEstimate } from "./cost-table.js";
 
 /** Options of {@link paretoFront}. */
@@ -46,6 +46,13 @@ export interface FrontOptions {
   readonly grid?: { readonly memory?: number; readonly latency?: number };
   /** Weightings of source 1: every (i, j, k)/steps with i + j + k = steps; default 12 (91 weightings). */
   readonly weightingSteps?: number;
+  /**
+   * Upper bounds on file size and latency (e.g. a user's limits): the DP spends
+   * its cells inside them and drops partial mixes beyond them (sums only grow),
+   * so the best mix within the bounds is found to a finer ε. Points of the
+   * other sources may lie outside.
+   */
+  readonly bounds?: { readonly sizeBytes?: number; readonly latencyMs?: number };
 }
 
 /**
@@ -74,7 +81,8 @@ export interface Front {
   readonly points: readonly FrontPoint[];
   /**
    * ε, certified for this table (a posteriori): every mix has a front point at most
-   * this much larger and slower and no less accurate. ≤ toleranceBound.
+   * this much larger and slower and no less accurate (with `bounds`: every mix at
+   * least ε inside them has one within them). ≤ toleranceBound.
    */
   readonly tolerance: { readonly sizeBytes: number; readonly latencyMs: number };
   /** ε's a-priori bound N·g (capped at the ranges). */
@@ -134,8 +142,9 @@ export function paretoFront(table: CostTable | DenseCostTable, options: FrontOpt
   const grid = resolveGrid(opts["grid"]);
   const steps = opts["weightingSteps"] === undefined ? 12 : expectCount(opts["weightingSteps"], "options.weightingSteps");
   const ranges = unitRanges(dense);
-  const gm = ranges.bytes === 0 ? 1 : grid.memory;
-  const gl = ranges.latency === 0 ? 1 : grid.latency;
+  const box = resolveBounds(opts["bounds"], dense, ranges);
+  const gm = box.sizeBytes === 0 ? 1 : grid.memory;
+  const gl = box.latencyMs === 0 ? 1 : grid.latency;
 
   const candidates: Candidate[] = [];
   const hull = hullWalk(dense);
@@ -149,7 +158,7 @@ export function paretoFront(table: CostTable | DenseCostTable, options: FrontOpt
     ];
     candidates.push(candidate(dense, weightedSumMix(dense, scaled), "weighted"));
   }
-  const dp = gridProgramme(dense, gm, gl, ranges);
+  const dp = gridProgramme(dense, gm, gl, ranges, box);
   for (const c of dp.candidates) candidates.push(c);
 
   const points = nonDominated(candidates).map((c) => ({ mix: c.mix(), estimate: c.estimate(), origin: c.origin }));
@@ -161,8 +170,8 @@ export function paretoFront(table: CostTable | DenseCostTable, options: FrontOpt
     points: final.map((c) => ({ mix: c.mix(), estimate: c.estimate(), origin: c.origin })),
     tolerance: dp.slack,
     toleranceBound: {
-      sizeBytes: Math.min(variable * (ranges.bytes / gm), ranges.bytes),
-      latencyMs: Math.min(variable * (ranges.latency / gl), ranges.latency),
+      sizeBytes: Math.min(variable * (box.sizeBytes / gm), box.sizeBytes),
+      latencyMs: Math.min(variable * (box.latencyMs / gl), box.latencyMs),
     },
     grid: { memory: gm, latency: gl },
     hull: hull
@@ -360,14 +369,14 @@ function hullWalk(dense: DenseCostTable): Uint8Array[] {
 // cheapest type) and the KLD sum; cell = (⌊size/g_m⌋, ⌊latency/g_l⌋). `from`
 // packs, per unit and cell, the previous cell and the type: (cell << 8) | j.
 function gridProgramme(
-  dense: DenseCostTable, gm: number, gl: number, ranges: Ranges,
+  dense: DenseCostTable, gm: number, gl: number, ranges: Ranges, box: Box,
 ): { candidates: Candidate[]; slack: { sizeBytes: number; latencyMs: number } } {
   const { units: N, types, bytes, kld, latency, available } = dense;
   const M = types.length;
   const G = gm * gl;
   if (G > 1 << 24) throw new MethodInputError(`options.grid must have at most 2^24 cells (got ${gm} × ${gl})`);
-  const im = ranges.bytes > 0 ? gm / ranges.bytes : 0;
-  const il = ranges.latency > 0 ? gl / ranges.latency : 0;
+  const im = box.sizeBytes > 0 ? gm / box.sizeBytes : 0;
+  const il = box.latencyMs > 0 ? gl / box.latencyMs : 0;
   let cur = dpLayer(G);
   let next = dpLayer(G);
   const from = new Uint32Array(N * G);
@@ -377,6 +386,7 @@ function gridProgramme(
   const dk = new Float64Array(M);
   const js = new Int32Array(M);
   let hi = 0; // highest occupied cell so far
+  const dropped = new Float64Array(2);
   for (let u = 0; u < N; u++) {
     let n = 0;
     for (let j = 0; j < M; j++) {
@@ -389,14 +399,14 @@ function gridProgramme(
       n++;
     }
     next.k.fill(Infinity);
-    hi = stepUnit(cur, next, from, u * G, hi, n, db, dl, dk, js, im, il, gm, gl);
+    hi = box.empty ? -1 : stepUnit(cur, next, from, u * G, hi, n, db, dl, dk, js, im, il, gm, gl, box.sizeBytes, box.latencyMs, dropped);
     [cur, next] = [next, cur];
   }
   const constantSize = dense.table.fixed.bytes + ranges.minBytes.reduce((a, b) => a + b, 0);
   const constantLatency = dense.table.fixed.latencyMs + ranges.minLatency.reduce((a, b) => a + b, 0);
   const out: Candidate[] = [];
-  let slackSize = 0;
-  let slackLatency = 0;
+  let slackSize = dropped[0] as number;
+  let slackLatency = dropped[1] as number;
   for (let c = 0; c <= hi; c++) {
     if (cur.k[c] === Infinity) continue;
     slackSize = Math.max(slackSize, cur.sm[c] as number);
@@ -436,7 +446,7 @@ function stepUnit(
   cur: DpLayer, next: DpLayer,
   from: Uint32Array, base: number, hi: number, n: number,
   db: Float64Array, dl: Float64Array, dk: Float64Array, js: Int32Array,
-  im: number, il: number, gm: number, gl: number,
+  im: number, il: number, gm: number, gl: number, capM: number, capL: number, dropped: Float64Array,
 ): number {
   const { k: curK, m: curM, l: curL, sm: curSm, sl: curSl } = cur;
   const { k: nextK, m: nextM, l: nextL, sm: nextSm, sl: nextSl } = next;
@@ -451,6 +461,12 @@ function stepUnit(
     for (let t = 0; t < n; t++) {
       const m2 = m + (db[t] as number);
       const l2 = l + (dl[t] as number);
+      if (m2 > capM || l2 > capL) {
+        // Outside the bounds: the mixes this state stands for are within its slack of a bound.
+        if (sm > (dropped[0] as number)) dropped[0] = sm;
+        if (sl > (dropped[1] as number)) dropped[1] = sl;
+        continue;
+      }
       const k2 = k + (dk[t] as number);
       let cm = Math.floor(m2 * im);
       if (cm >= gm) cm = gm - 1;
@@ -497,6 +513,35 @@ interface DpLayer {
 
 function dpLayer(cells: number): DpLayer {
   return { k: new Float64Array(cells).fill(Infinity), m: new Float64Array(cells), l: new Float64Array(cells), sm: new Float64Array(cells), sl: new Float64Array(cells) };
+}
+
+// The DP's box, relative to every unit's cheapest type: the ranges, cut by the bounds.
+interface Box {
+  readonly sizeBytes: number;
+  readonly latencyMs: number;
+  /** A bound below the smallest mix: no partial mix fits. */
+  readonly empty: boolean;
+}
+
+function resolveBounds(value: unknown, dense: DenseCostTable, ranges: Ranges): Box {
+  if (value === undefined) return { sizeBytes: ranges.bytes, latencyMs: ranges.latency, empty: false };
+  const bounds = expectObject(value, "options.bounds");
+  for (const key of Object.keys(bounds)) {
+    if (key !== "sizeBytes" && key !== "latencyMs") throw new MethodInputError(`unknown bound ${JSON.stringify(key)} (expected sizeBytes, latencyMs)`);
+  }
+  const cut = (key: "sizeBytes" | "latencyMs", constant: number, range: number): number => {
+    if (bounds[key] === undefined) return range;
+    const limit = expectPositiveNumber(bounds[key], `options.bounds.${key}`);
+    return Math.min(range, limit - constant);
+  };
+  const sizeBytes = cut("sizeBytes", dense.table.fixed.bytes + sum(ranges.minBytes), ranges.bytes);
+  const latencyMs = cut("latencyMs", dense.table.fixed.latencyMs + sum(ranges.minLatency), ranges.latency);
+  const empty = sizeBytes < 0 || latencyMs < 0;
+  return { sizeBytes: Math.max(sizeBytes, 0), latencyMs: Math.max(latencyMs, 0), empty };
+}
+
+function sum(values: Float64Array): number {
+  return values.reduce((a, b) => a + b, 0);
 }
 
 function resolveGrid(value: unknown): { memory: number; latency: number } {

@@ -89,3 +89,19 @@ export {
 } from "./front.js";
 export { chooseOnFront, type FrontChoice, type FrontChoiceOptions, type FrontConstraints } from "./choose.js";
 export { quantizeRecipe, type Recipe, type RecipeOptions } from "./recipe.js";
+export { costTableFromProfile, type ProfileCostsInput } from "./profile-costs.js";
+export {
+  interleavedSchedule,
+  machineVerdict,
+  median,
+  medianInterval,
+  notSeparable,
+  summarizeTimings,
+  BUSY_LOAD_PER_CPU,
+  type MachineReading,
+  type MachineVerdict,
+  type MedianInterval,
+  type ScheduleStep,
+  type TimingSummary,
+} from "./latency-protocol.js";
+export { costKey, fitLatency, isUnit, predictLatency, relativeErrors, unitShapes, unitSum, type LatencyFit, type MatmulCost, type UnitTensor } from "./latency-model.js";

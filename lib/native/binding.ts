@@ -173,6 +173,26 @@ export interface RawBenchResult {
   readonly peakRssBytes: number;
 }
 
+export interface RawMatmulBenchOptions extends RawJobOptions {
+  readonly shapes: readonly { readonly type: string; readonly k: number; readonly n: number }[];
+  readonly batches: readonly number[];
+  readonly reps?: number;
+  readonly threads?: number;
+  readonly streamMiB?: number;
+  readonly gpu?: boolean;
+  readonly warmup?: boolean;
+}
+
+export interface RawMatmulTiming {
+  readonly type: string;
+  readonly k: number;
+  readonly n: number;
+  readonly batch: number;
+  readonly copies: number;
+  readonly buffer: string;
+  readonly samplesNs: readonly number[];
+}
+
 export interface RawBinding {
   ggmlTypes(): readonly RawGgmlType[];
   buildInfo(): RawBuildInfo;
@@ -185,6 +205,7 @@ export interface RawBinding {
   captureSimilarity(options: RawCaptureOptions): Promise<RawCaptureResult>;
   perplexity(options: RawPerplexityOptions): Promise<RawPerplexityResult>;
   bench(options: RawBenchOptions): Promise<RawBenchResult>;
+  matmulBench(options: RawMatmulBenchOptions): Promise<readonly RawMatmulTiming[]>;
 }
 
 let cached: RawBinding | undefined;

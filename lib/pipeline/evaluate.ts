@@ -3,7 +3,7 @@
  * KL divergence from a base model when one is given (usually the F16/F32 original).
  */
 import path from "node:path";
-import { measureModel, type AccuracySettings, type LatencySettings, type MeasuredModel } from "./measure-file.js";
+import { measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings, type MeasuredModel } from "./measure-file.js";
 import { openSession } from "./session.js";
 import type { StepReporter } from "./session.js";
 
@@ -26,10 +26,13 @@ export async function evaluate(o: EvaluateOptions): Promise<{ readonly file: str
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onStep ? { onStep: o.onStep } : {}),
   });
+  const files = o.models.map((file) => ({ file: path.resolve(file), label: path.basename(file) }));
+  // the files are compared with each other: their latency is measured together, interleaved
+  const latencies = await measureLatencies(s, files, o.latency);
   const out = [];
-  for (const file of o.models) {
-    const metrics = await measureModel(s, path.resolve(file), path.basename(file), { latency: o.latency, accuracy: { ...o.accuracy, kld: o.base !== undefined } });
-    out.push({ file: path.resolve(file), metrics });
+  for (const [i, { file, label }] of files.entries()) {
+    const metrics = { ...(await measureMemory(file)), ...latencies[i]!, ...(await measureAccuracy(s, file, label, { ...o.accuracy, kld: o.base !== undefined })) };
+    out.push({ file, metrics });
   }
   return out;
 }

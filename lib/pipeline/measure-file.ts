@@ -5,10 +5,15 @@
  * accuracy are cached per file content and settings; latency also per hardware and build.
  */
 import { promises as fs } from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import type { CacheKey } from "../cache/index.js";
+import type { JobOptions } from "../core/job-options.js";
 import { inspect } from "../ops/inspect.js";
 import type { LayerName } from "../method/layers.js";
-import { bench } from "../ops/bench.js";
+import { bench, meanSd } from "../ops/bench.js";
+import { interleavedSchedule, machineVerdict, notSeparable, summarizeTimings } from "../method/latency-protocol.js";
+import { readMachineState } from "./machine-state.js";
 import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
@@ -31,10 +36,25 @@ export interface LatencySettings {
 }
 
 export interface LatencyMetrics {
+  /** median ms per generated token over the interleaved rounds (before the protocol: the mean) */
   readonly latencyMsPerToken: number;
   readonly latencyMsPerTokenSd: number;
   readonly tokensPerSecond: number;
   readonly promptTokensPerSecond: number | null;
+  /** distribution-free interval of the median ms per generated token (absent in older profiles) */
+  readonly latencyInterval?: LatencyInterval;
+  /** prefill: median ms per prompt token and its interval; null when nPrompt is 0 */
+  readonly promptMsPerToken?: (LatencyInterval & { readonly median: number }) | null;
+  /** the machine during the measurement (load average, governor); absent in older profiles */
+  readonly latencyMachine?: { readonly busy: boolean; readonly reasons: readonly string[] };
+}
+
+export interface LatencyInterval {
+  readonly low: number;
+  readonly high: number;
+  /** exact coverage of [low, high] for the median (below 0.95 with fewer than 6 rounds) */
+  readonly coverage: number;
+  readonly samples: number;
 }
 
 export interface AccuracySettings {
@@ -54,7 +74,12 @@ export interface AccuracyMetrics {
   readonly kld?: { readonly mean: number; readonly stderr: number; readonly sameTopPercent: number };
 }
 
-export const DEFAULT_LATENCY: LatencySettings = { nGen: 128, nPrompt: 512, reps: 5 };
+/** reps = interleaved rounds; 6 is the fewest whose [min, max] is a 95% interval for the median */
+export const DEFAULT_LATENCY: LatencySettings = { nGen: 128, nPrompt: 512, reps: 6 };
+
+/** How latency is measured, recorded in profiles (measuredWith.latency.settings.rules). */
+export const LATENCY_RULES =
+  "llama-bench tg/pp per run; files measured interleaved (warm-up of each, then rounds A B C …), median per file with a distribution-free interval (order statistics of Binomial(n, ½))";
 
 export async function measureMemory(file: string): Promise<MemoryMetrics> {
   const info = await inspect(file);
@@ -68,18 +93,94 @@ export async function measureMemory(file: string): Promise<MemoryMetrics> {
   return { memoryBytes, layerBytes, fixedBytes: memoryBytes - inLayers, fileBytes: info.fileSize };
 }
 
-/** Latency of `file` on this machine, cached by file content, settings, hardware and build. */
+/** Latency of `file` on this machine (one file: {@link measureLatencies} of one). */
 export async function measureLatency(s: Session, file: string, label: string, o: LatencySettings): Promise<LatencyMetrics> {
-  const settings = { nGen: o.nGen, nPrompt: o.nPrompt, reps: o.reps, threads: o.threads ?? 0, gpuLayers: o.gpuLayers ?? 0 };
-  return cachedJson(s, file, "latency", settings, true, `latency of ${label}`, async () => {
-    const r = await bench({ model: file, ...settings, ...jobOptions(s, `latency ${label}`) });
+  return (await measureLatencies(s, [{ file, label }], o))[0]!;
+}
+
+/**
+ * Latency of several files measured together by the noise-aware protocol
+ * (lib/method/latency-protocol.ts): each file warmed up once, then `reps` rounds visiting every
+ * file in turn (one llama-bench-style run each), so a drift of the shared machine hits all files
+ * alike; median and a distribution-free interval per file; load and governor read at the start
+ * and end say whether the machine was busy. Results are cached per file content, settings,
+ * hardware and build; only files without a cached result are measured (together).
+ */
+export async function measureLatencies(s: Session, files: readonly { readonly file: string; readonly label: string }[], o: LatencySettings): Promise<LatencyMetrics[]> {
+  const settings = { nGen: o.nGen, nPrompt: o.nPrompt, reps: o.reps, threads: o.threads ?? 0, gpuLayers: o.gpuLayers ?? 0, protocol: "interleaved-median-v1" };
+  const keys = await Promise.all(
+    files.map(async ({ file }) => s.cache.key({ modelSha256: await s.cache.modelHash(file), kind: "measurement", type: "latency", settings, fingerprint: s.deviceFingerprint })),
+  );
+  const out: (LatencyMetrics | undefined)[] = await Promise.all(keys.map((k) => readCached<LatencyMetrics>(s, k)));
+  const todo = files.flatMap((f, i) => (out[i] === undefined ? [i] : []));
+  if (todo.length > 0) {
+    const measured = await measureInterleaved(todo.map((i) => files[i]!), settings, jobOptions(s, todo.length === 1 ? `latency ${files[todo[0]!]!.label}` : `latency of ${todo.length} files, interleaved`));
+    for (const [j, i] of todo.entries()) {
+      out[i] = await writeCached(s, keys[i]!, `latency of ${files[i]!.label}`, measured[j]!);
+    }
+  }
+  return out as LatencyMetrics[];
+}
+
+/**
+ * The protocol itself, without a session or cache (benchmarks call it directly): files measured
+ * interleaved, `reps` rounds after a warm-up round, one llama-bench-style run per step.
+ */
+export async function measureInterleaved(
+  files: readonly { readonly file: string }[],
+  o: { readonly nGen: number; readonly nPrompt: number; readonly reps: number; readonly threads: number; readonly gpuLayers: number },
+  job: JobOptions = {},
+): Promise<LatencyMetrics[]> {
+  if (o.nGen < 1) throw new Error("latency needs nGen ≥ 1 (ms per generated token)");
+  const start = readMachineState();
+  const tg: number[][] = files.map(() => []);
+  const pp: number[][] = files.map(() => []);
+  const schedule = interleavedSchedule(files.length, o.reps);
+  for (const [k, step] of schedule.entries()) {
+    const { file } = files[step.item]!;
+    const r = await bench({
+      model: file,
+      nGen: o.nGen,
+      nPrompt: o.nPrompt,
+      reps: 1,
+      threads: o.threads,
+      gpuLayers: o.gpuLayers,
+      ...(job.signal ? { signal: job.signal } : {}),
+    });
+    job.onProgress?.((k + 1) / schedule.length);
+    if (step.round < 0) continue; // warm-up: pages the file in, settles the clock
+    if (r.tg) tg[step.item]!.push(r.tg.repetitionsMs[0]! / r.tg.tokens);
+    if (r.pp) pp[step.item]!.push(r.pp.repetitionsMs[0]! / r.pp.tokens);
+  }
+  const threads = o.threads > 0 ? o.threads : os.availableParallelism();
+  const verdict = machineVerdict(start, readMachineState(), threads);
+  const machine = { busy: verdict.busy, reasons: verdict.reasons };
+  return files.map((_, i) => {
+    const t = summarizeTimings(tg[i]!);
+    const p = o.nPrompt > 0 ? summarizeTimings(pp[i]!) : null;
     return {
-      latencyMsPerToken: r.tg!.msPerToken.mean,
-      latencyMsPerTokenSd: r.tg!.msPerToken.sd,
-      tokensPerSecond: r.tg!.tokensPerSecond.mean,
-      promptTokensPerSecond: r.pp ? r.pp.tokensPerSecond.mean : null,
+      latencyMsPerToken: t.median,
+      latencyMsPerTokenSd: meanSd(tg[i]!).sd,
+      tokensPerSecond: 1000 / t.median,
+      promptTokensPerSecond: p ? 1000 / p.median : null,
+      latencyInterval: { low: t.low, high: t.high, coverage: t.coverage, samples: t.samples },
+      promptMsPerToken: p ? { median: p.median, low: p.low, high: p.high, coverage: p.coverage, samples: p.samples } : null,
+      latencyMachine: machine,
     };
   });
+}
+
+/**
+ * Labels of the files each file cannot be told apart from by latency (intervals overlap), or
+ * null for a file measured before the protocol (no interval).
+ *
+ * @example
+ * latencyOverlaps([m1, m2, m3]) // [[1], [0], []]
+ */
+export function latencyOverlaps(metrics: readonly Partial<LatencyMetrics>[]): (number[] | null)[] {
+  const withInterval = metrics.flatMap((m, i) => (m.latencyInterval ? [i] : []));
+  const pairs = notSeparable(withInterval.map((i) => metrics[i]!.latencyInterval!));
+  return metrics.map((m, i) => (m.latencyInterval ? pairs[withInterval.indexOf(i)]!.map((j) => withInterval[j]!) : null));
 }
 
 /** Perplexity (and KLD from the session's model) of `file`, cached by content, settings and build. */
@@ -104,6 +205,17 @@ export async function measureAccuracy(s: Session, file: string, label: string, o
     });
     return { perplexity: r.ppl, perplexityStderr: r.stderr, evalTokens: r.scoredTokens, ...(r.kld ? { kld: r.kld } : {}) };
   });
+}
+
+async function readCached<T>(s: Session, key: CacheKey): Promise<T | undefined> {
+  const entry = await s.cache.get(key);
+  if (entry === undefined) return undefined;
+  return JSON.parse(await fs.readFile(path.join(entry.dir, "result.json"), "utf8")) as T;
+}
+
+async function writeCached<T>(s: Session, key: CacheKey, description: string, value: T): Promise<T> {
+  const entry = await s.cache.getOrCreate(key, (dir) => fs.writeFile(path.join(dir, "result.json"), JSON.stringify(value)), { description });
+  return JSON.parse(await fs.readFile(path.join(entry.dir, "result.json"), "utf8")) as T;
 }
 
 async function cachedJson<T>(

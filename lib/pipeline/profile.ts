@@ -7,7 +7,7 @@ import path from "node:path";
 import type { LayerName } from "../method/layers.js";
 import type { GgmlType } from "../method/types.js";
 import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
-import { measureAccuracy, measureLatency, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
+import { LATENCY_RULES, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
 import type { Session } from "./session.js";
 import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
 
@@ -29,7 +29,9 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
     measuredAt: new Date().toISOString(),
   });
   const types: Partial<Record<GgmlType, TypeMeasurements>> = {};
-  for (const type of o.types) {
+  // the uniform files are compared with each other: measured together, interleaved
+  const latencies = groups.includes("latency") ? await measureLatencies(s, o.types.map((type) => ({ file: files.get(type)!, label: type })), o.latency) : [];
+  for (const [index, type] of o.types.entries()) {
     const file = files.get(type)!;
     const memory = await measureMemory(file);
     const measuredWith: Partial<Record<MetricGroup, Provenance>> = {};
@@ -39,8 +41,8 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
       measuredWith.memory = provenance({ what: "bytes of all parameters (tensor data), read from the GGUF header" });
     }
     if (groups.includes("latency")) {
-      entry = { ...entry, ...(await measureLatency(s, file, type, o.latency)) };
-      measuredWith.latency = provenance({ ...o.latency, rules: "llama-bench tg: ms per generated token, mean over repetitions" });
+      entry = { ...entry, ...latencies[index]! };
+      measuredWith.latency = provenance({ ...o.latency, rules: LATENCY_RULES });
     }
     if (groups.includes("accuracy")) {
       const a = await measureAccuracy(s, file, type, o.accuracy);

@@ -236,6 +236,12 @@ export interface NodeLlamaCppLoaderOptions {
   readonly llama?: Llama;
   readonly contextSize?: number;
   readonly gpuLayers?: number | "auto" | "max";
+  /**
+   * threads per context; default node-llama-cpp's (all cores). On a machine whose cores are
+   * busy with other work, fewer threads can be many times faster: ggml's threads wait for each
+   * other at every step, and one descheduled thread stalls the rest.
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -256,7 +262,7 @@ export function nodeLlamaCppLoader(o: NodeLlamaCppLoaderOptions = {}): VariantLo
     const { LlamaCompletion } = await import("node-llama-cpp");
     const model = await (await llama()).loadModel({ modelPath: file, ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
     try {
-      const context = await model.createContext({ contextSize: o.contextSize ?? 512 });
+      const context = await model.createContext({ contextSize: o.contextSize ?? 512, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
       const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
       return {
         async complete(prompt, c) {

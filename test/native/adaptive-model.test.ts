@@ -9,7 +9,8 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveEvent } from "../../lib/portfolio/adaptive-model.js";
 import type { DeviceState } from "../../lib/portfolio/choose.js";
-import { writePortfolio, type ChosenMix } from "../../lib/portfolio/write.js";
+import { profilePortfolio } from "../../lib/portfolio/profile.js";
+import { readPortfolio, writePortfolio, type ChosenMix } from "../../lib/portfolio/write.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { device, latency, variant } from "../unit/portfolio/helpers.js";
@@ -38,14 +39,15 @@ describe("AdaptiveModel over node-llama-cpp", () => {
       portfolio: dir,
       device: "00000000000000aa",
       readState: async () => state,
-      loader: nodeLlamaCppLoader({ contextSize: 256 }),
+      loader: nodeLlamaCppLoader({ contextSize: 256, threads: 1 }),
       onEvent: (event) => events.push({ at: performance.now(), event }),
     });
     try {
       expect(model.variant.name).toBe("q8_0"); // plenty of memory: the accurate end
       let finishedAt = Number.POSITIVE_INFINITY;
-      const inFlight = model.complete("Once upon a time", { maxTokens: 48 }).then((r) => ((finishedAt = performance.now()), r));
-      await new Promise((r) => setTimeout(r, 50)); // generation under way
+      const inFlight = model.complete("Once upon a time", { maxTokens: 200 }).then((r) => ((finishedAt = performance.now()), r));
+      await new Promise((r) => setTimeout(r, 20)); // generation under way
+      expect(finishedAt).toBe(Number.POSITIVE_INFINITY); // still in flight when the pressure comes
       // nothing free beside the resident q8_0: it no longer fits with 10% headroom; q4_K (about half its size) does
       state = { ramFreeBytes: 0 };
       const switching = model.recheck();
@@ -65,5 +67,24 @@ describe("AdaptiveModel over node-llama-cpp", () => {
     } finally {
       await model.dispose();
     }
+  });
+
+  it("profilePortfolio adds this device's measured latencies to every variant, and re-profiling replaces them", async () => {
+    const seen: string[] = [];
+    const { device } = await profilePortfolio(dir, { nGen: 4, nPrompt: 8, reps: 2, threads: 1, onVariant: (name) => seen.push(name) });
+    expect(seen).toEqual(["q8_0", "q4_K"]);
+    const { manifest } = await readPortfolio(dir);
+    for (const v of manifest.variants) {
+      expect(v.latency.map((m) => m.device.fingerprint)).toEqual(["00000000000000aa", device.fingerprint]);
+      const here = v.latency[1]!;
+      expect(here.decode.mean).toBeGreaterThan(0);
+      expect(here.prefill!.mean).toBeGreaterThan(0);
+      expect(here.settings).toEqual({ nGen: 4, nPrompt: 8, reps: 2, threads: 1, gpuLayers: 0 });
+    }
+    await profilePortfolio(dir, { nGen: 4, nPrompt: 0, reps: 1, threads: 1 });
+    const again = (await readPortfolio(dir)).manifest;
+    expect(again.variants.map((v) => v.latency.length)).toEqual([2, 2]);
+    expect(again.variants[0]!.latency[1]!.prefill).toBeNull();
+    await expect(profilePortfolio(dir, { nGen: 0 })).rejects.toThrow("expected a whole number ≥ 1 (decode latency is what the picker uses) for option nGen but received 0");
   });
 });

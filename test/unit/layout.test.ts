@@ -17,7 +17,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   ops: ["core", "native", "gguf", "method"],
   report: ["core", "method", "pipeline"],
   pipeline: ["core", "method", "gguf", "ops", "cache"],
-  portfolio: ["core", "method", "cache", "pipeline"],
+  portfolio: ["core", "method", "cache", "ops", "pipeline"],
   cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio"],
   ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio"],
 };

@@ -131,3 +131,26 @@ describe("hardware and build", () => {
     expect(fingerprint({ hw: { ...hw, cores: hw.cores + 1 }, b })).not.toBe(fingerprint({ hw, b }));
   });
 });
+
+describe("the latency protocol's fields in profiles", () => {
+  const protocol = {
+    latencyInterval: { low: 19.5, high: 20.8, coverage: 62 / 64, samples: 6 },
+    promptMsPerToken: { median: 1.2, low: 1.1, high: 1.3, coverage: 62 / 64, samples: 6 },
+    latencyMachine: { busy: true, reasons: ["load average 3.50 on 2 CPUs at the start"] },
+  };
+  const withProtocol: ProfileFile = {
+    ...latencyOnly,
+    types: { ...latencyOnly.types, q8_0: { ...latencyOnly.types.q8_0!, ...protocol } },
+  };
+
+  it("reads profiles with and without them (older profiles stay readable)", () => {
+    const parsed = parseProfileFile(JSON.parse(JSON.stringify(withProtocol)), "new.json");
+    expect(parsed.types.q8_0?.["latencyMachine"]).toEqual(protocol.latencyMachine);
+    expect(parseProfileFile(JSON.parse(JSON.stringify(latencyOnly)), "old.json").types.q8_0?.["latencyInterval"]).toBeUndefined();
+  });
+
+  it("merges them with the latency group, from the profile that measured latency", () => {
+    const merged = mergeProfiles(accuracyOnly, withProtocol, ["server.json", "edge.json"]);
+    expect(merged.types.q8_0).toMatchObject({ latencyMsPerToken: 20, perplexity: 6.0, ...protocol });
+  });
+});

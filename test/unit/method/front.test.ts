@@ -169,6 +169,55 @@ describe("weightedSumMix: equals brute force", () => {
   });
 });
 
+describe("paretoFront: bounds focus the DP on the user's limits", () => {
+  it.each([41, 42, 43, 44, 45])("random integer table %i: the best mix within the bounds is found exactly", (seed) => {
+    const dense = parseCostTable(randomTable(seed, 5, ["q8_0", "q6_K", "q4_K", "q3_K"]));
+    const vectors = allMixes(dense).map((m) => vector(dense, m));
+    const random = prng(seed);
+    const [s0, s1] = [Math.min(...vectors.map((v) => v[0])), Math.max(...vectors.map((v) => v[0]))];
+    const [l0, l1] = [Math.min(...vectors.map((v) => v[1])), Math.max(...vectors.map((v) => v[1]))];
+    for (let k = 0; k < 5; k++) {
+      const bounds = { sizeBytes: Math.floor(s0 + random() * (s1 - s0)), latencyMs: Math.floor(l0 + random() * (l1 - l0)) };
+      const inside = (v: Vector): boolean => v[0] <= bounds.sizeBytes && v[1] <= bounds.latencyMs;
+      const best = Math.min(...vectors.filter(inside).map((v) => v[2]));
+      // A grid as fine as the bytes and milliseconds inside the bounds: nothing is displaced.
+      const front = paretoFront(dense, { grid: { memory: 128, latency: 128 }, bounds, weightingSteps: 0 });
+      const dp = front.points.filter((p) => p.origin === "dp").map((p) => vector(dense, p.mix));
+      expect(dp.every(inside)).toBe(true);
+      expect(Math.min(...front.points.map((p) => vector(dense, p.mix)).filter(inside).map((v) => v[2]))).toBe(best);
+    }
+  });
+
+  it.each([51, 52, 53, 54])("random real-valued table %i, coarse grid: every mix ε inside the bounds is covered within them", (seed) => {
+    const dense = parseCostTable(randomTable(seed, 6, ["q8_0", "q6_K", "q5_K", "q4_K"], false));
+    const vectors = allMixes(dense).map((m) => vector(dense, m));
+    const random = prng(seed);
+    const [s0, s1] = [Math.min(...vectors.map((v) => v[0])), Math.max(...vectors.map((v) => v[0]))];
+    const [l0, l1] = [Math.min(...vectors.map((v) => v[1])), Math.max(...vectors.map((v) => v[1]))];
+    let checked = 0;
+    for (let k = 0; k < 4; k++) {
+      const bounds = { sizeBytes: s0 + (0.3 + 0.7 * random()) * (s1 - s0), latencyMs: l0 + (0.3 + 0.7 * random()) * (l1 - l0) };
+      const front = paretoFront(dense, { grid: { memory: 16, latency: 4 }, bounds, weightingSteps: 0 });
+      const within = front.points.map((p) => vector(dense, p.mix)).filter((v) => v[0] <= bounds.sizeBytes && v[1] <= bounds.latencyMs);
+      const { sizeBytes: es, latencyMs: el } = front.tolerance;
+      for (const x of vectors) {
+        if (x[0] > bounds.sizeBytes - es || x[1] > bounds.latencyMs - el) continue;
+        checked++;
+        expect(within.some((y) => y[2] <= x[2])).toBe(true);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
+  it("a bound below every mix leaves the DP empty; bad bounds are rejected", () => {
+    const front = paretoFront(TINY, { bounds: { sizeBytes: 100 } });
+    expect(front.points.some((p) => p.origin === "dp")).toBe(false);
+    expect(front.points.length).toBeGreaterThan(0);
+    expect(() => paretoFront(TINY, { bounds: { memoryBytes: 1 } as never })).toThrow('unknown bound "memoryBytes" (expected sizeBytes, latencyMs)');
+    expect(() => paretoFront(TINY, { bounds: { latencyMs: -1 } })).toThrow("options.bounds.latencyMs must be a positive number (got -1)");
+  });
+});
+
 describe("paretoFront: options", () => {
   it("rejects a bad grid", () => {
     expect(() => paretoFront(TINY, { grid: { memory: 0 } })).toThrow("options.grid.memory must be at least 1 (got 0)");
