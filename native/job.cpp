@@ -61,7 +61,9 @@ void Job::OnProgress(const Progress* data, size_t count) {
   try {
     onProgress_.Call({Napi::Number::New(env, data[count - 1].fraction)});
   } catch (const Napi::Error&) {
-    // a throwing progress callback must not take the call down; the exception is dropped here
+    // runJob (lib/native/job.ts) wraps the caller's callback so that it never throws: it keeps the
+    // exception, stops the call through the cancel flag and rejects with it. Only a direct caller
+    // of the raw binding gets here; the call must not go down for it.
   }
 }
 

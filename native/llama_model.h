@@ -1,5 +1,5 @@
 // RAII owners for llama.cpp model/context/sampler and a loader that honours cancellation and
-// explains failures. Shared by every call that runs a model (generate; later capture, perplexity, bench).
+// explains failures. Shared by every call that runs a model (generate, capture, perplexity, bench).
 #pragma once
 
 #include <functional>

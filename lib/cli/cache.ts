@@ -21,7 +21,7 @@ export const usage = `usage: apreqel cache list [--cache-dir DIR] [--json]
  * @example
  * const cache = await openCacheOption(values["cache-dir"]);
  */
-export async function openCacheOption(dir: string | undefined, option = "--cache-dir"): Promise<Cache> {
+async function openCacheOption(dir: string | undefined, option = "--cache-dir"): Promise<Cache> {
   const target = path.resolve(dir ?? defaultCacheDir());
   const st = await fs.stat(target).catch(() => undefined);
   if (st !== undefined && !st.isDirectory()) throw new InputError(`${option}: ${target} exists and is not a directory`);

@@ -66,7 +66,7 @@ export function resolveWeights(values: { readonly weights?: string | undefined; 
  * parsePriority("memory") // "memory"
  * parsePriority("speed")  // throws: --priority: expected one of memory, latency, accuracy, balanced but received "speed"
  */
-export function parsePriority(text: string): Priority {
+function parsePriority(text: string): Priority {
   if ((PRIORITIES as readonly string[]).includes(text)) return text as Priority;
   throw unknownName("--priority", "priority", text, PRIORITIES);
 }

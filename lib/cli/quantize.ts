@@ -91,7 +91,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
 }
 
 /** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
-export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
+function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
   const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
     `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, m.perplexityStderr).padStart(18)}`;
   const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
@@ -102,7 +102,7 @@ export function resultTable(types: readonly GgmlType[], r: AdaptiveResult): stri
 }
 
 /** Warnings when the criteria the weights lean on were measured with a spread that hides the differences between types. */
-export function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform">, weights: Weights): string[] {
+function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform">, weights: Weights): string[] {
   const points = (value: (m: MeasuredModel) => number | undefined, spread: (m: MeasuredModel) => number | undefined): MeasuredPoint[] =>
     types.flatMap((type) => {
       const m = r.uniform[type];

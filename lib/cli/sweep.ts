@@ -62,7 +62,7 @@ function pct(x: number | null): string {
   return x === null ? "n/a" : `${(x * 100).toFixed(2)}%`;
 }
 
-export function sweepJson(r: SweepResult): Record<string, unknown> {
+function sweepJson(r: SweepResult): Record<string, unknown> {
   return {
     uniform: r.uniform,
     presets: r.presets,

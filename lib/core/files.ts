@@ -26,7 +26,7 @@ export async function requireInputFile(file: unknown, option: string): Promise<s
 }
 
 /** Temp files are named `.<output>.tmp-<pid>-<random>` so a later run can recognise strays. */
-export function tempPathFor(output: string): string {
+function tempPathFor(output: string): string {
   return path.join(path.dirname(output), `.${path.basename(output)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
@@ -65,7 +65,7 @@ export async function requireOutputPath(output: unknown, option: string, inputs:
  * Removes temp files of `output` left by processes that no longer exist (a SIGKILL leaves one
  * behind: nothing in a killed process can clean up). Returns how many were removed.
  */
-export async function sweepStaleTemps(output: string): Promise<number> {
+async function sweepStaleTemps(output: string): Promise<number> {
   const dir = path.dirname(output);
   const prefix = `.${path.basename(output)}.tmp-`;
   let removed = 0;

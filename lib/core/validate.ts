@@ -6,7 +6,7 @@ import { describeValue, invalidOption, OptionError } from "./errors.js";
 import type { JobOptions } from "./job-options.js";
 
 /** The native layer reads counts as 32-bit integers. */
-export const MAX_INT32 = 2 ** 31 - 1;
+const MAX_INT32 = 2 ** 31 - 1;
 
 /** `options` must be a plain object; `fn` names the call in the message. */
 export function requireOptions<T>(options: T, fn: string): T {

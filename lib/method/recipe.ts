@@ -134,7 +134,7 @@ function resolveBaseType(value: unknown, bytesByType: ReadonlyMap<GgmlType, numb
   if (value !== undefined) {
     const type = parseGgmlType(value);
     if (UNQUANTIZED.has(type)) {
-      throw new MethodInputError(`options.baseType must be a quantized type (got ${JSON.stringify(type)}): llama-quantize ignores --tensor-type entries when the file type is ${type}`);
+      throw new MethodInputError(`options.baseType must be a quantized type (got ${describeValue(type)}): llama-quantize ignores --tensor-type entries when the file type is ${type}`);
     }
     return type;
   }

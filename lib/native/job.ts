@@ -1,6 +1,8 @@
 /**
  * Runs one long native call with the conventions every such call shares: AbortSignal (an
- * Int32Array flag the worker thread polls), progress callbacks, and errors as JS Errors.
+ * Int32Array flag the worker thread polls), progress callbacks, and errors as JS Errors. A
+ * progress callback that throws stops the call (through the same flag), which then rejects with
+ * what the callback threw: the native side never sees the exception, so it is never dropped.
  */
 import { AbortError } from "../core/errors.js";
 import type { JobOptions } from "../core/job-options.js";
@@ -12,9 +14,23 @@ export async function runJob<T>(options: JobOptions, start: (raw: RawJobOptions)
   const cancelFlag = new Int32Array(1);
   const onAbort = () => Atomics.store(cancelFlag, 0, 1);
   signal?.addEventListener("abort", onAbort, { once: true });
+  let thrown: { readonly error: unknown } | undefined;
+  const report = (fraction: number): void => {
+    if (thrown !== undefined) return;
+    try {
+      onProgress!(fraction);
+    } catch (error) {
+      thrown = { error };
+      onAbort();
+    }
+  };
   try {
-    return await start({ cancelFlag, ...(onProgress ? { onProgress } : {}) });
+    const result = await start({ cancelFlag, ...(onProgress ? { onProgress: report } : {}) });
+    // finished before it saw the flag: the caller's callback still failed, so the call did
+    if (thrown !== undefined) throw thrown.error;
+    return result;
   } catch (e) {
+    if (thrown !== undefined) throw thrown.error;
     if (signal?.aborted || (e as { code?: string }).code === "ABORT_ERR") {
       throw new AbortError(undefined, { cause: signal?.reason });
     }

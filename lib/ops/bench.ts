@@ -66,7 +66,7 @@ export function meanSd(values: readonly number[]): MeanSd {
   return { mean, sd };
 }
 
-export function phase(tokens: number, samplesNs: readonly number[]): PhaseTiming {
+function phase(tokens: number, samplesNs: readonly number[]): PhaseTiming {
   const ms = samplesNs.map((ns) => ns / 1e6);
   return {
     tokens,

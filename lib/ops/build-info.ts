@@ -1,8 +1,7 @@
 /** buildInfo(): what this build of the addon runs on (GPU offload, backend devices). Cheap and synchronous. */
-import { binding, type RawBuildInfo, type RawDevice } from "../native/binding.js";
+import { binding, type RawBuildInfo } from "../native/binding.js";
 
 export type BuildInfo = RawBuildInfo;
-export type BackendDevice = RawDevice;
 
 /** The addon's build and its devices, with each device's free memory as of this call. */
 export function buildInfo(): BuildInfo {

@@ -52,7 +52,7 @@ export async function inspect(file: string, options: JobOptions = {}): Promise<M
   return describeHeader(raw);
 }
 
-export function describeHeader(raw: RawHeader): ModelInfo {
+function describeHeader(raw: RawHeader): ModelInfo {
   const metadata: Record<string, MetadataValue> = {};
   for (const kv of raw.metadata) {
     metadata[kv.key] = kv.value ?? { arrayType: kv.arrayType ?? "unknown", length: kv.length ?? 0 };

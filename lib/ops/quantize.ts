@@ -8,8 +8,8 @@ import { requireInputFile, requireOutputPath, writeAtomically } from "../core/fi
 import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./ggml-types.js";
 import { inspect } from "./inspect.js";
 import { binding } from "../native/binding.js";
-import type { JobOptions } from "../core/job-options.js";
 import { runJob } from "../native/job.js";
+import type { RunOptions } from "./run-options.js";
 import { optionalBoolean, requireInt, requireOptions, requireStringRecord, validateJobOptions } from "../core/validate.js";
 
 /** What to quantize to: a pure ggml type (every quantizable tensor) or a llama.cpp preset mix. */
@@ -18,7 +18,7 @@ export type QuantizeTarget =
   | { readonly preset: string; readonly type?: undefined };
 
 export type QuantizeOptions = QuantizeTarget &
-  JobOptions & {
+  RunOptions & {
     readonly input: string;
     readonly output: string;
     /** exact tensor name → ggml type; applied after the target's own choice */
@@ -27,8 +27,6 @@ export type QuantizeOptions = QuantizeTarget &
     readonly outputType?: string;
     /** GGUF importance matrix from llama-imatrix */
     readonly imatrix?: string;
-    /** worker threads; default: all cores */
-    readonly threads?: number;
     /** allow quantizing tensors that are already quantized (quality loss) */
     readonly allowRequantize?: boolean;
   };

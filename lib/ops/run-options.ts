@@ -8,11 +8,16 @@ import { requireInt, requireOptions, validateJobOptions } from "../core/validate
 
 export { requireInt } from "../core/validate.js";
 
-export interface ModelRunOptions extends JobOptions {
-  /** GGUF model file */
-  readonly model: string;
+/** Options of every call that does CPU work: the long-call options and the thread count. */
+export interface RunOptions extends JobOptions {
   /** CPU threads; default: all cores */
   readonly threads?: number;
+}
+
+/** Options of every call that runs a model (generate, capture, perplexity, bench). */
+export interface ModelRunOptions extends RunOptions {
+  /** GGUF model file */
+  readonly model: string;
   /** layers to offload to the GPU (CUDA builds); 0 = CPU only, -1 = all */
   readonly gpuLayers?: number;
 }

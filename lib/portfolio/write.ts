@@ -17,25 +17,16 @@ import {
   PORTFOLIO_FORMAT,
   PORTFOLIO_VERSION,
   parseManifest,
-  type AccuracyMeasurement,
   type LatencyMeasurement,
   type PortfolioManifest,
-  type Selection,
   type Variant,
 } from "./manifest.js";
 
-/** One mix the front chose, assembled and measured. */
-export interface ChosenMix {
-  readonly name: string;
-  /** path of the GGUF; it must lie directly in the portfolio folder */
-  readonly file: string;
-  readonly weightBytes: number;
-  readonly gpuBytes?: number;
-  readonly distribution?: Readonly<Record<string, number>>;
-  readonly latency: readonly LatencyMeasurement[];
-  readonly accuracy: AccuracyMeasurement;
-  readonly chosenBy: readonly Selection[];
-}
+/**
+ * One mix the front chose, assembled and measured: a {@link Variant} before its file is hashed
+ * and sized; `file` is the GGUF's path, which must lie directly in the portfolio folder.
+ */
+export type ChosenMix = Omit<Variant, "sha256" | "bytes">;
 
 export interface WritePortfolioOptions {
   readonly dir: string;

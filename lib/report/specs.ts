@@ -54,7 +54,7 @@ export interface ViewRow {
 }
 
 /** Memory in GB for models of a GB or more, MB below, so axes read naturally. */
-export function memoryUnit(input: ReportInput): { readonly name: "GB" | "MB"; readonly bytes: number } {
+function memoryUnit(input: ReportInput): { readonly name: "GB" | "MB"; readonly bytes: number } {
   const max = Math.max(...[...input.uniform, ...input.mixed, ...(input.presets ?? [])].map((p) => p.memoryBytes));
   return max >= 1e9 ? { name: "GB", bytes: 1e9 } : { name: "MB", bytes: 1e6 };
 }

@@ -31,7 +31,8 @@ beforeAll(async () => {
   if (cannotMount) return;
   model = await fixtureModel();
   q4 = path.join(path.dirname(model), "full-disk-q4_K.gguf");
-  await quantize({ input: model, output: q4, type: "q4_K" }).catch(() => undefined);
+  // a failed setup fails the tests that need it, with its own reason (not a later "file not found")
+  await quantize({ input: model, output: q4, type: "q4_K" });
 });
 
 describe.skipIf(cannotMount !== "")(`a full disk gives "no space left on device", no partial output, no temp file${cannotMount ? `: ${cannotMount}` : ""}`, () => {

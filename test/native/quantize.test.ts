@@ -4,7 +4,7 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { tensorBytes } from "../helpers/bytes.js";
 import { fixtureModel } from "../helpers/fixtures.js";
-import { tempDir } from "../helpers/tmp.js";
+import { listing, tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir();
 let model: string;
@@ -72,5 +72,16 @@ describe("quantize", () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.at(-1)).toBe(1);
     for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThanOrEqual(seen[i - 1]!);
+  });
+
+  it("a progress callback that throws stops the call, which rejects with that exception and writes nothing", async () => {
+    const mistake = new Error("the caller's progress bar broke");
+    let calls = 0;
+    const output = path.join(dir, "throwing-progress.gguf");
+    await expect(
+      quantize({ input: model, output, type: "q8_0", onProgress: () => { calls++; throw mistake; } }),
+    ).rejects.toBe(mistake);
+    expect(calls).toBe(1); // stopped at the first exception, not called again
+    expect(listing(dir).filter((f) => f.includes("throwing-progress"))).toEqual([]);
   });
 });

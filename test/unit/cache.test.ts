@@ -18,11 +18,11 @@ function key(type: string, settings: Record<string, unknown> = {}) {
 
 describe("cache keys", () => {
   it("do not depend on the order settings are written in, and change with any input", () => {
-    const a = cacheKey({ modelSha256: SHA, kind: "profile", type: null, settings: { nCtx: 512, chunks: 4 }, fingerprint: "x" });
-    const b = cacheKey({ modelSha256: SHA, kind: "profile", type: null, settings: { chunks: 4, nCtx: 512 }, fingerprint: "x" });
+    const a = cacheKey({ modelSha256: SHA, kind: "measurement", type: null, settings: { nCtx: 512, chunks: 4 }, fingerprint: "x" });
+    const b = cacheKey({ modelSha256: SHA, kind: "measurement", type: null, settings: { chunks: 4, nCtx: 512 }, fingerprint: "x" });
     expect(a.id).toBe(b.id);
     expect(a.id).toMatch(/^[0-9a-f]{64}$/);
-    const c = cacheKey({ modelSha256: SHA, kind: "profile", type: null, settings: { chunks: 4, nCtx: 512 }, fingerprint: "y" });
+    const c = cacheKey({ modelSha256: SHA, kind: "measurement", type: null, settings: { chunks: 4, nCtx: 512 }, fingerprint: "y" });
     expect(c.id).not.toBe(a.id);
     expect(key("q4_K").id).not.toBe(key("q5_K").id);
   });
