@@ -1,6 +1,9 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { AbortError, InputError, OptionError } from "../core/errors.js";
 import { printable } from "../core/format.js";
+import { packageRoot, packageVersion } from "../core/package.js";
 import { MethodInputError } from "../method/errors.js";
 import type { CommandContext } from "./args.js";
 import * as build from "./build.js";
@@ -37,10 +40,26 @@ commands:
   fixture -o OUT.gguf  a random-weight model of a realistic shape
   build                compile the native addon from source
   pick DIR             the portfolio variant to run on this machine now, and why
-Run \`apreqel <command> --help\` for a command's options.`;
+Run \`apreqel <command> --help\` for a command's options; \`apreqel --version\` for the versions.`;
+
+/** `apreqel --version`: ours and the llama.cpp we build on (read from the pin; needs no addon). */
+export function versionText(root = packageRoot): string {
+  let llama = "llama.cpp pin unreadable";
+  try {
+    const pin = JSON.parse(readFileSync(path.join(root, "vendor", "llama.cpp.pin.json"), "utf8")) as { llamaCppTag?: string; llamaCppCommit?: string; nodeLlamaCpp?: string };
+    llama = `llama.cpp ${pin.llamaCppTag} (${String(pin.llamaCppCommit).slice(0, 12)}, from node-llama-cpp ${pin.nodeLlamaCpp}'s bundle)`;
+  } catch (e) {
+    llama = `llama.cpp pin unreadable: ${(e as Error).message}`;
+  }
+  return `apreqel ${packageVersion(root)}\n${llama}`;
+}
 
 export async function main(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    console.log(versionText());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h") {
     console.log(help);
     return name === undefined ? 2 : 0;

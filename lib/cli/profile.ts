@@ -1,20 +1,21 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
+import { withSpread } from "../method/noise.js";
 import { promises as fs } from "node:fs";
 import { claimOutputs, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import type { LatencyMetrics } from "../pipeline/measure-file.js";
 import { formatLatency, latencyNotes } from "./latency-notes.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
   --only latency        memory and latency only: run this on the target device
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("profile")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
@@ -23,7 +24,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const only = values.only;
   if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "profile");
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });
@@ -43,7 +44,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       const parts = [
         t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
         t.latencyMsPerToken !== undefined ? formatLatency(t as Partial<LatencyMetrics>) : null,
-        t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
+        t.perplexity !== undefined ? `perplexity ${withSpread(t.perplexity, spreadOf(t.perplexityStderr))}` : null,
       ].filter(Boolean);
       console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
     }
@@ -53,4 +54,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   } finally {
     await claimed.release();
   }
+}
+
+/** A spread kept in a profile's further fields (sd, stderr), when it is a number. */
+function spreadOf(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }

@@ -4,19 +4,19 @@ import { claimOutputs, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { parse, type CommandContext } from "./args.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
   Runs the calibration prompts through MODEL and scores each attention and FFN sub-layer by how
   much it changes the hidden state (cosine similarity below γ earns a reward, above a penalty).
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("score")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "score");
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });

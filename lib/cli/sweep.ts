@@ -1,4 +1,5 @@
 /** `apreqel sweep MODEL.gguf --out-dir DIR`: the paper's 28 weightings → 28 models, measured, with hypervolume. */
+import { nameIgnoringCase } from "../core/validate.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { claimOutputs, writeAtomically } from "../core/files.js";
@@ -10,22 +11,26 @@ import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
   hypervolume of the mixed set against the uniform set (and llama.cpp's presets when given).
   Writes DIR/<weighting>.gguf, DIR/sweep.json and DIR/report.html.
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("sweep")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
-  const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => p.trim());
-  for (const p of presets) if (!quantizePresets().includes(p)) throw unknownName("--presets", "llama.cpp preset", p, quantizePresets());
-  const settings = await pipelineSettings(values);
+  // preset names ignore case, as in llama-quantize (Q4_K_M = q4_k_m)
+  const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => {
+    const name = nameIgnoringCase(p.trim(), quantizePresets());
+    if (name === undefined) throw unknownName("--presets", "llama.cpp preset", p.trim(), quantizePresets());
+    return name;
+  });
+  const settings = await pipelineSettings(values, "sweep");
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const claimed = await claimOutputs(
