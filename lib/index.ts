@@ -59,6 +59,12 @@ export { choose, NoVariantFitsError, MIN_OBSERVED, type Choice, type DeviceState
 export { profilePortfolio, type ProfilePortfolioOptions } from "./portfolio/profile.js";
 export { readLiveState, toDeviceState, type LiveState, type Known, type StateSources } from "./portfolio/state.js";
 export { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveModelOptions, type AdaptiveEvent, type VariantLoader, type LoadedVariant } from "./portfolio/adaptive-model.js";
+// Issue 14: measured sensitivity, its proxy, plan units, the imatrix from the calibration pass
+export { planUnits, unitOf, GRANULARITIES, type Granularity, type PlanUnit } from "./gguf/units.js";
+export { probeSensitivity, type ProbeOptions, type ProbeResult, type ProbeKld, type ProbeSpec } from "./ops/probe.js";
+export { quantizationError, type QuantizationErrorOptions } from "./ops/quant-error.js";
+export { measureSensitivity, proxySensitivity, calibrationText, type SensitivityOptions, type MeasuredSensitivity, type ProxyOptions } from "./pipeline/sensitivity.js";
+export { parseSensitivity, estimateMixKld, groupSensitivity, spearman, type SensitivityTable, type SensitivityKind } from "./method/sensitivity.js";
 export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
 export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
 export { readMachineState } from "./pipeline/machine-state.js";

@@ -85,6 +85,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("captureSimilarity", Napi::Function::New(env, WithOptions<CaptureSimilarity>, "captureSimilarity"));
   exports.Set("perplexity", Napi::Function::New(env, WithOptions<Perplexity>, "perplexity"));
   exports.Set("bench", Napi::Function::New(env, WithOptions<Bench>, "bench"));
+  exports.Set("probeSensitivity", Napi::Function::New(env, WithOptions<ProbeSensitivity>, "probeSensitivity"));
+  exports.Set("quantizationError", Napi::Function::New(env, WithOptions<QuantizationError>, "quantizationError"));
   exports.Set("matmulBench", Napi::Function::New(env, WithOptions<MatmulBench>, "matmulBench"));
   return exports;
 }

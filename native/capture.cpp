@@ -3,11 +3,20 @@
 // backend; only [2·blocks] floats per token come back through cb_eval). mode "reference" instead
 // copies the full hidden states to the host and computes the same cosines there in double
 // precision: slow, used by tests to check the on-device path.
+// With `imatrix` (an output path), the same pass also collects llama-imatrix's statistics: for every
+// dense matmul of a block weight over ≥ 16 F32 rows, Σ x² per input column and the row count, by
+// tools/imatrix's rules (output.weight and MoE's MUL_MAT_ID are not collected), written in its GGUF
+// format ("<weight>.in_sum2" [cols, 1], "<weight>.counts" [1, 1], general.type = imatrix).
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "gguf_file.h"
 
 #include "addon.h"
 #include "ggml-backend.h"
@@ -24,7 +33,10 @@ class CaptureJob : public Job {
         nCtx_(optionalInt(o, "nCtx", 512)),
         nBatch_(optionalInt(o, "nBatch", 512)),
         threads_(optionalInt(o, "threads", 0)),
-        mode_(optionalString(o, "mode", "device")) {
+        mode_(optionalString(o, "mode", "device")),
+        imatrix_(optionalString(o, "imatrix", "")),
+        dataset_(optionalString(o, "dataset", "")),
+        chunked_(optionalBool(o, "chunked", false)) {
     load_.path = requireString(o, "model");
     load_.gpuLayers = optionalInt(o, "gpuLayers", 0);
     Napi::Value tv = o.Get("texts");
@@ -57,6 +69,17 @@ class CaptureJob : public Job {
       size_t counted = 0;
       size_t pos = 0;
       bool first = true;
+      if (chunked_) {
+        // llama-imatrix's (and llama-perplexity's) rule: whole chunks of nCtx, the remainder
+        // dropped, BOS replacing each chunk's first token
+        for (; pos + nCtx_ <= tokens.size(); pos += nCtx_) {
+          std::vector<llama_token> w(tokens.begin() + pos, tokens.begin() + pos + nCtx_);
+          if (addBos) w[0] = llama_vocab_bos(vocab);
+          counted += w.size();
+          windows.push_back(std::move(w));
+        }
+        pos = tokens.size();
+      }
       while (pos < tokens.size()) {
         std::vector<llama_token> w;
         if (!first && addBos) w.push_back(llama_vocab_bos(vocab));
@@ -70,6 +93,9 @@ class CaptureJob : public Job {
       tokensPerText_.push_back(counted);
       total += counted;
     }
+    if (windows.empty()) {
+      throw std::runtime_error("the text tokenizes to fewer than the " + std::to_string(nCtx_) + " tokens of one window (nCtx)");
+    }
     cos_.reserve(total * 2 * blocks_);
 
     ContextOptions co;
@@ -78,7 +104,7 @@ class CaptureJob : public Job {
     co.threads = threads_;
     // mode "none" runs the same decodes with nothing added: the baseline of the overhead benchmark
     co.layerSimilarity = mode_ == "device";
-    if (mode_ != "none") {
+    if (mode_ != "none" || !imatrix_.empty()) {
       co.cbEval = [](ggml_tensor* t, bool ask, void* self) { return static_cast<CaptureJob*>(self)->observe(t, ask); };
       co.cbEvalData = this;
     }
@@ -113,11 +139,98 @@ class CaptureJob : public Job {
         report(static_cast<double>(done) / total);
       }
     }
+    if (!imatrix_.empty()) writeImatrix(windows.size());
+  }
+
+  // tools/imatrix's choice of matmuls (collect_imatrix, ask == true)
+  static bool imatrixWanted(const ggml_tensor* t) {
+    if (t->op != GGML_OP_MUL_MAT) return false;
+    const ggml_tensor* src1 = t->src[1];
+    if (src1->ne[1] < 16 || src1->type != GGML_TYPE_F32) return false;
+    return std::strncmp(t->src[0]->name, "blk.", 4) == 0;
+  }
+
+  void collectImatrix(const ggml_tensor* t) {
+    const ggml_tensor* src0 = t->src[0];
+    const ggml_tensor* src1 = t->src[1];
+    const char* data;
+    if (src1->buffer == nullptr || ggml_backend_buffer_is_host(src1->buffer)) {
+      data = static_cast<const char*>(src1->data);
+    } else {
+      src1Host_.resize(ggml_nbytes(src1));
+      ggml_backend_tensor_get(src1, src1Host_.data(), 0, src1Host_.size());
+      data = src1Host_.data();
+    }
+    Stat& e = stats_[src0->name];
+    const int64_t ne0 = src1->ne[0];
+    const int64_t nMat = src0->ne[2] * src0->ne[3];
+    if (e.values.empty()) e.values.assign(static_cast<size_t>(ne0 * nMat), 0.0f);
+    if (e.values.size() != static_cast<size_t>(ne0 * nMat)) {
+      error_ = std::string("imatrix: inconsistent input size for ") + src0->name;
+      return;
+    }
+    for (int64_t i3 = 0; i3 < src1->ne[3]; ++i3) {
+      for (int64_t i2 = 0; i2 < src1->ne[2]; ++i2) {
+        const int64_t mat = (i3 % src0->ne[3]) * src0->ne[2] + (i2 % src0->ne[2]);
+        float* acc = e.values.data() + mat * ne0;
+        for (int64_t row = 0; row < src1->ne[1]; ++row) {
+          const float* x = reinterpret_cast<const float*>(data + row * src1->nb[1] + i2 * src1->nb[2] + i3 * src1->nb[3]);
+          for (int64_t j = 0; j < ne0; ++j) acc[j] += x[j] * x[j];  // float, as the tool accumulates
+        }
+      }
+    }
+    e.count += ggml_nrows(src1) / nMat;
+    bytesRead_ += ggml_nbytes(src1);
+  }
+
+  // The tool's save_imatrix: names sorted, F32 sums and counts, the dataset and chunk keys.
+  void writeImatrix(size_t chunks) {
+    std::vector<std::string> names;
+    for (const auto& kv : stats_) names.push_back(kv.first);  // std::map: already sorted
+    size_t dataSize = 0;
+    for (const auto& kv : stats_) {
+      dataSize += GGML_PAD(ggml_tensor_overhead() + sizeof(float) * kv.second.values.size(), GGML_MEM_ALIGN);
+      dataSize += GGML_PAD(ggml_tensor_overhead() + sizeof(float), GGML_MEM_ALIGN);
+    }
+    GgmlPtr ctx(ggml_init({dataSize + 1024, nullptr, false}));
+    GgufPtr out(gguf_init_empty());
+    gguf_set_val_str(out.get(), "general.type", "imatrix");
+    const char* datasets[] = {dataset_.c_str()};
+    gguf_set_arr_str(out.get(), "imatrix.datasets", datasets, dataset_.empty() ? 0 : 1);
+    gguf_set_val_u32(out.get(), "imatrix.chunk_count", static_cast<uint32_t>(chunks));
+    gguf_set_val_u32(out.get(), "imatrix.chunk_size", static_cast<uint32_t>(nCtx_));
+    for (const std::string& name : names) {
+      const Stat& st = stats_.at(name);
+      ggml_tensor* sums = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_F32, static_cast<int64_t>(st.values.size()), 1);
+      ggml_tensor* counts = ggml_new_tensor_2d(ctx.get(), GGML_TYPE_F32, 1, 1);
+      ggml_format_name(sums, "%s.in_sum2", name.c_str());
+      ggml_format_name(counts, "%s.counts", name.c_str());
+      std::memcpy(sums->data, st.values.data(), st.values.size() * sizeof(float));
+      static_cast<float*>(counts->data)[0] = static_cast<float>(st.count);
+      gguf_add_tensor(out.get(), sums);
+      gguf_add_tensor(out.get(), counts);
+    }
+    // written beside the destination and renamed over it: never a partial file at that path
+    const std::string tmp = imatrix_ + ".tmp";
+    if (!gguf_write_to_file(out.get(), tmp.c_str(), false)) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error(withLogReason("cannot write the imatrix " + imatrix_));
+    }
+    if (std::rename(tmp.c_str(), imatrix_.c_str()) != 0) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error(errnoMessage("cannot write the imatrix", imatrix_));
+    }
+    imatrixTensors_ = names.size();
   }
 
   // cb_eval: ask == true asks whether we want tensor t; then it is called again with its data.
   bool observe(ggml_tensor* t, bool ask) {
     const char* name = ggml_get_name(t);
+    if (!imatrix_.empty() && imatrixWanted(t)) {
+      if (!ask) collectImatrix(t);
+      return error_.empty();
+    }
+    if (mode_ == "none") return false;
     if (!reference_) {
       if (ask) return std::strcmp(name, target_.c_str()) == 0;
       if (t->type != GGML_TYPE_F32 || t->ne[0] != 2 * blocks_) {
@@ -207,6 +320,7 @@ class CaptureJob : public Job {
     o.Set("tokensPerText", per);
     // bytes of graph tensors read back through cb_eval (from the device, when layers are offloaded)
     o.Set("bytesRead", static_cast<double>(bytesRead_));
+    if (!imatrix_.empty()) o.Set("imatrixTensors", static_cast<double>(imatrixTensors_));
     return o;
   }
 
@@ -215,6 +329,15 @@ class CaptureJob : public Job {
   std::vector<std::string> texts_;
   int32_t nCtx_, nBatch_, threads_;
   std::string mode_;
+  std::string imatrix_, dataset_;
+  bool chunked_;
+  struct Stat {
+    std::vector<float> values;
+    int64_t count = 0;
+  };
+  std::map<std::string, Stat> stats_;
+  std::vector<char> src1Host_;
+  size_t imatrixTensors_ = 0;
   bool reference_ = false;
   int32_t blocks_ = 0;
   std::string target_;

@@ -4,7 +4,7 @@ import { describeValue } from "../core/errors.js";
 import { canonicalJson } from "../core/json.js";
 
 /** What the cache holds. */
-export type CacheKind = "uniform" | "similarity" | "measurement";
+export type CacheKind = "uniform" | "similarity" | "measurement" | "probe";
 
 /** The inputs a key is made of (stored in the entry's manifest, so an entry says what it is). */
 export interface CacheKeyInputs {

@@ -17,6 +17,7 @@ import * as score from "./score.js";
 import * as sweep from "./sweep.js";
 import * as inspect from "./inspect.js";
 import * as plan from "./plan.js";
+import * as imatrix from "./imatrix.js";
 import * as pick from "./pick.js";
 
 interface Command {
@@ -24,7 +25,7 @@ interface Command {
   run(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick };
+const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick, imatrix };
 
 const help = `usage: apreqel <command> [options]
 commands:
@@ -32,6 +33,7 @@ commands:
   demo                 the whole pipeline on a generated model, in a few minutes
   profile MODEL.gguf   measure the uniform set (memory, latency, perplexity)
   score MODEL.gguf     layer contributions from the calibration prompts
+  imatrix MODEL.gguf   llama-imatrix's statistics from one pass over the calibration text
   sweep MODEL.gguf     the paper's 28 weightings → 28 models, measured, hypervolume, report
   eval MODEL.gguf...   measure any GGUFs
   plan                 best split and per-layer types from a profile and layer scores

@@ -35,7 +35,8 @@ export const PLAN_OPTIONS_USAGE = `  --weights M,L,A       memory, latency, accu
                         (1/3 each; the default); not together with --weights
   --types T,...         candidate types (default ${DEFAULT_TYPES.join(",")})
   --estimator E         ${ESTIMATORS.map((name) => `${name} (${ESTIMATOR_TABLE[name].summary})`).join("\n                        | ")}
-                        default: sensitivity when the profile has layerBytes and scores are known
+                        default: measured when scores.json has a sensitivity table, else sensitivity
+                        when the profile has layerBytes and scores are known
   --max-memory SIZE     drop candidates estimated above SIZE, e.g. 2GB, 1.5GiB, 512MB
   --max-latency TIME    drop candidates estimated slower per token, e.g. 40ms, 0.04s
   --max-perplexity N    drop candidates estimated above this perplexity`;

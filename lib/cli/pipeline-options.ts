@@ -13,6 +13,9 @@ import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
+import { unknownName } from "../core/errors.js";
+import { GRANULARITIES, type Granularity } from "../gguf/units.js";
+import { orderTypes, type GgmlType } from "../method/types.js";
 import { parsePositiveNumber } from "./options.js";
 import type { CommandContext } from "./args.js";
 import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
@@ -130,6 +133,47 @@ export interface PipelineSettings {
 
 function int(text: string | undefined, option: string, fallback: number, min = 1): number {
   return text === undefined ? fallback : parseInteger(text, option, min);
+}
+
+/** Options of the commands that can measure sensitivity (score, quantize, sweep). */
+export const SENSITIVITY_OPTIONS = {
+  sensitivity: { type: "string" },
+  granularity: { type: "string" },
+  "probe-chunks": { type: "string" },
+} as const;
+
+export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       cosine (the paper's layer scores; the default) | measured (also measure each
+                        unit's Δ KLD by in-process probes over the calibration text; plans then use
+                        the measured estimator) | proxy (each unit's imatrix-weighted squared
+                        quantization error instead: no forward pass; it ranks, it does not give KLD)
+  --granularity G       sublayer (blk.N.attn / blk.N.ffn; the default) | tensor (each weight alone,
+                        token embeddings and output head included); with --sensitivity measured
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
+
+export const DEFAULT_PROBE_CHUNKS = 8;
+
+/** `--sensitivity`, `--granularity`, `--probe-chunks` → what scoreLayers measures (undefined: cosine only). */
+export function sensitivitySettings(
+  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
+  types: readonly GgmlType[],
+  uniform: UniformOptions,
+): ScoreOptions["measure"] {
+  const kind = v.sensitivity ?? "cosine";
+  if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
+  if (kind === "cosine") {
+    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new OptionError(v.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
+    return undefined;
+  }
+  const granularity = v.granularity ?? "sublayer";
+  if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
+  if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
+  return {
+    kind,
+    granularity: granularity as Granularity,
+    types: orderTypes(types),
+    uniform,
+    chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
+  };
 }
 
 /** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */

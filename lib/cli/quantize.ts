@@ -13,7 +13,7 @@ import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 
@@ -27,12 +27,14 @@ export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   --no-measure          do not measure the mixed model (a re-plan with other weights then takes
                         seconds: everything else is cached); the plan's estimate is shown instead
 ${PLAN_OPTIONS_USAGE}
+${SENSITIVITY_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
     ...PLAN_OPTIONS,
     ...PIPELINE_OPTIONS,
+    ...SENSITIVITY_OPTIONS,
     output: { type: "string", short: "o" },
     profile: { type: "string", multiple: true },
     report: { type: "string" },
@@ -41,6 +43,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
   const settings = await pipelineSettings(values, "quantize");
+  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work
@@ -71,10 +74,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           weights: choices.weights.weights,
           ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
           constraints: choices.constraints,
-          ...(choices.estimator ? { estimator: choices.estimator } : {}),
+          ...(choices.estimator ? { estimator: choices.estimator } : sensitivity ? { estimator: "measured" as const } : {}),
           latency: settings.latency,
           accuracy: settings.accuracy,
-          score: settings.score,
+          score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
           ...(given ? { profile: given } : {}),
           measureResult: measure,
         }),

@@ -11,16 +11,17 @@ import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
   hypervolume of the mixed set against the uniform set (and llama.cpp's presets when given).
   Writes DIR/<weighting>.gguf, DIR/sweep.json and DIR/report.html.
+${SENSITIVITY_OPTIONS_USAGE}
 ${pipelineOptionsUsage("sweep")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
@@ -31,6 +32,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return name;
   });
   const settings = await pipelineSettings(values, "sweep");
+  const measure = sensitivitySettings(values, types, settings.uniform);
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const claimed = await claimOutputs(
@@ -44,7 +46,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const jsonFile = claimed.paths[0]!;
   try {
     const r = await withSession(positionals[0]!, settings, context, (s) =>
-      sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: settings.score, presets }),
+      sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure ? { estimator: "measured" as const } : {}), presets }),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));

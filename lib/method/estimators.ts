@@ -19,7 +19,7 @@ import type { GgmlType } from "./types.js";
  * What each estimator assumes is written on its entry; how far each one's estimates fall from
  * measured mixes is in docs/results.md, §6.
  */
-export type EstimatorName = "linear" | "weighted" | "sensitivity";
+export type EstimatorName = "linear" | "weighted" | "sensitivity" | "measured";
 
 /** Estimated metrics of one mixed model (the plan output's `estimate`). */
 export interface Estimate {
@@ -51,10 +51,13 @@ export interface EstimatorInput {
   readonly estimator: EstimatorName;
   /** mean (1 − cos) of each ranked layer, in ranking order; needed by `sensitivity` */
   readonly sensitivity?: readonly number[];
+  /** needed by `measured`: KLD of the reference, and Δ KLD of each ranked layer (ranking order) at each of `types` */
+  readonly measured?: { readonly referenceKld: number; readonly delta: readonly (readonly number[])[] };
 }
 
 /**
- * The estimator plan() uses when none is named: `sensitivity` when the
+ * The estimator plan() uses when none is named: `measured` when the scores
+ * carry a sensitivity table (and the profile `layerBytes`), `sensitivity` when the
  * profile carries `layerBytes` for any of the types (it then needs them for
  * all) and the layers' scores are known, `weighted` with `layerBytes` but a
  * bare ranking, otherwise `linear` — the paper contract has nothing more to
@@ -63,8 +66,9 @@ export interface EstimatorInput {
  * @example
  * defaultEstimator({ types: { q8_0: { memoryBytes: 1, latencyMsPerToken: 1, perplexity: 1 } } }, ["q8_0"], true) // "linear"
  */
-export function defaultEstimator(profile: Profile, types: readonly GgmlType[], haveScores: boolean): EstimatorName {
+export function defaultEstimator(profile: Profile, types: readonly GgmlType[], haveScores: boolean, haveTable = false): EstimatorName {
   if (!types.some((t) => profile.types[t]?.layerBytes !== undefined)) return "linear";
+  if (haveTable) return "measured";
   return haveScores ? "sensitivity" : "weighted";
 }
 
@@ -84,7 +88,7 @@ export function buildBoundaryTables(input: EstimatorInput): BoundaryTables {
   const metrics = types.map((t) => profileEntry(profile, t));
   const prefixes = definition.prefixes({ ...input, metrics });
   const criteria: readonly PrefixFunction[] = [prefixes.memory, prefixes.latency, prefixes.accuracy];
-  const offsets: readonly number[] = [prefixes.memoryOffset ?? 0, 0, 0];
+  const offsets: readonly number[] = [prefixes.memoryOffset ?? 0, 0, prefixes.accuracyOffset ?? 0];
   const M = types.length;
   const D = M - 1;
   const width = L + 1;
@@ -201,6 +205,8 @@ export interface CriterionPrefixes {
   readonly accuracy: PrefixFunction;
   /** Memory no layer carries (non-layer tensors, runtime), added to every split; default 0. */
   readonly memoryOffset?: number;
+  /** Accuracy no layer carries (the measured reference's KLD), added to every split; default 0. */
+  readonly accuracyOffset?: number;
 }
 
 /** What an estimator's prefix functions are built from: the input and each type's profile entry. */
@@ -272,7 +278,46 @@ export const ESTIMATOR_TABLE: Readonly<Record<EstimatorName, Estimator>> = {
       return { ...exactMemory(input, "sensitivity"), latency: scaled(shares, input, "latencyMsPerToken"), accuracy: scaled(sensitive, input, "perplexity") };
     },
   },
+  /**
+   * `weighted` for memory and latency; accuracy = KLD(reference) + Σ_i Δ(i, type(i)), the
+   * sensitivity table of scores.json (each sub-layer's Δ KLD when it alone takes a type, measured
+   * in-process, lib/pipeline/sensitivity.ts): the sum of measured effects rather than a share of
+   * the uniform metrics. Its accuracy criterion is therefore the KL divergence from the source
+   * model (estimate.perplexity carries it, and --max-perplexity bounds it), whatever the profile's
+   * accuracy metric. With a proxy table (quantization error, no KLD) it is that error's sum:
+   * TOPSIS's vector normalisation makes its unit irrelevant, but --max-perplexity then bounds it
+   * in those units. plan() ranks the layers by their Δ at the most aggressive type for it.
+   */
+  measured: {
+    summary: "weighted, with accuracy = KLD(reference) + Σ measured Δ KLD (scores.json sensitivity)",
+    prefixes: (input) => {
+      const shares = parameterShares(input, "measured");
+      const m = measuredDeltas(input.measured, input.ranking, input.types.length);
+      const accuracy: PrefixFunction = (j) => {
+        // F_j(r) = Σ of Δ(layer, type j) over the r most important layers
+        const out = new Float64Array(input.ranking.length + 1);
+        for (let r = 0; r < input.ranking.length; r++) out[r + 1] = (out[r] as number) + (m.delta[r]![j] as number);
+        return out;
+      };
+      return { ...exactMemory(input, "measured"), latency: scaled(shares, input, "latencyMsPerToken"), accuracy, accuracyOffset: m.referenceKld };
+    },
+  },
 };
+
+// The measured table in ranking order, checked: one finite row of M values per ranked layer.
+function measuredDeltas(m: EstimatorInput["measured"], ranking: readonly LayerName[], M: number): NonNullable<EstimatorInput["measured"]> {
+  if (m === undefined) {
+    throw new MethodInputError('the measured estimator needs a measured sensitivity table (scores.json "sensitivity", from `apreqel score --sensitivity measured`); choose another estimator');
+  }
+  if (!Number.isFinite(m.referenceKld)) throw new MethodInputError(`the measured estimator's reference KLD must be finite (got ${describeValue(m.referenceKld)})`);
+  if (m.delta.length !== ranking.length) throw new MethodInputError(`the measured table must have one row per ranked layer (${ranking.length}), got ${m.delta.length}`);
+  m.delta.forEach((row, r) => {
+    if (row.length !== M || row.some((d) => !Number.isFinite(d))) {
+      throw new MethodInputError(`the measured table's row for ${ranking[r]} must hold ${M} finite values (got ${describeValue(row)})`);
+    }
+  });
+  return m;
+}
 
 /** Every estimator, for option parsers and messages. */
 export const ESTIMATORS = Object.keys(ESTIMATOR_TABLE) as readonly EstimatorName[];

@@ -16,6 +16,7 @@ import { parseLayerNames, type LayerName } from "./layers.js";
 import { parseProfile, profileEntry, type Profile } from "./profile.js";
 import { rankLayers, type ScoresFile } from "./scores.js";
 import { parseScores } from "./scores-file.js";
+import { groupSensitivity, type SensitivityTable } from "./sensitivity.js";
 import { searchBest, type Found, type Limits } from "./search.js";
 import { DEFAULT_TYPES, orderTypes, type GgmlType } from "./types.js";
 import { validateWeights, type Weights } from "./weights.js";
@@ -94,10 +95,14 @@ export function plan(options: PlanOptions): PlanResult {
  */
 export function planSweep(options: SweepOptions): PlanResult[] {
   const profile = parseProfile(options.profile);
-  const { ranking, sensitivity } = resolveImportance(options);
+  const importance = resolveImportance(options);
+  const { sensitivity } = importance;
   const types = orderTypes(options.types ?? DEFAULT_TYPES);
   for (const type of types) profileEntry(profile, type);
-  const estimator = resolveEstimator(options.estimator, profile, types, sensitivity !== undefined);
+  const table = options.scores !== undefined ? parseScores(options.scores).sensitivity : undefined;
+  const estimator = resolveEstimator(options.estimator, profile, types, sensitivity !== undefined, table !== undefined);
+  const measured = estimator === "measured" ? measuredImportance(table, importance.ranking, types) : undefined;
+  const ranking = measured?.ranking ?? importance.ranking;
   const limits = resolveLimits(options.constraints);
   if (!Array.isArray(options.weightings) || options.weightings.length === 0) {
     throw new MethodInputError("weightings must list at least one weighting (got none)");
@@ -105,7 +110,14 @@ export function planSweep(options: SweepOptions): PlanResult[] {
   const weightings = options.weightings.map(validateWeights);
   countDistributions(ranking.length, types.length);
 
-  const tables = buildBoundaryTables({ profile, types, ranking, estimator, ...(sensitivity ? { sensitivity } : {}) });
+  const tables = buildBoundaryTables({
+    profile,
+    types,
+    ranking,
+    estimator,
+    ...(sensitivity ? { sensitivity } : {}),
+    ...(measured ? { measured: measured.measured } : {}),
+  });
   const outcome = searchBest(
     tables,
     weightings.map((w) => [w.memory, w.latency, w.accuracy] as const),
@@ -146,8 +158,36 @@ function resolveImportance(options: LayerImportance): { ranking: LayerName[]; se
   return { ranking };
 }
 
-function resolveEstimator(requested: unknown, profile: Profile, types: readonly GgmlType[], haveScores: boolean): EstimatorName {
-  if (requested === undefined) return defaultEstimator(profile, types, haveScores);
+// With a measured table, layers rank by the Δ KLD they cause at the most aggressive candidate type
+// (largest first, so Algorithm 1 keeps them least aggressive); ties keep the cosine ranking. A
+// tensor-level table is summed per sub-layer (additivity); units outside the blocks stay at the
+// non-layer type, as in the reference, so they add nothing.
+function measuredImportance(
+  table: SensitivityTable | undefined,
+  cosineRanking: readonly LayerName[],
+  types: readonly GgmlType[],
+): { ranking: LayerName[]; measured: { referenceKld: number; delta: number[][] } } {
+  if (table === undefined) {
+    throw new MethodInputError('the measured estimator needs scores with a measured sensitivity table (scores.json "sensitivity", from `apreqel score --sensitivity measured`)');
+  }
+  const bySubLayer = table.granularity === "sublayer" ? table : groupSensitivity(table, (unit) => /^blk\.\d+\./.test(unit) ? unit.replace(/^(blk\.\d+)\.(attn|ffn).*$/, (_, b: string, k: string) => `${b}.${k}`) : null);
+  const column = types.map((t) => {
+    const j = bySubLayer.types.indexOf(t);
+    if (j < 0) throw new MethodInputError(`the sensitivity table has no ${t} column (it measured ${bySubLayer.types.join(", ")}); measure it with the plan's types`);
+    return j;
+  });
+  const rows = new Map(bySubLayer.units.map((u, i) => [u, column.map((j) => bySubLayer.delta[i]![j]!)]));
+  for (const layer of cosineRanking) {
+    if (!rows.has(layer)) throw new MethodInputError(`the sensitivity table has no entry for ${layer}`);
+  }
+  const position = new Map(cosineRanking.map((l, i) => [l, i]));
+  const last = types.length - 1;
+  const ranking = [...cosineRanking].sort((a, b) => rows.get(b)![last]! - rows.get(a)![last]! || position.get(a)! - position.get(b)!);
+  return { ranking, measured: { referenceKld: table.referenceKld, delta: ranking.map((l) => rows.get(l)!) } };
+}
+
+function resolveEstimator(requested: unknown, profile: Profile, types: readonly GgmlType[], haveScores: boolean, haveTable: boolean): EstimatorName {
+  if (requested === undefined) return defaultEstimator(profile, types, haveScores, haveTable);
   if (!(ESTIMATORS as readonly unknown[]).includes(requested)) {
     throw new MethodInputError(`estimator must be ${ESTIMATORS.map((e) => `"${e}"`).join(", ")} (got ${describeValue(requested)})`);
   }

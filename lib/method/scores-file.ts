@@ -2,6 +2,7 @@
 import { MethodInputError, describeValue, expectCount, expectFiniteNumber, expectObject } from "./errors.js";
 import { layerOrder, parseLayerName, type LayerName } from "./layers.js";
 import type { LayerScore, ScoresFile } from "./scores.js";
+import { parseSensitivity } from "./sensitivity.js";
 
 /**
  * Validates a parsed scores.json: γ in [-1, 1], at least one layer, names in
@@ -36,5 +37,5 @@ export function parseScores(value: unknown): ScoresFile {
     const meanOneMinusCos = expectFiniteNumber(o["meanOneMinusCos"], `${what}.meanOneMinusCos`);
     return { name, reward, penalty, score, meanOneMinusCos };
   });
-  return { gamma, layers };
+  return root["sensitivity"] === undefined ? { gamma, layers } : { gamma, layers, sensitivity: parseSensitivity(root["sensitivity"], "scores.sensitivity") };
 }

@@ -3,6 +3,7 @@
 // was transformed a lot by it (reward); otherwise the sub-layer mostly passed
 // it through (penalty). Layers with a high score matter more and are later
 // given the least aggressive types.
+import type { SensitivityTable } from "./sensitivity.js";
 import { MethodInputError, describeValue } from "./errors.js";
 import { layerNameAt, layerOrder, type LayerName } from "./layers.js";
 
@@ -23,6 +24,8 @@ export interface LayerScore {
 export interface ScoresFile {
   readonly gamma: number;
   readonly layers: readonly LayerScore[];
+  /** Δ KLD per unit and type, measured by probes (or the proxy); used by the `measured` estimator */
+  readonly sensitivity?: SensitivityTable;
 }
 
 /** Input of {@link layerScores}. */

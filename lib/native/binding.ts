@@ -127,6 +127,11 @@ export interface RawCaptureOptions extends RawModelRunOptions {
   readonly nBatch?: number;
   /** device: on-device cosines (the patch); reference: host cosines from full hidden states; none: plain forward */
   readonly mode?: "device" | "reference" | "none";
+  /** also write llama-imatrix's statistics of the same pass to this path */
+  readonly imatrix?: string;
+  readonly dataset?: string;
+  /** llama-imatrix's windows: whole chunks of nCtx, BOS replacing each chunk's first token */
+  readonly chunked?: boolean;
 }
 
 export interface RawCaptureResult {
@@ -136,6 +141,8 @@ export interface RawCaptureResult {
   readonly tokensPerText: readonly number[];
   /** bytes of graph tensors read back to the host (the device → host traffic when offloaded) */
   readonly bytesRead: number;
+  /** weights with imatrix statistics written, when `imatrix` was given */
+  readonly imatrixTensors?: number;
 }
 
 export interface RawPerplexityOptions extends RawModelRunOptions {
@@ -173,6 +180,35 @@ export interface RawBenchResult {
   readonly peakRssBytes: number;
 }
 
+export interface RawProbeOptions extends RawJobOptions {
+  /** the reference model (loaded once; tensors are swapped in and out of it) */
+  readonly model: string;
+  /** the source model whose token distributions the KL divergence is taken from */
+  readonly base: string;
+  readonly text: string;
+  readonly nCtx?: number;
+  readonly chunks?: number;
+  readonly threads?: number;
+  /** each probe swaps `tensors` in from `source`; a probe with neither measures the reference */
+  readonly probes: readonly { readonly tensors: readonly string[]; readonly source?: string }[];
+  /** 3 per probe (KLD mean, its standard error, same-top %), written as each probe finishes */
+  readonly results: Float64Array;
+}
+
+export interface RawProbeResult {
+  readonly chunks: number;
+  readonly scoredTokens: number;
+  /** FNV-1a of each probe's scored logits */
+  readonly logitsHashes: readonly string[];
+  readonly timing: {
+    readonly totalSeconds: number;
+    readonly decodeSeconds: number;
+    readonly kldSeconds: number;
+    readonly swapSeconds: number;
+    readonly decodedTokens: number;
+  };
+}
+
 export interface RawMatmulBenchOptions extends RawJobOptions {
   readonly shapes: readonly { readonly type: string; readonly k: number; readonly n: number }[];
   readonly batches: readonly number[];
@@ -205,6 +241,9 @@ export interface RawBinding {
   captureSimilarity(options: RawCaptureOptions): Promise<RawCaptureResult>;
   perplexity(options: RawPerplexityOptions): Promise<RawPerplexityResult>;
   bench(options: RawBenchOptions): Promise<RawBenchResult>;
+  probeSensitivity(options: RawProbeOptions): Promise<RawProbeResult>;
+  /** [tensor][file] importance-weighted squared error against the source's tensor */
+  quantizationError(options: { readonly source: string; readonly files: readonly string[]; readonly tensors: readonly string[]; readonly imatrix?: string } & RawJobOptions): Promise<Float64Array>;
   matmulBench(options: RawMatmulBenchOptions): Promise<readonly RawMatmulTiming[]>;
 }
 

@@ -4,6 +4,7 @@
  * the layer (vendor/patches/0002-layer-similarity.patch). Layout: cos[t·2B + 2b + (0 attn | 1 ffn)].
  */
 import { invalidOption } from "../core/errors.js";
+import { requireOutputPath } from "../core/files.js";
 import { binding, type RawCaptureResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
 import { optionalBoolean } from "../core/validate.js";
@@ -16,6 +17,17 @@ export interface CaptureOptions extends ModelRunOptions {
   readonly nBatch?: number;
   /** compute on the host from the full hidden states instead (slow; for checking the device path) */
   readonly reference?: boolean;
+  /** false: no similarity (a plain forward pass, e.g. to collect only the imatrix); default true */
+  readonly similarity?: boolean;
+  /** also collect llama-imatrix's statistics in the same pass and write them here (its GGUF format) */
+  readonly imatrix?: string;
+  /** the calibration file's name, recorded in the imatrix (imatrix.datasets) */
+  readonly dataset?: string;
+  /**
+   * true: llama-imatrix's windows (whole chunks of nCtx, remainder dropped, BOS replacing each
+   * chunk's first token) instead of the default (every token, later windows starting with an added BOS)
+   */
+  readonly chunked?: boolean;
 }
 
 export type SimilarityCapture = RawCaptureResult;
@@ -26,9 +38,23 @@ export async function captureSimilarity(options: CaptureOptions): Promise<Simila
     throw invalidOption("texts", "a non-empty array of non-empty strings", options.texts);
   }
   optionalBoolean(options.reference, "reference");
+  optionalBoolean(options.similarity, "similarity");
+  optionalBoolean(options.chunked, "chunked");
+  if (options.similarity === false && options.reference) throw invalidOption("reference", "false when similarity is false", options.reference);
+  const imatrix = options.imatrix === undefined ? undefined : await requireOutputPath(options.imatrix, "imatrix", [run.model]);
+  if (options.dataset !== undefined && typeof options.dataset !== "string") throw invalidOption("dataset", "a string", options.dataset);
   const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 2);
   const nBatch = requireInt(options.nBatch ?? Math.min(512, nCtx), "nBatch", 1);
   return runJob(options, (job) =>
-    binding().captureSimilarity({ ...run, texts: options.texts, nCtx, nBatch, mode: options.reference ? "reference" : "device", ...job }),
+    binding().captureSimilarity({
+      ...run,
+      texts: options.texts,
+      nCtx,
+      nBatch,
+      mode: options.similarity === false ? "none" : options.reference ? "reference" : "device",
+      ...(imatrix ? { imatrix, dataset: options.dataset ?? "" } : {}),
+      ...(options.chunked ? { chunked: true } : {}),
+      ...job,
+    }),
   );
 }

@@ -6,7 +6,11 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { captureSimilarity } from "../ops/capture.js";
 import { layerScores, type ScoresFile } from "../method/scores.js";
+import type { Granularity } from "../gguf/units.js";
+import type { GgmlType } from "../method/types.js";
+import { measureSensitivity, proxySensitivity, type MeasuredSensitivity } from "./sensitivity.js";
 import type { CalibrationSet } from "./texts.js";
+import type { UniformOptions } from "./uniform.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 
 export interface ScoreOptions {
@@ -15,11 +19,23 @@ export interface ScoreOptions {
   readonly nCtx?: number;
   readonly threads?: number;
   readonly gpuLayers?: number;
+  /** also measure the sensitivity table (in-process probes over the calibration text) into scores.sensitivity */
+  readonly measure?: {
+    /** measured: in-process probes (KLD); proxy: importance-weighted quantization error, no forward pass */
+    readonly kind: "measured" | "proxy";
+    readonly granularity: Granularity;
+    /** the candidate types, least aggressive first */
+    readonly types: readonly GgmlType[];
+    readonly uniform: UniformOptions;
+    /** probe chunks of nCtx tokens (default all the calibration text has) */
+    readonly chunks?: number;
+  };
 }
 
 export interface ScoreResult {
   readonly scores: ScoresFile;
   readonly tokens: number;
+  readonly measured?: MeasuredSensitivity;
 }
 
 export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreResult> {
@@ -44,5 +60,21 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
   const raw = await fs.readFile(path.join(entry.dir, "cos.f32"));
   const cosines = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const scores = layerScores({ cosines, blocks: meta.blocks, tokens: meta.tokens, ...(o.gamma !== undefined ? { gamma: o.gamma } : {}) });
-  return { scores, tokens: meta.tokens };
+  if (o.measure === undefined) return { scores, tokens: meta.tokens };
+  if (o.measure.kind === "proxy") {
+    const table = await proxySensitivity(s, { units: o.measure.granularity, types: o.measure.types, uniform: o.measure.uniform });
+    return { scores: { ...scores, sensitivity: table }, tokens: meta.tokens };
+  }
+  if (o.gpuLayers) throw new Error("measured sensitivity probes run on the CPU only; leave out --gpu-layers with --sensitivity measured");
+  const measured = await measureSensitivity(s, {
+    units: o.measure.granularity,
+    types: o.measure.types,
+    calibration: o.calibration,
+    nCtx,
+    ...(o.measure.chunks !== undefined ? { chunks: o.measure.chunks } : {}),
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    uniform: o.measure.uniform,
+    ...(s.onStep ? { onProgress: (f: number) => s.onStep!("sensitivity probes", f) } : {}),
+  });
+  return { scores: { ...scores, sensitivity: measured.table }, tokens: meta.tokens, measured };
 }

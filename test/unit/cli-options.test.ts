@@ -95,11 +95,11 @@ describe("types, estimator, constraints", () => {
     expect(message(() => parseTypes("q4_K,q4_K"))).toBe('--types: type "q4_K" is listed twice');
   });
 
-  it("accepts the three estimators only", () => {
+  it("accepts the four estimators only", () => {
     expect(parseEstimator("weighted")).toBe("weighted");
     expect(parseEstimator("sensitivity")).toBe("sensitivity");
     expect(parseEstimator(undefined)).toBeUndefined();
-    expect(message(() => parseEstimator("exact"))).toBe('unknown estimator "exact" for option --estimator; valid: linear, weighted, sensitivity');
+    expect(message(() => parseEstimator("exact"))).toBe('unknown estimator "exact" for option --estimator; valid: linear, weighted, sensitivity, measured');
   });
 
   it("builds constraints from the three --max options", () => {

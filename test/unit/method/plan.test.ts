@@ -184,13 +184,16 @@ describe("plan: estimators", () => {
     const types: GgmlType[] = ["q8_0", "q6_K", "q4_K"];
     expect(ESTIMATORS).toEqual(Object.keys(ESTIMATOR_TABLE));
     for (const estimator of ESTIMATORS) {
-      const tables = buildBoundaryTables({ profile, types, ranking, estimator, sensitivity: [0.3, 0.1, 0.2, 0.05] });
+      const measured = { referenceKld: 0.01, delta: ranking.map(() => [0, 0.02, 0.05]) };
+      const tables = buildBoundaryTables({ profile, types, ranking, estimator, sensitivity: [0.3, 0.1, 0.2, 0.05], measured });
       types.forEach((type, j) => {
         const counts = types.map((_, k) => (k === j ? ranking.length : 0));
         const estimate = estimateFromTables(tables, counts);
         expect(estimate.memoryBytes, `${estimator} ${type}`).toBeCloseTo(profile.types[type]!.memoryBytes, 6);
         expect(estimate.latencyMsPerToken, `${estimator} ${type}`).toBeCloseTo(profile.types[type]!.latencyMsPerToken, 9);
-        expect(estimate.perplexity, `${estimator} ${type}`).toBeCloseTo(profile.types[type]!.perplexity, 9);
+        // measured takes accuracy from its table (KLD(reference) + Σ Δ), not from the profile
+        const accuracy = estimator === "measured" ? measured.referenceKld + ranking.length * measured.delta[0]![j]! : profile.types[type]!.perplexity;
+        expect(estimate.perplexity, `${estimator} ${type}`).toBeCloseTo(accuracy, 9);
       });
     }
   });
@@ -350,7 +353,7 @@ describe("plan: validation", () => {
 
   it("rejects bad options", () => {
     expect(() => plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST, estimator: "exact" as never })).toThrow(
-      'estimator must be "linear", "weighted", "sensitivity" (got "exact")',
+      'estimator must be "linear", "weighted", "sensitivity", "measured" (got "exact")',
     );
     expect(() => plan({ profile: FIVE_TYPES, ranking, weights: LATENCY_FIRST, estimator: "weighted" })).toThrow(
       'the weighted estimator needs profile.types.q8_0.layerBytes (or choose the "linear" estimator)',

@@ -1,0 +1,191 @@
+/**
+ * measureSensitivity(): the measured table Δ(u, t) for every plan unit and candidate type (issue
+ * 14). The reference is the cached uniform file of the least aggressive type; a probe swaps a
+ * unit's tensors in from the cached uniform file of type t (for units outside the blocks, from the
+ * uniform file whose non-layer tensors are t), in one native call with the reference loaded once
+ * (lib/ops/probe.ts). Every probe is cached on its own as soon as it finishes, so a cancelled table
+ * resumes where it stopped, and a table over other units or types reuses the probes it shares.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { planUnits, type Granularity, type PlanUnit } from "../gguf/units.js";
+import type { SensitivityTable } from "../method/sensitivity.js";
+import type { GgmlType } from "../method/types.js";
+import { probeSensitivity, type ProbeKld, type ProbeSpec } from "../ops/probe.js";
+import { quantizationError } from "../ops/quant-error.js";
+import type { CalibrationSet } from "./texts.js";
+import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { keyFor, type Session } from "./session.js";
+
+export interface SensitivityOptions {
+  /** a granularity (every unit of the model at it), or chosen units of one */
+  readonly units: Granularity | { readonly granularity: Granularity; readonly units: readonly PlanUnit[] };
+  /** candidate types, least aggressive first: types[0] is the reference's */
+  readonly types: readonly GgmlType[];
+  readonly calibration: CalibrationSet;
+  /** tokens per chunk (default 512) and how many chunks (default all the calibration text has) */
+  readonly nCtx?: number;
+  readonly chunks?: number;
+  readonly threads?: number;
+  /** how the uniform files are made (non-layer type, imatrix) */
+  readonly uniform?: UniformOptions;
+  /** default: the session's */
+  readonly signal?: AbortSignal;
+  /** fraction of the probes still to run that are done */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+export interface MeasuredSensitivity {
+  readonly table: SensitivityTable;
+  /** KLD of every probe, [unit][type] (types[0]: the reference's own) */
+  readonly kld: readonly (readonly ProbeKld[])[];
+  readonly reference: ProbeKld;
+  /** probes found in the cache, and run now */
+  readonly cached: number;
+  readonly probed: number;
+  /** of the native call, when probes ran */
+  readonly timing?: { readonly totalSeconds: number; readonly decodeSeconds: number; readonly kldSeconds: number; readonly swapSeconds: number; readonly decodedTokens: number };
+}
+
+/** The calibration prompts as one text, as the probe scores it. */
+export function calibrationText(c: CalibrationSet): string {
+  return c.prompts.join("\n\n");
+}
+
+export async function measureSensitivity(s: Session, o: SensitivityOptions): Promise<MeasuredSensitivity> {
+  const signal = o.signal ?? s.signal;
+  if (o.types.length === 0) throw new TypeError("measureSensitivity: expected at least one type");
+  const granularity = typeof o.units === "string" ? o.units : o.units.granularity;
+  const units = typeof o.units === "string" ? planUnits(s.info.tensors, o.units) : o.units.units;
+  if (units.length === 0) throw new TypeError("measureSensitivity: the model has no units to probe");
+  const uniform = o.uniform ?? {};
+  const nCtx = o.nCtx ?? 512;
+  const text = calibrationText(o.calibration);
+  const files = await uniformModels(s, o.types, uniform);
+  const reference = files.get(o.types[0]!)!;
+  // outside the blocks a uniform file keeps nonLayerType: a unit there at t comes from the file whose non-layer type is t
+  const nonLayerFiles = new Map<GgmlType, string>();
+  if (units.some((u) => u.block === null)) {
+    for (const t of o.types) {
+      nonLayerFiles.set(t, (await uniformModels(s, [o.types[0]!], { ...uniform, nonLayerType: t })).get(o.types[0]!)!);
+    }
+  }
+  const sourceOf = (u: PlanUnit, t: GgmlType): string => (u.block === null ? nonLayerFiles.get(t)! : files.get(t)!);
+  const common = {
+    referenceType: o.types[0],
+    uniform: quantizationSettings(uniform),
+    calibrationSha256: o.calibration.sha256,
+    nCtx,
+    chunks: o.chunks ?? null,
+  };
+  const keyOf = (tensors: readonly string[], type: GgmlType | null, unitNonLayer: boolean) =>
+    keyFor(s, "probe", type, { ...common, tensors, ...(unitNonLayer ? { sourceNonLayerType: type } : {}) });
+
+  // every cell: the reference probe first, then unit × type. A unit at types[0] (outside the
+  // blocks: at the reference's non-layer type) is the reference itself, byte for byte, so it is
+  // not probed: its KLD is the reference's (test/native/probe.test.ts checks that a probe of it
+  // gives exactly that).
+  interface Cell { readonly key: ReturnType<typeof keyOf>; readonly spec: ProbeSpec; result?: ProbeKld }
+  const referenceCell: Cell = { key: keyOf([], null, false), spec: { tensors: [] } };
+  const referenceNonLayer = uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
+  const cells: Cell[][] = units.map((u) =>
+    o.types.map((t) =>
+      (u.block === null ? t === referenceNonLayer : t === o.types[0])
+        ? referenceCell
+        : { key: keyOf(u.tensors, t, u.block === null), spec: { tensors: u.tensors, source: sourceOf(u, t) } },
+    ),
+  );
+  const all = [referenceCell, ...new Set(cells.flat().filter((c) => c !== referenceCell))];
+  let cached = 0;
+  for (const cell of all) {
+    const entry = await s.cache.get(cell.key);
+    if (entry === undefined) continue;
+    cell.result = JSON.parse(await fs.readFile(path.join(entry.dir, "probe.json"), "utf8")) as ProbeKld;
+    cached++;
+  }
+  const todo = all.filter((c) => c.result === undefined);
+  let timing: MeasuredSensitivity["timing"];
+  if (todo.length > 0) {
+    // each finished probe is published at once; the chain is awaited even when the call fails
+    let publishing: Promise<unknown> = Promise.resolve();
+    const publish = (cell: Cell, kld: ProbeKld) => {
+      cell.result = kld;
+      publishing = publishing.then(() =>
+        s.cache.getOrCreate(cell.key, (dir) => fs.writeFile(path.join(dir, "probe.json"), JSON.stringify(kld)), {
+          description: `sensitivity probe of ${path.basename(s.model)}: ${cell.spec.tensors.length === 0 ? "reference" : cell.spec.tensors.join(", ")}`,
+        }),
+      );
+    };
+    try {
+      const r = await probeSensitivity({
+        model: reference,
+        base: s.model,
+        text,
+        nCtx,
+        ...(o.chunks !== undefined ? { chunks: o.chunks } : {}),
+        ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        probes: todo.map((c) => c.spec),
+        onProbe: (i, kld) => publish(todo[i]!, kld),
+        ...(signal ? { signal } : {}),
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      });
+      timing = r.timing;
+    } finally {
+      await publishing;
+    }
+  }
+  const ref = referenceCell.result!;
+  const kld = cells.map((row) => row.map((c) => c.result!));
+  const table: SensitivityTable = {
+    kind: "measured",
+    granularity,
+    types: o.types,
+    units: units.map((u) => u.name),
+    referenceKld: ref.mean,
+    delta: kld.map((row) => row.map((k) => k.mean - ref.mean)),
+  };
+  return { table, kld, reference: ref, cached, probed: todo.length, ...(timing ? { timing } : {}) };
+}
+
+export interface ProxyOptions {
+  readonly units: Granularity;
+  /** candidate types, least aggressive first */
+  readonly types: readonly GgmlType[];
+  readonly uniform?: UniformOptions;
+  /** importance matrix weighting the error's columns (default: the uniform files' imatrix, else none) */
+  readonly imatrix?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The proxy table: Δ(u, t) = E(u, t) − E(u, types[0]), E the importance-weighted squared
+ * quantization error of u's tensors in the cached uniform file of type t (lib/ops/quant-error.ts).
+ * No forward pass; referenceKld is 0 and Δ is in the error's own units, so only its ranking means
+ * anything (compare it with the measured table by Spearman's ρ).
+ */
+export async function proxySensitivity(s: Session, o: ProxyOptions): Promise<SensitivityTable> {
+  const units = planUnits(s.info.tensors, o.units);
+  const uniform = o.uniform ?? {};
+  const files = await uniformModels(s, o.types, uniform);
+  const imatrix = o.imatrix ?? uniform.imatrix?.path;
+  const signal = o.signal ?? s.signal;
+  const blockTensors = units.filter((u) => u.block !== null).flatMap((u) => u.tensors);
+  const errors = new Map<string, number[]>();
+  if (blockTensors.length > 0) {
+    const e = await quantizationError({ source: s.model, files: o.types.map((t) => files.get(t)!), tensors: blockTensors, ...(imatrix ? { imatrix } : {}), ...(signal ? { signal } : {}) });
+    blockTensors.forEach((t, i) => errors.set(t, e[i]!));
+  }
+  const outside = units.filter((u) => u.block === null).flatMap((u) => u.tensors);
+  if (outside.length > 0) {
+    const nonLayer: string[] = [];
+    for (const t of o.types) nonLayer.push((await uniformModels(s, [o.types[0]!], { ...uniform, nonLayerType: t })).get(o.types[0]!)!);
+    // llama-imatrix records only matmul inputs: token_embd (a row lookup) has no entry, so it is weighed by 1
+    const e = await quantizationError({ source: s.model, files: nonLayer, tensors: outside, ...(signal ? { signal } : {}) });
+    outside.forEach((t, i) => errors.set(t, e[i]!));
+  }
+  const delta = units.map((u) => {
+    const sum = o.types.map((_, j) => u.tensors.reduce((acc, t) => acc + errors.get(t)![j]!, 0));
+    return sum.map((x) => x - sum[0]!);
+  });
+  return { kind: "proxy", granularity: o.units, types: o.types, units: units.map((u) => u.name), referenceKld: 0, delta };
+}

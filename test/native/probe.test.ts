@@ -1,0 +1,182 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { assemble } from "../../lib/ops/assemble.js";
+import { perplexity } from "../../lib/ops/perplexity.js";
+import { probeSensitivity } from "../../lib/ops/probe.js";
+import { quantizationError } from "../../lib/ops/quant-error.js";
+import { openSession } from "../../lib/pipeline/session.js";
+import { measureSensitivity } from "../../lib/pipeline/sensitivity.js";
+import { quantize } from "../../lib/ops/quantize.js";
+import { fixtureModel } from "../helpers/fixtures.js";
+import { head, sharedFile, skipReason } from "../helpers/shared.js";
+import { tempDir } from "../helpers/tmp.js";
+import { runCli } from "../helpers/cli.js";
+
+const dir = tempDir();
+const nCtx = 64;
+const chunks = 3;
+
+/** Deterministic English-like text (as in perplexity.test.ts). */
+function syntheticText(words: number): string {
+  const vocab = ["the", "model", "reads", "a", "quiet", "river", "and", "every", "small", "stone", "remembers", "light", "of", "morning", "while", "birds", "sing"];
+  let x = 7;
+  const out: string[] = [];
+  for (let i = 0; i < words; i++) {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    out.push(vocab[x % vocab.length]!);
+    if (i % 11 === 10) out.push(".\n");
+  }
+  return out.join(" ");
+}
+
+const text = syntheticText(800);
+let source = "";
+let reference = "";
+let q4 = "";
+let q4Head = "";
+
+beforeAll(async () => {
+  source = await fixtureModel();
+  reference = path.join(dir, "q8_0.gguf");
+  q4 = path.join(dir, "q4_K.gguf");
+  q4Head = path.join(dir, "q4_K-head.gguf");
+  // as the uniform set makes them: tensors outside the blocks at q8_0
+  await quantize({ input: source, output: reference, type: "q8_0", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
+  await quantize({ input: source, output: q4, type: "q4_K", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
+  await quantize({ input: source, output: q4Head, type: "q8_0", tokenEmbeddingType: "q4_K", outputType: "q4_K" });
+}, 300_000);
+
+describe("sensitivity probe (in-process swaps)", () => {
+  it("a unit swapped in at the reference's own type gives Δ = 0 exactly", async () => {
+    const r = await probeSensitivity({
+      model: reference, base: source, text, nCtx, chunks, threads: 2,
+      probes: [{ tensors: [] }, { tensors: ["blk.1.attn_q.weight", "blk.1.ffn_up.weight"], source: reference }],
+    });
+    expect(r.kld[0]!.mean).toBeGreaterThan(0);
+    expect(r.kld[1]!.mean - r.kld[0]!.mean).toBe(0);
+    expect(r.logitsHashes[1]).toBe(r.logitsHashes[0]);
+  });
+
+  it("swapping a tensor in and back leaves the logits bit-identical", async () => {
+    const r = await probeSensitivity({
+      model: reference, base: source, text, nCtx, chunks, threads: 2,
+      probes: [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: q4 }, { tensors: [] }],
+    });
+    expect(r.logitsHashes[1]).not.toBe(r.logitsHashes[0]);
+    expect(r.kld[1]!.mean).toBeGreaterThan(r.kld[0]!.mean);
+    expect(r.logitsHashes[2]).toBe(r.logitsHashes[0]);
+    expect(r.kld[2]).toEqual(r.kld[0]);
+  });
+
+  it("each probe equals perplexity()'s KLD of a file assembled with that one unit changed", async () => {
+    const cases = [
+      { tensors: ["blk.1.ffn_down.weight"], source: q4 },
+      { tensors: ["blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_output.weight"], source: q4 },
+      { tensors: ["output.weight"], source: q4Head },
+      { tensors: ["token_embd.weight"], source: q4Head },
+    ];
+    const r = await probeSensitivity({ model: reference, base: source, text, nCtx, chunks, threads: 2, probes: [{ tensors: [] }, ...cases] });
+    const ref = await perplexity({ model: reference, klBase: source, text, nCtx, chunks, nBatch: nCtx, threads: 2 });
+    expect(r.kld[0]!.mean).toBeCloseTo(ref.kld!.mean, 7);
+    expect(Math.abs(r.kld[0]!.mean / ref.kld!.mean - 1)).toBeLessThan(1e-4);
+    for (const [i, c] of cases.entries()) {
+      const out = path.join(dir, `assembled-${i}.gguf`);
+      await assemble({ base: reference, sources: { s: c.source }, assignment: Object.fromEntries(c.tensors.map((t) => [t, "s"])), output: out });
+      const measured = await perplexity({ model: out, klBase: source, text, nCtx, chunks, nBatch: nCtx, threads: 2 });
+      const probe = r.kld[i + 1]!;
+      expect(Math.abs(probe.mean / measured.kld!.mean - 1), `${c.tensors.join(",")}: probe ${probe.mean} vs file ${measured.kld!.mean}`).toBeLessThan(1e-4);
+      expect(probe.sameTopPercent).toBeCloseTo(measured.kld!.sameTopPercent, 6);
+    }
+  }, 300_000);
+
+  it("a tensor the source file lacks, or a shape that differs, is a clear error", async () => {
+    await expect(
+      probeSensitivity({ model: reference, base: source, text, nCtx, chunks: 1, probes: [{ tensors: ["blk.9.attn_q.weight"], source: q4 }] }),
+    ).rejects.toThrow(/tensor blk\.9\.attn_q\.weight is not in .*q4_K\.gguf/);
+    await expect(
+      probeSensitivity({ model: reference, base: source, text, nCtx, chunks: 1, probes: [{ tensors: ["blk.0.attn_q.weight"], source: await fixtureModel({ nEmbd: 128 }) }] }),
+    ).rejects.toThrow(/another shape than in the reference/);
+  });
+
+  it("a cancelled table keeps its finished probes in the cache, and a rerun only runs the rest", async () => {
+    const cacheDir = path.join(dir, "cache");
+    const calibration = { prompts: [text], source: { kind: "file" as const, path: "synthetic" }, sha256: "0".repeat(64) };
+    const controller = new AbortController();
+    const s = await openSession({ model: source, cacheDir, signal: controller.signal });
+    const types = ["q8_0", "q4_K"] as const;
+    let aborted = false;
+    await expect(
+      measureSensitivity(s, {
+        units: "sublayer", types, calibration, nCtx, chunks, threads: 2,
+        // 9 probes (reference + 8 sub-layers at q4_K; at q8_0 each is the reference itself), each `chunks` decodes after the base model's
+        onProgress: (f) => {
+          if (!aborted && f > 0.45) {
+            aborted = true;
+            controller.abort();
+          }
+        },
+      }),
+    ).rejects.toThrow(/abort/i);
+    const published = s.cache.counts().published - types.length; // minus the two uniform files
+    expect(published).toBeGreaterThan(0);
+    expect(published).toBeLessThan(9);
+    const again = await openSession({ model: source, cacheDir });
+    const full = await measureSensitivity(again, { units: "sublayer", types, calibration, nCtx, chunks, threads: 2 });
+    expect(full.cached).toBe(published);
+    expect(full.probed).toBe(9 - published);
+    expect(full.table.units).toEqual(["blk.0.attn", "blk.0.ffn", "blk.1.attn", "blk.1.ffn", "blk.2.attn", "blk.2.ffn", "blk.3.attn", "blk.3.ffn"]);
+    expect(full.table.delta.every((row) => row[0] === 0)).toBe(true);
+    expect(full.table.delta.every((row) => row[1]! > 0)).toBe(true);
+    // a third run is all cache
+    const third = await measureSensitivity(again, { units: "sublayer", types, calibration, nCtx, chunks, threads: 2 });
+    expect(third.probed).toBe(0);
+    expect(third.table).toEqual(full.table);
+  }, 300_000);
+
+  const tiny = sharedFile("models/tinystories-656k/TinyStories-656K-F32.gguf");
+  const wiki = sharedFile("data/wikitext-2-raw/wiki.valid.raw");
+  const reason = !tiny ? skipReason("models/tinystories-656k/TinyStories-656K-F32.gguf") : !wiki ? skipReason("data/wikitext-2-raw/wiki.valid.raw") : "";
+  it.skipIf(reason !== "")(`a tokenizer that cannot encode the calibration text fails clearly${reason ? ` (skipped: ${reason})` : ""}`, async () => {
+    expect(existsSync(tiny!)).toBe(true);
+    await expect(
+      probeSensitivity({ model: tiny!, base: tiny!, text: head(wiki!, 20_000), nCtx: 64, probes: [{ tensors: [] }] }),
+    ).rejects.toThrow(/tokenizer cannot encode this text/);
+  });
+
+  it("apreqel score --sensitivity measured --granularity tensor writes the table into scores.json", async () => {
+    const calibration = path.join(dir, "calibration.txt");
+    writeFileSync(calibration, text);
+    const out = path.join(dir, "scores.json");
+    const args = ["score", source, "-o", out, "--calibration", calibration, "--ctx", "64", "--threads", "2", "--cache-dir", path.join(dir, "cli-cache")];
+    const alone = await runCli([...args, "--granularity", "tensor"]);
+    expect(alone.code).not.toBe(0);
+    expect(alone.stderr).toMatch(/--granularity and --probe-chunks go with --sensitivity measured/);
+    const typo = await runCli([...args, "--sensitivity", "measure"]);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toMatch(/--sensitivity.*measured/);
+    const r = await runCli([...args, "--sensitivity", "measured", "--granularity", "tensor", "--types", "q4_K,q8_0", "--probe-chunks", "2"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/measured Δ KLD of 30 units × 2 types \(31 probes run, 0 from the cache\)/);
+    const scores = JSON.parse(readFileSync(out, "utf8"));
+    expect(scores.layers).toHaveLength(8);
+    expect(scores.sensitivity.types).toEqual(["q8_0", "q4_K"]);
+    expect(scores.sensitivity.units.slice(0, 7)).toEqual(["blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v", "blk.0.attn_output", "blk.0.ffn_gate", "blk.0.ffn_up", "blk.0.ffn_down"]);
+    expect(scores.sensitivity.units.slice(-2)).toEqual(["token_embd", "output"]);
+    expect(scores.sensitivity.delta.every((row: number[]) => row[0] === 0)).toBe(true);
+  }, 600_000);
+
+  it("quantization error proxy: 0 for the source's own tensor, and growing as the type gets more aggressive", async () => {
+    const q3 = path.join(dir, "q3_K.gguf");
+    await quantize({ input: source, output: q3, type: "q3_K", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
+    const tensors = ["blk.0.attn_q.weight", "blk.3.ffn_down.weight"];
+    const e = await quantizationError({ source, files: [source, reference, q4, q3], tensors });
+    for (const row of e) {
+      expect(row[0]).toBe(0);
+      expect(row[1]!).toBeGreaterThan(0);
+      expect(row[2]!).toBeGreaterThan(row[1]!);
+      expect(row[3]!).toBeGreaterThan(row[2]!);
+    }
+    await expect(quantizationError({ source, files: [q4], tensors: ["blk.0.nothing.weight"] })).rejects.toThrow(/tensor blk\.0\.nothing\.weight is not in/);
+  });
+});
