@@ -72,6 +72,7 @@ Napi::Value WithOptions(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installLogHandler();
+  installSigbusMessage();
   llama_backend_init();
   exports.Set("ggmlTypes", Napi::Function::New(env, GgmlTypes, "ggmlTypes"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));

@@ -44,6 +44,7 @@ class BenchJob : public Job {
     modelParams_ = llama_model_n_params(model.get());
     const llama_vocab* vocab = llama_model_get_vocab(model.get());
     const int32_t nVocab = llama_vocab_n_tokens(vocab);
+    if (nVocab <= 0) throw std::runtime_error("cannot benchmark " + load_.path + ": its vocabulary is empty (random tokens are drawn from it)");
     const bool addBos = llama_vocab_get_add_bos(vocab);
     std::mt19937 rng(1);
     auto randomToken = [&] { return static_cast<llama_token>(rng() % static_cast<uint32_t>(nVocab)); };
@@ -56,7 +57,8 @@ class BenchJob : public Job {
         const int n = std::min(nPrompt_ - done, nBatch_);
         tokens[0] = done == 0 && addBos ? llama_vocab_bos(vocab) : randomToken();
         for (int i = 1; i < n; ++i) tokens[i] = randomToken();
-        if (llama_decode(ctx, llama_batch_get_one(tokens.data(), n)) != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+        throwIfCancelled();
+        if (int rc = llama_decode(ctx, llama_batch_get_one(tokens.data(), n)); rc != 0) throwDecodeFailure(rc);
         done += n;
       }
       llama_synchronize(ctx);
@@ -64,11 +66,13 @@ class BenchJob : public Job {
     auto runGen = [&](llama_context* ctx, int n) {
       llama_token token = addBos ? llama_vocab_bos(vocab) : randomToken();
       for (int i = 0; i < n; ++i) {
-        if (llama_decode(ctx, llama_batch_get_one(&token, 1)) != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+        throwIfCancelled();  // per token: nGen can be 100000
+        if (int rc = llama_decode(ctx, llama_batch_get_one(&token, 1)); rc != 0) throwDecodeFailure(rc);
         llama_synchronize(ctx);
         token = randomToken();
       }
     };
+    throwIfCancelled();  // context creation below cannot be interrupted: check once more before it
     auto measure = [&](int nTokens, const std::function<void(llama_context*)>& body, const std::function<void(llama_context*)>& warm,
                        std::vector<uint64_t>& samples) {
       ContextOptions co;
@@ -76,6 +80,8 @@ class BenchJob : public Job {
       co.nBatch = static_cast<uint32_t>(nBatch_);
       co.nUbatch = 512;
       co.threads = threads_;
+      co.abort = &Job::abortRequested;
+      co.abortData = this;
       Context c = makeContext(model.get(), co, reason);
       if (warmup_) warm(c.ctx.get());
       for (int r = 0; r < reps_; ++r) {

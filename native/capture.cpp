@@ -65,7 +65,7 @@ class CaptureJob : public Job {
     std::vector<std::vector<llama_token>> windows;
     size_t total = 0;
     for (const std::string& text : texts_) {
-      std::vector<llama_token> tokens = tokenize(vocab, text, true);
+      std::vector<llama_token> tokens = forModel(load_.path, [&] { return tokenize(vocab, text, true); });
       size_t counted = 0;
       size_t pos = 0;
       bool first = true;
@@ -108,6 +108,8 @@ class CaptureJob : public Job {
       co.cbEval = [](ggml_tensor* t, bool ask, void* self) { return static_cast<CaptureJob*>(self)->observe(t, ask); };
       co.cbEvalData = this;
     }
+    co.abort = &Job::abortRequested;
+    co.abortData = this;
     Context c = makeContext(model.get(), co, [this] { return lastLogError(); });
 
     size_t done = 0;
@@ -129,7 +131,7 @@ class CaptureJob : public Job {
         int rc = llama_decode(c.ctx.get(), batch);
         llama_batch_free(batch);
         if (!error_.empty()) throw std::runtime_error(error_);
-        if (rc != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+        if (rc != 0) throwDecodeFailure(rc);
         if (mode_ != "none" && cos_.size() - before != static_cast<size_t>(n) * 2 * blocks_) {
           throw std::runtime_error("layer similarity is not available for this model's architecture (no l_out/ffn_inp tensors were seen)");
         }

@@ -26,13 +26,16 @@ class GenerateJob : public Job {
     ModelPtr model = loadModel(load_, [this] { return cancelled(); }, [this] { return lastLogError(); });
     throwIfCancelled();
     const llama_vocab* vocab = llama_model_get_vocab(model.get());
-    std::vector<llama_token> tokens = tokenize(vocab, prompt_, true);
+    std::vector<llama_token> tokens = forModel(load_.path, [&] { return tokenize(vocab, prompt_, true); });
     if (tokens.empty()) throw std::runtime_error("the prompt has no tokens");
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = static_cast<uint32_t>(tokens.size() + nPredict_ + 8);
     cp.n_batch = cp.n_ctx;
     cp.no_perf = true;
+    cp.attention_type = LLAMA_ATTENTION_TYPE_CAUSAL;  // as makeContext (llama_model.cpp) says why
     if (threads_ > 0) cp.n_threads = cp.n_threads_batch = threads_;
+    cp.abort_callback = &Job::abortRequested;
+    cp.abort_callback_data = this;
     ContextPtr ctx(llama_init_from_model(model.get(), cp));
     if (!ctx) throw std::runtime_error(withLogReason("cannot create a llama.cpp context"));
     SamplerPtr sampler(llama_sampler_init_greedy());
@@ -40,7 +43,7 @@ class GenerateJob : public Job {
     llama_token next = 0;
     for (int i = 0; i < nPredict_; ++i) {
       throwIfCancelled();
-      if (llama_decode(ctx.get(), batch) != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+      if (int rc = llama_decode(ctx.get(), batch); rc != 0) throwDecodeFailure(rc);
       next = llama_sampler_sample(sampler.get(), ctx.get(), -1);
       generated_.push_back(next);
       if (llama_vocab_is_eog(vocab, next)) break;

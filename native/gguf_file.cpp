@@ -83,6 +83,11 @@ void GgufHeader::checkTensorData() const {
     const char* name = gguf_get_tensor_name(g, i);
     // gguf's parser skips its overflow check when the element count wraps around to 0 (e.g. shape
     // [256, 2^62]); such a tensor then claims 0 bytes and llama.cpp's loader asserts on it.
+    // llama.cpp makes no empty tensors; its quantizer divides by a zero row length (SIGFPE) and
+    // its kernels assume at least one element
+    for (int d = 0; d < GGML_MAX_DIMS; ++d) {
+      if (t->ne[d] == 0) invalid(std::string("tensor ") + name + " has a zero dimension " + shapeText(t));
+    }
     int64_t count = 1;
     for (int d = 0; d < GGML_MAX_DIMS; ++d) {
       if (t->ne[d] < 0 || __builtin_mul_overflow(count, t->ne[d], &count)) {

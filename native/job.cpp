@@ -33,6 +33,11 @@ void Job::report(double fraction) {
   }
 }
 
+void Job::throwDecodeFailure(int rc) const {
+  throwIfCancelled();  // rc 2: aborted through abortRequested
+  throw std::runtime_error(withLogReason("llama_decode failed (" + std::to_string(rc) + ")"));
+}
+
 std::string Job::withLogReason(const std::string& what) const {
   const std::string& reason = lastLogError();
   return reason.empty() ? what : what + ": " + reason;

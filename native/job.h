@@ -46,6 +46,11 @@ class Job : public Napi::AsyncProgressWorker<Progress> {
   void throwIfCancelled() const {
     if (cancelled()) throw Cancelled();
   }
+  // A ggml_abort_callback over cancelled() (data: the Job): hand it to ContextOptions::abort so a
+  // decode stops between graph nodes.
+  static bool abortRequested(void* job) { return static_cast<const Job*>(job)->cancelled(); }
+  // For a llama_decode that returned non-zero: a cancel, or a failure with llama.cpp's reason.
+  [[noreturn]] void throwDecodeFailure(int rc) const;
   void report(double fraction);
   // The last error logged by llama.cpp/ggml on this thread during Run(), or "".
   const std::string& lastLogError() const { return log_.lastError(); }

@@ -2,6 +2,7 @@
 
 #include "validate.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -40,9 +41,14 @@ Context makeContext(llama_model* model, const ContextOptions& o, const std::func
   const int32_t threads = o.threads > 0 ? o.threads : defaultThreads();
   cp.n_threads = cp.n_threads_batch = threads;
   cp.no_perf = true;
+  // apreqel measures causal language models; a file's <arch>.attention.causal = false would make
+  // llama_decode assert n_ubatch >= n_tokens (GGML_ASSERT) for our batches
+  cp.attention_type = LLAMA_ATTENTION_TYPE_CAUSAL;
   cp.layer_similarity = o.layerSimilarity;
   cp.cb_eval = o.cbEval;
   cp.cb_eval_user_data = o.cbEvalData;
+  cp.abort_callback = o.abort;
+  cp.abort_callback_data = o.abortData;
   Context c;
   ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
   c.pool.reset(ggml_threadpool_new(&tpp));
@@ -57,6 +63,10 @@ Context makeContext(llama_model* model, const ContextOptions& o, const std::func
 }
 
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial) {
+  // a vocabulary of type "none" has no tokenizer: llama.cpp's tokenize would GGML_ABORT
+  if (llama_vocab_type(vocab) == LLAMA_VOCAB_TYPE_NONE || llama_vocab_n_tokens(vocab) <= 0) {
+    throw std::runtime_error("the model has no tokenizer (tokenizer.ggml.model is \"none\" or its vocabulary is empty)");
+  }
   // llama.cpp's tokenizers throw (e.g. std::out_of_range) on characters a vocabulary without
   // byte fallback cannot represent
   try {
@@ -71,6 +81,24 @@ std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& t
     throw std::runtime_error(std::string("the model's tokenizer cannot encode this text (") + e.what() +
                              "); its vocabulary has no byte fallback for some characters");
   }
+}
+
+std::vector<llama_token> tokenizePrefix(const llama_vocab* vocab, const std::string& text, bool addSpecial, size_t minTokens,
+                                        const std::function<bool()>& cancelled) {
+  constexpr size_t kMargin = 64;  // tokens near a cut may merge differently than in the whole text
+  size_t len = std::max<size_t>(1 << 16, (minTokens + kMargin) * 8);
+  while (len < text.size()) {
+    // cut at a line break, else a space, in the second half of the prefix; then at a UTF-8 boundary
+    size_t cut = text.rfind('\n', len);
+    if (cut == std::string::npos || cut < len / 2) cut = text.rfind(' ', len);
+    if (cut == std::string::npos || cut < len / 2) cut = len;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    std::vector<llama_token> tokens = tokenize(vocab, text.substr(0, cut), addSpecial);
+    if (tokens.size() >= minTokens + kMargin) return tokens;
+    if (cancelled()) throw std::runtime_error("the operation was aborted");
+    len *= 2;
+  }
+  return tokenize(vocab, text, addSpecial);
 }
 
 std::string tokenToPiece(const llama_vocab* vocab, llama_token token) {

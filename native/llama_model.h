@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct ContextOptions {
   bool layerSimilarity = false;
   ggml_backend_sched_eval_callback cbEval = nullptr;
   void* cbEvalData = nullptr;
+  // polled by the CPU backend between graph nodes: returning true stops llama_decode mid-graph
+  // (it returns 2), so a cancel does not wait for a whole batch of a large model
+  ggml_abort_callback abort = nullptr;
+  void* abortData = nullptr;
 };
 
 // A context with its own persistent thread pool attached (as llama-bench does): without one, the CPU
@@ -54,6 +59,24 @@ ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& canc
 
 // Tokenizes `text`; throws if the vocabulary cannot encode it.
 std::vector<llama_token> tokenize(const llama_vocab* vocab, const std::string& text, bool addSpecial);
+
+// Runs `f` (a tokenization) and prefixes the model's path to any error, so a message about a
+// file's tokenizer names the file.
+template <typename F>
+auto forModel(const std::string& path, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+
+// Tokenizes only as much of `text` as gives at least `minTokens` tokens (plus a margin, so that the
+// first minTokens are those of the whole text): a prefix cut at a line or word break, doubled until
+// it suffices, or the whole text. A 100 MB evaluation text then costs what the chunks need, not a
+// full tokenization per measurement. `cancelled` is polled between attempts.
+std::vector<llama_token> tokenizePrefix(const llama_vocab* vocab, const std::string& text, bool addSpecial, size_t minTokens,
+                                        const std::function<bool()>& cancelled);
 
 std::string tokenToPiece(const llama_vocab* vocab, llama_token token);
 

@@ -6,6 +6,7 @@
 // quantized model's token distribution from the base's is accumulated in double precision: no
 // logits file (llama-perplexity's --kl-divergence-base stores every chunk's log-probabilities,
 // gigabytes for a real vocabulary), at the cost of holding both models in memory at once.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -87,7 +88,12 @@ class PerplexityJob : public Job {
     if (base && llama_vocab_n_tokens(llama_model_get_vocab(base.get())) != nVocab) {
       throw std::runtime_error("klBase has a different vocabulary than the model");
     }
-    std::vector<llama_token> tokens = tokenize(vocab, text_, true);
+    // with a chunk count, only what those chunks need is tokenized
+    std::vector<llama_token> tokens = forModel(load_.path, [&] {
+      return chunks_ < 0 ? tokenize(vocab, text_, true)
+                         : tokenizePrefix(vocab, text_, true, static_cast<size_t>(std::max(chunks_, 2)) * nCtx_, cancel);
+    });
+    throwIfCancelled();
     tokens_ = tokens.size();
     if (static_cast<int64_t>(tokens.size()) < 2 * static_cast<int64_t>(nCtx_)) {
       throw std::runtime_error("the text tokenizes to " + std::to_string(tokens.size()) + " tokens; perplexity with nCtx " +
@@ -106,6 +112,8 @@ class PerplexityJob : public Job {
     co.nUbatch = std::min<uint32_t>(512, co.nBatch);
     co.nSeqMax = static_cast<uint32_t>(nSeq);
     co.threads = threads_;
+    co.abort = &Job::abortRequested;
+    co.abortData = this;
     Context ctx = makeContext(model.get(), co, reason);
     Context baseCtx;
     if (base) baseCtx = makeContext(base.get(), co, reason);
@@ -117,7 +125,7 @@ class PerplexityJob : public Job {
     struct BatchFree { llama_batch& b; ~BatchFree() { llama_batch_free(b); } } freeBatch{batch};
 
     auto decode = [&](llama_context* c, std::vector<float>& keep, int nOutputs) {
-      if (llama_decode(c, batch) != 0) throw std::runtime_error(withLogReason("llama_decode failed"));
+      if (int rc = llama_decode(c, batch); rc != 0) throwDecodeFailure(rc);
       if (numBatches > 1 && nOutputs > 0) {
         const float* l = llama_get_logits(c);
         keep.insert(keep.end(), l, l + static_cast<size_t>(nOutputs) * nVocab);
@@ -198,6 +206,12 @@ class PerplexityJob : public Job {
       }
       chunksDone_ = i + nSeqBatch;
       report(static_cast<double>(chunksDone_) / nChunk);
+    }
+    // NaN/Inf weights (or activations that overflow) make NaN/Inf logits: say so here, rather than
+    // hand back a NaN that every caller would have to notice
+    if (!std::isfinite(nll.mean()) || (base && !std::isfinite(kld.mean()))) {
+      throw std::runtime_error(load_.path + " gives non-finite outputs (NaN or Inf logits" + (base ? ", or its base " + base_ + " does" : std::string()) +
+                               "): its weights hold NaN/Inf values or its activations overflow");
     }
     ppl_ = std::exp(nll.mean());
     stderr_ = nll.stderrOfMean() * ppl_;

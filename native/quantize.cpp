@@ -170,6 +170,8 @@ class QuantizeJob : public Job {
       return true;
     };
     p.progress_callback_user_data = this;
+    p.abort_callback = &Job::abortRequested;  // inside a slab, per chunk of rows (patch 0008)
+    p.abort_callback_data = this;
     p.max_buf_size = 64u << 20;  // slabs of rows small enough that cancellation is prompt
     errno = 0;
     uint32_t rc = llama_model_quantize(input_.c_str(), output_.c_str(), &p);

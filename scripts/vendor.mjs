@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Turns the pinned node-llama-cpp's llama.cpp git bundle into vendor/llama.cpp/ and applies
+// Turns the pinned node-llama-cpp's llama.cpp git bundle (found or fetched by build-deps.mjs) into vendor/llama.cpp/ and applies
 // vendor/patches/*.patch in order. Idempotent: a patch already applied is skipped; a patch that
 // neither applies nor is already applied stops with a message (never skipped silently).
 // Writes vendor/llama.cpp/APREQEL_VENDOR.json recording what was used.
@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { BuildDepsError, llamaBundle } from "./build-deps.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const vendorDir = path.join(root, "vendor");
@@ -24,24 +25,17 @@ function git(args, opts = {}) {
 }
 
 function locateBundle() {
-  // node-llama-cpp's "exports" hides package.json from require.resolve, so walk node_modules as Node does.
-  let pkgJson;
-  for (let dir = root; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", "node-llama-cpp", "package.json");
-    if (existsSync(candidate)) { pkgJson = candidate; break; }
-    if (path.dirname(dir) === dir) fail("node-llama-cpp is not installed; run `npm ci` (it ships the llama.cpp source bundle we build from)");
+  try {
+    return llamaBundle(root, pin.nodeLlamaCpp);
+  } catch (e) {
+    if (e instanceof BuildDepsError) fail(e.message);
+    throw e;
   }
-  const pkg = JSON.parse(readFileSync(pkgJson, "utf8"));
-  if (pkg.version !== pin.nodeLlamaCpp) {
-    fail(`node-llama-cpp ${pkg.version} is installed but vendor/llama.cpp.pin.json pins ${pin.nodeLlamaCpp}`);
-  }
-  const bundle = path.join(path.dirname(pkgJson), "llama", "gitRelease.bundle");
-  if (!existsSync(bundle)) fail(`${bundle} is missing from node-llama-cpp ${pkg.version}`);
-  return bundle;
 }
 
-function cloneIfNeeded(bundle) {
+function cloneIfNeeded() {
   if (existsSync(path.join(llamaDir, ".git"))) return false;
+  const bundle = locateBundle(); // only now: an existing checkout needs no bundle (nor a fetch)
   if (existsSync(llamaDir)) rmSync(llamaDir, { recursive: true, force: true });
   execFileSync("git", ["clone", "--quiet", "--no-checkout", bundle, llamaDir], { stdio: "inherit" });
   execFileSync("git", ["-c", "advice.detachedHead=false", "checkout", "--quiet", pin.llamaCppCommit], { cwd: llamaDir, stdio: "inherit" });
@@ -81,8 +75,7 @@ function applyPatches() {
   return applied;
 }
 
-const bundle = locateBundle();
-const cloned = cloneIfNeeded(bundle);
+const cloned = cloneIfNeeded();
 const head = git(["rev-parse", "HEAD"]);
 if (head !== pin.llamaCppCommit) {
   fail(`vendor/llama.cpp is at ${head}, expected ${pin.llamaCppCommit}; delete vendor/llama.cpp/ and run again`);

@@ -242,16 +242,26 @@ export class Cache {
   }
 
   /**
-   * SHA-256 of a model file, streamed, remembered per (path, size, mtime, inode) so a re-run
-   * does not rehash a multi-GB file.
+   * SHA-256 of a model file, streamed, remembered per (path, size, mtime, inode, ctime, device
+   * and a hash of three 64 KiB samples) so a re-run does not rehash a multi-GB file. A rewrite in
+   * place that keeps the size and restores the mtime (touch -r, cp -p) still changes the ctime,
+   * which no user can set back; the samples catch a rewrite on filesystems with coarse times.
    *
    * @example
    * const sha = await cache.modelHash("model.gguf")
    */
   async modelHash(file: string): Promise<string> {
     const abs = path.resolve(file);
-    const st = await fs.stat(abs);
-    const identity = { path: abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
+    const st = await fs.stat(abs, { bigint: true });
+    const identity = {
+      path: abs,
+      size: Number(st.size),
+      mtimeNs: String(st.mtimeNs),
+      ctimeNs: String(st.ctimeNs),
+      ino: String(st.ino),
+      dev: String(st.dev),
+      sample: await sampleHash(abs, Number(st.size)),
+    };
     const memo = path.join(this.dir, "hashes", `${createHash("sha256").update(abs).digest("hex").slice(0, 32)}.json`);
     const known = await readJson(memo);
     if (known !== undefined && sameIdentity(known, identity) && typeof known["sha256"] === "string") {
@@ -402,6 +412,22 @@ function about(key: CacheKey): { key: string; kind: CacheKind; type: string | nu
  * @example
  * await hashFile("model.gguf") // "9f86d0…"
  */
+/** SHA-256 of 64 KiB at the start, the middle and the end of a file (the model cache's quick identity check). */
+export async function sampleHash(file: string, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  const fh = await fs.open(file, "r");
+  try {
+    const chunk = Buffer.alloc(64 << 10);
+    for (const at of [0, Math.max(0, Math.floor(size / 2) - chunk.length / 2), Math.max(0, size - chunk.length)]) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, at);
+      hash.update(chunk.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest("hex");
+}
+
 export async function hashFile(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);

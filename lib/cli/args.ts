@@ -15,7 +15,7 @@ export function parse<T extends Options>(
   allowPositionals = true,
 ): ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: boolean }>> {
   try {
-    return parseArgs({ args: joinNegativeValues(argv, options), options, strict: true, allowPositionals });
+    return parseArgs({ args: joinNegativeValues(llamaCppSpellings(argv, options, allowPositionals), options), options, strict: true, allowPositionals });
   } catch (e) {
     const unknown = /^Unknown option '(--?[^']+)'/.exec((e as Error).message);
     if (unknown) {
@@ -38,6 +38,50 @@ function joinNegativeValues(argv: readonly string[], options: Options): string[]
     if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
       out.push(`${arg}=${next}`);
       i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** llama.cpp's spellings of the options we share, and the option each means here. */
+export const LLAMA_CPP_ALIASES: Readonly<Record<string, string>> = {
+  "-ngl": "gpu-layers",
+  "--n-gpu-layers": "gpu-layers",
+  "-t": "threads",
+  "-c": "ctx",
+  "--ctx-size": "ctx",
+};
+
+/**
+ * Rewrites llama.cpp's habits into our options: `-ngl 99` → `--gpu-layers 99`, `-t 8` → `--threads 8`,
+ * `-c 512` → `--ctx 512`, and `-m FILE` / `--model FILE` → the command's model argument. An alias is
+ * rewritten only for a command that has the option (elsewhere it stays unknown, hence an error);
+ * nothing after `--` is touched.
+ *
+ * @example
+ * llamaCppSpellings(["-m", "a.gguf", "-ngl", "99"], { "gpu-layers": { type: "string" } }, true)
+ * // ["a.gguf", "--gpu-layers", "99"]
+ */
+export function llamaCppSpellings(argv: readonly string[], options: Options, allowPositionals: boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const eq = arg.startsWith("-") ? arg.indexOf("=") : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const target = LLAMA_CPP_ALIASES[name];
+    if (target !== undefined && options[target] !== undefined) {
+      out.push(inline === undefined ? `--${target}` : `--${target}=${inline}`);
+    } else if ((name === "-m" || name === "--model") && allowPositionals && options["model"] === undefined) {
+      const file = inline ?? argv[++i];
+      if (file === undefined || (inline === undefined && file.startsWith("-"))) throw new OptionError(name, `option ${name} needs a model file`);
+      out.push(file);
     } else {
       out.push(arg);
     }

@@ -5,7 +5,9 @@ import { packageRoot } from "../core/package.js";
 import { parse } from "./args.js";
 
 export const usage = `usage: apreqel build [--cuda] [--tools] [--jobs N]
-  Builds the native addon from the pinned llama.cpp (needs a C++17 compiler, cmake and git).
+  Builds the native addon from the pinned llama.cpp (needs a C++17 compiler, cmake ≥ 3.18, ninja or make,
+  and git; a missing one is named before anything runs). cmake-js, node-addon-api and the llama.cpp source
+  (node-llama-cpp's bundle) are used where Node finds them, else fetched at their pinned versions with npm.
   --cuda    build the CUDA backend (Jetson Orin defaults: CMAKE_CUDA_ARCHITECTURES=87,
             GGML_CUDA_NO_VMM=ON; override with APREQEL_CMAKE_ARGS="-DCMAKE_CUDA_ARCHITECTURES=90")
   --tools   also build llama-quantize, llama-perplexity and llama-bench (benchmarks)

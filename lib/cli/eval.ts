@@ -1,22 +1,23 @@
 /** `apreqel eval A.gguf [B.gguf ...]`: memory, latency and perplexity (and KLD from --base) of any GGUFs. */
+import { withSpread } from "../method/noise.js";
 import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { formatLatency, latencyNotes } from "./latency-notes.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withProgress } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withProgress } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel eval MODEL.gguf [MODEL.gguf ...] [--base ORIGINAL.gguf] [options]
   Measures each model as the uniform set is measured: parameter bytes, ms per generated token
   (llama-bench's rules) and perplexity (llama-perplexity's); KL divergence from --base.
   --base FILE           the unquantized model, for KL divergence
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("eval")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "eval");
   const results = await withProgress(settings.json, (onStep) =>
     evaluate({
       models: positionals,
@@ -32,11 +33,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log(JSON.stringify(results, null, 2));
     return 0;
   }
-  console.log("  model                          memory   latency/token [interval]            perplexity        KLD");
+  console.log(`  ${"model".padEnd(26)} ${"memory".padStart(11)} ${"latency/token [interval]".padEnd(34)} ${"perplexity ± se".padStart(18)} ${"KLD ± se".padStart(20)}`);
   for (const { file, metrics: m } of results) {
-    const kld = m.kld ? `${m.kld.mean.toExponential(3)}` : "";
+    const kld = m.kld ? `${m.kld.mean.toExponential(3)} ± ${m.kld.stderr.toExponential(1)}` : "";
     console.log(
-      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatLatency(m).padEnd(34)} ${formatNumber(m.perplexity!).padStart(10)} ${kld.padStart(10)}`,
+      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatLatency(m).padEnd(34)} ${withSpread(m.perplexity!, m.perplexityStderr).padStart(18)} ${kld.padStart(20)}`,
     );
   }
   for (const note of latencyNotes(results.map((r) => path.basename(r.file)), results.map((r) => r.metrics))) console.log(`note: ${note}`);

@@ -1,6 +1,7 @@
 /** `apreqel inspect model.gguf`: tensors grouped by sub-layer, types and bits per weight. */
 import { ggmlTypes } from "../ops/ggml-types.js";
 import { inspect } from "../ops/inspect.js";
+import { printable } from "../core/format.js";
 import { parse } from "./args.js";
 import { OptionError } from "../core/errors.js";
 
@@ -24,11 +25,11 @@ export async function run(argv: readonly string[]): Promise<number> {
     totalBytes += t.bytes;
     totalParams += params(t.shape);
   }
-  console.log(`${info.path}`);
-  console.log(`  architecture ${info.architecture}, ${info.blockCount} blocks, ${info.tensors.length} tensors, ${(info.fileSize / 2 ** 20).toFixed(1)} MiB`);
+  console.log(printable(info.path));
+  console.log(`  architecture ${printable(info.architecture)}, ${info.blockCount} blocks, ${info.tensors.length} tensors, ${(info.fileSize / 2 ** 20).toFixed(1)} MiB`);
   console.log(`  ${bpw(totalBytes, totalParams)} bits per weight over all tensors`);
   for (const [key, value] of Object.entries(info.metadata)) {
-    if (key.startsWith("apreqel.")) console.log(`  ${key} = ${String(value)}`);
+    if (key.startsWith("apreqel.")) console.log(`  ${printable(key)} = ${printable(String(value))}`);
   }
   console.log("  layer          types                          bpw");
   for (const layer of info.layers) {
@@ -40,7 +41,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   for (const t of info.tensors.filter((x) => x.subLayer === null && x.quantizable)) {
     const known = types.get(t.type);
-    console.log(`  ${t.name.padEnd(14)} ${t.type.padEnd(30)} ${known ? known.bitsPerWeight.toFixed(2) : "?"}`);
+    console.log(`  ${printable(t.name).padEnd(14)} ${t.type.padEnd(30)} ${known ? known.bitsPerWeight.toFixed(2) : "?"}`);
   }
   return 0;
 }

@@ -1,5 +1,9 @@
 /** The `apreqel` command line: one file per command, each a few lines over library functions. */
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { AbortError, InputError, OptionError } from "../core/errors.js";
+import { printable } from "../core/format.js";
+import { packageRoot, packageVersion } from "../core/package.js";
 import { MethodInputError } from "../method/errors.js";
 import type { CommandContext } from "./args.js";
 import * as build from "./build.js";
@@ -40,10 +44,26 @@ commands:
   build                compile the native addon from source
   pick DIR             the portfolio variant to run on this machine now, and why
   portfolio MODEL.gguf K mixes along the Pareto front, measured, for \`pick\`; \`portfolio profile DIR\`
-Run \`apreqel <command> --help\` for a command's options.`;
+Run \`apreqel <command> --help\` for a command's options; \`apreqel --version\` for the versions.`;
+
+/** `apreqel --version`: ours and the llama.cpp we build on (read from the pin; needs no addon). */
+export function versionText(root = packageRoot): string {
+  let llama = "llama.cpp pin unreadable";
+  try {
+    const pin = JSON.parse(readFileSync(path.join(root, "vendor", "llama.cpp.pin.json"), "utf8")) as { llamaCppTag?: string; llamaCppCommit?: string; nodeLlamaCpp?: string };
+    llama = `llama.cpp ${pin.llamaCppTag} (${String(pin.llamaCppCommit).slice(0, 12)}, from node-llama-cpp ${pin.nodeLlamaCpp}'s bundle)`;
+  } catch (e) {
+    llama = `llama.cpp pin unreadable: ${(e as Error).message}`;
+  }
+  return `apreqel ${packageVersion(root)}\n${llama}`;
+}
 
 export async function main(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    console.log(versionText());
+    return 0;
+  }
   if (name === undefined || name === "--help" || name === "-h") {
     console.log(help);
     return name === undefined ? 2 : 0;
@@ -62,11 +82,12 @@ export async function main(argv: readonly string[], context: CommandContext = {}
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     // Mistakes in what the user gave (options, files, method inputs): one line, exit 2.
+    // messages quote file contents (metadata, tensor names): no terminal escapes get through
     if (e instanceof OptionError) {
-      console.error(`apreqel ${name}: ${message} (see apreqel ${name} --help)`);
+      console.error(`apreqel ${name}: ${printable(message)} (see apreqel ${name} --help)`);
       return 2;
     }
-    console.error(`apreqel ${name}: ${message}`);
+    console.error(`apreqel ${name}: ${printable(message)}`);
     if (e instanceof InputError || e instanceof MethodInputError) return 2;
     // runJob turns an aborted native call into our AbortError; Node's own (fs, timers) come as its DOMException
     return e instanceof AbortError || context.signal?.aborted === true ? 130 : 1;
@@ -80,7 +101,14 @@ export async function main(argv: readonly string[], context: CommandContext = {}
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      // process.exit() would wait in libuv's thread-pool shutdown for the native job still running;
+      // the signal's default action ends the process now. Output locks and temp files stay
+      // behind, and the next run takes them over or sweeps them (their pid is gone).
+      process.removeAllListeners(sig);
+      process.kill(process.pid, sig);
+      return;
+    }
     process.stderr.write(`\napreqel: ${sig}: stopping (cleaning up temp files; ${sig} again to quit at once)\n`);
     controller.abort(new Error(`interrupted by ${sig}`));
   };

@@ -9,7 +9,8 @@ import { parseMilliseconds, parseSize } from "../core/units.js";
 import { MethodInputError } from "../method/errors.js";
 import { ESTIMATOR_TABLE, ESTIMATORS, type EstimatorName } from "../method/estimators.js";
 import type { Constraints } from "../method/plan.js";
-import { orderTypes, parseGgmlType, DEFAULT_TYPES, type GgmlType } from "../method/types.js";
+import { orderTypes, parseGgmlType, DEFAULT_TYPES, GGML_TYPE_TABLE, type GgmlType } from "../method/types.js";
+import { nameIgnoringCase } from "../core/validate.js";
 import { parseWeights } from "../method/weights.js";
 import { DEFAULT_PRIORITY, PRIORITIES, priorityWeighting, type Priority, type WeightChoice } from "../method/weightings.js";
 
@@ -76,13 +77,15 @@ function parsePriority(text: string): Priority {
  *
  * @example
  * parseTypes("q4_K,q8_0") // ["q8_0", "q4_K"]
- * parseTypes("q4_k")      // throws: --types: unknown type "q4_k"; did you mean "q4_K"?
+ * parseTypes("Q4_K,q8_0") // ["q8_0", "q4_K"]: names are matched ignoring case, as llama.cpp does
+ * parseTypes("q4_Kx")     // throws: --types: unknown type "q4_Kx"; did you mean "q4_K"?
  */
 export function parseTypes(text: string | undefined, option = "--types"): GgmlType[] {
   if (text === undefined) return [...DEFAULT_TYPES];
   const parts = text.split(",").map((p) => p.trim());
   if (parts.some((p) => p === "")) throw invalidOption(option, "a comma-separated list of ggml types like q4_K,q8_0", text);
-  return withOption(option, () => orderTypes(parts.map((p) => parseGgmlType(p))));
+  const names = GGML_TYPE_TABLE.map((t) => t.name);
+  return withOption(option, () => orderTypes(parts.map((p) => parseGgmlType(nameIgnoringCase(p, names) ?? p))));
 }
 
 /**

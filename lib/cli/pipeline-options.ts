@@ -3,7 +3,8 @@
  * one table, one usage text, one parser, so every command spells and validates them alike.
  */
 import { hashFile } from "../cache/cache.js";
-import { requireInputFile } from "../core/files.js";
+import os from "node:os";
+import { requireInputFile, type InputRef } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
@@ -17,9 +18,9 @@ import { GRANULARITIES, type Granularity } from "../gguf/units.js";
 import { orderTypes, type GgmlType } from "../method/types.js";
 import { parsePositiveNumber } from "./options.js";
 import type { CommandContext } from "./args.js";
-import { progressMode, startProgress, type StepProgress } from "./progress.js";
+import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
-import { parseInteger } from "../core/validate.js";
+import { nameIgnoringCase, parseInteger } from "../core/validate.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -37,24 +38,64 @@ export const PIPELINE_OPTIONS = {
   gamma: { type: "string" },
   kld: { type: "boolean" },
   json: { type: "boolean" },
+  force: { type: "boolean" },
 } as const;
 
-export const PIPELINE_OPTIONS_USAGE = `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
-                        default: the built-in set of 72 prompts
-  --eval-text FILE      text perplexity is measured on; default: a small built-in text (indicative only)
-  --imatrix FILE        importance matrix (GGUF from llama-imatrix) for the quantizations
-  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})
-  --gpu-layers N        layers to offload to the GPU (CUDA builds; -1 = all)
-  --threads N           CPU threads (default: all cores)
-  --cache-dir DIR       cache of uniform files and measurements (default $APREQEL_CACHE_DIR,
-                        $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel)
-  --ctx N               perplexity chunk and calibration window, tokens (default 512)
-  --chunks N            perplexity chunks to evaluate (default: all)
-  --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)
-  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})
-  --kld                 also measure KL divergence from the source model
-  --json                print only the final JSON on stdout`;
+/** Each usage entry with the options it describes (a command's --help lists only those it uses). */
+const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOption[]; readonly text: string }[] = [
+  { options: ["calibration"], text: `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
+                        default: the built-in set of 72 prompts` },
+  { options: ["eval-text"], text: `  --eval-text FILE      text perplexity is measured on; default: a small built-in text (indicative only)` },
+  { options: ["imatrix"], text: `  --imatrix FILE        importance matrix (GGUF from llama-imatrix) for the quantizations` },
+  { options: ["non-layer-type"], text: `  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})` },
+  { options: ["gpu-layers"], text: `  -ngl, --gpu-layers N  layers to offload to the GPU (CUDA builds; -1 = all)` },
+  { options: ["threads"], text: `  -t, --threads N       CPU threads (default: all cores)` },
+  { options: ["cache-dir"], text: `  --cache-dir DIR       cache of uniform files and measurements (default $APREQEL_CACHE_DIR,
+                        $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel)` },
+  { options: ["ctx"], text: `  -c, --ctx N           perplexity chunk and calibration window, tokens (default 512)` },
+  { options: ["chunks"], text: `  --chunks N            perplexity chunks to evaluate (default: all)` },
+  { options: ["n-gen", "n-prompt", "reps"], text: `  --n-gen N, --n-prompt N, --reps N
+                        latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)` },
+  { options: ["gamma"], text: `  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})` },
+  { options: ["kld"], text: `  --kld                 also measure KL divergence from the source model` },
+  { options: ["json"], text: `  --json                print only the final JSON on stdout` },
+  { options: ["force"], text: `  --force               replace an existing output file that apreqel did not write` },
+];
+
+export const PIPELINE_OPTIONS_USAGE = PIPELINE_USAGE_ENTRIES.map((e) => e.text).join("\n");
+
+type PipelineOption = keyof typeof PIPELINE_OPTIONS;
+
+/** The commands that take the pipeline options, and the options each has no use for. */
+const UNUSED_OPTIONS = {
+  quantize: [],
+  sweep: [],
+  profile: ["calibration", "gamma"],
+  score: ["eval-text", "chunks", "kld", "n-gen", "n-prompt", "reps", "non-layer-type", "imatrix"],
+  eval: ["calibration", "gamma", "non-layer-type", "imatrix"],
+} as const satisfies Record<string, readonly PipelineOption[]>;
+
+export type PipelineCommand = keyof typeof UNUSED_OPTIONS;
+
+/** The usage text of the pipeline options `command` uses. */
+export function pipelineOptionsUsage(command: PipelineCommand): string {
+  const unused: readonly string[] = UNUSED_OPTIONS[command];
+  return PIPELINE_USAGE_ENTRIES.filter((e) => !e.options.every((o) => unused.includes(o))).map((e) => e.text).join("\n");
+}
+
+/**
+ * Refuses an option the command would ignore (`score --kld`, `eval --gamma`): a silently ignored
+ * option is a setting the user believes in and did not get.
+ *
+ * @example
+ * rejectUnusedOptions("score", { kld: true }) // throws: --kld: score does not use this option (...)
+ */
+export function rejectUnusedOptions(command: PipelineCommand, values: Readonly<Record<string, unknown>>): void {
+  const given = (UNUSED_OPTIONS[command] as readonly string[]).filter((o) => values[o] !== undefined);
+  if (given.length === 0) return;
+  const used = Object.keys(PIPELINE_OPTIONS).filter((o) => !(UNUSED_OPTIONS[command] as readonly string[]).includes(o));
+  throw new OptionError(`--${given[0]}`, `${given.map((o) => `--${o}`).join(", ")}: ${command} does not use ${given.length > 1 ? "these options" : "this option"} (its pipeline options: ${used.map((o) => `--${o}`).join(", ")})`);
+}
 
 export interface PipelineValues {
   readonly calibration?: string | undefined;
@@ -72,6 +113,7 @@ export interface PipelineValues {
   readonly gamma?: string | undefined;
   readonly kld?: boolean | undefined;
   readonly json?: boolean | undefined;
+  readonly force?: boolean | undefined;
 }
 
 export interface PipelineSettings {
@@ -81,6 +123,10 @@ export interface PipelineSettings {
   readonly score: ScoreOptions;
   readonly cacheDir?: string;
   readonly json: boolean;
+  /** --force: outputs may replace files apreqel did not write */
+  readonly force: boolean;
+  /** the files given as inputs (calibration, eval text, imatrix): no output may be one of them */
+  readonly inputs: readonly InputRef[];
   /** caveats to print with the results (e.g. perplexity on the built-in text) */
   readonly notes: readonly string[];
 }
@@ -130,9 +176,23 @@ export function sensitivitySettings(
   };
 }
 
-/** Validates the options and reads the texts (every check before any long work starts). */
-export async function pipelineSettings(v: PipelineValues): Promise<PipelineSettings> {
-  const threads = int(v.threads, "--threads", 0, 0);
+/** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */
+const IMATRIX_TYPES: ReadonlySet<string> = new Set(["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs"]);
+
+/**
+ * Validates the options and reads the texts (every check before any long work starts; the token
+ * counts are checked against the model's context when withSession opens it, from its header).
+ */
+export async function pipelineSettings(v: PipelineValues, command: PipelineCommand): Promise<PipelineSettings> {
+  rejectUnusedOptions(command, v as Readonly<Record<string, unknown>>);
+  const cores = os.availableParallelism();
+  let threads = int(v.threads, "--threads", 0, 0);
+  // more threads than cores makes llama.cpp's spinning thread pool crawl (16 on 2 cores: 240×
+  // slower) and a thousand of them ignore signals for minutes
+  if (threads > cores && !v.force) {
+    process.stderr.write(`apreqel: --threads ${threads} is more than the ${cores} cores available: using ${cores} (--force keeps ${threads})\n`);
+    threads = cores;
+  }
   const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
   if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
@@ -141,17 +201,29 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
   const nCtx = int(v.ctx, "--ctx", 512, 8);
   const chunks = v.chunks === undefined ? undefined : parseInteger(v.chunks, "--chunks", 1);
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
-  const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(v["non-layer-type"], "--non-layer-type", quantizeTypes());
+  if (gamma !== undefined && gamma > 1) throw new OptionError("--gamma", `--gamma: expected a cosine threshold from 0 to 1 but received ${JSON.stringify(v.gamma)}`);
+  const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(nameIgnoringCase(v["non-layer-type"], quantizeTypes()) ?? v["non-layer-type"], "--non-layer-type", quantizeTypes());
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
+  if (IMATRIX_TYPES.has(nonLayerType) && imatrixPath === undefined) {
+    throw new OptionError("--non-layer-type", `--non-layer-type: ${nonLayerType} needs an importance matrix (--imatrix FILE from llama-imatrix), or choose another type`);
+  }
+  const nGen = int(v["n-gen"], "--n-gen", 128);
+  const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
   const run = { threads, gpuLayers };
   return {
     uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
-    latency: { nGen: int(v["n-gen"], "--n-gen", 128), nPrompt: int(v["n-prompt"], "--n-prompt", 512, 0), reps: int(v.reps, "--reps", 6), ...run },
+    latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 6), ...run },
     accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),
     json: v.json ?? false,
+    force: v.force ?? false,
+    inputs: [
+      ...(v.calibration !== undefined ? [{ path: v.calibration, option: "--calibration" }] : []),
+      ...(v["eval-text"] !== undefined ? [{ path: v["eval-text"], option: "--eval-text" }] : []),
+      ...(imatrixPath !== undefined ? [{ path: imatrixPath, option: "--imatrix" }] : []),
+    ],
     notes: evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : [],
   };
 }
@@ -160,8 +232,8 @@ export async function pipelineSettings(v: PipelineValues): Promise<PipelineSetti
  * Runs a command's long work with a progress display on stderr (nothing with --json): the step
  * running when `work` rejects is shown as failed, the last one as done when it resolves.
  */
-export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>): Promise<T> {
-  const progress = stepProgress(json);
+export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>, plannedSteps?: number): Promise<T> {
+  const progress = stepProgress(json, plannedSteps);
   try {
     const result = await work(progress.onStep);
     progress.finish();
@@ -177,21 +249,59 @@ export async function withProgress<T>(json: boolean, work: (onStep: StepReporter
  * the command's cache folder, interrupt signal and progress display, then runs `work` in it
  * (see {@link withProgress} for how a failed step is shown).
  */
-export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>): Promise<T> {
-  return withProgress(settings.json, async (onStep) =>
-    work(await openSession({ model, ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}), onStep, ...(context.signal ? { signal: context.signal } : {}) })),
+export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>, plannedSteps?: number): Promise<T> {
+  return withProgress(
+    settings.json,
+    async (onStep) =>
+      work(
+        await openSession({
+          model,
+          ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
+          onStep,
+          ...(context.signal ? { signal: context.signal } : {}),
+          contextUse: [
+            { option: "--ctx", tokens: settings.accuracy.nCtx },
+            { option: "--n-prompt", tokens: settings.latency.nPrompt },
+            { option: "--n-gen", tokens: settings.latency.nGen },
+          ],
+        }),
+      ),
+    plannedSteps,
   );
 }
 
-/** A step reporter drawing one progress line/bar per step on stderr (nothing with --json). */
-function stepProgress(json: boolean): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+/**
+ * A step's label with where the run stands: `[3/17, ETA 4m10s] quantize q4_K`. The ETA extrapolates
+ * the whole run's elapsed time over the steps done (steps differ in length, so it is rough; none
+ * before the first step ends). Steps answered from the cache finish at once and count as done.
+ *
+ * @example
+ * overallLabel("latency q8_0", 3, 12, 60_000) // "[3/12, ETA 5m00s] latency q8_0"
+ * overallLabel("similarity", 1, 12, 0)        // "[1/12] similarity"
+ */
+export function overallLabel(step: string, index: number, planned: number, elapsedMs: number): string {
+  const total = Math.max(index, planned);
+  const done = index - 1;
+  const eta = done > 0 ? estimateRemainingMs(done / total, elapsedMs) : undefined;
+  return `[${index}/${total}${eta === undefined ? "" : `, ETA ${formatDuration(eta)}`}] ${step}`;
+}
+
+/**
+ * A step reporter drawing one progress line/bar per step on stderr (nothing with --json); with
+ * `plannedSteps`, each step's label carries the step count and the whole run's ETA (overallLabel).
+ */
+function stepProgress(json: boolean, plannedSteps?: number, now: () => number = Date.now): { readonly onStep: StepReporter; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
+  const started = now();
+  let index = 0;
   let current: { name: string; bar: StepProgress } | null = null;
   return {
     onStep(step, fraction) {
       if (current?.name !== step) {
         current?.bar.done();
-        current = { name: step, bar: startProgress(step, { mode }) };
+        index++;
+        const label = plannedSteps === undefined ? step : overallLabel(step, index, plannedSteps, now() - started);
+        current = { name: step, bar: startProgress(label, { mode }) };
       }
       current.bar.update(fraction);
     },

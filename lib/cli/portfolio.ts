@@ -26,7 +26,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "quantize");
   const measure = sensitivitySettings(values, types, settings.uniform);
   const model = positionals[0]!;
   const r = await withSession(model, settings, context, (s) =>

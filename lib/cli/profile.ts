@@ -1,20 +1,21 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
+import { withSpread } from "../method/noise.js";
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../core/files.js";
+import { claimOutputs, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import type { LatencyMetrics } from "../pipeline/measure-file.js";
 import { formatLatency, latencyNotes } from "./latency-notes.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, pipelineSettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
   --only latency        memory and latency only: run this on the target device
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("profile")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
@@ -23,27 +24,39 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const only = values.only;
   if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values);
-  const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const { profile } = await withSession(positionals[0]!, settings, context, (s) =>
-    profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
-  );
-  await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
-  if (settings.json) {
-    console.log(JSON.stringify(profile, null, 2));
+  const settings = await pipelineSettings(values, "profile");
+  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
+    force: settings.force,
+  });
+  const output = claimed.paths[0]!;
+  try {
+    const { profile } = await withSession(positionals[0]!, settings, context, (s) =>
+      profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
+    );
+    await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
+    if (settings.json) {
+      console.log(JSON.stringify(profile, null, 2));
+      return 0;
+    }
+    console.log(`wrote ${output}`);
+    for (const type of types) {
+      const t = profile.types[type]!;
+      const parts = [
+        t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
+        t.latencyMsPerToken !== undefined ? formatLatency(t as Partial<LatencyMetrics>) : null,
+        t.perplexity !== undefined ? `perplexity ${withSpread(t.perplexity, spreadOf(t.perplexityStderr))}` : null,
+      ].filter(Boolean);
+      console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
+    }
+    for (const note of latencyNotes(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>))) console.log(`note: ${note}`);
+    for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
     return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(`wrote ${output}`);
-  for (const type of types) {
-    const t = profile.types[type]!;
-    const parts = [
-      t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
-      t.latencyMsPerToken !== undefined ? formatLatency(t as Partial<LatencyMetrics>) : null,
-      t.perplexity !== undefined ? `perplexity ${formatNumber(t.perplexity)}` : null,
-    ].filter(Boolean);
-    console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
-  }
-  for (const note of latencyNotes(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>))) console.log(`note: ${note}`);
-  for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
-  return 0;
+}
+
+/** A spread kept in a profile's further fields (sd, stderr), when it is a number. */
+function spreadOf(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }

@@ -1,17 +1,23 @@
 /** `apreqel quantize MODEL.gguf`: the whole method, one mixed-precision GGUF out. */
+import os from "node:os";
 import path from "node:path";
 import type { GgmlType } from "../method/types.js";
+import { noiseWarnings, withSpread, type MeasuredPoint } from "../method/noise.js";
+import type { Weights } from "../method/weights.js";
+import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
-import { requireOutputPath } from "../core/files.js";
+import { claimOutputs } from "../core/files.js";
 import { adaptiveReport, reportMetrics } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
+import { requireOutputPath } from "../core/files.js";
+import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
@@ -24,12 +30,14 @@ export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   --profile FILE        use measured profiles (repeatable; e.g. latency from the edge device)
                         instead of profiling here
   --report FILE.html    also write an HTML report (Pareto views, per-layer type map)
+  --no-measure          do not measure the mixed model (a re-plan with other weights then takes
+                        seconds: everything else is cached); the plan's estimate is shown instead
 ${PLAN_OPTIONS_USAGE}
 ${FRONT_OPTIONS_USAGE}
   --recipe FILE         --method front: also write the mix as a llama-quantize --tensor-type-file
                         recipe and print the command that makes it from MODEL with stock llama.cpp
 ${SENSITIVITY_OPTIONS_USAGE}
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("quantize")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -39,6 +47,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     output: { type: "string", short: "o" },
     profile: { type: "string", multiple: true },
     report: { type: "string" },
+    "no-measure": { type: "boolean" },
     ...FRONT_OPTIONS,
     recipe: { type: "string" },
   });
@@ -50,61 +59,111 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (front.method === "front" && (values.profile !== undefined || values.report !== undefined)) {
     throw new OptionError(values.profile !== undefined ? "--profile" : "--report", `--${values.profile !== undefined ? "profile" : "report"} goes with --method paper for now`);
   }
-  const settings = await pipelineSettings(values);
-  const measure = sensitivitySettings(values, choices.types, settings.uniform);
+  const settings = await pipelineSettings(values, "quantize");
+  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
-  const output = await requireOutputPath(
-    values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`),
-    "--output",
-    [model],
+  // every output against every input and each other, and locked, before any work
+  const claimed = await claimOutputs(
+    [
+      { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" },
+      ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
+    ],
+    [{ path: model, option: "MODEL" }, ...settings.inputs, ...(values.profile ?? []).map((p) => ({ path: p, option: "--profile" }))],
+    { force: settings.force },
   );
-  if (front.method === "front") {
-    const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
-    return runFront(model, output, recipe, choices, front, settings, measure, context);
-  }
-  const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
-  if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
-  const given = loaded?.file;
-  const r = await withSession(model, settings, context, (s) =>
-    quantizeAdaptive(s, {
-      ...settings.uniform,
-      output,
-      types: choices.types,
-      weights: choices.weights.weights,
-      ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
-      constraints: choices.constraints,
-      ...(choices.estimator ? { estimator: choices.estimator } : measure ? { estimator: "measured" as const } : {}),
-      latency: settings.latency,
-      accuracy: settings.accuracy,
-      score: { ...settings.score, ...(measure ? { measure } : {}) },
-      ...(given ? { profile: given } : {}),
-    }),
-  );
-  if (values.report) {
-    await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes: settings.notes, types: choices.types, label }), { output: values.report });
-  }
-  if (settings.json) {
-    console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform }, null, 2));
+  const output = claimed.paths[0]!;
+  const report = values.report === undefined ? undefined : claimed.paths[1]!;
+  try {
+    if (front.method === "front") {
+      const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
+      return await runFront(model, output, recipe, choices, front, settings, sensitivity, values["no-measure"] !== true, context);
+    }
+    const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
+    if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
+    const given = loaded?.file;
+    const measure = values["no-measure"] !== true;
+    const r = await withSession(
+      model,
+      settings,
+      context,
+      (s) =>
+        quantizeAdaptive(s, {
+          ...settings.uniform,
+          output,
+          types: choices.types,
+          weights: choices.weights.weights,
+          ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
+          constraints: choices.constraints,
+          ...(choices.estimator ? { estimator: choices.estimator } : sensitivity ? { estimator: "measured" as const } : {}),
+          latency: settings.latency,
+          accuracy: settings.accuracy,
+          score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
+          ...(given ? { profile: given } : {}),
+          measureResult: measure,
+        }),
+      // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
+      3 * choices.types.length + 2 + (measure ? 2 : 0),
+    );
+    if (report !== undefined) {
+      const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
+      await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label }), { output: report });
+    }
+    const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
+    if (settings.json) {
+      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, warnings }, null, 2));
+      return 0;
+    }
+    for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
+    console.log(describePlan(r.plan, choices.weights).join("\n"));
+    console.log("");
+    console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
+    if (r.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
+    console.log(resultTable(choices.types, r).join("\n"));
+    for (const note of settings.notes) console.log(`note: ${note}`);
     return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(describePlan(r.plan, choices.weights).join("\n"));
-  console.log("");
-  console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
-  console.log(resultTable(choices.types, r).join("\n"));
-  for (const note of settings.notes) console.log(`note: ${note}`);
-  return 0;
 }
 
-/** The result measured next to the uniform set (and the plan's estimate for it). */
+/** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
 function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
   const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
-    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatNumber(m.latencyMsPerToken).padStart(10)} ms ${formatNumber(m.perplexity).padStart(10)}`;
-  const lines = ["  model           memory    latency/token  perplexity"];
+    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, m.perplexityStderr).padStart(18)}`;
+  const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
   for (const type of types) lines.push(row(type, reportMetrics(r.uniform[type])));
   lines.push(row("estimate", r.plan.estimate));
   if (r.result) lines.push(row("result", reportMetrics(r.result)));
   return lines;
+}
+
+/** Warnings when the criteria the weights lean on were measured with a spread that hides the differences between types. */
+function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform">, weights: Weights): string[] {
+  const points = (value: (m: MeasuredModel) => number | undefined, spread: (m: MeasuredModel) => number | undefined): MeasuredPoint[] =>
+    types.flatMap((type) => {
+      const m = r.uniform[type];
+      const v = m && value(m);
+      const s = m && spread(m);
+      return v === undefined || s === undefined ? [] : [{ type, value: v, spread: s }];
+    });
+  return [
+    ...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points((m) => m.latencyMsPerToken, (m) => m.latencyMsPerTokenSd)) : []),
+    ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points((m) => m.perplexity, (m) => m.perplexityStderr)) : []),
+  ];
+}
+
+/** The settings and the machine, for the report's notes (what the numbers were measured with). */
+function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: Awaited<ReturnType<typeof pipelineSettings>>, noMeasure: boolean): string[] {
+  const w = choices.weights.weights;
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return [
+    `weights: memory ${w.memory}, latency ${w.latency}, accuracy ${w.accuracy}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
+    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, ${settings.latency.reps} interleaved rounds (± is their sd); ` +
+      `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
+    `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
+    noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",
+  ];
 }
 
 async function runFront(
@@ -115,6 +174,7 @@ async function runFront(
   front: FrontChoices,
   settings: PipelineSettings,
   measure: ReturnType<typeof sensitivitySettings>,
+  measureResult: boolean,
   context: CommandContext,
 ): Promise<number> {
   const r = await withSession(model, settings, context, async (s) => {
@@ -128,10 +188,13 @@ async function runFront(
       latency: settings.latency,
       accuracy: settings.accuracy,
       score: { ...settings.score, ...(measure ? { measure } : {}) },
+      measureResult,
     });
     const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(settings.uniform.imatrix ? { imatrix: settings.uniform.imatrix.path } : {}) });
     return { result, recipe };
-  });
+  },
+  // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
+  3 * choices.types.length + 3 + (measureResult ? 2 : 0));
   if (settings.json) {
     console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), measured: r.result.result, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;

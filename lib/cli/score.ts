@@ -1,12 +1,12 @@
 /** `apreqel score MODEL.gguf -o scores.json`: layer contributions from the calibration prompts. */
 import { promises as fs } from "node:fs";
-import { requireOutputPath, writeAtomically } from "../core/files.js";
+import { claimOutputs, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
@@ -14,29 +14,36 @@ export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibrat
   much it changes the hidden state (cosine similarity below γ earns a reward, above a penalty).
   --types T,...         candidate types the probes measure, with --sensitivity measured
 ${SENSITIVITY_OPTIONS_USAGE}
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("score")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, types: { type: "string" }, output: { type: "string", short: "o" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
-  const settings = await pipelineSettings(values);
+  const settings = await pipelineSettings(values, "score");
   if (values.types !== undefined && values.sensitivity !== "measured" && values.sensitivity !== "proxy") throw new OptionError("--types", "--types goes with --sensitivity measured or proxy");
   const measure = sensitivitySettings(values, parseTypes(values.types), settings.uniform);
-  const output = await requireOutputPath(values.output, "--output", [positionals[0]!]);
-  const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }));
-  await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
-  if (settings.json) {
-    console.log(JSON.stringify(scores, null, 2));
+  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
+    force: settings.force,
+  });
+  const output = claimed.paths[0]!;
+  try {
+    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }));
+    await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
+    if (settings.json) {
+      console.log(JSON.stringify(scores, null, 2));
+      return 0;
+    }
+    console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
+    console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
+    if (measured) {
+      const t = measured.table;
+      console.log(
+        `  measured Δ KLD of ${t.units.length} units × ${t.types.length} types (${measured.probed} probes run, ${measured.cached} from the cache); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`,
+      );
+    }
     return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
-  console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
-  if (measured) {
-    const t = measured.table;
-    console.log(
-      `  measured Δ KLD of ${t.units.length} units × ${t.types.length} types (${measured.probed} probes run, ${measured.cached} from the cache); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`,
-    );
-  }
-  return 0;
 }

@@ -1,7 +1,8 @@
 /** `apreqel sweep MODEL.gguf --out-dir DIR`: the paper's 28 weightings → 28 models, measured, with hypervolume. */
+import { nameIgnoringCase } from "../core/validate.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { requireOutputPath, writeAtomically } from "../core/files.js";
+import { claimOutputs, writeAtomically } from "../core/files.js";
 import { sweep, type SweepResult } from "../pipeline/sweep.js";
 import { sweepReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
@@ -10,49 +11,65 @@ import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
   hypervolume of the mixed set against the uniform set (and llama.cpp's presets when given).
   Writes DIR/<weighting>.gguf, DIR/sweep.json and DIR/report.html.
 ${SENSITIVITY_OPTIONS_USAGE}
-${PIPELINE_OPTIONS_USAGE}`;
+${pipelineOptionsUsage("sweep")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
-  const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => p.trim());
-  for (const p of presets) if (!quantizePresets().includes(p)) throw unknownName("--presets", "llama.cpp preset", p, quantizePresets());
-  const settings = await pipelineSettings(values);
+  // preset names ignore case, as in llama-quantize (Q4_K_M = q4_k_m)
+  const presets = values.presets === undefined ? [] : values.presets.split(",").map((p) => {
+    const name = nameIgnoringCase(p.trim(), quantizePresets());
+    if (name === undefined) throw unknownName("--presets", "llama.cpp preset", p.trim(), quantizePresets());
+    return name;
+  });
+  const settings = await pipelineSettings(values, "sweep");
   const measure = sensitivitySettings(values, types, settings.uniform);
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
-  const jsonFile = await requireOutputPath(path.join(outDir, "sweep.json"), "--out-dir", [positionals[0]!]);
-  const r = await withSession(positionals[0]!, settings, context, (s) =>
-    sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure ? { estimator: "measured" as const } : {}), presets }),
+  const claimed = await claimOutputs(
+    [
+      { path: path.join(outDir, "sweep.json"), option: "--out-dir", kind: "json" },
+      { path: path.join(outDir, "report.html"), option: "--out-dir", kind: "html" },
+    ],
+    [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs],
+    { force: settings.force },
   );
-  const summary = sweepJson(r);
-  await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
-  const notes = [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
-  await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: path.join(outDir, "report.html") });
-  if (settings.json) {
-    console.log(JSON.stringify(summary, null, 2));
-    return 0;
-  }
-  console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir}`);
-  for (const m of r.models) {
-    console.log(
-      `  ${m.weighting.id.padEnd(22)} ${formatBytes(m.measured.memoryBytes).padStart(11)} ${formatNumber(m.measured.latencyMsPerToken!).padStart(9)} ms ${formatNumber(m.measured.perplexity!).padStart(10)}  ${Object.entries(m.plan.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")}`,
+  const jsonFile = claimed.paths[0]!;
+  try {
+    const r = await withSession(positionals[0]!, settings, context, (s) =>
+      sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure ? { estimator: "measured" as const } : {}), presets }),
     );
+    const summary = sweepJson(r);
+    await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
+    const notes = [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
+    await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: path.join(outDir, "report.html") });
+    if (settings.json) {
+      console.log(JSON.stringify(summary, null, 2));
+      return 0;
+    }
+    console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir}`);
+    for (const m of r.models) {
+      console.log(
+        `  ${m.weighting.id.padEnd(22)} ${formatBytes(m.measured.memoryBytes).padStart(11)} ${formatNumber(m.measured.latencyMsPerToken!).padStart(9)} ms ${formatNumber(m.measured.perplexity!).padStart(10)}  ${Object.entries(m.plan.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")}`,
+      );
+    }
+    console.log(`hypervolume (measured): uniform ${r.measured.uniform.hypervolume.toFixed(4)}, mixed ${r.measured.mixed.hypervolume.toFixed(4)}, union ${r.measured.union.hypervolume.toFixed(4)}, gain ${pct(r.measured.gain)}`);
+    console.log(`hypervolume (estimated): gain ${pct(r.estimated.gain)}`);
+    console.log(`wrote ${jsonFile} and ${path.join(outDir, "report.html")}`);
+    for (const note of settings.notes) console.log(`note: ${note}`);
+    return 0;
+  } finally {
+    await claimed.release();
   }
-  console.log(`hypervolume (measured): uniform ${r.measured.uniform.hypervolume.toFixed(4)}, mixed ${r.measured.mixed.hypervolume.toFixed(4)}, union ${r.measured.union.hypervolume.toFixed(4)}, gain ${pct(r.measured.gain)}`);
-  console.log(`hypervolume (estimated): gain ${pct(r.estimated.gain)}`);
-  console.log(`wrote ${jsonFile} and ${path.join(outDir, "report.html")}`);
-  for (const note of settings.notes) console.log(`note: ${note}`);
-  return 0;
 }
 
 function pct(x: number | null): string {

@@ -4,7 +4,7 @@
  * call leaves nothing behind.
  */
 import { randomBytes } from "node:crypto";
-import { constants, promises as fs } from "node:fs";
+import { constants, promises as fs, rmSync } from "node:fs";
 import path from "node:path";
 import { InputError, invalidOption } from "./errors.js";
 
@@ -114,4 +114,134 @@ export async function readJsonInput(file: unknown, option: string): Promise<unkn
   } catch (e) {
     throw new InputError(`${option}: ${abs} is not valid JSON (${(e as Error).message})`);
   }
+}
+
+/** What an output will hold: how a file apreqel wrote there earlier is recognised. */
+export type OutputKind = "gguf" | "profile" | "scores" | "html" | "json";
+
+export interface OutputClaim {
+  readonly path: string;
+  /** the option that named it, for messages ("--report") */
+  readonly option: string;
+  readonly kind: OutputKind;
+}
+
+export interface InputRef {
+  readonly path: string;
+  readonly option: string;
+}
+
+export interface ClaimedOutputs {
+  /** the outputs' absolute paths, in the order given */
+  readonly paths: readonly string[];
+  /** Releases the locks (also done at process exit). */
+  release(): Promise<void>;
+}
+
+/**
+ * Checks every output of a run against every input and every other output before any work, and
+ * locks them: an output may not be an input or another output (compared by path and by device +
+ * inode, so links and other spellings do not slip through); an existing file there must be one
+ * apreqel wrote (a GGUF with apreqel.* metadata, our JSON or report) unless `force`; and no other
+ * live run may be writing it (`.<name>.lock` beside it, holding the owner's pid). Every refusal
+ * is an InputError (exit 2) and leaves every file as it was.
+ *
+ * @example
+ * const out = await claimOutputs([{ path: "mix.gguf", option: "--output", kind: "gguf" }], [{ path: "m.gguf", option: "MODEL" }]);
+ * try { ... } finally { await out.release(); }
+ */
+export async function claimOutputs(
+  outputs: readonly OutputClaim[],
+  inputs: readonly InputRef[],
+  options: { readonly force?: boolean } = {},
+): Promise<ClaimedOutputs> {
+  const resolved: Array<OutputClaim & { abs: string; st: import("node:fs").Stats | null }> = [];
+  for (const o of outputs) {
+    const abs = await requireOutputPath(o.path, o.option, []);
+    resolved.push({ ...o, abs, st: await fs.stat(abs).catch(() => null) });
+  }
+  const same = (a: { abs: string; st: import("node:fs").Stats | null }, b: { abs: string; st: import("node:fs").Stats | null }) =>
+    a.abs === b.abs || (a.st !== null && b.st !== null && a.st.dev === b.st.dev && a.st.ino === b.st.ino);
+  const ins = await Promise.all(inputs.map(async (i) => ({ ...i, abs: path.resolve(i.path), st: await fs.stat(path.resolve(i.path)).catch(() => null) })));
+  for (const [k, o] of resolved.entries()) {
+    for (const i of ins) {
+      if (same(o, i)) {
+        throw new InputError(`${o.option}: the output ${o.abs} is also an input (${i.option}); choose another output path (inputs are never overwritten)`);
+      }
+    }
+    for (const other of resolved.slice(0, k)) {
+      if (same(o, other)) throw new InputError(`${other.option} and ${o.option} name the same file ${o.abs}; give each output its own path`);
+    }
+    if (o.st !== null && o.st.size > 0 && !options.force && !(await wroteByApreqel(o.abs, o.kind))) {
+      throw new InputError(`${o.option}: ${o.abs} exists and is not a file apreqel wrote; pass --force to replace it, or choose another path`);
+    }
+  }
+  const locks: string[] = [];
+  try {
+    for (const o of resolved) locks.push(await lockOutput(o.abs, o.option));
+  } catch (e) {
+    await Promise.all(locks.map((l) => fs.rm(l, { force: true })));
+    throw e;
+  }
+  const onExit = () => {
+    for (const l of locks) rmSync(l, { force: true });
+  };
+  process.once("exit", onExit);
+  return {
+    paths: resolved.map((o) => o.abs),
+    async release() {
+      process.removeListener("exit", onExit);
+      await Promise.all(locks.map((l) => fs.rm(l, { force: true })));
+    },
+  };
+}
+
+/** `.<name>.lock` beside `output`, created exclusively; a lock whose owner is gone is taken over. */
+async function lockOutput(output: string, option: string): Promise<string> {
+  const lock = path.join(path.dirname(output), `.${path.basename(output)}.lock`);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fs.writeFile(lock, `${process.pid}\n`, { flag: "wx" });
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new InputError(`${option}: cannot lock ${output}: ${(e as Error).message}`);
+    }
+    const pid = Number((await fs.readFile(lock, "utf8").catch(() => "")).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new InputError(`${option}: another apreqel run (pid ${pid}) is writing ${output}; wait for it to finish or choose another output path`);
+    }
+    // the owner is gone (killed) or it is us from an earlier claim: take it over
+    await fs.rm(lock, { force: true });
+  }
+  throw new InputError(`${option}: cannot lock ${output}: another run keeps taking the lock`);
+}
+
+/** Whether the file at `file` is one apreqel writes for `kind` (read from its first 1 MiB). */
+export async function wroteByApreqel(file: string, kind: OutputKind): Promise<boolean> {
+  let head: Buffer;
+  try {
+    const fh = await fs.open(file, "r");
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+  if (kind === "gguf") return head.toString("latin1", 0, 4) === "GGUF" && head.includes("apreqel.");
+  if (kind === "html") return head.includes('<meta name="generator" content="apreqel">');
+  let value: unknown;
+  try {
+    value = JSON.parse((await fs.readFile(file, "utf8")).slice(0, 64 << 20));
+  } catch {
+    return false;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const o = value as Record<string, unknown>;
+  if (kind === "profile") return typeof o["model"] === "object" && typeof o["types"] === "object";
+  if (kind === "scores") return typeof o["gamma"] === "number" && Array.isArray(o["layers"]);
+  return true; // "json": any JSON object apreqel's commands write (sweep.json)
 }

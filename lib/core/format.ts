@@ -26,3 +26,16 @@ export function formatBytes(bytes: number): string {
 export function formatNumber(value: number, digits = 4): string {
   return String(Number(value.toPrecision(digits)));
 }
+
+/**
+ * Text from a file (metadata, tensor names, an error that quotes them) made safe to print on a
+ * terminal: control characters (C0, DEL, C1; ESC starts the sequences that move the cursor,
+ * retitle the window or worse) are shown as \u escapes; newlines and tabs stay.
+ *
+ * @example
+ * printable("llama\u001b]0;pwned\u0007") // "llama\\u001b]0;pwned\\u0007"
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

@@ -66,3 +66,18 @@ export function validateJobOptions(o: JobOptions): void {
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidOption("signal", "an AbortSignal", o.signal);
   if (o.onProgress !== undefined && typeof o.onProgress !== "function") throw invalidOption("onProgress", "a function", o.onProgress);
 }
+
+/**
+ * The entry of `valid` that `name` spells, ignoring case (llama.cpp's tools accept `Q4_K_M` and
+ * `q4_k_m` alike); undefined when none does, or when two entries differ only in case.
+ *
+ * @example
+ * nameIgnoringCase("q4_k", ["q4_K", "q8_0"])   // "q4_K"
+ * nameIgnoringCase("q4_k_m", ["Q4_K_M"])        // "Q4_K_M"
+ * nameIgnoringCase("q4_x", ["q4_K"])            // undefined
+ */
+export function nameIgnoringCase(name: string, valid: readonly string[]): string | undefined {
+  if (valid.includes(name)) return name;
+  const matches = valid.filter((v) => v.toLowerCase() === name.toLowerCase());
+  return matches.length === 1 ? matches[0] : undefined;
+}

@@ -82,7 +82,9 @@ export function layerScores(input: CosineInput): ScoresFile {
         throw new MethodInputError(`cosines[${row + l}] (token ${t}, ${layerNameAt(l)}) must be a finite number (got ${describeValue(cos)})`);
       }
       if (cos < threshold) rewards[l] = (rewards[l] as number) + 1;
-      sums[l] = (sums[l] as number) + (1 - cos);
+      // a cosine computed in float can round to just above 1 (1 + 2^-23): its 1 − cos is 0, not a
+      // negative sensitivity that the estimators rightly refuse
+      sums[l] = (sums[l] as number) + Math.max(0, 1 - cos);
     }
   }
   const layers: LayerScore[] = [];

@@ -41,6 +41,8 @@ export interface AdaptiveResult {
   /** measurements of the uniform files and of the result (when measured) */
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the run was interrupted after the output was published, while measuring it: the output is complete */
+  readonly interrupted?: boolean;
 }
 
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
@@ -71,6 +73,16 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     const t = profile.types[type];
     if (t) uniform[type] = t as unknown as MeasuredModel;
   }
-  const result = (o.measureResult ?? true) ? await measureModel(s, output.output, "result", o) : null;
-  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result };
+  // the output is published: an interrupt from here on stops the measurement, not the run's success
+  let result: MeasuredModel | null = null;
+  let interrupted = false;
+  if (o.measureResult ?? true) {
+    try {
+      result = await measureModel(s, output.output, "result", o);
+    } catch (e) {
+      if ((e as Error).name !== "AbortError") throw e;
+      interrupted = true;
+    }
+  }
+  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, ...(interrupted ? { interrupted } : {}) };
 }

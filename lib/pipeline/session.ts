@@ -5,7 +5,7 @@
  */
 import { Cache } from "../cache/cache.js";
 import type { CacheKey, CacheKind } from "../cache/key.js";
-import { InputError } from "../core/errors.js";
+import { InputError, OptionError } from "../core/errors.js";
 import { requireInputFile } from "../core/files.js";
 import { inspect, type ModelInfo } from "../ops/inspect.js";
 import { buildInfo } from "../ops/build-info.js";
@@ -22,6 +22,11 @@ export interface SessionOptions {
   readonly cacheDir?: string;
   readonly signal?: AbortSignal;
   readonly onStep?: StepReporter;
+  /**
+   * Token counts the run will put in one context (--ctx, --n-prompt, --n-gen): each must fit the
+   * model's training context; checked from the header before the model is hashed or anything runs.
+   */
+  readonly contextUse?: ReadonlyArray<{ readonly option: string; readonly tokens: number }>;
 }
 
 export interface Session {
@@ -41,8 +46,15 @@ export interface Session {
 
 export async function openSession(options: SessionOptions): Promise<Session> {
   const model = await requireInputFile(options.model, "model");
+  const info = await inspect(model);
+  const trained = info.metadata[`${info.architecture}.context_length`];
+  for (const { option, tokens } of options.contextUse ?? []) {
+    if (typeof trained === "number" && trained > 0 && tokens > trained) {
+      throw new OptionError(option, `${option}: ${tokens} tokens is more than ${model}'s context of ${trained} tokens`);
+    }
+  }
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
-  const [info, sha256] = await Promise.all([inspect(model), cache.modelHash(model)]);
+  const sha256 = await cache.modelHash(model);
   // the user's input, not our failure: exit 2 like any other bad input
   if (info.layers.length === 0) throw new InputError(`model: ${model} has no transformer blocks apreqel can plan (architecture ${info.architecture})`);
   const backend = buildInfo();

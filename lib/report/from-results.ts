@@ -5,20 +5,26 @@
 import type { GgmlType } from "../method/types.js";
 import type { AdaptiveResult } from "../pipeline/adaptive.js";
 import type { SweepResult } from "../pipeline/sweep.js";
-import type { ReportInput } from "./types.js";
+import type { Estimate } from "../method/estimators.js";
+import type { ReportInput, Spread } from "./types.js";
 
-/** The three objectives of a measured model, NaN where one was not measured. */
-export function reportMetrics(m: { readonly memoryBytes: number; readonly latencyMsPerToken?: number; readonly perplexity?: number } | undefined): {
-  memoryBytes: number;
-  latencyMsPerToken: number;
-  perplexity: number;
-} {
-  return { memoryBytes: m?.memoryBytes ?? Number.NaN, latencyMsPerToken: m?.latencyMsPerToken ?? Number.NaN, perplexity: m?.perplexity ?? Number.NaN };
+/** The three objectives of a measured model, NaN where one was not measured, with their spreads where measured. */
+export function reportMetrics(
+  m: { readonly memoryBytes: number; readonly latencyMsPerToken?: number; readonly perplexity?: number; readonly latencyMsPerTokenSd?: number; readonly perplexityStderr?: number } | undefined,
+): Estimate & Spread {
+  return {
+    memoryBytes: m?.memoryBytes ?? Number.NaN,
+    latencyMsPerToken: m?.latencyMsPerToken ?? Number.NaN,
+    perplexity: m?.perplexity ?? Number.NaN,
+    ...(m?.latencyMsPerTokenSd !== undefined ? { latencyMsPerTokenSd: m.latencyMsPerTokenSd } : {}),
+    ...(m?.perplexityStderr !== undefined ? { perplexityStderr: m.perplexityStderr } : {}),
+  };
 }
 
 /**
  * The report of one adaptive quantization: the uniform set and the one mix (`label`: its
- * priority, or "custom" weights).
+ * priority, or "custom" weights), labelled "chosen"; when it was measured, the plan's estimate
+ * for it is drawn beside it as a reference point, otherwise the estimate is its point.
  *
  * @example
  * await writeReport(adaptiveReport(r, { title: "apreqel: m.gguf", notes: [], types, label: "balanced" }), { output: "r.html" });
@@ -32,7 +38,8 @@ export function adaptiveReport(
     notes: o.notes,
     measured: r.result !== null,
     uniform: o.types.map((type) => ({ type, ...reportMetrics(r.uniform[type]) })),
-    mixed: r.result ? [{ id: o.label, category: "custom", ...reportMetrics(r.result) }] : [],
+    mixed: [{ id: `chosen: ${o.label}`, category: "custom", ...(r.result ? reportMetrics(r.result) : r.plan.estimate) }],
+    references: r.result ? [{ label: "plan estimate", ...r.plan.estimate }] : [],
     allocations: [{ label: o.label, allocation: r.plan.allocation }],
   };
 }

@@ -30,12 +30,15 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
     ...input.uniform.map((p) => ({ series: "uniform", name: p.type, ...p })),
     ...input.mixed.map((p) => ({ series: "mixed", name: `${p.id} (${p.category})`, ...p })),
     ...(input.presets ?? []).map((p) => ({ series: "llama.cpp preset", name: p.preset, ...p })),
+    ...(input.references ?? []).map((p) => ({ series: "reference", name: p.label, ...p })),
   ];
+  const pm = (value: number, spread: number | undefined, digits: number): string =>
+    spread === undefined || !Number.isFinite(spread) ? formatNumber(value, digits) : `${formatNumber(value, digits)} ± ${formatNumber(spread, 2)}`;
   const table = rows
     .map(
       (r) =>
         `<tr data-series="${escapeHtml(r.series)}"><td>${escapeHtml(r.series)}</td><td>${escapeHtml(r.name)}</td>` +
-        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${formatNumber(r.latencyMsPerToken)}</td><td>${formatNumber(r.perplexity, 5)}</td></tr>`,
+        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${pm(r.latencyMsPerToken, r.latencyMsPerTokenSd, 4)}</td><td>${pm(r.perplexity, r.perplexityStderr, 5)}</td></tr>`,
     )
     .join("\n");
   const figures = charts
@@ -47,11 +50,13 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="apreqel">
 <title>${escapeHtml(input.title)}</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-.charts { display: flex; flex-wrap: wrap; gap: 1.5rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 1.5rem; }
 figure { margin: 0; }
+figure svg { width: 100%; height: auto; }
 figcaption { font-size: 0.85rem; color: #555; max-width: 40rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin-top: 1.5rem; }
 td, th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
@@ -65,7 +70,7 @@ ${notes === "" ? "" : `<ul class="notes">${notes}</ul>`}
 ${figures}
 </div>
 <table>
-<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>latency (ms/token)</th><th>perplexity</th></tr></thead>
+<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>latency (ms/token ± sd)</th><th>perplexity ± stderr</th></tr></thead>
 <tbody>
 ${table}
 </tbody>

@@ -6,7 +6,8 @@ import type { TopLevelSpec } from "vega-lite";
 import { nonDominated } from "../method/hypervolume.js";
 import { layerOrder, type LayerName } from "../method/layers.js";
 import { GGML_TYPE_TABLE } from "../method/types.js";
-import type { LabelledAllocation, ReportInput } from "./types.js";
+import type { Estimate } from "../method/estimators.js";
+import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
 
 /** The three objectives, with how an axis shows them. */
 export type Objective = "memory" | "latency" | "perplexity";
@@ -19,15 +20,19 @@ export const PARETO_VIEWS: readonly (readonly [Objective, Objective])[] = [
 ];
 
 /** Series names as the legend shows them, in legend order. */
-export const SERIES = { uniform: "uniform", mixed: "mixed (apreqel)", preset: "llama.cpp preset" } as const;
+export const SERIES = { uniform: "uniform", mixed: "mixed (apreqel)", preset: "llama.cpp preset", reference: "reference" } as const;
 export type SeriesName = (typeof SERIES)[keyof typeof SERIES];
 
 const SERIES_COLORS: Readonly<Record<SeriesName, string>> = {
   uniform: "#4c78a8",
   "mixed (apreqel)": "#e45756",
   "llama.cpp preset": "#54a24b",
+  reference: "#888888",
 };
-const SERIES_SHAPES: Readonly<Record<SeriesName, string>> = { uniform: "square", "mixed (apreqel)": "circle", "llama.cpp preset": "triangle-up" };
+const SERIES_SHAPES: Readonly<Record<SeriesName, string>> = { uniform: "square", "mixed (apreqel)": "circle", "llama.cpp preset": "triangle-up", reference: "diamond" };
+
+/** Mixed points are labelled when there are this few (a quantize run's one chosen mix; not a sweep's 28). */
+export const LABEL_MIXED_UP_TO = 3;
 
 /** One point of a Pareto view, as the spec's data holds it. */
 export interface ViewRow {
@@ -39,8 +44,13 @@ export interface ViewRow {
   readonly front: boolean;
   /** `front` as the legend shows it ("yes"/"no"). */
   readonly nonDominated: "yes" | "no";
-  /** Labelled on the chart (uniform types and presets; mixed points are too many). */
+  /** Labelled on the chart (uniform types, presets, references, and mixed points when few). */
   readonly labelled: boolean;
+  /** Error bar ends (value ± spread) where a spread was measured; equal to x / y otherwise. */
+  readonly xLo: number;
+  readonly xHi: number;
+  readonly yLo: number;
+  readonly yHi: number;
 }
 
 /** Memory in GB for models of a GB or more, MB below, so axes read naturally. */
@@ -57,15 +67,29 @@ function memoryUnit(input: ReportInput): { readonly name: "GB" | "MB"; readonly 
  */
 export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRow[] {
   const unit = memoryUnit(input);
-  const value = (p: { memoryBytes: number; latencyMsPerToken: number; perplexity: number }, o: Objective): number =>
+  type Point = Estimate & Spread;
+  const value = (p: Point, o: Objective): number =>
     o === "memory" ? p.memoryBytes / unit.bytes : o === "latency" ? p.latencyMsPerToken : p.perplexity;
-  const rows: Omit<ViewRow, "front" | "nonDominated">[] = [
-    ...input.uniform.map((p) => ({ series: SERIES.uniform, label: p.type, x: value(p, x), y: value(p, y), labelled: true })),
-    ...input.mixed.map((p) => ({ series: SERIES.mixed, label: p.id, x: value(p, x), y: value(p, y), labelled: false })),
-    ...(input.presets ?? []).map((p) => ({ series: SERIES.preset, label: p.preset, x: value(p, x), y: value(p, y), labelled: true })),
+  const spread = (p: Point, o: Objective): number => {
+    const s = o === "latency" ? p.latencyMsPerTokenSd : o === "perplexity" ? p.perplexityStderr : undefined;
+    return s !== undefined && Number.isFinite(s) ? s : 0;
+  };
+  const row = (series: SeriesName, label: string, p: Point, labelled: boolean) => {
+    const [vx, vy, sx, sy] = [value(p, x), value(p, y), spread(p, x), spread(p, y)];
+    return { series, label, x: vx, y: vy, labelled, xLo: vx - sx, xHi: vx + sx, yLo: vy - sy, yHi: vy + sy };
+  };
+  const labelMixed = input.mixed.length <= LABEL_MIXED_UP_TO;
+  const scored = [
+    ...input.uniform.map((p) => row(SERIES.uniform, p.type, p, true)),
+    ...input.mixed.map((p) => row(SERIES.mixed, p.id, p, labelMixed)),
+    ...(input.presets ?? []).map((p) => row(SERIES.preset, p.preset, p, true)),
   ];
-  const front = new Set(nonDominated(rows.map((r) => [r.x, r.y])));
-  return rows.map((r, i) => ({ ...r, front: front.has(i), nonDominated: front.has(i) ? "yes" : "no" }));
+  // references (the plan's estimate, the source model) are drawn but take no part in the front
+  const front = new Set(nonDominated(scored.map((r) => [r.x, r.y])));
+  return [
+    ...scored.map((r, i) => ({ ...r, front: front.has(i), nonDominated: front.has(i) ? ("yes" as const) : ("no" as const) })),
+    ...(input.references ?? []).map((p) => ({ ...row(SERIES.reference, p.label, p, true), front: false, nonDominated: "no" as const })),
+  ];
 }
 
 /**
@@ -86,8 +110,9 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopL
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: `${axisTitle(x).split(" (")[0]} vs ${axisTitle(y).split(" (")[0]}`, subtitle: `${kind}; lower-left is better` },
-    width: 340,
-    height: 260,
+    // wide enough for the labels to part; the page scales each chart to its column (html.ts)
+    width: 560,
+    height: 380,
     background: "white",
     data: { values: rows as unknown as Record<string, unknown>[] },
     layer: [
@@ -95,6 +120,17 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopL
         transform: [{ filter: "datum.front" }],
         mark: { type: "line", interpolate: "step-after", color: "#888", strokeDash: [4, 3], strokeWidth: 1 },
         encoding: { x: xEnc, y: yEnc, order: { field: "x", type: "quantitative" } },
+      },
+      {
+        // error bars: ± sd of latency, ± stderr of perplexity, where measured
+        transform: [{ filter: "datum.xHi > datum.xLo" }],
+        mark: { type: "rule", strokeWidth: 1.2, color: "#777" },
+        encoding: { x: { ...xEnc, field: "xLo" }, x2: { field: "xHi" }, y: yEnc },
+      },
+      {
+        transform: [{ filter: "datum.yHi > datum.yLo" }],
+        mark: { type: "rule", strokeWidth: 1.2, color: "#777" },
+        encoding: { x: xEnc, y: { ...yEnc, field: "yLo" }, y2: { field: "yHi" } },
       },
       {
         mark: { type: "point", filled: true, size: 70, strokeWidth: 1 },

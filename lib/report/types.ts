@@ -3,20 +3,28 @@ import type { Allocation } from "../method/allocate.js";
 import type { Estimate } from "../method/estimators.js";
 import type { WeightingCategory } from "../method/weightings.js";
 
+/** The spread of a measurement, drawn as error bars and printed as ± (absent for estimates). */
+export interface Spread {
+  /** sd of the latency over repetitions, ms/token */
+  readonly latencyMsPerTokenSd?: number;
+  /** stderr of the perplexity */
+  readonly perplexityStderr?: number;
+}
+
 /** A model uniformly quantized to one type. */
-export interface UniformPoint extends Estimate {
+export interface UniformPoint extends Estimate, Spread {
   readonly type: string;
 }
 
 /** A mixed model chosen by the method under one weighting. */
-export interface MixedPoint extends Estimate {
+export interface MixedPoint extends Estimate, Spread {
   /** The weighting's id, e.g. "latency-0.8" or "custom". */
   readonly id: string;
   readonly category: WeightingCategory | "custom";
 }
 
 /** A llama.cpp preset mix (e.g. Q4_K_M), for comparison. */
-export interface PresetPoint extends Estimate {
+export interface PresetPoint extends Estimate, Spread {
   readonly preset: string;
 }
 
@@ -36,4 +44,6 @@ export interface ReportInput {
   readonly mixed: readonly MixedPoint[];
   readonly presets?: readonly PresetPoint[];
   readonly allocations?: readonly LabelledAllocation[];
+  /** Reference points drawn and labelled as such: the plan's estimate for the chosen mix, the source model. */
+  readonly references?: readonly (Estimate & Spread & { readonly label: string })[];
 }

@@ -24,7 +24,7 @@ const { values, positionals } = parseArgs({
 const model = positionals[0];
 if (!model || !values.presets) throw new Error("usage: front-matched.ts MODEL.gguf --presets a.gguf,b.gguf [options]");
 const types = parseTypes(values.types);
-const settings = await pipelineSettings({ ...values, kld: true });
+const settings = await pipelineSettings({ ...values, kld: true }, "quantize");
 const measure = sensitivitySettings({ sensitivity: "measured", granularity: values.granularity ?? "tensor", "probe-chunks": values["probe-chunks"] }, types, settings.uniform);
 const outDir = path.resolve(values["out-dir"] ?? "front-matched");
 await fs.mkdir(outDir, { recursive: true });

@@ -1,6 +1,6 @@
 // Fuzzes every call that reads a GGUF (inspect, quantize, assemble, captureSimilarity, perplexity)
 // with mutated fixture files, one child process per case (issue 6, item 1).
-//   npx vite-node scripts/fuzz/gguf.ts --cases 2000 --seed 1 [--jobs 2] [--timeout 120] [--out DIR]
+//   npx vite-node scripts/fuzz/gguf.ts --cases 2000 --seed 1 [--jobs 2] [--timeout 120] [--out DIR] [--vocab V.gguf]
 // Prints a summary (and writes summary.json, cases.jsonl and the files of crashing cases to DIR);
 // exits non-zero when any case crashed, hung or was rejected with something other than an Error.
 import { mkdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
@@ -21,11 +21,13 @@ const count = arg("cases", 2000);
 const seed = arg("seed", 1);
 const jobs = arg("jobs", os.cpus().length);
 const timeoutMs = arg("timeout", 120) * 1000;
+const vocabIndex = process.argv.indexOf("--vocab");
+const vocab = vocabIndex >= 0 ? path.resolve(process.argv[vocabIndex + 1]!) : undefined;
 const outIndex = process.argv.indexOf("--out");
 const out = outIndex >= 0 ? path.resolve(process.argv[outIndex + 1]!) : defaultWorkDir(seed);
 
 mkdirSync(out, { recursive: true });
-const fixtures = await prepareFixtures(path.join(os.tmpdir(), `apreqel-fuzz-fixtures-${process.getuid?.() ?? 0}`));
+const fixtures = await prepareFixtures(path.join(os.tmpdir(), `apreqel-fuzz-fixtures-${process.getuid?.() ?? 0}`), vocab);
 const cases = buildCases(fixtures, typeSizes(), seed, count);
 const runner = await bundleRunner(out);
 const addon = snapshotAddon(out);

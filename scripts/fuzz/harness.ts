@@ -15,14 +15,19 @@ import { CALLS, type CaseResult, RESULT_MARK } from "./protocol.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** Small fixtures (2 blocks, n_embd 256) in F16, F32 and q4_K, cached in `dir`. */
-export async function prepareFixtures(dir: string): Promise<Fixture[]> {
+/**
+ * Small fixtures (2 blocks, n_embd 256) in F16, F32 and q4_K, cached in `dir`. `vocab` takes the
+ * tokenizer from another GGUF (default llama.cpp's 32k SentencePiece vocab): a small one makes
+ * files of a few MiB, so a long run spends its time on cases rather than on copying 66 MiB each.
+ */
+export async function prepareFixtures(dir: string, vocab?: string): Promise<Fixture[]> {
+  if (vocab !== undefined) dir = path.join(dir, path.basename(vocab, ".gguf"));
   mkdirSync(dir, { recursive: true });
   const shape = { nEmbd: 256, nFf: 256, nLayer: 2, nHead: 4, nHeadKv: 2, nCtx: 256 };
   const files: Record<string, string> = {};
   for (const type of ["f16", "f32"] as const) {
     files[type] = path.join(dir, `fuzz-${type}.gguf`);
-    if (!existsSync(files[type]!)) await writeRandomModel({ output: files[type]!, ...shape, type, seed: 7 });
+    if (!existsSync(files[type]!)) await writeRandomModel({ output: files[type]!, ...shape, type, seed: 7, ...(vocab !== undefined ? { vocab } : {}) });
   }
   files.q4_K = path.join(dir, "fuzz-q4_K.gguf");
   if (!existsSync(files.q4_K)) await quantize({ input: files.f16!, output: files.q4_K, type: "q4_K" });

@@ -5,6 +5,7 @@
 // byte flips. Every case is a pure function of (fixture, label): the same seed gives the same files.
 import { prng } from "../shared/prng.js";
 import { type Field, type GgufLayout, readLayout, tensorRanges } from "./gguf-layout.js";
+import { randomSemantic, SEMANTIC_CATEGORIES, semanticDrafts, type SemanticCategory } from "./semantic.js";
 
 export const CATEGORIES = [
   "control",
@@ -17,6 +18,8 @@ export const CATEGORIES = [
   "reshape",
   "hparams",
   "random-flip",
+  // semantic attacks (semantic.ts): consistent offsets, hostile meaning
+  ...SEMANTIC_CATEGORIES,
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -163,6 +166,7 @@ export function drafts(fx: Fixture, types: TypeSizes): Draft[] {
     for (const [what, shape] of shapes) add("reshape", `${k}.shape=${what}`, reshape(L, types, i, shape, t.typeId));
     for (const type of [0, 1, 8, 12]) if (type !== t.typeId) add("reshape", `${k}.retype=${type}`, reshape(L, types, i, t.shape, type));
   });
+  for (const d of semanticDrafts(fx.bytes)) add(d.category, d.label, d.edit);
   return out;
 }
 
@@ -203,7 +207,7 @@ function randomFlip(fx: Fixture, random: () => number): Draft {
 }
 
 /** Weights of the round-robin over categories: truncation boundaries and random flips get more turns. */
-const WEIGHT: Partial<Record<Category, number>> = { truncate: 2, "random-flip": 3, control: 0 };
+const WEIGHT: Partial<Record<Category, number>> = { truncate: 2, "random-flip": 3, control: 0, shape: 2, "per-layer": 2, vocab: 2, alignment: 1 };
 
 /**
  * The first `count` cases for `seed`: one control per fixture, then the categories in a weighted
@@ -242,6 +246,11 @@ export function buildCases(fixtures: readonly Fixture[], types: TypeSizes, seed:
       }
       const d = pools.get(c)?.shift();
       if (d) push(d, d.fixture);
+      else if ((SEMANTIC_CATEGORIES as readonly string[]).includes(c)) {
+        // the targeted list ran out: random semantic mutations of the same kind never do
+        const fx = fixtures[flips++ % fixtures.length]!;
+        push(randomSemantic(fx.bytes, random, c as SemanticCategory), fx);
+      }
     }
   }
   return cases;

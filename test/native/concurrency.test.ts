@@ -36,7 +36,9 @@ describe("concurrency", () => {
     const settings = ["--cache-dir", cacheDir, "--calibration", calibration, "--eval-text", evalText, "--ctx", "64", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--types", "q8_0,q4_K", "--threads", "1"];
     // one profile for both, so their plans cannot differ by timing noise
     const profile = path.join(dir, "profile.json");
-    expect((await runCli(["profile", model, "-o", profile, "--cache-dir", path.join(dir, "profile-cache"), ...settings.slice(2)])).code).toBe(0);
+    // profile takes no --calibration (it computes no layer scores)
+    const profileSettings = settings.slice(2).filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
+    expect((await runCli(["profile", model, "-o", profile, "--cache-dir", path.join(dir, "profile-cache"), ...profileSettings])).code).toBe(0);
     const run = (out: string) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
         const child = spawnCli(["quantize", model, "-o", out, "--profile", profile, "--priority", "memory", ...settings]);

@@ -101,7 +101,9 @@ describe("apreqel quantize (end to end on a fixture)", () => {
   it("SIGINT/SIGTERM mid-run: exit 130, nothing partial left; the rerun equals an uninterrupted run byte for byte", async () => {
     // a fixed profile makes the plan reproducible (a fresh latency measurement would carry timing noise)
     const profileFile = path.join(dir, "profile.json");
-    expect((await runCli(["profile", model, "-o", profileFile, ...common()])).code).toBe(0);
+    // profile takes no --calibration (it computes no layer scores; an option a command does not use is an error)
+    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
+    expect((await runCli(["profile", model, "-o", profileFile, ...profileArgs])).code).toBe(0);
     const planOf = (stdout: string) => {
       const { output: _output, measured: _measured, uniform: _uniform, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
       return plan;
@@ -164,7 +166,9 @@ describe("apreqel quantize (end to end on a fixture)", () => {
       [["quantize", path.join(dir, "missing.gguf")], /file not found/],
       [["quantize", model, "-o", path.join(dir, "no", "such", "dir", "x.gguf"), ...common()], /output folder .* does not exist/],
       [["quantize", model, "--max-memory", "2XB"], /expected a size like 2GB or 512MiB for option --max-memory/],
-      [["quantize", model, "--types", "q4_k"], /did you mean "q4_K"/],
+      [["quantize", model, "--types", "q4_Kx"], /did you mean "q4_K"/], // (q4_k is accepted: names ignore case, as in llama.cpp)
+      [["score", model, "-o", path.join(dir, "s.json"), "--kld"], /--kld: score does not use this option/],
+      [["quantize", model, "--report", path.join(dir, "no", "r.html")], /--report: the output folder .* does not exist/],
       // a GGUF without blocks (a vocab-only file) is the user's input, not our failure
       [["score", defaultVocabPath(), "-o", path.join(dir, "scores.json")], /has no transformer blocks/],
       ...(buildInfo().gpuOffload ? [] : [[["quantize", model, "--gpu-layers", "-1"], /--gpu-layers: this build of apreqel has no GPU backend \(CPU only\)/] as [string[], RegExp]]),

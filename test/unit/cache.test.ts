@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -189,5 +189,21 @@ describe("Cache", () => {
     writeFileSync(file, "abcd");
     expect(await cache.modelHash(file)).toBe(await hashFile(file));
     expect(cache.counts()["hash-computed"]).toBe(2);
+  });
+
+  it("notices a rewrite in place with the same size and a restored mtime (issue 12)", async () => {
+    const cache = await Cache.open({ dir: freshDir() });
+    const file = path.join(root, `model${n++}.gguf`);
+    writeFileSync(file, "old weights");
+    const old = await cache.modelHash(file);
+    const { atime, mtime, ino } = statSync(file);
+    writeFileSync(file, "new weights"); // same length, same inode
+    utimesSync(file, atime, mtime); // what `touch -r` or `cp -p` does
+    expect(statSync(file).ino).toBe(ino);
+    expect(Math.abs(statSync(file).mtimeMs - mtime.getTime())).toBeLessThan(1); // restored (to the ms utimes takes)
+    const now = await cache.modelHash(file);
+    expect(now).not.toBe(old);
+    expect(now).toBe(await hashFile(file));
+    expect(cache.events.map((e) => e.event)).toEqual(["hash-computed", "hash-computed"]);
   });
 });

@@ -89,7 +89,8 @@ describe("types, estimator, constraints", () => {
   it("orders types least to most aggressive and suggests the nearest name for a typo", () => {
     expect(parseTypes("q3_K,q8_0,q4_K")).toEqual(["q8_0", "q4_K", "q3_K"]);
     expect(parseTypes(undefined)).toEqual(["q8_0", "q6_K", "q5_K", "q4_K", "q3_K"]);
-    expect(message(() => parseTypes("q4_k"))).toBe('--types: unknown type "q4_k"; did you mean "q4_K"?');
+    expect(parseTypes("Q4_K,q8_0,Q3_k")).toEqual(["q8_0", "q4_K", "q3_K"]); // case-insensitive, as llama.cpp
+    expect(message(() => parseTypes("q4_Kx"))).toBe('--types: unknown type "q4_Kx"; did you mean "q4_K"?');
     expect(message(() => parseTypes("q4_K,,q8_0"))).toBe('expected a comma-separated list of ggml types like q4_K,q8_0 for option --types but received "q4_K,,q8_0"');
     expect(message(() => parseTypes("q4_K,q4_K"))).toBe('--types: type "q4_K" is listed twice');
   });

@@ -23,6 +23,17 @@ describe("layerScores", () => {
     expect(layers[3]?.meanOneMinusCos).toBeCloseTo((0.8 + 0.7 + 0.6) / 3, 6);
   });
 
+  it("clamps 1 − cos at 0 for a cosine rounded just above 1 (1 + 2^-23)", () => {
+    // float rounding of a dot product over norms: qwen3 gave 1 − cos = −1.75e-9, which the
+    // sensitivity estimator refused ("must be a finite number ≥ 0")
+    const above = Math.fround(1 + 2 ** -23);
+    expect(above).toBeGreaterThan(1);
+    const s = layerScores({ cosines: Float32Array.of(above, 0.5, above, 0.7), blocks: 1, tokens: 2 });
+    expect(s.layers[0]!.meanOneMinusCos).toBe(0);
+    // the other sub-layer is unaffected: (0.5 + 0.3) / 2 in float32 inputs
+    expect(s.layers[1]!.meanOneMinusCos).toBeCloseTo((1 - Math.fround(0.5) + 1 - Math.fround(0.7)) / 2, 12);
+  });
+
   it("takes γ as an option", () => {
     const { layers } = layerScores({ cosines: Float32Array.of(0.5, 0.7), blocks: 1, tokens: 1, gamma: 0.6 });
     expect(layers.map((l) => l.score)).toEqual([1, -1]);
