@@ -75,7 +75,7 @@ describe("--version", () => {
 describe("options a command does not use are errors", () => {
   it("score --kld and eval --gamma are refused with what the command does use", () => {
     expect(message(() => rejectUnusedOptions("score", { kld: true }))).toBe(
-      "--kld: score does not use this option (its pipeline options: --calibration, --gpu-layers, --threads, --cache-dir, --ctx, --gamma, --json)",
+      "--kld: score does not use this option (its pipeline options: --calibration, --gpu-layers, --threads, --cache-dir, --ctx, --gamma, --json, --force)",
     );
     expect(message(() => rejectUnusedOptions("eval", { gamma: "0.5", calibration: "c.txt" }))).toMatch(/^--calibration, --gamma: eval does not use these options/);
     expect(() => rejectUnusedOptions("quantize", Object.fromEntries(Object.keys(PIPELINE_OPTIONS).map((k) => [k, "x"])))).not.toThrow();
@@ -107,7 +107,7 @@ describe("output paths are checked before any work", () => {
     expect(err.join("\n")).toContain(`--report: the output folder ${path.join(dir, "missing")} does not exist`);
     expect(existsSync(output)).toBe(false);
     expect(await main(["quantize", model, "-o", output, "--report", output])).toBe(2);
-    expect(err.join("\n")).toContain("is also an input");
+    expect(err.join("\n")).toContain("--output and --report name the same file");
   });
 });
 
