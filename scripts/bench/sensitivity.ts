@@ -97,7 +97,7 @@ if (process.argv.includes("--proxy")) {
     `## Sensitivity proxy vs measured Δ (issue 14, item 4)
 
 \`npx vite-node scripts/bench/sensitivity.ts --proxy --ctx ${nCtx} --chunks ${chunks}\` on ${machine()}: debian-prose-11m, tensor granularity, the same measured table as above (${chunks} chunks of ${nCtx} wiki.valid tokens per probe).
-Proxy = squared quantization error Σ (dequant(q) − x)² of each unit's tensors in each uniform file, **unweighted** (this run passes no imatrix; `apreqel imatrix` can now make one), computed in ${proxySeconds.toFixed(1)} s with no forward pass.
+Proxy = squared quantization error Σ (dequant(q) − x)² of each unit's tensors in each uniform file, **unweighted** (this run passes no imatrix; \`apreqel imatrix\` can now make one), computed in ${proxySeconds.toFixed(1)} s with no forward pass.
 
 Spearman's ρ between proxy and measured Δ over all ${all(table.delta).length} (unit, type ≠ q8_0) cells: **${rho(table.delta, proxy.delta).toFixed(3)}**; over the ${block.length} block tensors only, per type:
 
