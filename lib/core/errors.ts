@@ -7,7 +7,7 @@
  * How the CLI reports them (lib/cli/main.ts): OptionError and InputError are the user's to fix
  * (exit 2, as is the method's MethodInputError); AbortError exits 130; anything else 1.
  */
-import { describeValue, nearestName } from "../method/errors.js";
+import { describeValue, MethodInputError, nearestName } from "../method/errors.js";
 
 export { describeValue, nearestName } from "../method/errors.js";
 
@@ -63,4 +63,20 @@ export function unknownName(option: string, kind: string, name: string, valid: r
   const near = nearestName(name, valid);
   const hint = near === undefined ? `; valid: ${valid.join(", ")}` : `; did you mean "${near}"?`;
   return new OptionError(option, `unknown ${kind} "${name}" for option ${option}${hint}`);
+}
+
+/**
+ * Runs a method validator on data read from a file or another user input: its MethodInputError becomes an
+ * InputError that names where the data came from (`what`), so the user knows which file to fix.
+ *
+ * @example
+ * asInputError(() => parseProfile(json), "profile.json") // throws InputError("profile.json: …")
+ */
+export function asInputError<T>(f: () => T, what: string): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof MethodInputError) throw new InputError(`${what}: ${e.message}`);
+    throw e;
+  }
 }

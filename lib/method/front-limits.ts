@@ -6,15 +6,8 @@ import { MethodInputError } from "./errors.js";
 import type { FrontConstraints } from "./choose.js";
 import type { FrontOptions } from "./front.js";
 
-/** The limits `--method front` honours (the paper's three, and the front's own). */
-export interface FrontLimits {
-  readonly maxMemoryBytes?: number;
-  readonly maxLatencyMs?: number;
-  readonly maxKld?: number;
-  readonly maxPerplexity?: number;
-  readonly targetSizeBytes?: number;
-  readonly targetBpw?: number;
-}
+/** The limits `--method front` honours (the paper's three, and the front's own): chooseOnFront's constraints. */
+export type FrontLimits = FrontConstraints;
 
 /** What the cost table's accuracy column holds. */
 export type AccuracyColumn = "kld" | "perplexity";

@@ -31,18 +31,8 @@ import { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./un
 import { planUnits } from "../gguf/units.js";
 import { costTableFromMeasured } from "../method/measured-costs.js";
 import type { SensitivityTable } from "../method/sensitivity.js";
-import { MethodInputError } from "../method/errors.js";
-import { InputError } from "../core/errors.js";
+import { asInputError, InputError } from "../core/errors.js";
 
-// A method error about the scores is the user's input: say where it came from.
-function method<T>(f: () => T, what: string): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof MethodInputError) throw new InputError(`${what}: ${e.message}`);
-    throw e;
-  }
-}
 
 /** A cost table and where it came from. */
 export interface UnitCosts {
@@ -112,7 +102,7 @@ async function measuredCosts(
   const reference = await inspect(o.files.get(o.types[0]!)!);
   const planned = new Set(units.flatMap((u) => u.tensors));
   const fixedBytes = reference.fileSize - reference.tensors.filter((x) => planned.has(x.name)).reduce((a, x) => a + x.bytes, 0);
-  const costs = method(
+  const costs = asInputError(
     () =>
       costTableFromMeasured({
         sensitivity: table,

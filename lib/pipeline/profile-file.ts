@@ -5,8 +5,7 @@
  * settings. A profile may be partial (`profile --only latency` on the target device,
  * `--only accuracy` elsewhere); {@link mergeProfiles} joins such halves and refuses to mix models.
  */
-import { describeValue, InputError } from "../core/errors.js";
-import { MethodInputError } from "../method/errors.js";
+import { asInputError, describeValue, InputError } from "../core/errors.js";
 import { parseLayerName, type LayerName } from "../method/layers.js";
 import { parseProfile, type Profile } from "../method/profile.js";
 import { parseGgmlType, type GgmlType } from "../method/types.js";
@@ -112,7 +111,7 @@ export function parseProfileFile(value: unknown, what = "profile"): ProfileFile 
   const types = object(root["types"], `${what}: types`);
   const parsedTypes: Partial<Record<GgmlType, TypeMeasurements>> = {};
   for (const key of Object.keys(types)) {
-    const type = method(() => parseGgmlType(key), what);
+    const type = asInputError(() => parseGgmlType(key), what);
     parsedTypes[type] = parseType(object(types[key], `${what}: types.${key}`), `${what}: types.${key}`);
   }
   if (Object.keys(parsedTypes).length === 0) throw new InputError(`${what}: types must list at least one type (got none)`);
@@ -194,7 +193,7 @@ export function toMethodProfile(profile: ProfileFile, types: readonly GgmlType[]
       `the profile is incomplete: ${lines.join("; ")} (run \`apreqel profile\` for those, e.g. \`--only latency\` on the target device, and pass every profile with --profile)`,
     );
   }
-  return method(() => parseProfile(profile), "profile");
+  return asInputError(() => parseProfile(profile), "profile");
 }
 
 /**
@@ -271,7 +270,7 @@ function parseType(entry: Readonly<Record<string, unknown>>, what: string): Type
 function checkLayerMap(value: unknown, what: string): void {
   const o = object(value, what);
   for (const [key, n] of Object.entries(o)) {
-    method(() => parseLayerName(key, `a key of ${what}`), what);
+    asInputError(() => parseLayerName(key, `a key of ${what}`), what);
     if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) throw new InputError(`${what}["${key}"] must be a non-negative integer (got ${describeValue(n)})`);
   }
 }
@@ -281,12 +280,3 @@ function object(value: unknown, what: string): Readonly<Record<string, unknown>>
   return value as Readonly<Record<string, unknown>>;
 }
 
-// Method validators throw MethodInputError; within a file they become InputErrors naming it.
-function method<T>(f: () => T, what: string): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof MethodInputError) throw new InputError(`${what}: ${e.message}`);
-    throw e;
-  }
-}
