@@ -3,7 +3,6 @@
 import { promises as fs, readFileSync } from "node:fs";
 import path from "node:path";
 import {
-  ESTIMATORS,
   PARETO_VIEWS,
   hypervolume,
   hypervolumeReport,
@@ -23,7 +22,7 @@ import {
   type WeightingCategory,
 } from "../../lib/index.js";
 import { buildBoundaryTables, estimateFromTables } from "../../lib/method/estimators.js";
-import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study-types.js";
+import { STUDY_ESTIMATORS, type DebianResult, type LatencySample, type ModelRecord, type RealisticResult, type VariantRun } from "./study-types.js";
 
 export interface Study {
   readonly command: string;
@@ -82,7 +81,7 @@ export function estimates(
   const byName = new Map(scores.layers.map((l) => [l.name, l.meanOneMinusCos]));
   const sensitivity = ranking.map((name) => byName.get(name)!);
   const out: Partial<Record<EstimatorName, Estimate>> = {};
-  for (const estimator of ESTIMATORS) {
+  for (const estimator of STUDY_ESTIMATORS) {
     const tables = buildBoundaryTables({ profile, types, ranking, estimator, sensitivity });
     out[estimator] = estimateFromTables(tables, types.map((t) => distribution[t] ?? 0));
   }
@@ -584,7 +583,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       "",
     );
     const errSummary: string[][] = [];
-    const allErrs = Object.fromEntries(ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
+    const allErrs = Object.fromEntries(STUDY_ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
       EstimatorName,
       { memory: number[]; latency: number[]; accuracy: number[] }
     >;
@@ -598,7 +597,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         ...v.profile,
         types: Object.fromEntries(study.types.map((t) => [t, { ...v.profile.types[t]!, latencyMsPerToken: latencyOf(R(d.uniform[t]!)) }])),
       };
-      const errs = Object.fromEntries(ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
+      const errs = Object.fromEntries(STUDY_ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
         EstimatorName,
         { memory: number[]; latency: number[]; accuracy: number[] }
       >;
@@ -611,7 +610,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
           const m = measured[metric];
           const fmt = metric === "memory" ? (x: number) => mb(x) : metric === "latency" ? (x: number) => fx(x, 3) : acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
           row.push(fmt(m));
-          for (const est of ESTIMATORS) {
+          for (const est of STUDY_ESTIMATORS) {
             const err = (e[est][field] - m) / m;
             errs[est][metric].push(err);
             allErrs[est][metric].push(err);
@@ -631,7 +630,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         ),
         "",
       );
-      for (const est of ESTIMATORS) {
+      for (const est of STUDY_ESTIMATORS) {
         errSummary.push([
           v.name,
           est,
@@ -649,7 +648,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
         );
       }
       reading.push(
-        `Estimators (${v.name}): mean |error| linear / weighted / sensitivity — memory ${absMean("linear", "memory")} / ${absMean("weighted", "memory")} / ${absMean("sensitivity", "memory")}, latency ${absMean("linear", "latency")} / ${absMean("weighted", "latency")} / ${absMean("sensitivity", "latency")}, ${accName} ${absMean("linear", "accuracy")} / ${absMean("weighted", "accuracy")} / ${absMean("sensitivity", "accuracy")}. The plans used \`${v.estimator}\`; ${ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `with \`${e}\` ${v.differs[e]} of the 28 would pick a different distribution`).join(", ")}.`,
+        `Estimators (${v.name}): mean |error| linear / weighted / sensitivity — memory ${absMean("linear", "memory")} / ${absMean("weighted", "memory")} / ${absMean("sensitivity", "memory")}, latency ${absMean("linear", "latency")} / ${absMean("weighted", "latency")} / ${absMean("sensitivity", "latency")}, ${accName} ${absMean("linear", "accuracy")} / ${absMean("weighted", "accuracy")} / ${absMean("sensitivity", "accuracy")}. The plans used \`${v.estimator}\`; ${STUDY_ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `with \`${e}\` ${v.differs[e]} of the 28 would pick a different distribution`).join(", ")}.`,
       );
     }
     push(
@@ -658,13 +657,13 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       table(["variant", "estimator", "memory |err| mean / max", "memory bias", "latency |err| mean / max", "latency bias", "accuracy |err| mean / max", "accuracy bias"], errSummary),
       "",
       `The plans used ${d.variants.map((v) => `\`${v.estimator}\` (${v.name})`).join(" and ")}. With another estimator, ${d.variants
-        .map((v) => `${ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `${v.differs[e]} (${e})`).join(", ")} of the 28 ${v.name} plans`)
+        .map((v) => `${STUDY_ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `${v.differs[e]} (${e})`).join(", ")} of the 28 ${v.name} plans`)
         .join("; ")} would choose a different distribution.`,
       "",
     );
     {
       const best = (m: "memory" | "latency" | "accuracy") => {
-        const scored = ESTIMATORS.map((e) => [e, mean(allErrs[e][m].map(Math.abs)) * 100] as const).sort((x, y) => x[1] - y[1]);
+        const scored = STUDY_ESTIMATORS.map((e) => [e, mean(allErrs[e][m].map(Math.abs)) * 100] as const).sort((x, y) => x[1] - y[1]);
         const tie = scored.filter((x) => x[1] - scored[0]![1] < 0.5).map((x) => x[0]);
         return `${m}: ${tie.length > 1 ? `a tie of ${tie.join(", ")}` : scored[0]![0]} (${scored.map(([e, x]) => `${e} ${fx(x, 2)}%`).join(", ")})`;
       };

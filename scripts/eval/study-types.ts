@@ -1,6 +1,13 @@
 /** The records the study writes (study.ts) and renders (study-doc.ts). */
 import type { Allocation, EstimatorName, GgmlType, LatencySettings, LayerName, PlanResult, Profile, ScoresFile, Weighting } from "../../lib/index.js";
 
+/**
+ * The estimators the study compares: those that plan from the paper's cosine scores. `measured` needs a probed
+ * Δ table (issue 14), which the study's scores do not carry; the front's own evaluation is
+ * scripts/eval/front-matched.ts.
+ */
+export const STUDY_ESTIMATORS: readonly EstimatorName[] = ["linear", "weighted", "sensitivity"];
+
 export interface LatencySample {
   readonly msPerToken: number;
   readonly sd: number;

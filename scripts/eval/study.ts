@@ -13,7 +13,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
-  ESTIMATORS,
   FIXTURE_SHAPES,
   PAPER_WEIGHTINGS,
   allocate,
@@ -52,7 +51,7 @@ import {
 } from "../../lib/index.js";
 import { estimates, writeStudy, type Study } from "./study-doc.js";
 import { prng } from "../shared/prng.js";
-import type { DebianResult, LatencySample, ModelRecord, RealisticResult, VariantRun } from "./study-types.js";
+import { STUDY_ESTIMATORS, type DebianResult, type LatencySample, type ModelRecord, type RealisticResult, type VariantRun } from "./study-types.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const started = Date.now();
@@ -304,7 +303,7 @@ async function planAndMeasure(
   const plans = known?.plans ?? planSweep({ profile, scores, weightings: weightings.map((w) => w.weights), types: TYPES });
   const estimator = plans[0]!.estimator;
   const differs = Object.fromEntries(
-    ESTIMATORS.map((e) => {
+    STUDY_ESTIMATORS.map((e) => {
       const other = planSweep({ profile, scores, weightings: weightings.map((w) => w.weights), types: TYPES, estimator: e });
       return [e, plans.filter((p, i) => JSON.stringify(p.distribution) !== JSON.stringify(other[i]!.distribution)).length];
     }),
