@@ -16,6 +16,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import os from "node:os";
+import { median } from "../../lib/method/latency-protocol.js";
 import {
   PAPER_WEIGHTINGS,
   chooseOnFront,
@@ -89,10 +90,6 @@ interface Measured {
   excessMaxRelative: number;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function child(memory: number, latency: number, runs: number): Measured {
   const gc = (globalThis as { gc?: () => void }).gc;

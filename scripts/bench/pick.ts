@@ -6,6 +6,7 @@
 //
 // Prints a markdown table (paste into docs/benchmarks.md).
 import os from "node:os";
+import { median } from "../../lib/method/latency-protocol.js";
 import { choose, type DeviceState } from "../../lib/portfolio/choose.js";
 import type { PortfolioManifest, Variant } from "../../lib/portfolio/manifest.js";
 
@@ -65,7 +66,6 @@ for (let b = 0; b < BATCHES; b++) {
     samples.get(k)!.push(Number(process.hrtime.bigint() - t0) / 1e3 / CALLS);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))]!;
 console.log(`${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${BATCHES} batches × ${CALLS} calls, interleaved (checksum ${sink})\n`);
 console.log("| variants K | µs per choose() (median) | batch spread (min–max) | µs per variant |");

@@ -10,6 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import os from "node:os";
+import { median } from "../../lib/method/latency-protocol.js";
 import {
   PAPER_WEIGHTINGS,
   countDistributions,
@@ -118,10 +119,6 @@ interface Measured {
   result: string;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function child(variant: string, L: number, runs: number): Measured {
   const gc = (globalThis as { gc?: () => void }).gc;
