@@ -20,7 +20,8 @@
  * 4. Weights: the policy's, then adjusted to the state. A criterion only costs while its
  *    resource is scarce: memory's weight is scaled by the memory pressure (0 while even the
  *    largest candidate takes at most `plentiful` of the free memory, rising linearly to 1 when
- *    it takes all of it), latency's by the budget pressure the same way (unchanged when there is
+ *    it takes all of it; with `limits.maxMemoryBytes` the share of that limit counts too, since
+ *    the limit is the memory the model may use however much is free), latency's by the budget pressure the same way (unchanged when there is
  *    no budget), and what they give up goes to accuracy. So with plenty of memory and slack in
  *    the budget the picker moves to the accurate end of the front.
  *    Battery: when the battery is at or below `lowBattery` and not charging, half of the accuracy
@@ -283,7 +284,9 @@ export function choose(manifest: PortfolioManifest, state: DeviceState, policy: 
   const pressure = (share: number): number => clamp01((share - p.plentiful) / (1 - p.plentiful));
   const largest = considered.reduce((a, b) => (b.ramRequired + b.gpuRequired > a.ramRequired + a.gpuRequired ? b : a));
   const share = (required: number, free: number): number => (required === 0 ? 0 : required / free);
-  const memoryShare = Math.max(share(largest.ramRequired, ramFree), share(largest.gpuRequired, gpuFree));
+  const maxMemory = limits.maxMemoryBytes;
+  const limitShare = maxMemory === undefined ? 0 : maxMemory === 0 ? 1 : Math.max(...considered.map((r) => r.ramNeed + r.gpuNeed)) / maxMemory;
+  const memoryShare = Math.max(share(largest.ramRequired, ramFree), share(largest.gpuRequired, gpuFree), limitShare);
   const memoryPressure = pressure(memoryShare);
   const latencyPressure = budget === undefined ? 1 : pressure(Math.max(...considered.map((r) => r.latencyMs)) / budget);
   let w = { ...p.weights };

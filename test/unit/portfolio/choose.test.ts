@@ -80,6 +80,16 @@ describe("choose: memory", () => {
     expect(c.variant.name).toBe("medium");
   });
 
+  it("counts memory as scarce near limits.maxMemoryBytes however much RAM is free", () => {
+    // limit 250 MiB: large (400) is over it; medium's 200 MiB is 0.8 of it → pressure (0.8 − 0.5)/0.5 = 0.6
+    const c = choose(FRONT, plenty, { limits: { maxMemoryBytes: 250 * MiB } });
+    expect(c.candidates[2]!.excluded).toBe("needs 419 MB, over limits.maxMemoryBytes 262 MB");
+    expectWeights(c.weights, { memory: 0.2, latency: 1 / 3, accuracy: 1 - 0.2 - 1 / 3 });
+    expect(c.reason).toContain("memory pressure 0.6");
+    // a limit far above every variant leaves memory plentiful
+    expectWeights(choose(FRONT, plenty, { limits: { maxMemoryBytes: 4 * GiB } }).weights, { memory: 0, latency: 1 / 3, accuracy: 2 / 3 });
+  });
+
   it("names the smallest variant and what it needs when nothing fits", () => {
     const run = () => choose(FRONT, { ramFreeBytes: 100 * MiB, device: HERE });
     expect(run).toThrow(NoVariantFitsError);
