@@ -138,6 +138,25 @@ describe("AdaptiveModel", () => {
     await expect(off.complete("d", { maxTokens: 8 })).rejects.toThrow("the AdaptiveModel was disposed");
   });
 
+  it("does not pile up timer re-checks behind a long request", async () => {
+    const gate = deferred();
+    let reads = 0;
+    const model = await AdaptiveModel.open({
+      portfolio: dir,
+      device: HERE,
+      readState: async () => (reads++, { ramFreeBytes: 8 * GiB }),
+      loader: fakeLoader([], { gate: gate.promise }),
+      intervalMs: 2,
+    });
+    const long = model.complete("long", { maxTokens: 8 });
+    await new Promise((r) => setTimeout(r, 60)); // ~30 ticks while the request runs
+    expect(reads).toBe(1); // open's; the first tick's re-check waits in the queue, the rest were skipped
+    gate.resolve();
+    await long;
+    await model.dispose(); // runs what is queued: one re-check (two if a tick fell between)
+    expect(reads).toBeLessThanOrEqual(3);
+  });
+
   it("re-checks on its interval", async () => {
     const events: AdaptiveEvent[] = [];
     const state = stateSource({ ramFreeBytes: 8 * GiB });
