@@ -21,8 +21,9 @@
  *    resource is scarce: memory's weight is scaled by the memory pressure (0 while even the
  *    largest candidate takes at most `plentiful` of the free memory, rising linearly to 1 when
  *    it takes all of it; with `limits.maxMemoryBytes` the share of that limit counts too, since
- *    the limit is the memory the model may use however much is free), latency's by the budget pressure the same way (unchanged when there is
- *    no budget), and what they give up goes to accuracy. So with plenty of memory and slack in
+ *    the limit is the memory the model may use however much is free), latency's by the budget
+ *    pressure the same way (unchanged when there is no budget), and what they give up goes to
+ *    accuracy. So with plenty of memory and slack in
  *    the budget the picker moves to the accurate end of the front.
  *    Battery: when the battery is at or below `lowBattery` and not charging, half of the accuracy
  *    weight moves to latency: on one SoC the energy of a token is roughly power × time per token,
@@ -43,11 +44,12 @@
  *    - Span (min–max) scaling: position = (ln x − ln min) / (ln max − ln min) among the
  *      variants considered. Vector normalisation is not defined for log values (their origin
  *      depends on the unit), and the span gives the weights the meaning they have at provisioning:
- *      "how much of the portfolio's range on memory is worth how much of its range on accuracy",
- *      so `--priority memory` reaches the small end and `--priority accuracy` the accurate end.
+ *      "how much of the candidates' range on memory is worth how much of their range on
+ *      accuracy", so under memory pressure `--priority memory` reaches the small end and
+ *      `--priority accuracy` the accurate end. The throttle scales every latency alike, so it
+ *      moves no position; it acts through the budget (rule 3).
  *    - Noise: a column whose spread (largest − smallest value) is less than two standard errors
- *      of that difference counts in proportion (at one standard error, half; inside none, not
- *      at all), so a latency spread measured on a busy machine cannot outweigh a measured
+ *      of that difference counts in proportion (a spread of one standard error counts half), so a latency spread measured on a busy machine cannot outweigh a measured
  *      accuracy gain. Standard errors: latency sd/√reps of the benchmark (a learned mean takes
  *      the benchmark's relative sd over its samples), KLD and perplexity their stderr, bytes 0.
  *      The two errors are treated as independent, which overstates the noise of paired
