@@ -21,7 +21,9 @@
  *   not a bandit: a variant's speed on one device is a fixed quantity once throttling is
  *   divided out, so the sample mean is its best estimate, and exploring (running a variant the
  *   constraints did not choose, to learn its speed) is what a device short of memory or time
- *   must not do. Variants not run keep their benchmark figures. {@link AdaptiveModel.saveLearned}
+ *   must not do. Variants not run keep their benchmark figures; the picker scales those by how
+ *   much slower than benchmarked the observed variants serve (choose.ts, rule 3), so the variant
+ *   that has been serving is not compared raw against benchmarks it never ran under. {@link AdaptiveModel.saveLearned}
  *   writes the learned figures into portfolio.json atomically.
  */
 import path from "node:path";

@@ -16,7 +16,8 @@
  * 3. The state's latency budget is soft: variants over it are dropped, and if none meets it the
  *    fastest that fits is chosen with `budgetMet: false`. Latency is the variant's decode
  *    ms/token on this device (a learned running mean once it has MIN_OBSERVED samples, else the
- *    benchmark mean) times the thermal `throttle` factor (1 = as measured, 1.5 = 50% slower).
+ *    benchmark mean, scaled by how much slower than their benchmarks the learned variants
+ *    serve) times the thermal `throttle` factor (1 = as measured, 1.5 = 50% slower).
  * 4. Weights: the policy's, then adjusted to the state. A criterion only costs while its
  *    resource is scarce: memory's weight is scaled by the memory pressure (0 while even the
  *    largest candidate takes at most `plentiful` of the free memory, rising linearly to 1 when
@@ -441,18 +442,28 @@ function noFit(rows: readonly Row[], ramFree: number, gpuFree: number, p: Checke
 // once it has enough samples), else the first device every variant was profiled on, named.
 // With each, its standard error: the benchmark's sd/√reps; a learned mean has no spread of its
 // own, so the benchmark's relative sd over its sample count stands in.
+// Learned and benchmark figures are never compared raw: served requests differ from the
+// benchmark (prompt lengths, context fill, other load on the device) in ways that slow every
+// variant alike, and only the variants that ran get learned figures, so raw figures would
+// penalise whichever variant has been serving. A variant without enough observations takes its
+// benchmark times the geometric mean of learned ÷ benchmark over the variants that have them.
 function latencyReader(variants: readonly Variant[], device: string | undefined): { pick: (v: Variant) => { ms: number; se: number }; source: string } {
   const benchmark = (m: LatencyMeasurement) => ({ ms: m.decode.mean, se: m.decode.sd / Math.sqrt(repsOf(m)) });
   if (device !== undefined && variants.every((v) => latencyOn(v, device) !== undefined)) {
-    const learned = variants.some((v) => (latencyOn(v, device)!.observed?.samples ?? 0) >= MIN_OBSERVED);
+    const observed = (m: LatencyMeasurement) => (m.observed !== undefined && m.observed.samples >= MIN_OBSERVED ? m.observed : undefined);
+    const ratios = variants.map((v) => latencyOn(v, device)!).flatMap((m) => (observed(m) ? [Math.log(observed(m)!.decodeMsPerToken / m.decode.mean)] : []));
+    const served = ratios.length === 0 ? 1 : Math.exp(ratios.reduce((a, b) => a + b, 0) / ratios.length);
     return {
       pick: (v) => {
         const m = latencyOn(v, device)!;
-        if (m.observed === undefined || m.observed.samples < MIN_OBSERVED) return benchmark(m);
-        const ms = m.observed.decodeMsPerToken;
-        return { ms, se: (ms * m.decode.sd) / m.decode.mean / Math.sqrt(m.observed.samples) };
+        const o = observed(m);
+        if (o === undefined) {
+          const b = benchmark(m);
+          return { ms: b.ms * served, se: b.se * served };
+        }
+        return { ms: o.decodeMsPerToken, se: (o.decodeMsPerToken * m.decode.sd) / m.decode.mean / Math.sqrt(o.samples) };
       },
-      source: learned ? "learned" : "this device",
+      source: ratios.length > 0 ? "learned" : "this device",
     };
   }
   const common = variants[0]!.latency.find((m) => variants.every((v) => latencyOn(v, m.device.fingerprint) !== undefined));

@@ -235,11 +235,18 @@ describe("choose: latency, throttle, limits", () => {
       latency: [{ ...v.latency[0]!, observed: { decodeMsPerToken: ms, samples, updatedAt: "2026-12-01T21:00:00Z" } }],
     });
     const [s, m, l] = FRONT.variants as [Variant, Variant, Variant];
-    const learned = manifest([observed(s, 50, 5), m, l]);
+    // small serves at 20 ms/token, twice its 10 ms benchmark: the others, not yet observed, are taken as
+    // twice theirs too (16 → 32, 30 → 60), so the one that ran is not penalised against raw benchmarks
+    const learned = manifest([observed(s, 20, 5), m, l]);
     const c = choose(learned, { ...plenty, latencyBudgetMs: 40 });
     expect(c.latencySource).toBe("learned");
-    expect(c.candidates[0]!.excluded).toBe("50 ms/token over the 40 ms budget");
-    expect(choose(manifest([observed(s, 50, 4), m, l]), { ...plenty, latencyBudgetMs: 40 }).candidates[0]!.latencyMs).toBe(10);
+    expect(c.candidates.map((r) => r.latencyMs)).toEqual([20, 32, 60]);
+    expect(c.candidates[2]!.excluded).toBe("60 ms/token over the 40 ms budget");
+    // two observed, at 2× and 1.5× their benchmarks: the rest take the geometric mean √3
+    const two = choose(manifest([observed(s, 20, 5), observed(m, 24, 9), l]), plenty);
+    expect(two.candidates.map((r) => r.latencyMs)).toEqual([20, 24, 30 * Math.sqrt(3)].map((x) => expect.closeTo(x, 12)));
+    // fewer than MIN_OBSERVED samples: the benchmarks as they are
+    expect(choose(manifest([observed(s, 50, 4), m, l]), { ...plenty, latencyBudgetMs: 40 }).candidates.map((r) => r.latencyMs)).toEqual([10, 16, 30]);
     const elsewhere = choose(FRONT, { ramFreeBytes: 8 * GiB, device: ELSEWHERE });
     expect(elsewhere.latencySource).toBe(`${HERE} (Test CPU; not this device)`);
     const apart = manifest([s, variant("jetson-only", 10, 1, 0.1, { latency: [latency(1, ELSEWHERE)] })]);
