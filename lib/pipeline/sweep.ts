@@ -26,7 +26,7 @@ import type { AccuracyColumn } from "../method/front-limits.js";
 import { assembleFrontMix, modelFront } from "./front.js";
 import { assembleMix } from "./mixed.js";
 import { toMethodProfile } from "./profile-file.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileModel, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
@@ -151,8 +151,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const measuredOf = new Map(toMeasure.map((f, i) => [f.file, measuredList[i]!]));
   const models: SweepModel[] = planned.map((p) => ({ ...p, measured: measuredOf.get(p.file)! }) as SweepModel);
   const presets: Record<string, MeasuredModel> = Object.fromEntries(Object.entries(presetFiles).map(([preset, file]) => [preset, measuredOf.get(file)!]));
-  const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
-  for (const type of o.types) uniform[type] = profile.types[type] as unknown as MeasuredModel;
+  const uniform = uniformMeasurements(profile, o.types);
   const point = (m: MeasuredModel, what: string): Estimate => ({ memoryBytes: m.memoryBytes, latencyMsPerToken: m.latencyMsPerToken!, perplexity: accuracyOf(m, accuracyMetric, what) });
   const uniformPoints = o.types.map((t) => point(uniform[t]!, `uniform ${t}`));
   const distinct = mixFiles.map((f) => point(measuredOf.get(f)!, path.basename(f)));

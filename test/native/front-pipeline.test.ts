@@ -93,6 +93,27 @@ describe("apreqel quantize --method front", () => {
   });
 });
 
+describe("apreqel quantize --method front --report / --profile", () => {
+  it("writes the report (the chosen mix, the uniform set, the per-unit type map) and plans from a given profile", async () => {
+    // the profile of this model with the same settings (cached): what a device-side `apreqel profile` writes
+    const profileFile = path.join(dir, "profile.json");
+    // profile takes no --calibration (it computes no layer scores)
+    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
+    const p = await runCli(["profile", model, "-o", profileFile, ...profileArgs]);
+    expect(p.code, p.stderr).toBe(0);
+    const report = path.join(dir, "front-report.html");
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--method", "front", "--profile", profileFile, "--report", report, "--priority", "balanced", "--json", ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number } | null; costs: string };
+    expect(Object.keys(out.uniform)).toEqual(["q8_0", "q5_K", "q4_K", "q3_K"]);
+    expect(out.measured?.memoryBytes).toBeGreaterThan(0);
+    const html = readFileSync(report, "utf8");
+    expect(html).toContain("chosen: balanced");
+    expect(html).toContain("method: front (profile costs)");
+    expect(html).toContain('id="type-map"');
+  });
+});
+
 describe("sweep with method front", () => {
   it("chooses on the front per weighting, assembles each distinct mix once, and plans and measures on KLD", async () => {
     const outDir = path.join(dir, "sweep-front");
