@@ -46,6 +46,7 @@ export function describeFrontChoice(r: FrontResult, choice: WeightChoice): strin
       .map(([type, count]) => `${type} ${count}`)
       .join(", ")}`,
     `estimate: ${formatBytes(e.sizeBytes)} (${formatNumber(e.bitsPerWeight)} bpw), latency ${formatNumber(e.latencyMsPerToken)} ms/token, ${accuracy}`,
+    `latency: ${r.model.latency.criterion}, ${r.model.latency.fit ? `per-unit model (fixed ${formatNumber(r.model.latency.fit.fixedMs)} ms + ${formatNumber(r.model.latency.fit.scale)} × Σ unit matmuls)` : "parameter-share split of the uniform files' latency"}`,
     `TOPSIS score ${formatNumber(r.choice.score)}`,
   ];
 }

@@ -55,6 +55,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
+  if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
   if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
   if (front.method === "front" && (values.profile !== undefined || values.report !== undefined)) {
     throw new OptionError(values.profile !== undefined ? "--profile" : "--report", `--${values.profile !== undefined ? "profile" : "report"} goes with --method paper for now`);
@@ -100,6 +101,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           accuracy: settings.accuracy,
           score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
           ...(given ? { profile: given } : {}),
+          latencyCriterion: settings.latencyCriterion,
           measureResult: measure,
         }),
       // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
@@ -186,6 +188,8 @@ async function runFront(
       ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
       limits: { ...choices.constraints, ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}), ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}), ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}) },
       latency: settings.latency,
+      latencyCriterion: settings.latencyCriterion,
+      latencyModel: settings.latencyModel,
       accuracy: settings.accuracy,
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
@@ -194,7 +198,7 @@ async function runFront(
     return { result, recipe };
   },
   // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 3 + (measureResult ? 2 : 0));
+  3 * choices.types.length + 3 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0));
   if (settings.json) {
     console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), measured: r.result.result, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;

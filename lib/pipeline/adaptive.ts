@@ -18,6 +18,7 @@ import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE, uniformModels } from "./uniform.js";
 import type { Session } from "./session.js";
+import { latencyFor, profileForCriterion, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -30,10 +31,13 @@ export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly measureResult?: boolean;
   /** extra profiles to merge before planning (e.g. latency measured on the edge device) */
   readonly profile?: ProfileFile;
+  /** the latency the plan optimizes (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export interface AdaptiveResult {
   readonly plan: PlanResult;
+  /** the profile planned from, its latency the criterion's */
   readonly profile: ProfileFile;
   readonly scores: Awaited<ReturnType<typeof scoreLayers>>["scores"];
   readonly output: AssembleResult;
@@ -51,7 +55,10 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   if (o.profile && o.profile.model.sha256 !== s.sha256) {
     throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
   }
-  const { profile, files } = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
+  const measured = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
+  const { files } = measured;
+  const criterion = o.latencyCriterion ?? "decode";
+  const profile = profileForCriterion(measured.profile, criterion);
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
@@ -78,7 +85,7 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   let interrupted = false;
   if (o.measureResult ?? true) {
     try {
-      result = await measureModel(s, output.output, "result", o);
+      result = latencyFor(await measureModel(s, output.output, "result", o), criterion, "the result");
     } catch (e) {
       if ((e as Error).name !== "AbortError") throw e;
       interrupted = true;

@@ -22,6 +22,7 @@ import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+import { latencyFor, profileForCriterion, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   /** folder for the mixed models (created if missing) */
@@ -32,6 +33,8 @@ export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   readonly score: ScoreOptions;
   /** llama.cpp presets to measure as a baseline, e.g. ["Q3_K_M", "Q4_K_M", "Q5_K_M"] */
   readonly presets?: readonly string[];
+  /** the latency the plans and the hypervolume use (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export interface SweepModel {
@@ -62,7 +65,10 @@ export interface SweepResult {
 
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
-  const { profile, files: uniformFiles } = await profileModel(s, o);
+  const criterion = o.latencyCriterion ?? "decode";
+  const measuredProfile = await profileModel(s, o);
+  const uniformFiles = measuredProfile.files;
+  const profile = profileForCriterion(measuredProfile.profile, criterion);
   const { scores } = await scoreLayers(s, o.score);
   const methodProfile = toMethodProfile(profile, o.types);
   const plans = planSweep({
@@ -89,7 +95,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
         nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE,
         weighting: weighting.id,
       });
-      done = { file, measured: await measureModel(s, file, weighting.id, o) };
+      done = { file, measured: latencyFor(await measureModel(s, file, weighting.id, o), criterion, weighting.id) };
       byAllocation.set(key, done);
     }
     models.push({ weighting, plan: p, file: done.file, measured: done.measured });
@@ -106,7 +112,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
       { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset` },
     );
     presetFiles[preset] = path.join(entry.dir, "model.gguf");
-    presets[preset] = await measureModel(s, presetFiles[preset], preset, o);
+    presets[preset] = latencyFor(await measureModel(s, presetFiles[preset], preset, o), criterion, preset);
   }
   const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
   for (const type of o.types) uniform[type] = profile.types[type] as unknown as MeasuredModel;
