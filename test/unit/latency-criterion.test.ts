@@ -26,7 +26,7 @@ describe("--latency decode|prefill", () => {
       expect(f).toThrow(InputError);
       expect(f).toThrow("the profile's q8_0 entry has no prefill latency (measured with --n-prompt 0, or by an older apreqel)");
     }
-    const accuracyOnly = { perplexity: 7 };
+    const accuracyOnly: { perplexity: number; latencyMsPerToken?: number } = { perplexity: 7 };
     expect(latencyFor(accuracyOnly, "prefill", "x")).toBe(accuracyOnly);
   });
 
