@@ -107,8 +107,10 @@ async function runShape(shapeName: ShapeName): Promise<string> {
   const arch = ARCH[shapeName] ?? "llama";
   const dir = keep ? path.join(keep, `${shapeName}-${blocks}`) : mkdtempSync(path.join(os.tmpdir(), "apreqel-latency-model-"));
   mkdirSync(dir, { recursive: true });
-  if (keep) cleanup.push(...[...Array(mixCount).keys()].map((m) => path.join(dir, `mix-${m}.gguf`)), path.join(dir, "choices"));
-  else cleanup.push(dir);
+  // the mixes and choices are rebuilt every run (and removed as soon as they are measured: a
+  // full-size model's files take gigabytes each); without --dir the whole folder goes at the end
+  const mixFiles = [...Array(mixCount).keys()].map((m) => path.join(dir, `mix-${m}.gguf`));
+  cleanup.push(...(keep ? [...mixFiles, path.join(dir, "choices")] : [dir]));
   const shapeStarted = Date.now();
 
   // 1. the model and its uniform files (non-layer tensors in q8_0 in every file, as `profile` does)
@@ -167,6 +169,7 @@ async function runShape(shapeName: ShapeName): Promise<string> {
   const measured: LatencyMetrics[] = await measureInterleaved(files, { nGen, nPrompt, reps: rounds, threads, gpuLayers: 0 });
   first ??= measured[0];
   log(`${shapeName}: measured ${files.length} files`);
+  for (const f of mixFiles) rmSync(f, { force: true });
 
   // 5. fit on the uniform files, predict the mixes; today's estimator for comparison
   const layerParams: Partial<Record<LayerName, number>> = {};
@@ -266,7 +269,7 @@ async function hypervolumeCheck(o: {
         const key = JSON.stringify(choice.assignment);
         let entry = byMix.get(key);
         if (!entry) {
-          entry = { file: path.join(choiceDir, `choice-${byMix.size}.gguf`), label: `${phase}/${column}/w${w}` };
+          entry = { file: path.join(choiceDir, `choice-${byMix.size}.gguf`), label: `choice ${byMix.size}` };
           await assemble({ base: o.uniform.get(types[0]!)!, sources: Object.fromEntries(o.uniform), assignment: tensorAssignment(o.info, choice.assignment as Record<LayerName, GgmlType>), output: entry.file });
           byMix.set(key, entry);
         }
@@ -290,6 +293,7 @@ async function hypervolumeCheck(o: {
   const measured = await measureInterleaved(files, { nGen, nPrompt, reps: rounds, threads, gpuLayers: 0 });
   const memory = await Promise.all(files.map(async (f) => bytesOf(await inspect(f.file))));
   log(`${o.shapeName}: measured ${files.length} files for the hypervolume`);
+  rmSync(choiceDir, { recursive: true, force: true });
   const at = new Map(files.map((f, i) => [f.file, i]));
   const nU = types.length;
   const uniformIdx = types.map((_, i) => i);
