@@ -191,6 +191,19 @@ export function sensitivitySettings(
   };
 }
 
+/**
+ * `--latency` (default decode), for the pipeline commands and `plan`.
+ *
+ * @example
+ * parseLatencyCriterion(undefined) // "decode"
+ * parseLatencyCriterion("prefil")  // throws: unknown latency criterion "prefil" for option --latency; did you mean "prefill"?
+ */
+export function parseLatencyCriterion(text: string | undefined): LatencyCriterion {
+  if (text === undefined) return "decode";
+  if (!(LATENCY_CRITERIA as readonly string[]).includes(text)) throw unknownName("--latency", "latency criterion", text, LATENCY_CRITERIA);
+  return text as LatencyCriterion;
+}
+
 /** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */
 const IMATRIX_TYPES: ReadonlySet<string> = new Set(["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs"]);
 
@@ -224,8 +237,7 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
   }
   const nGen = int(v["n-gen"], "--n-gen", 128);
   const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
-  const latencyCriterion = (v.latency ?? "decode") as LatencyCriterion;
-  if (!LATENCY_CRITERIA.includes(latencyCriterion)) throw unknownName("--latency", "latency criterion", v.latency!, LATENCY_CRITERIA);
+  const latencyCriterion = parseLatencyCriterion(v.latency);
   if (latencyCriterion === "prefill" && nPrompt === 0) throw new OptionError("--latency", "--latency prefill needs a prompt to time: --n-prompt must be at least 1 (it is 0)");
   const latencyModel = (v["latency-model"] ?? "share") as LatencyModelName;
   if (!LATENCY_MODELS.includes(latencyModel)) throw unknownName("--latency-model", "latency model", v["latency-model"]!, LATENCY_MODELS);
