@@ -55,10 +55,12 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   if (o.profile && o.profile.model.sha256 !== s.sha256) {
     throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
   }
-  const measured = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
-  const { files } = measured;
   const criterion = o.latencyCriterion ?? "decode";
-  const profile = profileForCriterion(measured.profile, criterion);
+  // a given profile without the criterion's latency fails now, before any quantization
+  const given = o.profile ? profileForCriterion(o.profile, criterion) : undefined;
+  const measured = given ? { profile: given, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
+  const { files } = measured;
+  const profile = given ?? profileForCriterion(measured.profile, criterion);
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
