@@ -17,6 +17,7 @@ import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./prof
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
+import type { LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -29,10 +30,13 @@ export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly measureResult?: boolean;
   /** extra profiles to merge before planning (e.g. latency measured on the edge device) */
   readonly profile?: ProfileFile;
+  /** the latency the plan optimizes (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export interface AdaptiveResult {
   readonly plan: PlanResult;
+  /** the profile planned from, its latency the criterion's */
   readonly profile: ProfileFile;
   readonly scores: Awaited<ReturnType<typeof scoreLayers>>["scores"];
   readonly output: AssembleResult;
