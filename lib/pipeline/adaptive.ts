@@ -17,7 +17,7 @@ import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./prof
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
-import type { LatencyCriterion } from "./latency-criterion.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -69,6 +69,8 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     ...(o.weighting ? { weighting: o.weighting } : {}),
   });
   const uniform = uniformMeasurements(profile, o.types);
-  const { result, interrupted } = (o.measureResult ?? true) ? await measurePublished(s, output.output, o) : { result: null, interrupted: false };
+  const measured = (o.measureResult ?? true) ? await measurePublished(s, output.output, o) : { result: null, interrupted: false };
+  const result = measured.result && latencyFor(measured.result, o.latencyCriterion ?? "decode", "the result");
+  const interrupted = measured.interrupted;
   return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, ...(interrupted ? { interrupted } : {}) };
 }

@@ -36,7 +36,7 @@ import { costTableFromMeasured } from "../method/measured-costs.js";
 import type { SensitivityTable } from "../method/sensitivity.js";
 import { asInputError, InputError } from "../core/errors.js";
 import type { LatencyFit } from "../method/latency-model.js";
-import type { LatencyCriterion } from "./latency-criterion.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 import { unitLatencyModel, unitLatencyTable, type LatencyModelName } from "./unit-latency.js";
 
 
@@ -242,6 +242,8 @@ export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promis
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
   const uniform = uniformMeasurements(m.profile, o.types);
-  const { result, interrupted } = (o.measureResult ?? true) ? await measurePublished(s, output.output, o) : { result: null, interrupted: false };
+  const measured = (o.measureResult ?? true) ? await measurePublished(s, output.output, o) : { result: null, interrupted: false };
+  const result = measured.result && latencyFor(measured.result, o.latencyCriterion ?? "decode", "the result");
+  const interrupted = measured.interrupted;
   return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, uniform, result, ...(interrupted ? { interrupted } : {}) };
 }

@@ -17,7 +17,6 @@ import { readMachineState } from "./machine-state.js";
 import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
-import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface MemoryMetrics {
   /** bytes of all parameters: what llama.cpp loads */
@@ -272,16 +271,16 @@ export async function measureModel(s: Session, file: string, label: string, o: {
 }
 
 /**
- * Measures a file the run has already published (its latency the criterion's): an interrupt now stops the measurement, not the
+ * Measures a file the run has already published: an interrupt now stops the measurement, not the
  * run's success (the file is complete), so it is reported as `interrupted`, not thrown.
  */
 export async function measurePublished(
   s: Session,
   file: string,
-  o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings; readonly latencyCriterion?: LatencyCriterion },
+  o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings },
 ): Promise<{ readonly result: MeasuredModel | null; readonly interrupted: boolean }> {
   try {
-    return { result: latencyFor(await measureModel(s, file, "result", o), o.latencyCriterion ?? "decode", "the result"), interrupted: false };
+    return { result: await measureModel(s, file, "result", o), interrupted: false };
   } catch (e) {
     if ((e as Error).name !== "AbortError") throw e;
     return { result: null, interrupted: true };
