@@ -6,7 +6,7 @@ import { buildPortfolio, DEFAULT_COUNT } from "../portfolio/build.js";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
        apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
@@ -27,10 +27,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values, "quantize");
-  const measure = sensitivitySettings(values, types, settings.uniform);
+  // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
+  const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;
   const r = await withSession(model, settings, context, (s) =>
-    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
   );
   if (settings.json) {
     console.log(JSON.stringify({ path: r.path, merged: r.merged, manifest: r.manifest }, null, 2));

@@ -15,7 +15,7 @@ import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes } from "../core/format.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { requireOutputPath } from "../core/files.js";
@@ -60,7 +60,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
   if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
   const settings = await pipelineSettings(values, "quantize");
-  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform);
+  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform, front.method);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work
@@ -193,7 +193,7 @@ async function runFront(o: {
       latency: settings.latency,
       latencyCriterion: settings.latencyCriterion,
       latencyModel: settings.latencyModel,
-      accuracy: settings.accuracy,
+      accuracy: accuracyForPlan(settings.accuracy, "front", measure),
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
       ...(o.given ? { profile: o.given } : {}),

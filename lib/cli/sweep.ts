@@ -11,7 +11,7 @@ import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { METHOD_USAGE, parseMethod, parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
@@ -35,9 +35,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const method = parseMethod(values.method);
   const settings = await pipelineSettings(values, "sweep");
-  const measure = sensitivitySettings(values, types, settings.uniform);
+  const measure = sensitivitySettings(values, types, settings.uniform, method);
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
-  const accuracy = method === "front" && measure?.kind === "measured" ? { ...settings.accuracy, kld: true } : settings.accuracy;
+  const accuracy = accuracyForPlan(settings.accuracy, method, measure);
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const claimed = await claimOutputs(

@@ -48,19 +48,20 @@ beforeAll(async () => {
 
 describe("apreqel quantize --method front", () => {
   let out: string;
-  let choice: { assignment: Record<string, string>; estimate: { sizeBytes: number }; costs: string };
+  let choice: { allocation: Record<string, string>; estimate: { sizeBytes: number }; costs: string };
   const recipe = () => path.join(dir, "front.recipe");
 
   it("writes a GGUF whose tensors carry the chosen types, and the recipe", async () => {
     out = path.join(dir, "front.gguf");
-    const r = await runCli(["quantize", model, "-o", out, "--method", "front", "--priority", "memory", "--recipe", recipe(), "--json", ...common()]);
+    // the front from the profile (sub-layer units, perplexity column): --sensitivity cosine
+    const r = await runCli(["quantize", model, "-o", out, "--method", "front", "--sensitivity", "cosine", "--priority", "memory", "--recipe", recipe(), "--json", ...common()]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     choice = JSON.parse(r.stdout);
     expect(choice.costs).toBe("profile");
     const info = await inspect(out);
     for (const layer of info.layers) {
-      for (const t of layer.tensors) expect(info.tensors.find((x) => x.name === t)?.type, t).toBe(choice.assignment[layer.name]);
+      for (const t of layer.tensors) expect(info.tensors.find((x) => x.name === t)?.type, t).toBe(choice.allocation[layer.name]);
     }
     expect(info.tensors.find((t) => t.name === "token_embd.weight")?.type).toBe("q8_0");
     // the table's bytes are the tensors' exactly, plus a bound on the mix's metadata: never under, at most ~2 KB over
@@ -119,14 +120,20 @@ describe("apreqel quantize --method front --report / --profile", () => {
     const p = await runCli(["profile", model, "-o", profileFile, ...profileArgs]);
     expect(p.code, p.stderr).toBe(0);
     const report = path.join(dir, "front-report.html");
-    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--method", "front", "--profile", profileFile, "--report", report, "--priority", "balanced", "--json", ...common()]);
+    // the default method and sensitivity: the front of measured Δ KLD per tensor
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--profile", profileFile, "--report", report, "--priority", "balanced", "--probe-chunks", "1", "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number } | null; costs: string };
+    const out = JSON.parse(r.stdout) as { method: string; uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number; kld?: { mean: number } } | null; costs: string; allocation: Record<string, string> };
+    expect(out.method).toBe("front");
+    expect(out.costs).toBe("measured tensor");
+    expect(Object.keys(out.allocation)).toContain("blk.0.attn_q");
     expect(Object.keys(out.uniform)).toEqual(["q8_0", "q5_K", "q4_K", "q3_K"]);
     expect(out.measured?.memoryBytes).toBeGreaterThan(0);
+    // planned on KLD, so the result's KLD is measured too
+    expect(out.measured?.kld?.mean).toBeGreaterThanOrEqual(0);
     const html = readFileSync(report, "utf8");
     expect(html).toContain("chosen: balanced");
-    expect(html).toContain("method: front (profile costs)");
+    expect(html).toContain("method: front (measured tensor costs)");
     expect(html).toContain('id="type-map"');
   });
 });
