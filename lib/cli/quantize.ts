@@ -16,7 +16,6 @@ import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js
 import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
-import { requireOutputPath } from "../core/files.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
@@ -68,15 +67,16 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     [
       { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" },
       ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
+      ...(values.recipe !== undefined ? [{ path: values.recipe, option: "--recipe", kind: "recipe" as const }] : []),
     ],
     [{ path: model, option: "MODEL" }, ...settings.inputs, ...(values.profile ?? []).map((p) => ({ path: p, option: "--profile" }))],
     { force: settings.force },
   );
   const output = claimed.paths[0]!;
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
+  const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
     if (front.method === "front") {
-      const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
       return await runFront(model, output, recipe, choices, front, settings, sensitivity, values["no-measure"] !== true, context);
     }
     const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;

@@ -60,6 +60,11 @@ export interface SweepResult {
   readonly estimated: HypervolumeReport;
 }
 
+/** The file a weighting's mix is written to in the sweep's folder (one per distinct allocation). */
+export function sweepModelFile(outDir: string, weighting: Weighting): string {
+  return path.join(path.resolve(outDir), `${weighting.id}.gguf`);
+}
+
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
   const { profile, files: uniformFiles } = await profileModel(s, o);
@@ -82,7 +87,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
     const key = JSON.stringify(p.allocation);
     let done = byAllocation.get(key);
     if (!done) {
-      const file = path.join(path.resolve(o.outDir), `${weighting.id}.gguf`);
+      const file = sweepModelFile(o.outDir, weighting);
       await assembleMix(s, uniformFiles, p.allocation, file, {
         weights: p.weights,
         distribution: p.distribution,

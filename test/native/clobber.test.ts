@@ -1,7 +1,7 @@
 // Issue 12, data loss and settings: every case the careless user found is refused before any work
 // with exit code 2, one line naming the option, and every input byte for byte unchanged.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -27,10 +27,14 @@ beforeAll(async () => {
 });
 
 async function refused(args: readonly string[], message: RegExp): Promise<void> {
+  return refusedCommand(["quantize", model, "--cache-dir", path.join(dir, "cache"), ...args], message);
+}
+
+async function refusedCommand(args: readonly string[], message: RegExp): Promise<void> {
   const inputs = [model, evalText, calibration, notes];
   const before = inputs.map(sha);
   const listing = readdirSync(dir).sort();
-  const r = await runCli(["quantize", model, "--cache-dir", path.join(dir, "cache"), ...args]);
+  const r = await runCli(args);
   expect(r.code, r.stderr).toBe(2);
   expect(r.stderr).toMatch(message);
   expect(inputs.map(sha)).toEqual(before);
@@ -45,6 +49,43 @@ describe("data loss refused with exit 2, inputs unchanged", () => {
     refused(["-o", "__C__", "--calibration", "__C__"].map((a) => (a === "__C__" ? calibration : a)), /--output: the output .*calibration\.txt is also an input \(--calibration\)/));
   it("--report equal to -o", () => refused(["-o", path.join(dir, "mix.gguf"), "--report", path.join(dir, "mix.gguf")], /--output and --report name the same file/));
   it("-o onto an existing file apreqel did not write", () => refused(["-o", "__N__"].map((a) => (a === "__N__" ? notes : a)), /--output: .*notes\.txt exists and is not a file apreqel wrote; pass --force/));
+});
+
+describe("every command's outputs go through the same claim", () => {
+  const cache = () => path.join(dir, "cache");
+  it("imatrix -o equal to --calibration, or onto a file apreqel did not write", async () => {
+    await refusedCommand(["imatrix", model, "--calibration", calibration, "-o", calibration], /--output: the output .*calibration\.txt is also an input \(--calibration\)/);
+    await refusedCommand(["imatrix", model, "--calibration", calibration, "-o", notes], /--output: .*notes\.txt exists and is not a file apreqel wrote; pass --force/);
+  });
+  it("quantize --recipe equal to -o, or to the model", async () => {
+    const mix = path.join(dir, "mix.gguf");
+    await refused(["--method", "front", "-o", mix, "--recipe", mix], /--output and --recipe name the same file .*mix\.gguf/);
+    await refused(["--method", "front", "--recipe", model], /--recipe: the output .*model\.gguf is also an input \(MODEL\)/);
+  });
+  it("portfolio -o onto a file, onto the model's folder where a variant's file is not apreqel's, or with a variant equal to the model", async () => {
+    await refusedCommand(["portfolio", model, "-o", notes, "--cache-dir", cache()], /--output: .*notes\.txt exists and is not a folder/);
+    // DIR/<model>-memory.gguf would be written: here it is the user's own file
+    const theirs = path.join(dir, "model-memory.gguf");
+    writeFileSync(theirs, "the user's file\n");
+    try {
+      await refusedCommand(["portfolio", model, "-o", dir, "--count", "2", "--cache-dir", cache()], /--output: .*model-memory\.gguf exists and is not a file apreqel wrote; pass --force/);
+    } finally {
+      rmSync(theirs);
+    }
+    // a model named like a variant, in the portfolio folder itself
+    const inside = path.join(dir, "pf");
+    mkdirSync(inside, { recursive: true });
+    const variantNamed = path.join(inside, "m-accuracy.gguf");
+    copyFileSync(model, variantNamed);
+    linkSync(variantNamed, path.join(inside, "m.gguf"));
+    const before = sha(variantNamed);
+    const same = await runCli(["portfolio", path.join(inside, "m.gguf"), "-o", inside, "--count", "1", "--cache-dir", cache(), "--force"]);
+    expect(same.code, same.stderr).toBe(2);
+    expect(same.stderr).toMatch(/--output: the output .*m-accuracy\.gguf is also an input \(MODEL\)/);
+    expect(sha(variantNamed)).toBe(before);
+    expect(readdirSync(inside).filter((f) => f.endsWith(".lock"))).toEqual([]);
+  });
+  it("fixture -o onto a file apreqel did not write", () => refusedCommand(["fixture", "-o", notes], /--output: .*notes\.txt exists and is not a file apreqel wrote; pass --force/));
 });
 
 describe("settings that cannot work are refused before any work", () => {
