@@ -65,6 +65,7 @@ class CaptureJob : public Job {
     std::vector<std::vector<llama_token>> windows;
     size_t total = 0;
     for (const std::string& text : texts_) {
+      throwIfCancelled();  // texts can be many (calibration prompts): a cancel need not wait for all
       std::vector<llama_token> tokens = forModel(load_.path, [&] { return tokenize(vocab, text, true); });
       size_t counted = 0;
       size_t pos = 0;
@@ -110,6 +111,7 @@ class CaptureJob : public Job {
     }
     co.abort = &Job::abortRequested;
     co.abortData = this;
+    throwIfCancelled();  // context creation cannot be interrupted: check once more before it
     Context c = makeContext(model.get(), co, [this] { return lastLogError(); });
 
     size_t done = 0;

@@ -14,6 +14,7 @@ ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& canc
   validateForRun(options.path);
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = options.gpuLayers;
+  mp.vocab_only = options.vocabOnly;
   mp.progress_callback = [](float, void* p) { return !(*static_cast<const std::function<bool()>*>(p))(); };
   mp.progress_callback_user_data = const_cast<std::function<bool()>*>(&cancelled);
   ModelPtr model(llama_model_load_from_file(options.path.c_str(), mp));

@@ -19,6 +19,9 @@ import { OptionError } from "../core/errors.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
+import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
+import { DEFAULT_NON_LAYER_TYPE } from "../pipeline/uniform.js";
+import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 
@@ -83,9 +86,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
+    // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
-      settings,
+      { ...settings, evalTextUsed: !(given && !measure) },
       context,
       (s) =>
         quantizeAdaptive(s, {
@@ -104,6 +108,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
         }),
       // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 2 + (measure ? 2 : 0),
+      [limitsCheck(choices, settings)],
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -125,6 +130,19 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   } finally {
     await claimed.release();
   }
+}
+
+/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
+function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices) {
+  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, choices.types, settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, memoryLimits(choices, front));
+}
+
+function memoryLimits(choices: PlanChoices, front?: FrontChoices): MemoryLimit[] {
+  return [
+    ...(choices.constraints.maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: choices.constraints.maxMemoryBytes }] : []),
+    ...(front?.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
+    ...(front?.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
+  ];
 }
 
 /** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
@@ -194,7 +212,8 @@ async function runFront(
     return { result, recipe };
   },
   // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 3 + (measureResult ? 2 : 0));
+  3 * choices.types.length + 3 + (measureResult ? 2 : 0),
+  [limitsCheck(choices, settings, front)]);
   if (settings.json) {
     console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), measured: r.result.result, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;

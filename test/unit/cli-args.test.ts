@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "../../lib/cli/args.js";
 import { OptionError } from "../../lib/core/errors.js";
+import { runCli } from "../helpers/cli.js";
 
 describe("parse: strict options", () => {
   const options = { "gpu-layers": { type: "string" }, json: { type: "boolean" } } as const;
@@ -44,8 +45,8 @@ describe("negative numbers get the option's own message, never parseArgs' 'ambig
     [["eval", "m.gguf", "--ctx", "-5"], "--ctx"],
     [["cache", "clear", "--older-than", "-1d"], "--older-than"],
   ];
-  it.each(cases)("%j", async (argv, option) => {
-    const { runCli } = await import("../helpers/cli.js");
+  // (a first CLI run imports every command: generous time on a shared machine)
+  it.each(cases)("%j", { timeout: 30_000 }, async (argv, option) => {
     const r = await runCli(argv);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).not.toMatch(/ambiguous/);
