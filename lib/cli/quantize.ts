@@ -133,8 +133,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
 }
 
 /** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
-function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices) {
-  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, choices.types, settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, memoryLimits(choices, front));
+function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices, measure?: ReturnType<typeof sensitivitySettings>) {
+  // the front at tensor granularity chooses the types of token_embd and output too
+  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
+  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, plan, memoryLimits(choices, front));
 }
 
 function memoryLimits(choices: PlanChoices, front?: FrontChoices): MemoryLimit[] {
@@ -213,7 +215,7 @@ async function runFront(
   },
   // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 3 + (measureResult ? 2 : 0),
-  [limitsCheck(choices, settings, front)]);
+  [limitsCheck(choices, settings, front, measure)]);
   if (settings.json) {
     console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), measured: r.result.result, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;

@@ -4,8 +4,10 @@
  * `--target-bpw`) is refused before any quantization. Each quantizable tensor is counted at the
  * fewest bits per weight any of its possible types has (a type llama.cpp falls back to, when a row
  * does not fill whole blocks, is larger; a tensor it leaves unquantized keeps its own bytes); every
- * other tensor keeps its bytes. The bound is exact for a model whose rows fill whole blocks and
- * whose token embeddings and output head may take the smallest candidate type.
+ * other tensor keeps its bytes. Token embeddings and output head take the non-layer type, or, when
+ * the plan chooses their types too (the front at tensor granularity), the smallest of it and the
+ * candidates. The bound is exact for a model whose rows fill whole blocks and for which llama.cpp
+ * changes no tensor's type.
  */
 import { bitsPerWeight, GGML_TYPE_TABLE, type GgmlType } from "./types.js";
 
@@ -31,15 +33,16 @@ const NON_LAYER = new Set(["token_embd.weight", "output.weight"]);
 /**
  * @example
  * // token_embd [256, 1000] F16, one [256, 256] F16 block weight, one [256] F32 norm; q8_0/q4_K, non-layer q6_K:
- * // (256000 + 65536) × 4.5 / 8 + 1024 = 181888 bytes, 4.5 bits per weight
- * smallestMix(tensors, ["q8_0", "q4_K"], "q6_K") // { bytes: 181888, bitsPerWeight: 4.5 }
+ * // 256000 × 6.5625 / 8 + 65536 × 4.5 / 8 + 1024 = 210000 + 36864 + 1024 bytes
+ * smallestMix(tensors, ["q8_0", "q4_K"], "q6_K") // { bytes: 247888, bitsPerWeight: 4.5 }
+ * smallestMix(tensors, ["q8_0", "q4_K"], "q6_K", { plansNonLayer: true }).bytes // 181888: token_embd at 4.5 too
  */
-export function smallestMix(tensors: readonly HeaderTensor[], types: readonly GgmlType[], nonLayerType: string): SmallestMix {
+export function smallestMix(tensors: readonly HeaderTensor[], types: readonly GgmlType[], nonLayerType: string, o: { readonly plansNonLayer?: boolean } = {}): SmallestMix {
   const candidate = Math.min(...types.map(bitsPerWeight));
   // the non-layer type may be one the method's table does not know: then no bound from it (0)
   const known = GGML_TYPE_TABLE.some((t) => t.name === nonLayerType);
-  // the front at tensor granularity plans these two like any unit: the smaller of both applies
-  const nonLayer = Math.min(candidate, known ? bitsPerWeight(nonLayerType as GgmlType) : 0);
+  const fixed = known ? bitsPerWeight(nonLayerType as GgmlType) : 0;
+  const nonLayer = o.plansNonLayer ? Math.min(candidate, fixed) : fixed;
   let bytes = 0;
   for (const t of tensors) {
     if (!t.quantizable) {

@@ -37,9 +37,15 @@ export type MemoryLimit =
  * Refuses a memory limit below what the smallest possible mix needs (lib/method/smallest-mix.ts:
  * a lower bound from the header and the type table), before any quantization.
  */
-export function requireReachableLimits(model: string, info: Pick<ModelInfo, "tensors">, types: readonly GgmlType[], nonLayerType: string, limits: readonly MemoryLimit[]): void {
+export function requireReachableLimits(
+  model: string,
+  info: Pick<ModelInfo, "tensors">,
+  plan: { readonly types: readonly GgmlType[]; readonly nonLayerType: string; readonly plansNonLayer: boolean },
+  limits: readonly MemoryLimit[],
+): void {
   if (limits.length === 0) return;
-  const least = smallestMix(info.tensors, types, nonLayerType);
+  const { types } = plan;
+  const least = smallestMix(info.tensors, types, plan.nonLayerType, { plansNonLayer: plan.plansNonLayer });
   for (const l of limits) {
     if (l.kind === "bytes" && l.value < least.bytes) {
       throw new OptionError(l.option, `${l.option}: no mix can meet ${formatBytes(l.value)}: ${model}'s weights take at least ${formatBytes(least.bytes)} with types ${types.join(", ")} (every tensor at its smallest type)`);

@@ -93,6 +93,21 @@ describe("settings that cannot work are refused before any work", () => {
   it("--ctx beyond the model's context", () => refused(["--ctx", "100000"], /--ctx: 100000 tokens is more than .*model\.gguf's context of 512 tokens/));
   it("--n-prompt beyond the model's context", () => refused(["--n-prompt", "1000000"], /--n-prompt: 1000000 tokens is more than/));
   it("--non-layer-type iq2_xxs without an imatrix", () => refused(["--non-layer-type", "iq2_xxs"], /--non-layer-type: iq2_xxs needs an importance matrix/));
+  it("an eval text shorter than two chunks (quantize and eval)", async () => {
+    const short = path.join(dir, "short.txt");
+    writeFileSync(short, "Too short to measure.\n");
+    try {
+      await refused(["--eval-text", short], /--eval-text .*short\.txt gives \d+ tokens with .*model\.gguf's tokenizer; perplexity with --ctx 512 needs at least 1024 \(two chunks\)/);
+      await refusedCommand(["eval", model, "--eval-text", short, "--ctx", "64", "--cache-dir", path.join(dir, "cache")], /gives \d+ tokens .*; perplexity with --ctx 64 needs at least 128 \(two chunks\)/);
+    } finally {
+      rmSync(short);
+    }
+  });
+  it("memory limits below the smallest possible mix", async () => {
+    await refused(["--max-memory", "1KB"], /--max-memory: no mix can meet .*: .*model\.gguf's weights take at least .* with types q8_0, q6_K, q5_K, q4_K, q3_K/);
+    await refused(["--method", "front", "--target-size", "10KB"], /--target-size: no mix can meet /);
+    await refused(["--method", "front", "--target-bpw", "3"], /--target-bpw: no mix can meet 3 bits per weight: the smallest of types .* has 3\.4375/);
+  });
 
   it("--threads above the cores is capped with a warning (and --force keeps it)", async () => {
     // --gamma 5 stops the run right after the threads are read, so nothing long starts

@@ -10,10 +10,12 @@ const tensors = [
 
 describe("smallestMix: a lower bound on every mix's weight bytes", () => {
   it("counts each quantizable tensor at the fewest bits per weight it can get; the rest as they are", () => {
-    // candidates q8_0 (8.5) and q4_K (4.5), non-layer q6_K (6.5625): every tensor may take 4.5
-    // (256000 + 65536) × 4.5 / 8 + 1024 = 180864 + 1024
-    expect(smallestMix(tensors, ["q8_0", "q4_K"], "q6_K")).toEqual({ bytes: 181888, bitsPerWeight: 4.5 });
-    // a non-layer type below every candidate bounds token_embd: 256000 × 2.0625 / 8 + 65536 × 4.5 / 8 + 1024
+    // candidates q8_0 (8.5) and q4_K (4.5), token_embd at the non-layer type q6_K (6.5625):
+    // 256000 × 6.5625 / 8 + 65536 × 4.5 / 8 + 1024 = 210000 + 36864 + 1024
+    expect(smallestMix(tensors, ["q8_0", "q4_K"], "q6_K")).toEqual({ bytes: 247888, bitsPerWeight: 4.5 });
+    // when the plan chooses token_embd's type too (the front at tensor granularity), 4.5 for it as well
+    expect(smallestMix(tensors, ["q8_0", "q4_K"], "q6_K", { plansNonLayer: true }).bytes).toBe(180864 + 1024);
+    // a non-layer type below every candidate: 256000 × 2.0625 / 8 + 65536 × 4.5 / 8 + 1024
     expect(smallestMix(tensors, ["q8_0", "q4_K"], "iq2_xxs").bytes).toBe(66000 + 36864 + 1024);
     // an unknown non-layer type gives token_embd no bound
     expect(smallestMix(tensors, ["q4_K"], "mxfp4").bytes).toBe(36864 + 1024);
