@@ -12,6 +12,9 @@ ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& canc
                    const std::function<std::string()>& reason) {
   // llama.cpp's loader trusts parts of the header its parser does not check; reject those first.
   validateForRun(options.path);
+  // the loader polls `cancelled` only once it maps tensor data (progress_callback, below): the
+  // header parse, vocabulary and mapping before that cannot be interrupted, so look first
+  if (cancelled()) throw std::runtime_error("the operation was aborted");
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = options.gpuLayers;
   mp.vocab_only = options.vocabOnly;

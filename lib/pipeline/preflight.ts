@@ -22,9 +22,11 @@ export async function requireEvalTokens(model: string, o: Pick<AccuracySettings,
   const { tokens } = await countTokens({ model, text: o.evalText.text, atLeast: needed, ...(job.signal ? { signal: job.signal } : {}) });
   if (tokens >= needed) return;
   const where = o.evalText.source.kind === "builtin" ? "the built-in evaluation text" : `--eval-text ${o.evalText.source.path}`;
+  // the largest context two chunks of this text fill (8 is the smallest --ctx accepted)
+  const fits = Math.floor(tokens / 2);
   throw new InputError(
     `${where} gives ${tokens} tokens with ${model}'s tokenizer; perplexity with ${ctxOption} ${o.nCtx} needs at least ${needed} (two chunks): ` +
-      `give a longer text${o.nCtx > 8 ? `, or ${ctxOption} ${Math.max(8, Math.floor(tokens / 2))} or less` : ""}`,
+      `give a longer text${fits >= 8 ? `, or ${ctxOption} ${fits} or less` : ""}`,
   );
 }
 
