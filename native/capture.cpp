@@ -197,6 +197,9 @@ class CaptureJob : public Job {
     GgmlPtr ctx(ggml_init({dataSize + 1024, nullptr, false}));
     GgufPtr out(gguf_init_empty());
     gguf_set_val_str(out.get(), "general.type", "imatrix");
+    // marks the file as apreqel's, so a later `apreqel imatrix -o` may replace it without --force
+    // (llama-imatrix's own files, the same format, are the user's)
+    gguf_set_val_str(out.get(), "apreqel.writer", "apreqel imatrix");
     const char* datasets[] = {dataset_.c_str()};
     gguf_set_arr_str(out.get(), "imatrix.datasets", datasets, dataset_.empty() ? 0 : 1);
     gguf_set_val_u32(out.get(), "imatrix.chunk_count", static_cast<uint32_t>(chunks));

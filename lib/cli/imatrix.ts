@@ -30,7 +30,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (!values.output) throw new OptionError("--output", "-o IMATRIX.gguf is required");
   const nCtx = values.ctx === undefined ? 512 : parseInteger(values.ctx, "--ctx", 8);
   const threads = values.threads === undefined ? 0 : parseInteger(values.threads, "--threads", 0);
-  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "imatrix" }], [{ path: positionals[0]!, option: "MODEL" }, { path: values.calibration, option: "--calibration" }], {
+  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "gguf" }], [{ path: positionals[0]!, option: "MODEL" }, { path: values.calibration, option: "--calibration" }], {
     force: values.force ?? false,
   });
   const output = claimed.paths[0]!;

@@ -125,7 +125,7 @@ export async function readJsonInput(file: unknown, option: string): Promise<unkn
  * folder a run writes into (a portfolio, a sweep): it may exist; the files written inside it are
  * claimed as outputs of their own, next to it.
  */
-export type OutputKind = "gguf" | "imatrix" | "profile" | "scores" | "html" | "json" | "recipe" | "dir";
+export type OutputKind = "gguf" | "profile" | "scores" | "html" | "json" | "recipe" | "dir";
 
 export interface OutputClaim {
   readonly path: string;
@@ -204,10 +204,13 @@ export async function claimOutputs(
   try {
     for (const o of resolved) {
       if (o.kind === "dir" && o.st === null) {
-        await fs.mkdir(o.abs).catch((e: NodeJS.ErrnoException) => {
-          if (e.code !== "EEXIST") throw new InputError(`${o.option}: cannot create the folder ${o.abs}: ${e.message}`);
-        });
-        created.push(o.abs);
+        try {
+          await fs.mkdir(o.abs);
+          created.push(o.abs);
+        } catch (e) {
+          // another run made it meanwhile: its lock, taken next, decides
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new InputError(`${o.option}: cannot create the folder ${o.abs}: ${(e as Error).message}`);
+        }
       }
     }
     for (const o of resolved) locks.push(await lockOutput(o.abs, o.option));
@@ -264,9 +267,8 @@ export async function wroteByApreqel(file: string, kind: OutputKind): Promise<bo
   } catch {
     return false;
   }
-  // mixes carry apreqel.* keys; `apreqel fixture` models are named "apreqel random <arch> fixture"
+  // mixes and imatrix files carry apreqel.* keys; `apreqel fixture` models are named "apreqel random <arch> fixture"
   if (kind === "gguf") return head.toString("latin1", 0, 4) === "GGUF" && (head.includes("apreqel.") || head.includes("apreqel random "));
-  if (kind === "imatrix") return head.toString("latin1", 0, 4) === "GGUF" && head.includes("imatrix.chunk_count");
   if (kind === "html") return head.includes('<meta name="generator" content="apreqel">');
   if (kind === "recipe") return /^(\^[^\n=]+\$=[A-Za-z0-9_]+\n)+$/.test(head.toString("utf8"));
   let value: unknown;

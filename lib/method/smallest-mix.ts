@@ -51,7 +51,8 @@ export function smallestMix(tensors: readonly HeaderTensor[], types: readonly Gg
     }
     const elements = t.shape.reduce((a, n) => a * n, 1);
     const bpw = NON_LAYER.has(t.name) ? nonLayer : candidate;
-    bytes += Math.min(t.bytes, (elements * bpw) / 8);
+    // a tensor's size is a whole number of bytes: the bound rounds up per tensor
+    bytes += Math.min(t.bytes, Math.ceil((elements * bpw) / 8));
   }
   return { bytes, bitsPerWeight: candidate };
 }

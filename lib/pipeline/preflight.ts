@@ -50,7 +50,7 @@ export function requireReachableLimits(
   const least = smallestMix(info.tensors, types, plan.nonLayerType, { plansNonLayer: plan.plansNonLayer });
   for (const l of limits) {
     if (l.kind === "bytes" && l.value < least.bytes) {
-      throw new OptionError(l.option, `${l.option}: no mix can meet ${formatBytes(l.value)}: ${model}'s weights take at least ${formatBytes(least.bytes)} with types ${types.join(", ")} (every tensor at its smallest type)`);
+      throw new OptionError(l.option, `${l.option}: no mix can meet ${formatBytes(l.value)}: ${model}'s weights take at least ${formatBytes(least.bytes)} (${least.bytes} bytes) with types ${types.join(", ")} (every tensor at its smallest type)`);
     }
     if (l.kind === "bpw" && l.value < least.bitsPerWeight) {
       throw new OptionError(l.option, `${l.option}: no mix can meet ${l.value} bits per weight: the smallest of types ${types.join(", ")} has ${least.bitsPerWeight}`);

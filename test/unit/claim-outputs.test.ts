@@ -173,9 +173,10 @@ describe("claimOutputs: a folder output and the files inside it (portfolio, swee
   });
 
   it("recognises its own imatrix and recipe files", async () => {
-    const imatrix = file("i.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("general.type imatrix imatrix.chunk_count")]));
-    expect(await wroteByApreqel(imatrix, "imatrix")).toBe(true);
-    expect(await wroteByApreqel(file("i2.gguf", GGUF_THEIRS), "imatrix")).toBe(false);
+    // apreqel's imatrix files carry apreqel.writer; llama-imatrix's (same format) are the user's
+    const imatrix = file("i.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("general.type imatrix apreqel.writer imatrix.chunk_count")]));
+    expect(await wroteByApreqel(imatrix, "gguf")).toBe(true);
+    expect(await wroteByApreqel(file("i2.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("general.type imatrix imatrix.chunk_count")])), "gguf")).toBe(false);
     expect(await wroteByApreqel(file("r.txt", "^blk\\.0\\.attn_q\\.weight$=q4_K\n^output\\.weight$=q6_K\n"), "recipe")).toBe(true);
     expect(await wroteByApreqel(file("r2.txt", "my shopping list\n"), "recipe")).toBe(false);
     expect(await wroteByApreqel(file("fx.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("apreqel random llama fixture")])), "gguf")).toBe(true);
