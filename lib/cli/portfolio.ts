@@ -42,7 +42,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   try {
     return printPortfolio(
       await withSession(model, settings, context, (s) =>
-        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
       ),
       settings,
     );

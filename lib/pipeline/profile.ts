@@ -7,9 +7,11 @@ import path from "node:path";
 import type { LayerName } from "../method/layers.js";
 import type { GgmlType } from "../method/types.js";
 import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
-import { LATENCY_RULES, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
+import { LATENCY_RULES, type MeasuredModel, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
 import type { Session } from "./session.js";
 import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { InputError } from "../core/errors.js";
+import { profileForCriterion, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface ProfileOptions extends UniformOptions {
   readonly types: readonly GgmlType[];
@@ -72,4 +74,33 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
     layerParams,
   };
   return { profile, files };
+}
+
+/**
+ * The uniform files and their profile, its latency the criterion's (latency-criterion.ts): `given` (e.g. latency measured on the edge device, merged
+ * by the CLI) when there is one, after checking that it measured this model; else profiled here.
+ */
+export async function profileOrGiven(
+  s: Session,
+  o: ProfileOptions & { readonly profile?: ProfileFile; readonly latencyCriterion?: LatencyCriterion },
+): Promise<{ profile: ProfileFile; files: Map<GgmlType, string> }> {
+  const criterion = o.latencyCriterion ?? "decode";
+  if (o.profile === undefined) {
+    const measured = await profileModel(s, o);
+    return { profile: profileForCriterion(measured.profile, criterion), files: measured.files };
+  }
+  if (o.profile.model.sha256 !== s.sha256) {
+    throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
+  }
+  // a given profile without the criterion's latency fails now, before any quantization
+  const profile = profileForCriterion(o.profile, criterion);
+  return { profile, files: await uniformModels(s, o.types, o) };
+}
+
+/** The uniform files' measurements as the profile holds them, one per type it measured. */
+export function uniformMeasurements(profile: ProfileFile, types: readonly GgmlType[]): Partial<Record<GgmlType, MeasuredModel>> {
+  const out: Partial<Record<GgmlType, MeasuredModel>> = {};
+  // a profile entry is a MeasuredModel's fields plus provenance (profile-file.ts)
+  for (const type of types) if (profile.types[type]) out[type] = profile.types[type] as unknown as MeasuredModel;
+  return out;
 }

@@ -26,10 +26,11 @@ import type { AccuracyColumn } from "../method/front-limits.js";
 import { assembleFrontMix, modelFront } from "./front.js";
 import { assembleMix } from "./mixed.js";
 import { toMethodProfile } from "./profile-file.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   /** folder for the mixed models (created if missing) */
@@ -42,6 +43,8 @@ export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   readonly presets?: readonly string[];
   /** the paper's enumeration + Algorithm 1 (default), or TOPSIS on the Pareto front */
   readonly method?: SweepMethod;
+  /** the latency the plans and the hypervolume use (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export type SweepMethod = "paper" | "front";
@@ -90,7 +93,8 @@ export function sweepModelFile(outDir: string, weighting: Weighting): string {
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
   const method = o.method ?? "paper";
-  const { profile, files: uniformFiles } = await profileModel(s, o);
+  const criterion = o.latencyCriterion ?? "decode";
+  const { profile, files: uniformFiles } = await profileOrGiven(s, o);
   const { scores } = await scoreLayers(s, o.score);
   const methodProfile = toMethodProfile(profile, o.types);
   const nonLayerType = o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
@@ -122,7 +126,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
       s.onStep?.("sweep", (i + 1) / weightings.length);
     }
   } else {
-    const m = await modelFront(s, { ...o, types: o.types });
+    const m = await modelFront(s, o);
     accuracyMetric = m.costs.accuracy;
     for (const [i, weighting] of weightings.entries()) {
       const choice = chooseOnFront(m.front, { weights: weighting.weights, ...(o.constraints ? { constraints: o.constraints } : {}) });
@@ -152,12 +156,11 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   // the mixes and the presets measured together: one interleaved latency run over all of them
   const mixFiles = [...byAllocation.values()];
   const toMeasure = [...mixFiles.map((file) => ({ file, label: path.basename(file, ".gguf") })), ...Object.entries(presetFiles).map(([label, file]) => ({ file, label }))];
-  const measuredList = await measureModels(s, toMeasure, o);
+  const measuredList = (await measureModels(s, toMeasure, o)).map((m, i) => latencyFor(m, criterion, toMeasure[i]!.label));
   const measuredOf = new Map(toMeasure.map((f, i) => [f.file, measuredList[i]!]));
   const models: SweepModel[] = planned.map((p) => ({ ...p, measured: measuredOf.get(p.file)! }) as SweepModel);
   const presets: Record<string, MeasuredModel> = Object.fromEntries(Object.entries(presetFiles).map(([preset, file]) => [preset, measuredOf.get(file)!]));
-  const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
-  for (const type of o.types) uniform[type] = profile.types[type] as unknown as MeasuredModel;
+  const uniform = uniformMeasurements(profile, o.types);
   const point = (m: MeasuredModel, what: string): Estimate => ({ memoryBytes: m.memoryBytes, latencyMsPerToken: m.latencyMsPerToken!, perplexity: accuracyOf(m, accuracyMetric, what) });
   const uniformPoints = o.types.map((t) => point(uniform[t]!, `uniform ${t}`));
   const distinct = mixFiles.map((f) => point(measuredOf.get(f)!, path.basename(f)));

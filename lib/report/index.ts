@@ -4,4 +4,4 @@ export { renderSvg } from "./render.js";
 export { renderCharts, writeReport, type WriteReportOptions, type WriteReportResult } from "./report.js";
 export { PARETO_VIEWS, SERIES, paretoSpec, typeMapCells, typeMapSpec, viewRows, type Objective, type SeriesName, type TypeMapCell, type ViewRow } from "./specs.js";
 export type { LabelledAllocation, MixedPoint, PresetPoint, ReportInput, UniformPoint } from "./types.js";
-export { adaptiveReport, reportMetrics, sweepReport } from "./from-results.js";
+export { adaptiveReport, frontReport, reportMetrics, sweepReport } from "./from-results.js";
