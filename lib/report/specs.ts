@@ -7,6 +7,7 @@ import { nonDominated } from "../method/hypervolume.js";
 import { layerOrder, type LayerName } from "../method/layers.js";
 import { GGML_TYPE_TABLE } from "../method/types.js";
 import type { Estimate } from "../method/estimators.js";
+import { placeLabels, type LabelPoint } from "./labels.js";
 import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
 
 /** The three objectives, with how an axis shows them. */
@@ -92,27 +93,126 @@ export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRo
   ];
 }
 
+/** How a Pareto view draws its axes: a log scale, or another title (the docs plot KLD where the report plots perplexity). */
+export interface ParetoOptions {
+  readonly log?: readonly Objective[];
+  readonly titles?: Partial<Record<Objective, string>>;
+}
+
+/** The plot area of a Pareto view, px (the page scales each chart to its column: html.ts). */
+export const PARETO_SIZE = { width: 560, height: 380 } as const;
+const LABEL_FONT_SIZE = 10;
+const MARKER_SIZE = 70; // area, px²
+const MARKER_RADIUS = 5; // kept free around each point: half a 70 px² marker's side (4.2) and its stroke
+
+/**
+ * The axis domain a view draws: `values` (errors bars included) widened to round ticks, as
+ * Vega's `nice` would, but fixed here so the labels can be placed in pixels before Vega draws.
+ *
+ * @example
+ * axisDomain([70.43, 71.33], false) // [70.4, 71.4]
+ * axisDomain([1.2e-4, 0.016], true) // [0.0001, 0.1]
+ */
+export function axisDomain(values: readonly number[], log: boolean): readonly [number, number] {
+  const finite = values.filter((v) => Number.isFinite(v) && (!log || v > 0));
+  if (finite.length === 0) return log ? [1, 10] : [0, 1];
+  let lo = Math.min(...finite);
+  let hi = Math.max(...finite);
+  if (log) {
+    const a = Math.floor(Math.log10(lo));
+    const b = Math.ceil(Math.log10(hi));
+    return [Number(`1e${a}`), Number(`1e${b > a ? b : a + 1}`)]; // exact powers of ten (10 ** -4 is not)
+  }
+  if (hi === lo) {
+    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.05;
+    lo -= pad;
+    hi += pad;
+  }
+  // d3's tick step for about 10 ticks, then the domain snapped outwards to it
+  const raw = (hi - lo) / 10;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const error = raw / power;
+  const step = power * (error >= Math.sqrt(50) ? 10 : error >= Math.sqrt(10) ? 5 : error >= Math.sqrt(2) ? 2 : 1);
+  const snap = (v: number) => Number(v.toPrecision(12)); // 70.39999999 → 70.4
+  return [snap(Math.floor(lo / step) * step), snap(Math.ceil(hi / step) * step)];
+}
+
+/** Data value ↔ pixel along one axis (pixels grow rightwards and downwards). */
+function axisScale(domain: readonly [number, number], length: number, log: boolean, flip: boolean) {
+  const t = (v: number) => (log ? Math.log10(v) : v);
+  const [a, b] = [t(domain[0]), t(domain[1])];
+  return {
+    toPixel: (v: number) => {
+      const f = (t(v) - a) / (b - a);
+      return (flip ? 1 - f : f) * length;
+    },
+    toValue: (px: number) => {
+      const f = flip ? 1 - px / length : px / length;
+      const u = a + f * (b - a);
+      return log ? 10 ** u : u;
+    },
+  };
+}
+
+/** Label order: the chosen mix and reference points first (they are why the chart is read), then uniform types, then presets. */
+const LABEL_PRIORITY: Readonly<Record<SeriesName, number>> = { "mixed (apreqel)": 0, reference: 1, uniform: 2, "llama.cpp preset": 3 };
+
+/**
+ * Label positions for a view's rows, in data coordinates (text left edge, vertical centre), and
+ * the leader line's end for labels set away from their point; placed by {@link placeLabels}.
+ */
+export function labelRows(rows: readonly ViewRow[], xDomain: readonly [number, number], yDomain: readonly [number, number], o: { readonly xLog: boolean; readonly yLog: boolean }) {
+  const sx = axisScale(xDomain, PARETO_SIZE.width, o.xLog, false);
+  const sy = axisScale(yDomain, PARETO_SIZE.height, o.yLog, true);
+  const order = rows.map((_, i) => i).sort((i, j) => LABEL_PRIORITY[rows[i]!.series] - LABEL_PRIORITY[rows[j]!.series] || i - j);
+  const points: LabelPoint[] = order.map((i) => {
+    const r = rows[i]!;
+    return { x: sx.toPixel(r.x), y: sy.toPixel(r.y), label: r.labelled ? r.label : null };
+  });
+  const placed = placeLabels(points, { ...PARETO_SIZE, fontSize: LABEL_FONT_SIZE, markerRadius: MARKER_RADIUS });
+  return placed.map((p) => {
+    const r = rows[order[p.index]!]!;
+    return {
+      label: r.label,
+      labelX: sx.toValue(p.box.left + 1), // the box's 1 px padding (labelSize)
+      labelY: sy.toValue(p.box.top + p.box.height / 2),
+      leader: p.leader,
+      x: r.x,
+      y: r.y,
+      leaderX: sx.toValue(p.leaderTo.x),
+      leaderY: sy.toValue(p.leaderTo.y),
+    };
+  });
+}
+
 /**
  * A Pareto view: every point by series, the view's non-dominated points opaque and joined by
- * a step line (lower-left is better on both axes), uniform types and presets labelled.
+ * a step line (lower-left is better on both axes), uniform types, presets and references
+ * labelled where their labels do not cover another label or point (labels.ts).
  *
  * @example
  * await renderSvg(paretoSpec(input, "memory", "perplexity"))
+ * await renderSvg(paretoSpec(input, "memory", "perplexity", { log: ["perplexity"], titles: { perplexity: "KLD (log)" } }))
  */
-export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopLevelSpec {
+export function paretoSpec(input: ReportInput, x: Objective, y: Objective, options: ParetoOptions = {}): TopLevelSpec {
   const rows = viewRows(input, x, y);
   const present = (Object.values(SERIES) as SeriesName[]).filter((s) => rows.some((r) => r.series === s));
   const axisTitle = (o: Objective): string =>
-    o === "memory" ? `memory (${memoryUnit(input).name})` : o === "latency" ? "latency (ms/token)" : "perplexity";
+    options.titles?.[o] ?? (o === "memory" ? `memory (${memoryUnit(input).name})` : o === "latency" ? "latency (ms/token)" : "perplexity");
   const kind = input.measured ? "measured" : "estimated";
-  const xEnc = { field: "x", type: "quantitative", title: axisTitle(x), scale: { zero: false, nice: true } } as const;
-  const yEnc = { field: "y", type: "quantitative", title: axisTitle(y), scale: { zero: false, nice: true } } as const;
+  const [xLog, yLog] = [options.log?.includes(x) ?? false, options.log?.includes(y) ?? false];
+  const xDomain = axisDomain(rows.flatMap((r) => [r.x, r.xLo, r.xHi]), xLog);
+  const yDomain = axisDomain(rows.flatMap((r) => [r.y, r.yLo, r.yHi]), yLog);
+  const labels = labelRows(rows, xDomain, yDomain, { xLog, yLog });
+  // domains fixed (not Vega's nice) so the labels placed in pixels land where they were placed
+  const scale = (domain: readonly [number, number], log: boolean) => ({ type: log ? ("log" as const) : ("linear" as const), domain: [...domain], nice: false, zero: false });
+  const xEnc = { field: "x", type: "quantitative" as const, title: axisTitle(x), scale: scale(xDomain, xLog) };
+  const yEnc = { field: "y", type: "quantitative" as const, title: axisTitle(y), scale: scale(yDomain, yLog) };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: `${axisTitle(x).split(" (")[0]} vs ${axisTitle(y).split(" (")[0]}`, subtitle: `${kind}; lower-left is better` },
-    // wide enough for the labels to part; the page scales each chart to its column (html.ts)
-    width: 560,
-    height: 380,
+    width: PARETO_SIZE.width,
+    height: PARETO_SIZE.height,
     background: "white",
     data: { values: rows as unknown as Record<string, unknown>[] },
     layer: [
@@ -122,7 +222,7 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopL
         encoding: { x: xEnc, y: yEnc, order: { field: "x", type: "quantitative" } },
       },
       {
-        // error bars: ± sd of latency, ± stderr of perplexity, where measured
+        // error bars: the latency's interval, ± stderr of perplexity, where measured
         transform: [{ filter: "datum.xHi > datum.xLo" }],
         mark: { type: "rule", strokeWidth: 1.2, color: "#777" },
         encoding: { x: { ...xEnc, field: "xLo" }, x2: { field: "xHi" }, y: yEnc },
@@ -133,7 +233,7 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopL
         encoding: { x: xEnc, y: { ...yEnc, field: "yLo" }, y2: { field: "yHi" } },
       },
       {
-        mark: { type: "point", filled: true, size: 70, strokeWidth: 1 },
+        mark: { type: "point", filled: true, size: MARKER_SIZE, strokeWidth: 1 },
         encoding: {
           x: xEnc,
           y: yEnc,
@@ -150,9 +250,15 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective): TopL
         },
       },
       {
-        transform: [{ filter: "datum.labelled" }],
-        mark: { type: "text", align: "left", dx: 6, dy: -6, fontSize: 10, color: "#333" },
-        encoding: { x: xEnc, y: yEnc, text: { field: "label" } },
+        // leader lines from a point to its label where the label had to move away
+        data: { values: labels.filter((l) => l.leader) },
+        mark: { type: "rule", strokeWidth: 0.7, color: "#999" },
+        encoding: { x: xEnc, y: yEnc, x2: { field: "leaderX" }, y2: { field: "leaderY" } },
+      },
+      {
+        data: { values: labels },
+        mark: { type: "text", align: "left", baseline: "middle", fontSize: LABEL_FONT_SIZE, color: "#333" },
+        encoding: { x: { ...xEnc, field: "labelX" }, y: { ...yEnc, field: "labelY" }, text: { field: "label" } },
       },
     ],
   } as TopLevelSpec;
