@@ -2,16 +2,17 @@
 import os from "node:os";
 import path from "node:path";
 import type { GgmlType } from "../method/types.js";
-import { noiseWarnings, withSpread, type MeasuredPoint } from "../method/noise.js";
+import { noiseWarnings, type MeasuredPoint } from "../method/noise.js";
 import type { Weights } from "../method/weights.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { claimOutputs } from "../core/files.js";
-import { adaptiveReport, reportMetrics } from "../report/from-results.js";
+import { adaptiveReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes } from "../core/format.js";
+import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
+import { latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
@@ -102,8 +103,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           ...(given ? { profile: given } : {}),
           measureResult: measure,
         }),
-      // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
-      3 * choices.types.length + 2 + (measure ? 2 : 0),
+      // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
+      3 * choices.types.length + 3 + (measure ? 2 : 0),
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -111,7 +112,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     }
     const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
     if (settings.json) {
-      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, warnings }, null, 2));
+      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
       return 0;
     }
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
@@ -127,14 +128,21 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
 }
 
-/** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
+/**
+ * The source, the uniform set, the plan's estimate and the result, in the one wording of every
+ * table (core/format.ts): latency as the median and its interval, perplexity ± stderr.
+ */
 function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
-  const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
-    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, m.perplexityStderr).padStart(18)}`;
-  const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
-  for (const type of types) lines.push(row(type, reportMetrics(r.uniform[type])));
+  const row = (name: string, m: Parameters<typeof formatLatency>[0] & Parameters<typeof formatPerplexity>[0] & { readonly memoryBytes: number }) =>
+    `  ${name.padEnd(14)} ${formatBytes(m.memoryBytes).padStart(9)}  ${formatLatency(m).padEnd(34)} ${formatPerplexity(m).padStart(18)}`;
+  const lines = [`  ${"model".padEnd(14)} ${"memory".padStart(9)}  ${LATENCY_HEADER.padEnd(34)} ${PERPLEXITY_HEADER.padStart(18)}`];
+  if (r.source) lines.push(row(r.source.label, r.source.measured));
+  for (const type of types) if (r.uniform[type]) lines.push(row(type, r.uniform[type]));
   lines.push(row("estimate", r.plan.estimate));
-  if (r.result) lines.push(row("result", reportMetrics(r.result)));
+  if (r.result) lines.push(row("result", r.result));
+  // the notes of the files measured together: the uniform set (and the source, in the same run)
+  const together = [...types.filter((t) => r.uniform[t]).map((t) => ({ label: t, m: r.uniform[t]! })), ...(r.source ? [{ label: r.source.label, m: r.source.measured }] : [])];
+  for (const note of latencyNotes(together.map((x) => x.label), together.map((x) => x.m))) lines.push(`note: ${note}`);
   return lines;
 }
 
@@ -159,10 +167,11 @@ function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: 
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
     `weights: memory ${w.memory}, latency ${w.latency}, accuracy ${w.accuracy}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
-    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, ${settings.latency.reps} interleaved rounds (± is their sd); ` +
+    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, median of ${settings.latency.reps} interleaved rounds [with its distribution-free interval]; ` +
       `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
     `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
     noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",
+    "the source model is the black point: the reference KLD is measured from (its KLD is 0 by definition), measured like the uniform files and in their latency run",
   ];
 }
 
@@ -204,7 +213,7 @@ async function runFront(
   console.log(`wrote ${r.result.output.output} (${formatBytes(r.result.output.fileSize)}; non-layer tensors ${r.result.nonLayerType})`);
   if (r.result.result) {
     const m = r.result.result;
-    console.log(`  measured: ${formatBytes(m.fileBytes)}, ${formatNumber(m.latencyMsPerToken ?? Number.NaN)} ± ${formatNumber(m.latencyMsPerTokenSd ?? Number.NaN)} ms/token, perplexity ${formatNumber(m.perplexity ?? Number.NaN)} ± ${formatNumber(m.perplexityStderr ?? Number.NaN)}${m.kld ? `, KLD ${formatNumber(m.kld.mean)} ± ${formatNumber(m.kld.stderr)}` : ""}`);
+    console.log(`  measured: ${formatBytes(m.fileBytes)}, ${formatLatency(m)}, perplexity ${formatPerplexity(m)}${m.kld ? `, KLD ${formatNumber(m.kld.mean)} ± ${formatNumber(m.kld.stderr)}` : ""}`);
   }
   if (r.recipe) {
     console.log(`wrote the recipe ${recipeFile}; with stock llama.cpp:`);

@@ -18,6 +18,7 @@ import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE, uniformModels } from "./uniform.js";
 import type { Session } from "./session.js";
+import { measureSource, type SourceModel } from "./source.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -41,6 +42,8 @@ export interface AdaptiveResult {
   /** measurements of the uniform files and of the result (when measured) */
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
+  readonly source: SourceModel | null;
   /** the run was interrupted after the output was published, while measuring it: the output is complete */
   readonly interrupted?: boolean;
 }
@@ -51,7 +54,9 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   if (o.profile && o.profile.model.sha256 !== s.sha256) {
     throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
   }
-  const { profile, files } = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
+  const measureResult = o.measureResult ?? true;
+  const profiled = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o), source: undefined } : await profileModel(s, { ...o, source: true });
+  const { profile, files } = profiled;
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
@@ -76,13 +81,16 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   // the output is published: an interrupt from here on stops the measurement, not the run's success
   let result: MeasuredModel | null = null;
   let interrupted = false;
-  if (o.measureResult ?? true) {
+  let source: SourceModel | null = profiled.source ?? null;
+  if (measureResult) {
     try {
+      // with a given profile the source is measured here, like the result
+      source ??= await measureSource(s, o);
       result = await measureModel(s, output.output, "result", o);
     } catch (e) {
       if ((e as Error).name !== "AbortError") throw e;
       interrupted = true;
     }
   }
-  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, ...(interrupted ? { interrupted } : {}) };
+  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

@@ -21,6 +21,7 @@ import { toMethodProfile } from "./profile-file.js";
 import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import type { SourceModel } from "./source.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
@@ -54,6 +55,8 @@ export interface SweepResult {
   readonly profile: Profile;
   readonly models: readonly SweepModel[];
   readonly presets: Readonly<Record<string, MeasuredModel>>;
+  /** the source model, measured with the uniform set (the report's reference point) */
+  readonly source: SourceModel;
   /** hypervolume of the measured points */
   readonly measured: HypervolumeReport;
   /** hypervolume of the method's estimates for the same plans (how far the estimates carry) */
@@ -62,7 +65,7 @@ export interface SweepResult {
 
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
-  const { profile, files: uniformFiles } = await profileModel(s, o);
+  const { profile, files: uniformFiles, source } = await profileModel(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const methodProfile = toMethodProfile(profile, o.types);
   const plans = planSweep({
@@ -117,5 +120,5 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const measured = hypervolumeReport({ uniform: uniformPoints, mixed: distinct, ...(presetPoints.length > 0 ? { baseline: presetPoints } : {}) });
   const estimated = hypervolumeReport({ uniform: uniformPoints, mixed: plans.map((p) => p.estimate) });
   const files = { uniform: Object.fromEntries(o.types.map((t) => [t, uniformFiles.get(t)!])), presets: presetFiles };
-  return { uniform, files, scores, profile: methodProfile, models, presets, measured, estimated };
+  return { uniform, files, scores, profile: methodProfile, models, presets, source: source!, measured, estimated };
 }

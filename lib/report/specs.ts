@@ -21,16 +21,17 @@ export const PARETO_VIEWS: readonly (readonly [Objective, Objective])[] = [
 ];
 
 /** Series names as the legend shows them, in legend order. */
-export const SERIES = { uniform: "uniform", mixed: "mixed (apreqel)", preset: "llama.cpp preset", reference: "reference" } as const;
+export const SERIES = { source: "source", uniform: "uniform", mixed: "mixed (apreqel)", preset: "llama.cpp preset", reference: "reference" } as const;
 export type SeriesName = (typeof SERIES)[keyof typeof SERIES];
 
 const SERIES_COLORS: Readonly<Record<SeriesName, string>> = {
+  source: "#222222",
   uniform: "#4c78a8",
   "mixed (apreqel)": "#e45756",
   "llama.cpp preset": "#54a24b",
   reference: "#888888",
 };
-const SERIES_SHAPES: Readonly<Record<SeriesName, string>> = { uniform: "square", "mixed (apreqel)": "circle", "llama.cpp preset": "triangle-up", reference: "diamond" };
+const SERIES_SHAPES: Readonly<Record<SeriesName, string>> = { source: "cross", uniform: "square", "mixed (apreqel)": "circle", "llama.cpp preset": "triangle-up", reference: "diamond" };
 
 /** Mixed points are labelled when there are this few (a quantize run's one chosen mix; not a sweep's 28). */
 export const LABEL_MIXED_UP_TO = 3;
@@ -47,7 +48,7 @@ export interface ViewRow {
   readonly nonDominated: "yes" | "no";
   /** Labelled on the chart (uniform types, presets, references, and mixed points when few). */
   readonly labelled: boolean;
-  /** Error bar ends (value ± spread) where a spread was measured; equal to x / y otherwise. */
+  /** Error bar ends where a spread was measured (the latency's interval, or ± sd from older profiles; perplexity ± stderr); equal to x / y otherwise. */
   readonly xLo: number;
   readonly xHi: number;
   readonly yLo: number;
@@ -56,7 +57,7 @@ export interface ViewRow {
 
 /** Memory in GB for models of a GB or more, MB below, so axes read naturally. */
 function memoryUnit(input: ReportInput): { readonly name: "GB" | "MB"; readonly bytes: number } {
-  const max = Math.max(...[...input.uniform, ...input.mixed, ...(input.presets ?? [])].map((p) => p.memoryBytes));
+  const max = Math.max(...[...input.uniform, ...input.mixed, ...(input.presets ?? []), ...(input.source ? [input.source] : [])].map((p) => p.memoryBytes));
   return max >= 1e9 ? { name: "GB", bytes: 1e9 } : { name: "MB", bytes: 1e6 };
 }
 
@@ -71,13 +72,16 @@ export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRo
   type Point = Estimate & Spread;
   const value = (p: Point, o: Objective): number =>
     o === "memory" ? p.memoryBytes / unit.bytes : o === "latency" ? p.latencyMsPerToken : p.perplexity;
-  const spread = (p: Point, o: Objective): number => {
+  // error bar ends: the latency's interval where measured (asymmetric), else ± its sd; perplexity ± stderr
+  const bar = (p: Point, o: Objective, v: number): readonly [number, number] => {
+    if (o === "latency" && p.latencyInterval !== undefined) return [p.latencyInterval.low, p.latencyInterval.high];
     const s = o === "latency" ? p.latencyMsPerTokenSd : o === "perplexity" ? p.perplexityStderr : undefined;
-    return s !== undefined && Number.isFinite(s) ? s : 0;
+    return s !== undefined && Number.isFinite(s) ? [v - s, v + s] : [v, v];
   };
   const row = (series: SeriesName, label: string, p: Point, labelled: boolean) => {
-    const [vx, vy, sx, sy] = [value(p, x), value(p, y), spread(p, x), spread(p, y)];
-    return { series, label, x: vx, y: vy, labelled, xLo: vx - sx, xHi: vx + sx, yLo: vy - sy, yHi: vy + sy };
+    const [vx, vy] = [value(p, x), value(p, y)];
+    const [[xLo, xHi], [yLo, yHi]] = [bar(p, x, vx), bar(p, y, vy)];
+    return { series, label, x: vx, y: vy, labelled, xLo, xHi, yLo, yHi };
   };
   const labelMixed = input.mixed.length <= LABEL_MIXED_UP_TO;
   const scored = [
@@ -85,9 +89,14 @@ export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRo
     ...input.mixed.map((p) => row(SERIES.mixed, p.id, p, labelMixed)),
     ...(input.presets ?? []).map((p) => row(SERIES.preset, p.preset, p, true)),
   ];
-  // references (the plan's estimate, the source model) are drawn but take no part in the front
+  // the source model and the references (the plan's estimate) are drawn but take no part in the
+  // front (the source is what is quantized, not one of the choices); the source is opaque when no
+  // quantized point beats it on both axes
   const front = new Set(nonDominated(scored.map((r) => [r.x, r.y])));
+  const source = input.source ? row(SERIES.source, input.source.label, input.source, true) : undefined;
+  const beaten = source !== undefined && scored.some((r) => r.x <= source.x && r.y <= source.y && (r.x < source.x || r.y < source.y));
   return [
+    ...(source ? [{ ...source, front: false, nonDominated: beaten ? ("no" as const) : ("yes" as const) }] : []),
     ...scored.map((r, i) => ({ ...r, front: front.has(i), nonDominated: front.has(i) ? ("yes" as const) : ("no" as const) })),
     ...(input.references ?? []).map((p) => ({ ...row(SERIES.reference, p.label, p, true), front: false, nonDominated: "no" as const })),
   ];
@@ -154,8 +163,8 @@ function axisScale(domain: readonly [number, number], length: number, log: boole
   };
 }
 
-/** Label order: the chosen mix and reference points first (they are why the chart is read), then uniform types, then presets. */
-const LABEL_PRIORITY: Readonly<Record<SeriesName, number>> = { "mixed (apreqel)": 0, reference: 1, uniform: 2, "llama.cpp preset": 3 };
+/** Label order: the chosen mix, the source and reference points first (they are why the chart is read), then uniform types, then presets. */
+const LABEL_PRIORITY: Readonly<Record<SeriesName, number>> = { "mixed (apreqel)": 0, source: 1, reference: 2, uniform: 3, "llama.cpp preset": 4 };
 
 /**
  * Label positions for a view's rows, in data coordinates (text left edge, vertical centre), and
