@@ -166,7 +166,7 @@ function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: 
   const w = choices.weights.weights;
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
-    `weights: memory ${w.memory}, latency ${w.latency}, accuracy ${w.accuracy}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
+    `weights: memory ${formatNumber(w.memory, 3)}, latency ${formatNumber(w.latency, 3)}, accuracy ${formatNumber(w.accuracy, 3)}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
     `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, median of ${settings.latency.reps} interleaved rounds [with its distribution-free interval]; ` +
       `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
     `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,

@@ -78,6 +78,7 @@ function pct(x: number | null): string {
 
 function sweepJson(r: SweepResult): Record<string, unknown> {
   return {
+    source: r.source,
     uniform: r.uniform,
     presets: r.presets,
     files: r.files,

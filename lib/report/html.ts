@@ -42,7 +42,8 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
     )
     .join("\n");
   const figures = charts
-    .map((c) => `<figure id="${escapeHtml(c.id)}">${stripXmlProlog(c.svg)}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`)
+    // the Pareto views scale to their column; the type map keeps its size (its cells are 14 px, its text would grow)
+    .map((c) => `<figure id="${escapeHtml(c.id)}"${c.id.startsWith("pareto-") ? ' class="pareto"' : ""}>${stripXmlProlog(c.svg)}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`)
     .join("\n");
   const notes = (input.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("");
   return `<!doctype html>
@@ -56,7 +57,8 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 1.5rem; }
 figure { margin: 0; }
-figure svg { width: 100%; height: auto; }
+figure svg { max-width: 100%; height: auto; }
+figure.pareto svg { width: 100%; }
 figcaption { font-size: 0.85rem; color: #555; max-width: 40rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin-top: 1.5rem; }
 td, th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }

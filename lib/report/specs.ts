@@ -115,8 +115,9 @@ const MARKER_SIZE = 70; // area, px²
 const MARKER_RADIUS = 5; // kept free around each point: half a 70 px² marker's side (4.2) and its stroke
 
 /**
- * The axis domain a view draws: `values` (errors bars included) widened to round ticks, as
- * Vega's `nice` would, but fixed here so the labels can be placed in pixels before Vega draws.
+ * The axis domain a view draws: `values` padded by 3% of their span (so no point sits on the
+ * frame) and widened to round ticks, as Vega's `nice` would, but fixed here so the labels can be
+ * placed in pixels before Vega draws.
  *
  * @example
  * axisDomain([70.43, 71.33], false) // [70.4, 71.4]
@@ -132,11 +133,9 @@ export function axisDomain(values: readonly number[], log: boolean): readonly [n
     const b = Math.ceil(Math.log10(hi));
     return [Number(`1e${a}`), Number(`1e${b > a ? b : a + 1}`)]; // exact powers of ten (10 ** -4 is not)
   }
-  if (hi === lo) {
-    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.05;
-    lo -= pad;
-    hi += pad;
-  }
+  const pad = hi === lo ? (lo === 0 ? 1 : Math.abs(lo) * 0.05) : (hi - lo) * 0.03;
+  lo -= pad;
+  hi += pad;
   // d3's tick step for about 10 ticks, then the domain snapped outwards to it
   const raw = (hi - lo) / 10;
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -210,13 +209,18 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective, optio
     options.titles?.[o] ?? (o === "memory" ? `memory (${memoryUnit(input).name})` : o === "latency" ? "latency (ms/token)" : "perplexity");
   const kind = input.measured ? "measured" : "estimated";
   const [xLog, yLog] = [options.log?.includes(x) ?? false, options.log?.includes(y) ?? false];
-  const xDomain = axisDomain(rows.flatMap((r) => [r.x, r.xLo, r.xHi]), xLog);
-  const yDomain = axisDomain(rows.flatMap((r) => [r.y, r.yLo, r.yHi]), yLog);
+  // the points set the domains, not their error bars: a bar wider than the differences runs off
+  // the frame (clipped), which says what it must, and the points keep the room to be told apart
+  const xDomain = axisDomain(rows.map((r) => r.x), xLog);
+  const yDomain = axisDomain(rows.map((r) => r.y), yLog);
   const labels = labelRows(rows, xDomain, yDomain, { xLog, yLog });
   // domains fixed (not Vega's nice) so the labels placed in pixels land where they were placed
   const scale = (domain: readonly [number, number], log: boolean) => ({ type: log ? ("log" as const) : ("linear" as const), domain: [...domain], nice: false, zero: false });
   const xEnc = { field: "x", type: "quantitative" as const, title: axisTitle(x), scale: scale(xDomain, xLog) };
   const yEnc = { field: "y", type: "quantitative" as const, title: axisTitle(y), scale: scale(yDomain, yLog) };
+  // one colour encoding for points and their bars, so Vega-Lite draws one legend for both
+  const seriesColor = { field: "series", type: "nominal" as const, title: null, scale: { domain: present, range: present.map((s) => SERIES_COLORS[s]) }, legend: { orient: "top" as const, symbolOpacity: 0.95 } }; // the bars' 0.45 opacity would otherwise pale the legend
+  const barColor = seriesColor;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: `${axisTitle(x).split(" (")[0]} vs ${axisTitle(y).split(" (")[0]}`, subtitle: `${kind}; lower-left is better` },
@@ -231,22 +235,23 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective, optio
         encoding: { x: xEnc, y: yEnc, order: { field: "x", type: "quantitative" } },
       },
       {
-        // error bars: the latency's interval, ± stderr of perplexity, where measured
+        // error bars in their point's colour (a bar clipped at the frame is still told apart): the
+        // latency's interval, ± stderr of perplexity, where measured
         transform: [{ filter: "datum.xHi > datum.xLo" }],
-        mark: { type: "rule", strokeWidth: 1.2, color: "#777" },
-        encoding: { x: { ...xEnc, field: "xLo" }, x2: { field: "xHi" }, y: yEnc },
+        mark: { type: "rule", strokeWidth: 1.2, opacity: 0.45, clip: true },
+        encoding: { x: { ...xEnc, field: "xLo" }, x2: { field: "xHi" }, y: yEnc, color: barColor },
       },
       {
         transform: [{ filter: "datum.yHi > datum.yLo" }],
-        mark: { type: "rule", strokeWidth: 1.2, color: "#777" },
-        encoding: { x: xEnc, y: { ...yEnc, field: "yLo" }, y2: { field: "yHi" } },
+        mark: { type: "rule", strokeWidth: 1.2, opacity: 0.45, clip: true },
+        encoding: { x: xEnc, y: { ...yEnc, field: "yLo" }, y2: { field: "yHi" }, color: barColor },
       },
       {
         mark: { type: "point", filled: true, size: MARKER_SIZE, strokeWidth: 1 },
         encoding: {
           x: xEnc,
           y: yEnc,
-          color: { field: "series", type: "nominal", title: null, scale: { domain: present, range: present.map((s) => SERIES_COLORS[s]) }, legend: { orient: "top" } },
+          color: seriesColor,
           shape: { field: "series", type: "nominal", title: null, scale: { domain: present, range: present.map((s) => SERIES_SHAPES[s]) } },
           opacity: {
             field: "nonDominated",

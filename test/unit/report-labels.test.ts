@@ -81,10 +81,12 @@ describe("placeLabels", () => {
 
 describe("Pareto view labels", () => {
   it("axis domains snap outwards to round ticks (linear) or powers of ten (log)", () => {
+    // span 0.9, padded 3% each side: 70.403–71.357; step 0.1
     expect(axisDomain([70.43, 71.33], false)).toEqual([70.4, 71.4]);
-    expect(axisDomain([5.34, 12.3], false)).toEqual([5, 12.5]);
+    // span 6.96, padded: 5.131–12.509; a tenth of it is 0.76 → step 0.5
+    expect(axisDomain([5.34, 12.3], false)).toEqual([5, 13]);
     expect(axisDomain([1.2e-4, 0.016], true)).toEqual([1e-4, 0.1]);
-    // one value: ± 5% (2.85–3.15), span/10 = 0.03 → step 0.02 → 2.84–3.16
+    // one value: ± 5% (2.85–3.15), a tenth of the span 0.03 → step 0.02 → 2.84–3.16
     expect(axisDomain([3, 3], false)).toEqual([2.84, 3.16]);
     expect(axisDomain([Number.NaN], false)).toEqual([0, 1]);
   });

@@ -42,7 +42,7 @@ describe("report uncertainty and labels", () => {
     // a profile from before the interleaved protocol has an sd, no interval: said so
     expect(html).toContain("<td>20 ± 1.5 sd</td><td>6 ± 0.25</td>");
     expect(html).toContain('<tr data-series="reference"><td>reference</td><td>plan estimate</td><td>600</td><td>10</td><td>6.1</td></tr>');
-    expect(html).toContain("figure svg { width: 100%; height: auto; }");
+    expect(html).toContain("figure.pareto svg { width: 100%; }");
   });
 });
 
