@@ -219,7 +219,7 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective, optio
   const xEnc = { field: "x", type: "quantitative" as const, title: axisTitle(x), scale: scale(xDomain, xLog) };
   const yEnc = { field: "y", type: "quantitative" as const, title: axisTitle(y), scale: scale(yDomain, yLog) };
   // one colour encoding for points and their bars, so Vega-Lite draws one legend for both
-  const seriesColor = { field: "series", type: "nominal" as const, title: null, scale: { domain: present, range: present.map((s) => SERIES_COLORS[s]) }, legend: { orient: "top" as const, symbolOpacity: 0.95 } }; // the bars' 0.45 opacity would otherwise pale the legend
+  const seriesColor = { field: "series", type: "nominal" as const, title: null, scale: { domain: present, range: present.map((s) => SERIES_COLORS[s]) }, legend: { orient: "top" as const } };
   const barColor = seriesColor;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
@@ -227,6 +227,8 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective, optio
     width: PARETO_SIZE.width,
     height: PARETO_SIZE.height,
     background: "white",
+    // solid legend symbols: the merged colour legend would take the bars' and points' translucency
+    config: { legend: { symbolOpacity: 1 } },
     data: { values: rows as unknown as Record<string, unknown>[] },
     layer: [
       {
