@@ -5,20 +5,19 @@
  * only plans, assembles and measures the new file.
  */
 import type { AssembleResult } from "../ops/assemble.js";
-import { InputError } from "../core/errors.js";
 import { requireOutputPath } from "../core/files.js";
 import { plan, type Constraints, type PlanResult } from "../method/plan.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
-import { measureModel, type MeasuredModel } from "./measure-file.js";
+import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleMix } from "./mixed.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
-import { DEFAULT_NON_LAYER_TYPE, uniformModels } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
-import { measureSource, type SourceModel } from "./source.js";
+import { publishedSource, type SourceModel } from "./source.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -51,12 +50,7 @@ export interface AdaptiveResult {
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
   // a bad output path fails now, not after minutes of profiling
   await requireOutputPath(o.output, "output", [s.model]);
-  if (o.profile && o.profile.model.sha256 !== s.sha256) {
-    throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
-  }
-  const measureResult = o.measureResult ?? true;
-  const profiled = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o), source: undefined } : await profileModel(s, { ...o, source: true });
-  const { profile, files } = profiled;
+  const { profile, files, source: profiled } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
@@ -73,24 +67,9 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     nonLayerType,
     ...(o.weighting ? { weighting: o.weighting } : {}),
   });
-  const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
-  for (const type of o.types) {
-    const t = profile.types[type];
-    if (t) uniform[type] = t as unknown as MeasuredModel;
-  }
-  // the output is published: an interrupt from here on stops the measurement, not the run's success
-  let result: MeasuredModel | null = null;
-  let interrupted = false;
-  let source: SourceModel | null = profiled.source ?? null;
-  if (measureResult) {
-    try {
-      // with a given profile the source is measured here, like the result
-      source ??= await measureSource(s, o);
-      result = await measureModel(s, output.output, "result", o);
-    } catch (e) {
-      if ((e as Error).name !== "AbortError") throw e;
-      interrupted = true;
-    }
-  }
+  const uniform = uniformMeasurements(profile, o.types);
+  const measure = o.measureResult ?? true;
+  const { source, interrupted: stopped } = await publishedSource(s, profiled, measure, o);
+  const { result, interrupted } = measure && !stopped ? await measurePublished(s, output.output, o) : { result: null, interrupted: stopped };
   return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

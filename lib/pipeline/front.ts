@@ -21,9 +21,10 @@ import { costTableFromProfile } from "../method/profile-costs.js";
 import type { ScoresFile } from "../method/scores.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
-import { measureModel, type MeasuredModel } from "./measure-file.js";
+import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleTensors } from "./mixed.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
+import { publishedSource, type SourceModel } from "./source.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import type { Session } from "./session.js";
@@ -138,6 +139,8 @@ export interface FrontQuantizeOptions extends Omit<ProfileOptions, "only"> {
   readonly score: ScoreOptions;
   /** measure the mixed model too (default true) */
   readonly measureResult?: boolean;
+  /** a profile to use instead of profiling here (e.g. latency measured on the edge device) */
+  readonly profile?: ProfileFile;
 }
 
 /** The model's cost table and front, from the cached uniform files, profile and scores. */
@@ -147,17 +150,19 @@ export interface ModelFront {
   readonly files: Map<GgmlType, string>;
   readonly costs: UnitCosts;
   readonly front: Front;
+  /** the source model, when `source` was asked of the profiling run (profile.ts) */
+  readonly source?: SourceModel;
 }
 
 /** Profiles (cached), scores (cached) and builds the front, its grid spent inside `bounds`. */
 export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "output" | "weights">, bounds?: FrontOptions["bounds"]): Promise<ModelFront> {
-  const { profile, files } = await profileModel(s, o);
+  const { profile, files, source } = await profileOrGiven(s, o);
   const { scores } = await scoreLayers(s, o.score);
   const costs = await unitCosts(s, { profile, scores, types: o.types, files, uniform: o });
   s.onStep?.("front", 0);
   const front = paretoFront(costs.table, bounds ? { bounds } : {});
   s.onStep?.("front", 1);
-  return { profile, scores, files, costs, front };
+  return { profile, scores, files, costs, front, ...(source ? { source } : {}) };
 }
 
 export interface FrontResult {
@@ -167,7 +172,13 @@ export interface FrontResult {
   readonly tensorTypes: Readonly<Record<string, GgmlType>>;
   readonly output: AssembleResult;
   readonly nonLayerType: string;
+  /** measurements of the uniform files (from the profile) */
+  readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
+  readonly source: SourceModel | null;
+  /** the run was interrupted after the output was published, while measuring it: the output is complete */
+  readonly interrupted?: boolean;
 }
 
 /** Type per tensor of a mix given per unit. */
@@ -204,10 +215,13 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 /** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
   await requireOutputPath(o.output, "output", [s.model]);
-  const m = await modelFront(s, o, frontBounds(o.limits ?? {}));
+  const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
-  const result = (o.measureResult ?? true) ? await measureModel(s, output.output, "result", o) : null;
-  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, result };
+  const uniform = uniformMeasurements(m.profile, o.types);
+  const measure = o.measureResult ?? true;
+  const { source, interrupted: stopped } = await publishedSource(s, m.source, measure, o);
+  const { result, interrupted } = measure && !stopped ? await measurePublished(s, output.output, o) : { result: null, interrupted: stopped };
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

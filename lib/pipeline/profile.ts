@@ -7,10 +7,11 @@ import path from "node:path";
 import type { LayerName } from "../method/layers.js";
 import type { GgmlType } from "../method/types.js";
 import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
-import { LATENCY_RULES, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
+import { LATENCY_RULES, type MeasuredModel, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
 import type { Session } from "./session.js";
 import { measureSource, type SourceModel } from "./source.js";
 import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { InputError } from "../core/errors.js";
 
 export interface ProfileOptions extends UniformOptions {
   readonly types: readonly GgmlType[];
@@ -80,4 +81,28 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
     ? await measureSource(s, groups.includes("accuracy") ? { accuracy: o.accuracy } : {}, groups.includes("latency") ? latencies[o.types.length] : undefined)
     : undefined;
   return { profile, files, ...(source ? { source } : {}) };
+}
+
+/**
+ * The uniform files and their profile: `given` (e.g. latency measured on the edge device, merged
+ * by the CLI) when there is one, after checking that it measured this model; else profiled here
+ * (with the source model when `o.source`: a given profile has none, see {@link publishedSource}).
+ */
+export async function profileOrGiven(
+  s: Session,
+  o: ProfileOptions & { readonly profile?: ProfileFile },
+): Promise<{ profile: ProfileFile; files: Map<GgmlType, string>; source?: SourceModel }> {
+  if (o.profile === undefined) return profileModel(s, o);
+  if (o.profile.model.sha256 !== s.sha256) {
+    throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
+  }
+  return { profile: o.profile, files: await uniformModels(s, o.types, o) };
+}
+
+/** The uniform files' measurements as the profile holds them, one per type it measured. */
+export function uniformMeasurements(profile: ProfileFile, types: readonly GgmlType[]): Partial<Record<GgmlType, MeasuredModel>> {
+  const out: Partial<Record<GgmlType, MeasuredModel>> = {};
+  // a profile entry is a MeasuredModel's fields plus provenance (profile-file.ts)
+  for (const type of types) if (profile.types[type]) out[type] = profile.types[type] as unknown as MeasuredModel;
+  return out;
 }

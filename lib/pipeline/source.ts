@@ -48,3 +48,24 @@ export async function measureSource(
   const type = sourceType(s.info);
   return { type, label: `source (${type})`, measured: { ...memory, ...timed, ...accuracy, ...kld } };
 }
+
+/**
+ * The source for a run that published its output: the profiling run's measurement when it made
+ * one, else (a given profile) measured here like the result, when the result is measured at all.
+ * An interrupt stops it without failing the run (the output is complete), reported as `interrupted`.
+ */
+export async function publishedSource(
+  s: Session,
+  profiled: SourceModel | undefined,
+  measure: boolean,
+  o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings },
+): Promise<{ readonly source: SourceModel | null; readonly interrupted: boolean }> {
+  if (profiled !== undefined) return { source: profiled, interrupted: false };
+  if (!measure) return { source: null, interrupted: false };
+  try {
+    return { source: await measureSource(s, o), interrupted: false };
+  } catch (e) {
+    if ((e as Error).name !== "AbortError") throw e;
+    return { source: null, interrupted: true };
+  }
+}

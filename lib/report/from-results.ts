@@ -6,8 +6,10 @@ import type { GgmlType } from "../method/types.js";
 import type { AdaptiveResult } from "../pipeline/adaptive.js";
 import type { SweepResult } from "../pipeline/sweep.js";
 import type { Estimate } from "../method/estimators.js";
+import type { FrontResult } from "../pipeline/front.js";
+import type { MeasuredModel } from "../pipeline/measure-file.js";
 import type { SourceModel } from "../pipeline/source.js";
-import type { ReportInput, Spread } from "./types.js";
+import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
 
 /** The three objectives of a measured model, NaN where one was not measured, with their spreads where measured. */
 export function reportMetrics(
@@ -40,15 +42,40 @@ export function adaptiveReport(
   r: AdaptiveResult,
   o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[]; readonly label: string },
 ): ReportInput {
+  return oneMixReport(r, r.plan.estimate, r.plan.allocation, o);
+}
+
+/**
+ * The report of one `--method front` quantization, as {@link adaptiveReport}: the allocation is
+ * per unit (sub-layer or tensor). The report's accuracy axis is perplexity, so the front's
+ * estimate is drawn only when its table's accuracy column is perplexity (a KLD table's estimate
+ * has no perplexity: cost-table.ts says why KLD is never converted).
+ */
+export function frontReport(
+  r: FrontResult,
+  o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[]; readonly label: string },
+): ReportInput {
+  const e = r.choice.estimate;
+  const estimate = r.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
+  return oneMixReport(r, estimate, r.choice.assignment, o);
+}
+
+function oneMixReport(
+  r: { readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>; readonly result: MeasuredModel | null; readonly source?: SourceModel | null },
+  estimate: Estimate | null,
+  allocation: LabelledAllocation["allocation"],
+  o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[]; readonly label: string },
+): ReportInput {
+  const unmeasured = { memoryBytes: Number.NaN, latencyMsPerToken: Number.NaN, perplexity: Number.NaN };
   return {
     title: o.title,
     notes: o.notes,
     measured: r.result !== null,
     uniform: o.types.map((type) => ({ type, ...reportMetrics(r.uniform[type]) })),
-    mixed: [{ id: `chosen: ${o.label}`, category: "custom", ...(r.result ? reportMetrics(r.result) : r.plan.estimate) }],
-    references: r.result ? [{ label: "plan estimate", ...r.plan.estimate }] : [],
+    mixed: [{ id: `chosen: ${o.label}`, category: "custom", ...(r.result ? reportMetrics(r.result) : (estimate ?? unmeasured)) }],
+    references: r.result && estimate ? [{ label: "plan estimate", ...estimate }] : [],
     ...sourcePoint(r.source),
-    allocations: [{ label: o.label, allocation: r.plan.allocation }],
+    allocations: [{ label: o.label, allocation }],
   };
 }
 
@@ -62,6 +89,6 @@ export function sweepReport(r: SweepResult, o: { readonly title: string; readonl
     mixed: r.models.map((m) => ({ id: m.weighting.id, category: m.weighting.category, ...reportMetrics(m.measured) })),
     presets: Object.entries(r.presets).map(([preset, m]) => ({ preset, ...reportMetrics(m) })),
     ...sourcePoint(r.source),
-    allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.plan.allocation })),
+    allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.allocation })),
   };
 }

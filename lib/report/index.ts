@@ -5,4 +5,4 @@ export { renderCharts, writeReport, type WriteReportOptions, type WriteReportRes
 export { PARETO_SIZE, PARETO_VIEWS, SERIES, axisDomain, labelRows, paretoSpec, typeMapCells, typeMapSpec, viewRows, type Objective, type ParetoOptions, type SeriesName, type TypeMapCell, type ViewRow } from "./specs.js";
 export { intersects, labelSize, placeLabels, type Box, type LabelLayout, type LabelPoint, type PlacedLabel } from "./labels.js";
 export type { LabelledAllocation, MixedPoint, PresetPoint, ReportInput, UniformPoint } from "./types.js";
-export { adaptiveReport, reportMetrics, sweepReport } from "./from-results.js";
+export { adaptiveReport, frontReport, reportMetrics, sweepReport } from "./from-results.js";
