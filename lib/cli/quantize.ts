@@ -171,7 +171,7 @@ function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: 
       `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
     `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
     noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",
-    "the source model is the black point: the reference KLD is measured from (its KLD is 0 by definition), measured like the uniform files and in their latency run",
+    "the black cross is the source model, the reference KLD is measured from (its KLD is 0 by definition): measured like the uniform files, its latency in their interleaved run",
   ];
 }
 
