@@ -69,5 +69,7 @@ export { parseSensitivity, estimateMixKld, groupSensitivity, spearman, type Sens
 export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
 export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
 export { readMachineState } from "./pipeline/machine-state.js";
-export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront } from "./pipeline/front.js";
+export { latencyFor, profileForCriterion, LATENCY_CRITERIA, type LatencyCriterion } from "./pipeline/latency-criterion.js";
+export { unitLatencyModel, unitLatencyTable, LATENCY_MODELS, type LatencyModelName, type UnitLatencyModel } from "./pipeline/unit-latency.js";
+export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront, type FrontLatency } from "./pipeline/front.js";
 export { buildPortfolio, DEFAULT_COUNT, type BuildPortfolioOptions, type BuildPortfolioResult } from "./portfolio/build.js";

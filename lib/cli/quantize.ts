@@ -58,6 +58,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
+  if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
   if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
   const settings = await pipelineSettings(values, "quantize");
   const sensitivity = sensitivitySettings(values, choices.types, settings.uniform);
@@ -100,6 +101,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           accuracy: settings.accuracy,
           score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
           ...(given ? { profile: given } : {}),
+          latencyCriterion: settings.latencyCriterion,
           measureResult: measure,
         }),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
@@ -199,6 +201,8 @@ async function runFront(o: {
       ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
       limits: { ...choices.constraints, ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}), ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}), ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}) },
       latency: settings.latency,
+      latencyCriterion: settings.latencyCriterion,
+      latencyModel: settings.latencyModel,
       accuracy: settings.accuracy,
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
@@ -208,7 +212,7 @@ async function runFront(o: {
     return { result, recipe };
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 4 + (measureResult ? 2 : 0));
+  3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0));
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;

@@ -52,7 +52,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const jsonFile = claimed.paths[0]!;
   try {
     const r = await withSession(positionals[0]!, settings, context, (s) =>
-      sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
+      sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));

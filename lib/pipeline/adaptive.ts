@@ -18,6 +18,7 @@ import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
 import { publishedSource, type SourceModel } from "./source.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -30,10 +31,13 @@ export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly measureResult?: boolean;
   /** extra profiles to merge before planning (e.g. latency measured on the edge device) */
   readonly profile?: ProfileFile;
+  /** the latency the plan optimizes (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export interface AdaptiveResult {
   readonly plan: PlanResult;
+  /** the profile planned from, its latency the criterion's */
   readonly profile: ProfileFile;
   readonly scores: Awaited<ReturnType<typeof scoreLayers>>["scores"];
   readonly output: AssembleResult;
@@ -69,7 +73,11 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   });
   const uniform = uniformMeasurements(profile, o.types);
   const measure = o.measureResult ?? true;
-  const { source, interrupted: stopped } = await publishedSource(s, profiled, measure, o);
-  const { result, interrupted } = measure && !stopped ? await measurePublished(s, output.output, o) : { result: null, interrupted: stopped };
+  const criterion = o.latencyCriterion ?? "decode";
+  const published = await publishedSource(s, profiled, measure, o);
+  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
+  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
+  const result = measured.result && latencyFor(measured.result, criterion, "the result");
+  const interrupted = measured.interrupted;
   return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

@@ -12,6 +12,7 @@ import type { Session } from "./session.js";
 import { measureSource, type SourceModel } from "./source.js";
 import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
 import { InputError } from "../core/errors.js";
+import { profileForCriterion, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface ProfileOptions extends UniformOptions {
   readonly types: readonly GgmlType[];
@@ -84,19 +85,25 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
 }
 
 /**
- * The uniform files and their profile: `given` (e.g. latency measured on the edge device, merged
+ * The uniform files and their profile, its latency the criterion's (latency-criterion.ts): `given` (e.g. latency measured on the edge device, merged
  * by the CLI) when there is one, after checking that it measured this model; else profiled here
- * (with the source model when `o.source`: a given profile has none, see {@link publishedSource}).
+ * (with the source model when `o.source`, as measured: a given profile has none, see {@link publishedSource}).
  */
 export async function profileOrGiven(
   s: Session,
-  o: ProfileOptions & { readonly profile?: ProfileFile },
+  o: ProfileOptions & { readonly profile?: ProfileFile; readonly latencyCriterion?: LatencyCriterion },
 ): Promise<{ profile: ProfileFile; files: Map<GgmlType, string>; source?: SourceModel }> {
-  if (o.profile === undefined) return profileModel(s, o);
+  const criterion = o.latencyCriterion ?? "decode";
+  if (o.profile === undefined) {
+    const measured = await profileModel(s, o);
+    return { profile: profileForCriterion(measured.profile, criterion), files: measured.files, ...(measured.source ? { source: measured.source } : {}) };
+  }
   if (o.profile.model.sha256 !== s.sha256) {
     throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
   }
-  return { profile: o.profile, files: await uniformModels(s, o.types, o) };
+  // a given profile without the criterion's latency fails now, before any quantization
+  const profile = profileForCriterion(o.profile, criterion);
+  return { profile, files: await uniformModels(s, o.types, o) };
 }
 
 /** The uniform files' measurements as the profile holds them, one per type it measured. */

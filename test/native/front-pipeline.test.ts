@@ -80,6 +80,23 @@ describe("apreqel quantize --method front", () => {
     expect(types(b)).toEqual(types(a));
   });
 
+  it("--latency-model unit --latency prefill: the front's latency column is the per-unit model fitted on the uniform files", async () => {
+    const args = ["quantize", model, "--method", "front", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const r = await runCli([...args, "-o", path.join(dir, "unit.gguf")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { latency: { criterion: string; model: string; fit: { fixedMs: number; scale: number; residualsMs: number[] } }; estimate: { latencyMsPerToken: number } };
+    expect([j.latency.criterion, j.latency.model]).toEqual(["prefill", "unit"]);
+    expect(j.latency.fit.scale).toBeGreaterThan(0);
+    expect(j.latency.fit.fixedMs).toBeGreaterThanOrEqual(0);
+    expect(j.latency.fit.residualsMs).toHaveLength(4); // one per uniform file
+    expect(j.estimate.latencyMsPerToken).toBeGreaterThanOrEqual(j.latency.fit.fixedMs);
+    // the matmul costs are cached: a second run re-times nothing and gives the same fit
+    const again = await runCli([...args, "-o", path.join(dir, "unit2.gguf")]);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as typeof j).latency.fit).toEqual(j.latency.fit);
+  });
+
   it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
     const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
     expect(bad.code).toBe(2);

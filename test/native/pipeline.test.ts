@@ -77,6 +77,16 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     expect(events.filter((e) => e.event === "hit" && "kind" in e && e.kind === "uniform")).toHaveLength(4);
   });
 
+  it("--latency prefill: the paper's plan reads each uniform file's ms per prompt token", async () => {
+    const args = ["quantize", model, "-o", path.join(dir, "prefill.gguf"), "--priority", "latency", "--latency", "prefill", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const r = await runCli(args);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { uniform: Record<string, { latencyMsPerToken: number; promptMsPerToken: { median: number } }> };
+    expect(Object.keys(j.uniform)).toHaveLength(4);
+    for (const u of Object.values(j.uniform)) expect(u.latencyMsPerToken).toBe(u.promptMsPerToken.median);
+  });
+
   it("--priority memory never yields a larger model than --priority accuracy", async () => {
     const [m, a] = await Promise.all([inspect(memoryOut), inspect(accuracyOut)]);
     const bytes = (i: typeof m) => i.tensors.reduce((s, t) => s + t.bytes, 0);
