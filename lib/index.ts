@@ -36,6 +36,7 @@ export * from "./report/index.js";
 export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
+export { measureSource, sourceType, type SourceModel } from "./pipeline/source.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";
 export { assembleMix, tensorAssignment, type MixLabel } from "./pipeline/mixed.js";
 export { quantizeAdaptive, type AdaptiveOptions, type AdaptiveResult } from "./pipeline/adaptive.js";

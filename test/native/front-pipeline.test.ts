@@ -134,6 +134,9 @@ describe("apreqel quantize --method front --report / --profile", () => {
     expect(html).toContain("chosen: balanced");
     expect(html).toContain("method: front (profile costs)");
     expect(html).toContain('id="type-map"');
+    // with a given profile the source is measured here, like the result, and drawn as the reference
+    expect(html).toContain('<tr data-series="source">');
+    expect(html).toContain(">source (F16)</text>");
   });
 });
 
