@@ -12,6 +12,7 @@ export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarge
 export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTiming } from "./ops/bench.js";
 export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./ops/capture.js";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./ops/perplexity.js";
+export { countTokens, type CountTokensOptions, type TokenCount } from "./ops/tokens.js";
 export type { ModelRunOptions, RunOptions } from "./ops/run-options.js";
 export * from "./cache/index.js";
 export { parseAge, parseMilliseconds, parseSize } from "./core/units.js";

@@ -19,10 +19,12 @@ import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js
 import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
-import { requireOutputPath } from "../core/files.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
+import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
+import { DEFAULT_NON_LAYER_TYPE } from "../pipeline/uniform.js";
+import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 
@@ -69,24 +71,26 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     [
       { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" },
       ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
+      ...(values.recipe !== undefined ? [{ path: values.recipe, option: "--recipe", kind: "recipe" as const }] : []),
     ],
     [{ path: model, option: "MODEL" }, ...settings.inputs, ...(values.profile ?? []).map((p) => ({ path: p, option: "--profile" }))],
     { force: settings.force },
   );
   const output = claimed.paths[0]!;
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
+  const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
     const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
     if (front.method === "front") {
-      const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
       return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
     }
+    // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
-      settings,
+      { ...settings, evalTextUsed: !(given && !measure) },
       context,
       (s) =>
         quantizeAdaptive(s, {
@@ -106,6 +110,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
         }),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
+      [limitsCheck(choices, settings)],
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -127,6 +132,21 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   } finally {
     await claimed.release();
   }
+}
+
+/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
+function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices, measure?: ReturnType<typeof sensitivitySettings>) {
+  // the front at tensor granularity chooses the types of token_embd and output too
+  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
+  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, plan, memoryLimits(choices, front));
+}
+
+function memoryLimits(choices: PlanChoices, front?: FrontChoices): MemoryLimit[] {
+  return [
+    ...(choices.constraints.maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: choices.constraints.maxMemoryBytes }] : []),
+    ...(front?.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
+    ...(front?.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
+  ];
 }
 
 /**
@@ -192,7 +212,8 @@ async function runFront(o: {
   readonly context: CommandContext;
 }): Promise<number> {
   const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
-  const r = await withSession(model, settings, context, async (s) => {
+  // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
+  const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
     const result = await quantizeFront(s, {
       ...settings.uniform,
       output,
@@ -212,7 +233,8 @@ async function runFront(o: {
     return { result, recipe };
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0));
+  3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
+  [limitsCheck(choices, settings, front, measure)]);
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;

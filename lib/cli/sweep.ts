@@ -3,7 +3,8 @@ import { nameIgnoringCase } from "../core/validate.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { claimOutputs, writeAtomically } from "../core/files.js";
-import { sweep, type SweepResult } from "../pipeline/sweep.js";
+import { sweep, sweepModelFile, type SweepResult } from "../pipeline/sweep.js";
+import { PAPER_WEIGHTINGS } from "../method/weightings.js";
 import { sweepReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { quantizePresets } from "../ops/ggml-types.js";
@@ -40,11 +41,13 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
   const accuracy = method === "front" && measure?.kind === "measured" ? { ...settings.accuracy, kld: true } : settings.accuracy;
   const outDir = path.resolve(values["out-dir"]);
-  await fs.mkdir(outDir, { recursive: true });
+  // the folder and every file the sweep writes into it, before any work
   const claimed = await claimOutputs(
     [
       { path: path.join(outDir, "sweep.json"), option: "--out-dir", kind: "json" },
       { path: path.join(outDir, "report.html"), option: "--out-dir", kind: "html" },
+      { path: outDir, option: "--out-dir", kind: "dir" },
+      ...PAPER_WEIGHTINGS.map((w) => ({ path: sweepModelFile(outDir, w), option: "--out-dir", kind: "gguf" as const })),
     ],
     [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs],
     { force: settings.force },

@@ -88,6 +88,11 @@ export interface SweepResult {
   readonly estimated: HypervolumeReport;
 }
 
+/** The file a weighting's mix is written to in the sweep's folder (one per distinct allocation). */
+export function sweepModelFile(outDir: string, weighting: Weighting): string {
+  return path.join(path.resolve(outDir), `${weighting.id}.gguf`);
+}
+
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
   const method = o.method ?? "paper";
@@ -97,7 +102,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const methodProfile = toMethodProfile(profile, o.types);
   const nonLayerType = o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
   await fs.mkdir(o.outDir, { recursive: true });
-  const fileOf = (w: Weighting) => path.join(path.resolve(o.outDir), `${w.id}.gguf`);
+  const fileOf = (w: Weighting) => sweepModelFile(o.outDir, w);
   // one file per distinct allocation, named after the first weighting that chose it
   const byAllocation = new Map<string, string>();
   const planned: Unmeasured<SweepModel>[] = [];

@@ -29,7 +29,7 @@ const common = () => [
 ];
 
 beforeAll(async () => {
-  buildDist();
+  await buildDist();
   model = await fixtureModel();
   calibration = path.join(dir, "calibration.txt");
   writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
