@@ -12,6 +12,7 @@ export { quantize, type QuantizeOptions, type QuantizeResult, type QuantizeTarge
 export { bench, type BenchOptions, type BenchResult, type MeanSd, type PhaseTiming } from "./ops/bench.js";
 export { captureSimilarity, type CaptureOptions, type SimilarityCapture } from "./ops/capture.js";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./ops/perplexity.js";
+export { countTokens, type CountTokensOptions, type TokenCount } from "./ops/tokens.js";
 export type { ModelRunOptions, RunOptions } from "./ops/run-options.js";
 export * from "./cache/index.js";
 export { parseAge, parseMilliseconds, parseSize } from "./core/units.js";
@@ -35,6 +36,7 @@ export * from "./report/index.js";
 export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
+export { measureSource, sourceType, type SourceModel } from "./pipeline/source.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";
 export { assembleMix, tensorAssignment, type MixLabel } from "./pipeline/mixed.js";
 export { quantizeAdaptive, type AdaptiveOptions, type AdaptiveResult } from "./pipeline/adaptive.js";

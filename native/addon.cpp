@@ -88,6 +88,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeSensitivity", Napi::Function::New(env, WithOptions<ProbeSensitivity>, "probeSensitivity"));
   exports.Set("quantizationError", Napi::Function::New(env, WithOptions<QuantizationError>, "quantizationError"));
   exports.Set("matmulBench", Napi::Function::New(env, WithOptions<MatmulBench>, "matmulBench"));
+  exports.Set("countTokens", Napi::Function::New(env, WithOptions<CountTokens>, "countTokens"));
   return exports;
 }
 

@@ -17,6 +17,7 @@ Napi::Value Bench(const Napi::CallbackInfo& info);            // bench.cpp
 Napi::Value ProbeSensitivity(const Napi::CallbackInfo& info); // probe.cpp
 Napi::Value QuantizationError(const Napi::CallbackInfo& info); // quant_error.cpp
 Napi::Value MatmulBench(const Napi::CallbackInfo& info);      // matmul_bench.cpp
+Napi::Value CountTokens(const Napi::CallbackInfo& info);      // tokens.cpp
 void installSigbusMessage();                                  // sigbus.cpp
 
 }  // namespace apreqel

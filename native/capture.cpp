@@ -65,6 +65,7 @@ class CaptureJob : public Job {
     std::vector<std::vector<llama_token>> windows;
     size_t total = 0;
     for (const std::string& text : texts_) {
+      throwIfCancelled();  // texts can be many (calibration prompts): a cancel need not wait for all
       std::vector<llama_token> tokens = forModel(load_.path, [&] { return tokenize(vocab, text, true); });
       size_t counted = 0;
       size_t pos = 0;
@@ -110,6 +111,7 @@ class CaptureJob : public Job {
     }
     co.abort = &Job::abortRequested;
     co.abortData = this;
+    throwIfCancelled();  // context creation cannot be interrupted: check once more before it
     Context c = makeContext(model.get(), co, [this] { return lastLogError(); });
 
     size_t done = 0;
@@ -195,6 +197,9 @@ class CaptureJob : public Job {
     GgmlPtr ctx(ggml_init({dataSize + 1024, nullptr, false}));
     GgufPtr out(gguf_init_empty());
     gguf_set_val_str(out.get(), "general.type", "imatrix");
+    // marks the file as apreqel's, so a later `apreqel imatrix -o` may replace it without --force
+    // (llama-imatrix's own files, the same format, are the user's)
+    gguf_set_val_str(out.get(), "apreqel.writer", "apreqel imatrix");
     const char* datasets[] = {dataset_.c_str()};
     gguf_set_arr_str(out.get(), "imatrix.datasets", datasets, dataset_.empty() ? 0 : 1);
     gguf_set_val_u32(out.get(), "imatrix.chunk_count", static_cast<uint32_t>(chunks));

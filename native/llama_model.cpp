@@ -12,8 +12,12 @@ ModelPtr loadModel(const LoadOptions& options, const std::function<bool()>& canc
                    const std::function<std::string()>& reason) {
   // llama.cpp's loader trusts parts of the header its parser does not check; reject those first.
   validateForRun(options.path);
+  // the loader polls `cancelled` only once it maps tensor data (progress_callback, below): the
+  // header parse, vocabulary and mapping before that cannot be interrupted, so look first
+  if (cancelled()) throw std::runtime_error("the operation was aborted");
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = options.gpuLayers;
+  mp.vocab_only = options.vocabOnly;
   mp.progress_callback = [](float, void* p) { return !(*static_cast<const std::function<bool()>*>(p))(); };
   mp.progress_callback_user_data = const_cast<std::function<bool()>*>(&cancelled);
   ModelPtr model(llama_model_load_from_file(options.path.c_str(), mp));

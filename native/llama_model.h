@@ -50,6 +50,7 @@ int32_t defaultThreads();
 struct LoadOptions {
   std::string path;
   int32_t gpuLayers = 0;
+  bool vocabOnly = false;  // the tokenizer alone: no weights are mapped
 };
 
 // Loads a model; throws with llama.cpp's logged reason (`reason()`, read after the failure) or as

@@ -114,6 +114,7 @@ class PerplexityJob : public Job {
     co.threads = threads_;
     co.abort = &Job::abortRequested;
     co.abortData = this;
+    throwIfCancelled();  // context creation cannot be interrupted: check once more before it
     Context ctx = makeContext(model.get(), co, reason);
     Context baseCtx;
     if (base) baseCtx = makeContext(base.get(), co, reason);

@@ -13,6 +13,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, promises as fs } from "node:fs";
 import path from "node:path";
 import { isAlive, writeAtomically } from "../core/files.js";
+import { InputError } from "../core/errors.js";
 import { defaultCacheDir } from "./location.js";
 import { cacheKey, type CacheKey, type CacheKeyInputs, type CacheKind } from "./key.js";
 
@@ -93,8 +94,15 @@ export class Cache {
    */
   static async open(options: CacheOpenOptions = {}): Promise<Cache> {
     const cache = new Cache(path.resolve(options.dir ?? defaultCacheDir()));
-    await fs.mkdir(path.join(cache.dir, "entries"), { recursive: true });
-    await fs.mkdir(path.join(cache.dir, "tmp"), { recursive: true });
+    try {
+      await fs.mkdir(path.join(cache.dir, "entries"), { recursive: true });
+      await fs.mkdir(path.join(cache.dir, "tmp"), { recursive: true });
+      // mkdir succeeds on folders that exist but cannot be written (chmod, a read-only mount):
+      // create and remove a temp dir now, so that is found before any long work, not after it
+      await fs.rmdir(await fs.mkdtemp(path.join(cache.dir, "tmp", `probe.${process.pid}.`)));
+    } catch (e) {
+      throw unusableCacheError(cache.dir, e);
+    }
     await cache.sweepTemp(options.staleTempMs ?? STALE_TEMP_MS);
     return cache;
   }
@@ -486,4 +494,30 @@ async function readJson(file: string): Promise<Record<string, unknown> | undefin
 
 function sameIdentity(known: Record<string, unknown>, identity: Record<string, unknown>): boolean {
   return Object.keys(identity).every((k) => known[k] === identity[k]);
+}
+
+/** Why the file system refused, in words, for the errors a cache folder can give. */
+const UNUSABLE_CACHE: Readonly<Record<string, string>> = {
+  EACCES: "it is not writable by this user",
+  EPERM: "it is not writable by this user",
+  EROFS: "it is on a read-only file system",
+  ENOTDIR: "a part of its path is a file, not a folder",
+  EEXIST: "it is a file, not a folder",
+  ENOSPC: "its file system is full",
+  EDQUOT: "the disk quota is used up",
+};
+
+/**
+ * The cache folder cannot be used: an InputError naming the folder and how to choose another
+ * (any other error is passed on as it is).
+ *
+ * @example
+ * unusableCacheError("/ro/cache", Object.assign(new Error("EACCES"), { code: "EACCES" })).message
+ * // "cannot use /ro/cache as the cache folder: it is not writable by this user (EACCES); choose another with --cache-dir DIR or APREQEL_CACHE_DIR=DIR"
+ */
+export function unusableCacheError(dir: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const why = code === undefined ? undefined : UNUSABLE_CACHE[code];
+  if (why === undefined) return e;
+  return new InputError(`cannot use ${dir} as the cache folder: ${why} (${code}); choose another with --cache-dir DIR or APREQEL_CACHE_DIR=DIR`);
 }

@@ -28,15 +28,24 @@ export function parse<T extends Options>(
 }
 
 // parseArgs reads "--gpu-layers -1" as an option followed by another option and calls it
-// ambiguous; a negative number after an option that takes a value is that option's value.
+// ambiguous; what follows an option that takes a value and looks like a negative number (-1,
+// -0.5, -.5, -1e3, -1GB) is that option's value, so its own parser says what it accepts. No
+// option is named by a digit or a dot, so nothing else is read this way.
+const NEGATIVE_VALUE = /^-\.?[0-9]/;
+
 function joinNegativeValues(argv: readonly string[], options: Options): string[] {
+  const shortNames = new Map(Object.entries(options).flatMap(([name, o]) => (o.short === undefined ? [] : [[o.short, name] as const])));
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
     const next = argv[i + 1];
-    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
-    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-\d+(\.\d+)?$/.test(next)) {
-      out.push(`${arg}=${next}`);
+    const name = arg.startsWith("--") ? arg.slice(2) : /^-[^-]$/.test(arg) ? shortNames.get(arg.slice(1)) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && NEGATIVE_VALUE.test(next)) {
+      out.push(`--${name}=${next}`);
       i++;
     } else {
       out.push(arg);

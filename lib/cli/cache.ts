@@ -25,15 +25,7 @@ async function openCacheOption(dir: string | undefined, option = "--cache-dir"):
   const target = path.resolve(dir ?? defaultCacheDir());
   const st = await fs.stat(target).catch(() => undefined);
   if (st !== undefined && !st.isDirectory()) throw new InputError(`${option}: ${target} exists and is not a directory`);
-  try {
-    return await Cache.open({ dir: target });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EACCES" || code === "EPERM" || code === "ENOTDIR" || code === "EROFS") {
-      throw new InputError(`${option}: cannot use ${target} as the cache (${code})`);
-    }
-    throw e;
-  }
+  return Cache.open({ dir: target }); // an unusable folder is an InputError naming it
 }
 
 export async function run(argv: readonly string[]): Promise<number> {

@@ -1,6 +1,6 @@
 /** `apreqel imatrix MODEL.gguf --calibration FILE -o imatrix.gguf`: llama-imatrix's statistics from one pass over the calibration text. */
 import path from "node:path";
-import { requireOutputPath } from "../core/files.js";
+import { claimOutputs } from "../core/files.js";
 import { captureSimilarity } from "../ops/capture.js";
 import { calibrationText } from "../pipeline/sensitivity.js";
 import { readCalibration } from "../pipeline/texts.js";
@@ -14,7 +14,8 @@ export const usage = `usage: apreqel imatrix MODEL.gguf --calibration FILE -o IM
   (llama-quantize --imatrix and apreqel's --imatrix read it).
   --calibration FILE    the text (required; never the evaluation text)
   --ctx N               window length in tokens (default 512)
-  --threads N           CPU threads (default: all cores)`;
+  --threads N           CPU threads (default: all cores)
+  --force               replace an existing file at -o that apreqel did not write`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -22,25 +23,33 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     output: { type: "string", short: "o" },
     ctx: { type: "string" },
     threads: { type: "string" },
+    force: { type: "boolean" },
   });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.calibration) throw new OptionError("--calibration", "--calibration FILE is required");
   if (!values.output) throw new OptionError("--output", "-o IMATRIX.gguf is required");
-  const output = await requireOutputPath(values.output, "--output", [positionals[0]!, values.calibration]);
-  const calibration = await readCalibration(values.calibration);
   const nCtx = values.ctx === undefined ? 512 : parseInteger(values.ctx, "--ctx", 8);
   const threads = values.threads === undefined ? 0 : parseInteger(values.threads, "--threads", 0);
-  const r = await captureSimilarity({
-    model: positionals[0]!,
-    texts: [calibrationText(calibration)],
-    nCtx,
-    threads,
-    similarity: false,
-    chunked: true,
-    imatrix: output,
-    dataset: path.basename(values.calibration),
-    ...(context.signal ? { signal: context.signal } : {}),
+  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "gguf" }], [{ path: positionals[0]!, option: "MODEL" }, { path: values.calibration, option: "--calibration" }], {
+    force: values.force ?? false,
   });
-  console.log(`wrote ${output}: ${r.imatrixTensors ?? 0} weights over ${r.tokens} tokens`);
-  return 0;
+  const output = claimed.paths[0]!;
+  try {
+    const calibration = await readCalibration(values.calibration);
+    const r = await captureSimilarity({
+      model: positionals[0]!,
+      texts: [calibrationText(calibration)],
+      nCtx,
+      threads,
+      similarity: false,
+      chunked: true,
+      imatrix: output,
+      dataset: path.basename(values.calibration),
+      ...(context.signal ? { signal: context.signal } : {}),
+    });
+    console.log(`wrote ${output}: ${r.imatrixTensors ?? 0} weights over ${r.tokens} tokens`);
+    return 0;
+  } finally {
+    await claimed.release();
+  }
 }

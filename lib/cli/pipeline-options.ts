@@ -7,7 +7,8 @@ import os from "node:os";
 import { requireInputFile, type InputRef } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
-import { openSession, type Session, type StepReporter } from "../pipeline/session.js";
+import { openSession, type Session, type SessionOptions, type StepReporter } from "../pipeline/session.js";
+import { requireEvalTokens } from "../pipeline/preflight.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
@@ -144,6 +145,8 @@ export interface PipelineSettings {
   readonly inputs: readonly InputRef[];
   /** caveats to print with the results (e.g. perplexity on the built-in text) */
   readonly notes: readonly string[];
+  /** whether the command measures perplexity on the eval text (then withSession checks it is long enough) */
+  readonly evalTextUsed: boolean;
 }
 
 function int(text: string | undefined, option: string, fallback: number, min = 1): number {
@@ -283,6 +286,7 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
       ...(evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : []),
       ...(latencyCriterion === "prefill" ? [`latency here is prefill: ${CRITERION_UNIT.prefill} (--latency prefill)`] : []),
     ],
+    evalTextUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("eval-text"),
   };
 }
 
@@ -307,12 +311,22 @@ export async function withProgress<T>(json: boolean, work: (onStep: StepReporter
  * the command's cache folder, interrupt signal and progress display, then runs `work` in it
  * (see {@link withProgress} for how a failed step is shown).
  */
-export function withSession<T>(model: string, settings: PipelineSettings, context: CommandContext, work: (s: Session) => Promise<T>, plannedSteps?: number): Promise<T> {
+export function withSession<T>(
+  model: string,
+  settings: PipelineSettings,
+  context: CommandContext,
+  work: (s: Session) => Promise<T>,
+  plannedSteps?: number,
+  checks: NonNullable<SessionOptions["checks"]> = [],
+): Promise<T> {
+  const signal = context.signal ? { signal: context.signal } : {};
   return withProgress(
     settings.json,
     async (onStep) =>
       work(
         await openSession({
+          // what cannot work is found from the header before the model is hashed or anything runs
+          checks: [...(settings.evalTextUsed ? [(m: string) => requireEvalTokens(m, settings.accuracy, signal)] : []), ...checks],
           model,
           ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
           onStep,

@@ -2,7 +2,11 @@
 import { OptionError } from "../core/errors.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseInteger } from "../core/validate.js";
-import { buildPortfolio, DEFAULT_COUNT } from "../portfolio/build.js";
+import { buildPortfolio, DEFAULT_COUNT, portfolioFiles } from "../portfolio/build.js";
+import { claimOutputs } from "../core/files.js";
+import { MANIFEST_FILE } from "../portfolio/manifest.js";
+import { promises as fs } from "node:fs";
+import path from "node:path";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { parseTypes } from "./options.js";
@@ -30,9 +34,25 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
   const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;
-  const r = await withSession(model, settings, context, (s) =>
-    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+  // the folder and every file that may go into it, against every input, before any work
+  const claimed = await claimOutputs(
+    [{ path: values.output, option: "--output", kind: "dir" }, ...portfolioFiles(values.output, model, count).map((file) => ({ path: file, option: "--output", kind: file.endsWith(".json") ? ("json" as const) : ("gguf" as const) }))],
+    [{ path: model, option: "MODEL" }, ...settings.inputs],
+    { force: settings.force },
   );
+  try {
+    return printPortfolio(
+      await withSession(model, settings, context, (s) =>
+        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+      ),
+      settings,
+    );
+  } finally {
+    await claimed.release();
+  }
+}
+
+function printPortfolio(r: Awaited<ReturnType<typeof buildPortfolio>>, settings: { readonly json: boolean; readonly notes: readonly string[] }): number {
   if (settings.json) {
     console.log(JSON.stringify({ path: r.path, merged: r.merged, manifest: r.manifest }, null, 2));
     return 0;
@@ -68,6 +88,10 @@ async function runProfile(argv: readonly string[], context: CommandContext): Pro
   const reps = int(values.reps, "--reps", 1);
   const threads = int(values.threads, "--threads", 0);
   const gpuLayers = int(values["gpu-layers"], "--gpu-layers", -1);
+  // the manifest is rewritten in place: locked, so two devices' profiles cannot lose each other's
+  const given = path.resolve(positionals[0]!);
+  const manifestFile = (await fs.stat(given).catch(() => null))?.isDirectory() ? path.join(given, MANIFEST_FILE) : given;
+  const claimed = await claimOutputs([{ path: manifestFile, option: "DIR", kind: "json" }], []);
   const r = await withProgress(values.json ?? false, (onStep) =>
     profilePortfolio(positionals[0]!, {
       ...(nGen !== undefined ? { nGen } : {}),
@@ -78,7 +102,7 @@ async function runProfile(argv: readonly string[], context: CommandContext): Pro
       ...(context.signal ? { signal: context.signal } : {}),
       onProgress: (f: number) => onStep("latency", f),
     }),
-  );
+  ).finally(() => claimed.release());
   if (values.json) {
     console.log(JSON.stringify({ device: r.device, manifest: r.manifest }, null, 2));
     return 0;

@@ -2,7 +2,7 @@
 import os from "node:os";
 import path from "node:path";
 import type { GgmlType } from "../method/types.js";
-import { noiseWarnings, withSpread, type MeasuredPoint } from "../method/noise.js";
+import { noiseWarnings, type MeasuredPoint } from "../method/noise.js";
 import type { Weights } from "../method/weights.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import type { ProfileFile } from "../pipeline/profile-file.js";
@@ -10,18 +10,21 @@ import type { Estimate } from "../method/estimators.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { claimOutputs } from "../core/files.js";
-import { adaptiveReport, frontReport, reportMetrics } from "../report/from-results.js";
+import { adaptiveReport, frontReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes } from "../core/format.js";
+import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
+import { latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { accuracyForPlan, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
-import { requireOutputPath } from "../core/files.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
+import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
+import { DEFAULT_NON_LAYER_TYPE } from "../pipeline/uniform.js";
+import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 
@@ -68,24 +71,26 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     [
       { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" },
       ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
+      ...(values.recipe !== undefined ? [{ path: values.recipe, option: "--recipe", kind: "recipe" as const }] : []),
     ],
     [{ path: model, option: "MODEL" }, ...settings.inputs, ...(values.profile ?? []).map((p) => ({ path: p, option: "--profile" }))],
     { force: settings.force },
   );
   const output = claimed.paths[0]!;
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
+  const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
     const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
     if (front.method === "front") {
-      const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
       return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
     }
+    // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
-      settings,
+      { ...settings, evalTextUsed: !(given && !measure) },
       context,
       (s) =>
         quantizeAdaptive(s, {
@@ -103,8 +108,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           latencyCriterion: settings.latencyCriterion,
           measureResult: measure,
         }),
-      // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
-      3 * choices.types.length + 2 + (measure ? 2 : 0),
+      // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
+      3 * choices.types.length + 3 + (measure ? 2 : 0),
+      [limitsCheck(choices, settings)],
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -112,7 +118,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     }
     const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
     if (settings.json) {
-      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, warnings }, null, 2));
+      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
       return 0;
     }
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
@@ -128,14 +134,37 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
 }
 
-/** The result measured next to the uniform set (and the plan's estimate for it, when it has a perplexity), ± sd of latency and stderr of perplexity. */
-function resultTable(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform" | "result">, estimate: Estimate | null): string[] {
-  const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
-    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, m.perplexityStderr).padStart(18)}`;
-  const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
-  for (const type of types) lines.push(row(type, reportMetrics(r.uniform[type])));
+/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
+function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices, measure?: ReturnType<typeof sensitivitySettings>) {
+  // the front at tensor granularity chooses the types of token_embd and output too
+  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
+  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, plan, memoryLimits(choices, front));
+}
+
+function memoryLimits(choices: PlanChoices, front?: FrontChoices): MemoryLimit[] {
+  return [
+    ...(choices.constraints.maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: choices.constraints.maxMemoryBytes }] : []),
+    ...(front?.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
+    ...(front?.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
+  ];
+}
+
+/**
+ * The source, the uniform set, the plan's estimate (when it has a perplexity) and the result, in
+ * the one wording of every table (core/format.ts): latency as the median and its interval,
+ * perplexity ± stderr.
+ */
+function resultTable(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform" | "result" | "source">, estimate: Estimate | null): string[] {
+  const row = (name: string, m: Parameters<typeof formatLatency>[0] & Parameters<typeof formatPerplexity>[0] & { readonly memoryBytes: number }) =>
+    `  ${name.padEnd(14)} ${formatBytes(m.memoryBytes).padStart(9)}  ${formatLatency(m).padEnd(34)} ${formatPerplexity(m).padStart(18)}`;
+  const lines = [`  ${"model".padEnd(14)} ${"memory".padStart(9)}  ${LATENCY_HEADER.padEnd(34)} ${PERPLEXITY_HEADER.padStart(18)}`];
+  if (r.source) lines.push(row(r.source.label, r.source.measured));
+  for (const type of types) if (r.uniform[type]) lines.push(row(type, r.uniform[type]));
   if (estimate) lines.push(row("estimate", estimate));
-  if (r.result) lines.push(row("result", reportMetrics(r.result)));
+  if (r.result) lines.push(row("result", r.result));
+  // the notes of the files measured together: the uniform set (and the source, in the same run)
+  const together = [...types.filter((t) => r.uniform[t]).map((t) => ({ label: t, m: r.uniform[t]! })), ...(r.source ? [{ label: r.source.label, m: r.source.measured }] : [])];
+  for (const note of latencyNotes(together.map((x) => x.label), together.map((x) => x.m))) lines.push(`note: ${note}`);
   return lines;
 }
 
@@ -159,11 +188,12 @@ function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: 
   const w = choices.weights.weights;
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
-    `weights: memory ${w.memory}, latency ${w.latency}, accuracy ${w.accuracy}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
-    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, ${settings.latency.reps} interleaved rounds (± is their sd); ` +
+    `weights: memory ${formatNumber(w.memory, 3)}, latency ${formatNumber(w.latency, 3)}, accuracy ${formatNumber(w.accuracy, 3)}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
+    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, median of ${settings.latency.reps} interleaved rounds [with its distribution-free interval]; ` +
       `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
     `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
     noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",
+    "the black cross is the source model, the reference KLD is measured from (its KLD is 0 by definition): measured like the uniform files, its latency in their interleaved run",
   ];
 }
 
@@ -182,7 +212,8 @@ async function runFront(o: {
   readonly context: CommandContext;
 }): Promise<number> {
   const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
-  const r = await withSession(model, settings, context, async (s) => {
+  // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
+  const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
     const result = await quantizeFront(s, {
       ...settings.uniform,
       output,
@@ -201,8 +232,9 @@ async function runFront(o: {
     const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(settings.uniform.imatrix ? { imatrix: settings.uniform.imatrix.path } : {}) });
     return { result, recipe };
   },
-  // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 3 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0));
+  // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
+  3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
+  [limitsCheck(choices, settings, front, measure)]);
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
@@ -212,7 +244,7 @@ async function runFront(o: {
   }
   const warnings = planNoiseWarnings(choices.types, r.result, choices.weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;
   }
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);

@@ -39,16 +39,7 @@ export async function requireOutputPath(output: unknown, option: string, inputs:
     throw invalidOption(option, "a file path", output);
   }
   const abs = path.resolve(output);
-  const dir = path.dirname(abs);
-  try {
-    const st = await fs.stat(dir);
-    if (!st.isDirectory()) throw new InputError("not a directory");
-    await fs.access(dir, constants.W_OK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not writable" : (e as Error).message;
-    throw new InputError(`${option}: the output folder ${dir} ${why}`);
-  }
+  await requireWritableFolder(path.dirname(abs), option);
   const out = await fs.stat(abs).catch(() => null);
   if (out?.isDirectory()) throw new InputError(`${option}: ${abs} is a directory, expected a file path`);
   for (const input of inputs) {
@@ -59,6 +50,19 @@ export async function requireOutputPath(output: unknown, option: string, inputs:
     }
   }
   return abs;
+}
+
+/** Checks `dir` is an existing folder this process may create files in. */
+async function requireWritableFolder(dir: string, option: string): Promise<void> {
+  try {
+    const st = await fs.stat(dir);
+    if (!st.isDirectory()) throw new InputError("not a directory");
+    await fs.access(dir, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not writable" : (e as Error).message;
+    throw new InputError(`${option}: the output folder ${dir} ${why}`);
+  }
 }
 
 /**
@@ -116,8 +120,12 @@ export async function readJsonInput(file: unknown, option: string): Promise<unkn
   }
 }
 
-/** What an output will hold: how a file apreqel wrote there earlier is recognised. */
-export type OutputKind = "gguf" | "profile" | "scores" | "html" | "json";
+/**
+ * What an output will hold: how a file apreqel wrote there earlier is recognised. `dir` is a
+ * folder a run writes into (a portfolio, a sweep): it may exist; the files written inside it are
+ * claimed as outputs of their own, next to it.
+ */
+export type OutputKind = "gguf" | "profile" | "scores" | "html" | "json" | "recipe" | "dir";
 
 export interface OutputClaim {
   readonly path: string;
@@ -138,13 +146,16 @@ export interface ClaimedOutputs {
   release(): Promise<void>;
 }
 
+type Resolved = OutputClaim & { readonly abs: string; readonly st: import("node:fs").Stats | null };
+
 /**
  * Checks every output of a run against every input and every other output before any work, and
  * locks them: an output may not be an input or another output (compared by path and by device +
  * inode, so links and other spellings do not slip through); an existing file there must be one
  * apreqel wrote (a GGUF with apreqel.* metadata, our JSON or report) unless `force`; and no other
- * live run may be writing it (`.<name>.lock` beside it, holding the owner's pid). Every refusal
- * is an InputError (exit 2) and leaves every file as it was.
+ * live run may be writing it (`.<name>.lock` beside it, holding the owner's pid). A `dir` output
+ * is created once every check has passed; files claimed inside it may then name a folder that
+ * does not exist yet. Every refusal is an InputError (exit 2) and leaves every file as it was.
  *
  * @example
  * const out = await claimOutputs([{ path: "mix.gguf", option: "--output", kind: "gguf" }], [{ path: "m.gguf", option: "MODEL" }]);
@@ -155,10 +166,22 @@ export async function claimOutputs(
   inputs: readonly InputRef[],
   options: { readonly force?: boolean } = {},
 ): Promise<ClaimedOutputs> {
-  const resolved: Array<OutputClaim & { abs: string; st: import("node:fs").Stats | null }> = [];
+  const dirs = outputs.filter((o) => o.kind === "dir").map((o) => path.resolve(o.path));
+  const resolved: Resolved[] = [];
   for (const o of outputs) {
-    const abs = await requireOutputPath(o.path, o.option, []);
-    resolved.push({ ...o, abs, st: await fs.stat(abs).catch(() => null) });
+    if (typeof o.path !== "string" || o.path.length === 0) throw invalidOption(o.option, "a file path", o.path);
+    const abs = path.resolve(o.path);
+    const st = await fs.stat(abs).catch(() => null);
+    if (o.kind === "dir") {
+      if (st !== null && !st.isDirectory()) throw new InputError(`${o.option}: ${abs} exists and is not a folder; choose a folder path`);
+      await requireWritableFolder(st === null ? path.dirname(abs) : abs, o.option);
+    } else if (st?.isDirectory()) {
+      throw new InputError(`${o.option}: ${abs} is a directory, expected a file path`);
+    } else if (!dirs.includes(path.dirname(abs))) {
+      // (a file inside a folder this claim creates: the folder's own check covers it)
+      await requireWritableFolder(path.dirname(abs), o.option);
+    }
+    resolved.push({ ...o, abs, st });
   }
   const same = (a: { abs: string; st: import("node:fs").Stats | null }, b: { abs: string; st: import("node:fs").Stats | null }) =>
     a.abs === b.abs || (a.st !== null && b.st !== null && a.st.dev === b.st.dev && a.st.ino === b.st.ino);
@@ -172,15 +195,28 @@ export async function claimOutputs(
     for (const other of resolved.slice(0, k)) {
       if (same(o, other)) throw new InputError(`${other.option} and ${o.option} name the same file ${o.abs}; give each output its own path`);
     }
-    if (o.st !== null && o.st.size > 0 && !options.force && !(await wroteByApreqel(o.abs, o.kind))) {
+    if (o.kind !== "dir" && o.st !== null && o.st.size > 0 && !options.force && !(await wroteByApreqel(o.abs, o.kind))) {
       throw new InputError(`${o.option}: ${o.abs} exists and is not a file apreqel wrote; pass --force to replace it, or choose another path`);
     }
   }
+  const created: string[] = [];
   const locks: string[] = [];
   try {
+    for (const o of resolved) {
+      if (o.kind === "dir" && o.st === null) {
+        try {
+          await fs.mkdir(o.abs);
+          created.push(o.abs);
+        } catch (e) {
+          // another run made it meanwhile: its lock, taken next, decides
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new InputError(`${o.option}: cannot create the folder ${o.abs}: ${(e as Error).message}`);
+        }
+      }
+    }
     for (const o of resolved) locks.push(await lockOutput(o.abs, o.option));
   } catch (e) {
     await Promise.all(locks.map((l) => fs.rm(l, { force: true })));
+    for (const d of created.reverse()) await fs.rmdir(d).catch(() => undefined);
     throw e;
   }
   const onExit = () => {
@@ -231,8 +267,10 @@ export async function wroteByApreqel(file: string, kind: OutputKind): Promise<bo
   } catch {
     return false;
   }
-  if (kind === "gguf") return head.toString("latin1", 0, 4) === "GGUF" && head.includes("apreqel.");
+  // mixes and imatrix files carry apreqel.* keys; `apreqel fixture` models are named "apreqel random <arch> fixture"
+  if (kind === "gguf") return head.toString("latin1", 0, 4) === "GGUF" && (head.includes("apreqel.") || head.includes("apreqel random "));
   if (kind === "html") return head.includes('<meta name="generator" content="apreqel">');
+  if (kind === "recipe") return /^(\^[^\n=]+\$=[A-Za-z0-9_]+\n)+$/.test(head.toString("utf8"));
   let value: unknown;
   try {
     value = JSON.parse((await fs.readFile(file, "utf8")).slice(0, 64 << 20));
@@ -243,5 +281,5 @@ export async function wroteByApreqel(file: string, kind: OutputKind): Promise<bo
   const o = value as Record<string, unknown>;
   if (kind === "profile") return typeof o["model"] === "object" && typeof o["types"] === "object";
   if (kind === "scores") return typeof o["gamma"] === "number" && Array.isArray(o["layers"]);
-  return true; // "json": any JSON object apreqel's commands write (sweep.json)
+  return true; // "json": any JSON object apreqel's commands write (sweep.json, portfolio.json)
 }

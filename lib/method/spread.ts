@@ -35,6 +35,18 @@ const ALL_ON: Readonly<Record<Criterion, Weights>> = {
 };
 
 /**
+ * Every name {@link spreadOnFront} can give a mix for `count` (a superset: the extremes it may
+ * pick and front-1 … front-count), so the files of a portfolio can be claimed before the front
+ * is known.
+ *
+ * @example
+ * spreadNames(2) // ["memory", "latency", "accuracy", "front-1", "front-2"]
+ */
+export function spreadNames(count: number): string[] {
+  return ["memory", "latency", "accuracy", ...Array.from({ length: count }, (_, i) => `front-${i + 1}`)];
+}
+
+/**
  * Up to `count` distinct mixes along the front, extremes included, smallest first.
  *
  * @example

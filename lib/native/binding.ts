@@ -245,6 +245,8 @@ export interface RawBinding {
   /** [tensor][file] importance-weighted squared error against the source's tensor */
   quantizationError(options: { readonly source: string; readonly files: readonly string[]; readonly tensors: readonly string[]; readonly imatrix?: string } & RawJobOptions): Promise<Float64Array>;
   matmulBench(options: RawMatmulBenchOptions): Promise<readonly RawMatmulTiming[]>;
+  /** tokens of `text` with the model's tokenizer (vocabulary only); with atLeast, of a prefix giving at least that many */
+  countTokens(options: { readonly model: string; readonly text: string; readonly atLeast?: number } & RawJobOptions): Promise<{ readonly tokens: number; readonly complete: boolean }>;
 }
 
 let cached: RawBinding | undefined;

@@ -17,6 +17,7 @@ import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./prof
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
+import { publishedSource, type SourceModel } from "./source.js";
 import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
@@ -44,6 +45,8 @@ export interface AdaptiveResult {
   /** measurements of the uniform files and of the result (when measured) */
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
+  readonly source: SourceModel | null;
   /** the run was interrupted after the output was published, while measuring it: the output is complete */
   readonly interrupted?: boolean;
 }
@@ -51,7 +54,7 @@ export interface AdaptiveResult {
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
   // a bad output path fails now, not after minutes of profiling
   await requireOutputPath(o.output, "output", [s.model]);
-  const { profile, files } = await profileOrGiven(s, o);
+  const { profile, files, source: profiled } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
@@ -69,8 +72,12 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     ...(o.weighting ? { weighting: o.weighting } : {}),
   });
   const uniform = uniformMeasurements(profile, o.types);
-  const measured = (o.measureResult ?? true) ? await measurePublished(s, output.output, o) : { result: null, interrupted: false };
-  const result = measured.result && latencyFor(measured.result, o.latencyCriterion ?? "decode", "the result");
+  const measure = o.measureResult ?? true;
+  const criterion = o.latencyCriterion ?? "decode";
+  const published = await publishedSource(s, profiled, measure, o);
+  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
+  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
+  const result = measured.result && latencyFor(measured.result, criterion, "the result");
   const interrupted = measured.interrupted;
-  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, ...(interrupted ? { interrupted } : {}) };
+  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings, type MeasuredModel } from "./measure-file.js";
+import { requireEvalTokens } from "./preflight.js";
 import { openSession } from "./session.js";
 import type { StepReporter } from "./session.js";
 
@@ -22,6 +23,8 @@ export async function evaluate(o: EvaluateOptions): Promise<{ readonly file: str
   if (o.models.length === 0) throw new Error("eval needs at least one model");
   const s = await openSession({
     model: o.base ?? o.models[0]!,
+    // a text too short for two chunks fails now, before anything is measured
+    checks: [(model) => requireEvalTokens(model, o.accuracy, o.signal ? { signal: o.signal } : {})],
     ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onStep ? { onStep: o.onStep } : {}),

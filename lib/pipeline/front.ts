@@ -27,6 +27,7 @@ import type { Weights } from "../method/weights.js";
 import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleTensors } from "./mixed.js";
 import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
+import { publishedSource, type SourceModel } from "./source.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import type { Session } from "./session.js";
@@ -169,11 +170,13 @@ export interface ModelFront {
   readonly costs: UnitCosts;
   readonly front: Front;
   readonly latency: FrontLatency;
+  /** the source model, when `source` was asked of the profiling run (profile.ts) */
+  readonly source?: SourceModel;
 }
 
 /** Profiles (cached), scores (cached) and builds the front, its grid spent inside `bounds`. */
 export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "output" | "weights">, bounds?: FrontOptions["bounds"]): Promise<ModelFront> {
-  const { profile, files } = await profileOrGiven(s, o);
+  const { profile, files, source } = await profileOrGiven(s, o);
   const criterion = o.latencyCriterion ?? "decode";
   const { scores } = await scoreLayers(s, o.score);
   let costs = await unitCosts(s, { profile, scores, types: o.types, files, uniform: o });
@@ -186,7 +189,7 @@ export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "outp
   s.onStep?.("front", 0);
   const front = paretoFront(costs.table, bounds ? { bounds } : {});
   s.onStep?.("front", 1);
-  return { profile, scores, files, costs, front, latency };
+  return { profile, scores, files, costs, front, latency, ...(source ? { source } : {}) };
 }
 
 export interface FrontResult {
@@ -199,6 +202,8 @@ export interface FrontResult {
   /** measurements of the uniform files (from the profile) */
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
+  readonly source: SourceModel | null;
   /** the run was interrupted after the output was published, while measuring it: the output is complete */
   readonly interrupted?: boolean;
 }
@@ -237,13 +242,17 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 /** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
   await requireOutputPath(o.output, "output", [s.model]);
-  const m = await modelFront(s, o, frontBounds(o.limits ?? {}));
+  const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
   const uniform = uniformMeasurements(m.profile, o.types);
-  const measured = (o.measureResult ?? true) ? await measurePublished(s, output.output, o) : { result: null, interrupted: false };
-  const result = measured.result && latencyFor(measured.result, o.latencyCriterion ?? "decode", "the result");
+  const measure = o.measureResult ?? true;
+  const criterion = o.latencyCriterion ?? "decode";
+  const published = await publishedSource(s, m.source, measure, o);
+  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
+  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
+  const result = measured.result && latencyFor(measured.result, criterion, "the result");
   const interrupted = measured.interrupted;
-  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, uniform, result, ...(interrupted ? { interrupted } : {}) };
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

@@ -27,6 +27,12 @@ export interface SessionOptions {
    * model's training context; checked from the header before the model is hashed or anything runs.
    */
   readonly contextUse?: ReadonlyArray<{ readonly option: string; readonly tokens: number }>;
+  /**
+   * Checks that need the model's path and header but no long work (preflight.ts: the eval text's
+   * length, memory limits no mix can meet): run after the header is read, before the cache is
+   * opened and the model hashed.
+   */
+  readonly checks?: ReadonlyArray<(model: string, info: ModelInfo) => Promise<void> | void>;
 }
 
 export interface Session {
@@ -53,6 +59,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       throw new OptionError(option, `${option}: ${tokens} tokens is more than ${model}'s context of ${trained} tokens`);
     }
   }
+  for (const check of options.checks ?? []) await check(model, info);
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
   const sha256 = await cache.modelHash(model);
   // the user's input, not our failure: exit 2 like any other bad input

@@ -29,6 +29,7 @@ import { toMethodProfile } from "./profile-file.js";
 import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import { measureSource, type SourceModel } from "./source.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
@@ -79,22 +80,29 @@ export interface SweepResult {
   readonly accuracyMetric: AccuracyColumn;
   readonly models: readonly SweepModel[];
   readonly presets: Readonly<Record<string, MeasuredModel>>;
+  /** the source model, measured with the uniform set (the report's reference point) */
+  readonly source: SourceModel;
   /** hypervolume of the measured points */
   readonly measured: HypervolumeReport;
   /** hypervolume of the method's estimates for the same plans (how far the estimates carry) */
   readonly estimated: HypervolumeReport;
 }
 
+/** The file a weighting's mix is written to in the sweep's folder (one per distinct allocation). */
+export function sweepModelFile(outDir: string, weighting: Weighting): string {
+  return path.join(path.resolve(outDir), `${weighting.id}.gguf`);
+}
+
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
   const method = o.method ?? "paper";
   const criterion = o.latencyCriterion ?? "decode";
-  const { profile, files: uniformFiles } = await profileOrGiven(s, o);
+  const { profile, files: uniformFiles, source: measuredSource } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const methodProfile = toMethodProfile(profile, o.types);
   const nonLayerType = o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
   await fs.mkdir(o.outDir, { recursive: true });
-  const fileOf = (w: Weighting) => path.join(path.resolve(o.outDir), `${w.id}.gguf`);
+  const fileOf = (w: Weighting) => sweepModelFile(o.outDir, w);
   // one file per distinct allocation, named after the first weighting that chose it
   const byAllocation = new Map<string, string>();
   const planned: Unmeasured<SweepModel>[] = [];
@@ -163,7 +171,10 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const measured = hypervolumeReport({ uniform: uniformPoints, mixed: distinct, ...(presetPoints.length > 0 ? { baseline: presetPoints } : {}) });
   const estimated = hypervolumeReport({ uniform: uniformPoints, mixed: planned.map((p) => p.estimate) });
   const files = { uniform: Object.fromEntries(o.types.map((t) => [t, uniformFiles.get(t)!])), presets: presetFiles };
-  return { uniform, files, scores, profile: methodProfile, method, accuracyMetric, models, presets, measured, estimated };
+  // the source: from the profiling run, or (a given profile) measured here like the mixes
+  const raw = measuredSource ?? (await measureSource(s, o));
+  const source = { ...raw, measured: latencyFor(raw.measured, criterion, "the source model") };
+  return { uniform, files, scores, profile: methodProfile, method, accuracyMetric, models, presets, source, measured, estimated };
 }
 
 /** A union member by member without its measurement (Omit alone would merge the members). */

@@ -9,12 +9,12 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { InputError } from "../core/errors.js";
 import { buildInfo } from "../ops/build-info.js";
-import { spreadOnFront, type SpreadSelection } from "../method/spread.js";
+import { spreadNames, spreadOnFront, type SpreadSelection } from "../method/spread.js";
 import { assembleFrontMix, modelFront, type FrontQuantizeOptions, type ModelFront } from "../pipeline/front.js";
 import { describeBuild, describeHardware, fingerprint } from "../pipeline/hardware.js";
 import { measureAccuracy, measureLatencies, measureMemory } from "../pipeline/measure-file.js";
 import type { Session } from "../pipeline/session.js";
-import type { DeviceDescription, Selection } from "./manifest.js";
+import { MANIFEST_FILE, type DeviceDescription, type Selection } from "./manifest.js";
 import { writePortfolio, type ChosenMix, type WritePortfolioResult } from "./write.js";
 
 export interface BuildPortfolioOptions extends Omit<FrontQuantizeOptions, "output" | "weights" | "weighting" | "limits" | "measureResult"> {
@@ -35,6 +35,22 @@ function selection(s: SpreadSelection): Selection {
   return s;
 }
 
+/** A variant's file in the portfolio folder: `<model>-<name>.gguf`. */
+export function variantFile(dir: string, model: string, name: string): string {
+  return path.join(path.resolve(dir), `${path.basename(model, ".gguf")}-${name}.gguf`);
+}
+
+/**
+ * Every file `buildPortfolio` may write for `count` variants: the manifest and each possible
+ * variant's file (the CLI claims them all before any work).
+ *
+ * @example
+ * portfolioFiles("out", "m.gguf", 1) // ["/abs/out/portfolio.json", "/abs/out/m-memory.gguf", …, "/abs/out/m-front-1.gguf"]
+ */
+export function portfolioFiles(dir: string, model: string, count: number): string[] {
+  return [path.join(path.resolve(dir), MANIFEST_FILE), ...spreadNames(count).map((name) => variantFile(dir, model, name))];
+}
+
 export async function buildPortfolio(s: Session, o: BuildPortfolioOptions): Promise<BuildPortfolioResult> {
   const count = o.count ?? DEFAULT_COUNT;
   if (!Number.isSafeInteger(count) || count < 1) throw new InputError(`--count must be a whole number ≥ 1 (got ${count})`);
@@ -49,8 +65,7 @@ export async function buildPortfolio(s: Session, o: BuildPortfolioOptions): Prom
   const hardware = describeHardware(info);
   const build = describeBuild(info);
   const device: DeviceDescription = { fingerprint: fingerprint({ hardware, build }), hardware, build };
-  const base = path.basename(s.model, ".gguf");
-  const files = mixes.map((mix) => ({ mix, file: path.join(dir, `${base}-${mix.name}.gguf`) }));
+  const files = mixes.map((mix) => ({ mix, file: variantFile(dir, s.model, mix.name) }));
   for (const { mix, file } of files) await assembleFrontMix(s, m, mix.choice, file, o);
   // all variants' latencies in one interleaved run, so a drift of the machine hits them alike
   const latencies = await measureLatencies(s, files.map(({ mix, file }) => ({ file, label: mix.name })), o.latency);

@@ -8,25 +8,32 @@ import type { SweepResult } from "../pipeline/sweep.js";
 import type { Estimate } from "../method/estimators.js";
 import type { FrontResult } from "../pipeline/front.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
+import type { SourceModel } from "../pipeline/source.js";
 import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
 
 /** The three objectives of a measured model, NaN where one was not measured, with their spreads where measured. */
 export function reportMetrics(
-  m: { readonly memoryBytes: number; readonly latencyMsPerToken?: number; readonly perplexity?: number; readonly latencyMsPerTokenSd?: number; readonly perplexityStderr?: number } | undefined,
+  m: ({ readonly memoryBytes: number; readonly latencyMsPerToken?: number; readonly perplexity?: number } & Spread) | undefined,
 ): Estimate & Spread {
   return {
     memoryBytes: m?.memoryBytes ?? Number.NaN,
     latencyMsPerToken: m?.latencyMsPerToken ?? Number.NaN,
     perplexity: m?.perplexity ?? Number.NaN,
+    ...(m?.latencyInterval !== undefined ? { latencyInterval: { low: m.latencyInterval.low, high: m.latencyInterval.high } } : {}),
     ...(m?.latencyMsPerTokenSd !== undefined ? { latencyMsPerTokenSd: m.latencyMsPerTokenSd } : {}),
     ...(m?.perplexityStderr !== undefined ? { perplexityStderr: m.perplexityStderr } : {}),
   };
 }
 
+/** The source model as the report's reference point, labelled with its type ("source (F16)"). */
+function sourcePoint(source: SourceModel | null | undefined): Pick<ReportInput, "source"> {
+  return source ? { source: { label: source.label, ...reportMetrics(source.measured) } } : {};
+}
+
 /**
- * The report of one adaptive quantization: the uniform set and the one mix (`label`: its
- * priority, or "custom" weights), labelled "chosen"; when it was measured, the plan's estimate
- * for it is drawn beside it as a reference point, otherwise the estimate is its point.
+ * The report of one adaptive quantization: the source model, the uniform set and the one mix
+ * (`label`: its priority, or "custom" weights), labelled "chosen"; when it was measured, the
+ * plan's estimate for it is drawn beside it as a reference point, otherwise the estimate is its point.
  *
  * @example
  * await writeReport(adaptiveReport(r, { title: "apreqel: m.gguf", notes: [], types, label: "balanced" }), { output: "r.html" });
@@ -54,7 +61,7 @@ export function frontReport(
 }
 
 function oneMixReport(
-  r: { readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>; readonly result: MeasuredModel | null },
+  r: { readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>; readonly result: MeasuredModel | null; readonly source?: SourceModel | null },
   estimate: Estimate | null,
   allocation: LabelledAllocation["allocation"],
   o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[]; readonly label: string },
@@ -67,11 +74,12 @@ function oneMixReport(
     uniform: o.types.map((type) => ({ type, ...reportMetrics(r.uniform[type]) })),
     mixed: [{ id: `chosen: ${o.label}`, category: "custom", ...(r.result ? reportMetrics(r.result) : (estimate ?? unmeasured)) }],
     references: r.result && estimate ? [{ label: "plan estimate", ...estimate }] : [],
+    ...sourcePoint(r.source),
     allocations: [{ label: o.label, allocation }],
   };
 }
 
-/** The report of a sweep: the uniform set, one mix per weighting, and llama.cpp's presets when measured. */
+/** The report of a sweep: the source model, the uniform set, one mix per weighting, and llama.cpp's presets when measured. */
 export function sweepReport(r: SweepResult, o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[] }): ReportInput {
   return {
     title: o.title,
@@ -80,6 +88,7 @@ export function sweepReport(r: SweepResult, o: { readonly title: string; readonl
     uniform: o.types.map((type) => ({ type, ...reportMetrics(r.uniform[type]) })),
     mixed: r.models.map((m) => ({ id: m.weighting.id, category: m.weighting.category, ...reportMetrics(m.measured) })),
     presets: Object.entries(r.presets).map(([preset, m]) => ({ preset, ...reportMetrics(m) })),
+    ...sourcePoint(r.source),
     allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.allocation })),
   };
 }

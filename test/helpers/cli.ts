@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { vi } from "vitest";
 import { main } from "../../lib/cli/main.js";
@@ -24,12 +24,18 @@ export async function runCli(args: readonly string[]): Promise<{ code: number; s
 /**
  * Compiles lib/ to dist/ (what bin/apreqel.js runs), so a child process runs the current source
  * exactly as a user would (vite-node is no stand-in here: its server exits on SIGTERM itself).
+ * Asynchronous: a blocked test worker misses vitest's own messages on a busy machine.
  */
-export function buildDist(): void {
-  execFileSync(process.execPath, [path.join(packageRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
+export async function buildDist(): Promise<void> {
+  const child = spawn(process.execPath, [path.join(packageRoot, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"], {
     cwd: packageRoot,
     stdio: "inherit",
   });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("exit", resolve);
+  });
+  if (code !== 0) throw new Error(`tsc -p tsconfig.build.json exited with ${code}`);
 }
 
 /** Starts `bin/apreqel.js ARGS` in a child process (call buildDist() first). */

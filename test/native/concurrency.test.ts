@@ -11,7 +11,7 @@ const dir = tempDir();
 let model: string;
 
 beforeAll(async () => {
-  buildDist();
+  await buildDist();
   model = await fixtureModel();
 }, 300_000);
 

@@ -99,9 +99,15 @@ describe("apreqel quantize --method front", () => {
   });
 
   it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
-    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
+    // below the smallest possible mix (header and type table): refused before any work
+    const none = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
+    expect(none.code).toBe(2);
+    const least = /--target-size: no mix can meet .* take at least .* \((\d+) bytes\)/.exec(none.stderr);
+    expect(least, none.stderr).not.toBeNull();
+    // above that bound but below the smallest file on the front (which also holds the header): the front says so
+    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", `${least![1]}B`, ...common()]);
     expect(bad.code).toBe(2);
-    const lowest = /targetSizeBytes = 1000 cannot be met \(the lowest sizeBytes on the front is (\d+)\)/.exec(bad.stderr);
+    const lowest = new RegExp(`targetSizeBytes = ${least![1]} cannot be met \\(the lowest sizeBytes on the front is (\\d+)\\)`).exec(bad.stderr);
     expect(lowest, bad.stderr).not.toBeNull();
     // 1% above the smallest mix: feasible, and the file must stay within it
     const target = Math.floor(Number(lowest![1]) * 1.01);
@@ -135,6 +141,9 @@ describe("apreqel quantize --method front --report / --profile", () => {
     expect(html).toContain("chosen: balanced");
     expect(html).toContain("method: front (measured tensor costs)");
     expect(html).toContain('id="type-map"');
+    // with a given profile the source is measured here, like the result, and drawn as the reference
+    expect(html).toContain('<tr data-series="source">');
+    expect(html).toContain(">source (F16)</text>");
   });
 });
 

@@ -29,7 +29,7 @@ const common = () => [
 ];
 
 beforeAll(async () => {
-  buildDist();
+  await buildDist();
   model = await fixtureModel();
   calibration = path.join(dir, "calibration.txt");
   writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
@@ -56,6 +56,12 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     expect(info.tensors.find((t) => t.name === "token_embd.weight")?.type).toBe("q8_0");
     expect(info.metadata["apreqel.allocation"]).toBe(JSON.stringify(plan.allocation));
     expect(JSON.parse(String(info.metadata["apreqel.distribution"]))).toEqual(plan.distribution);
+    // the source is measured beside the uniform set: the report's reference point
+    const { source } = JSON.parse(r.stdout) as { source: { type: string; label: string; measured: { memoryBytes: number; perplexity: number; latencyMsPerToken: number } } };
+    const f16 = (await inspect(model)).tensors.filter((t) => t.subLayer !== null && t.quantizable);
+    expect(source.label).toBe(`source (${f16[0]!.type.toUpperCase()})`);
+    expect(source.measured.memoryBytes).toBe((await inspect(model)).tensors.reduce((a, t) => a + t.bytes, 0));
+    expect(Number.isFinite(source.measured.perplexity) && source.measured.latencyMsPerToken > 0).toBe(true);
   });
 
   it("a second run with other weights reuses the cache: no quantization, no capture", async () => {
@@ -115,7 +121,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
     expect((await runCli(["profile", model, "-o", profileFile, ...profileArgs])).code).toBe(0);
     const planOf = (stdout: string) => {
-      const { output: _output, measured: _measured, uniform: _uniform, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
+      const { output: _output, measured: _measured, uniform: _uniform, source: _source, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
       return plan;
     };
     const reference = path.join(dir, "reference.gguf");
@@ -163,6 +169,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     for (const f of [...files, ...Object.values(json.files.uniform as Record<string, string>), json.files.presets.Q4_K_M]) expect(existsSync(f), f).toBe(true);
     expect(Object.keys(json.files.uniform).sort()).toEqual(["q3_K", "q4_K", "q5_K", "q8_0"]);
     expect(json.presets.Q4_K_M.memoryBytes).toBeGreaterThan(0);
+    expect(json.source.measured.memoryBytes).toBeGreaterThan(json.uniform.q8_0.memoryBytes);
     expect(json.scores.layers).toHaveLength(8);
     expect(Number.isFinite(json.hypervolume.measured.gain)).toBe(true);
     expect(existsSync(path.join(outDir, "report.html"))).toBe(true);

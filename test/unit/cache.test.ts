@@ -1,10 +1,11 @@
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Cache, cacheKey, defaultCacheDir, hashFile } from "../../lib/cache/index.js";
 import { race } from "../helpers/cache-race.js";
+import { InputError } from "../../lib/core/errors.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const SHA = "a".repeat(64);
@@ -205,5 +206,62 @@ describe("Cache", () => {
     expect(now).not.toBe(old);
     expect(now).toBe(await hashFile(file));
     expect(cache.events.map((e) => e.event)).toEqual(["hash-computed", "hash-computed"]);
+  });
+});
+
+// Issue 12: an unusable cache folder is found when the cache is opened (before any long work) and
+// named, with how to choose another; never a raw EACCES from deep inside a step.
+describe("Cache.open on a folder that cannot be used", () => {
+  const expectRefused = async (dir: string, why: RegExp) => {
+    const e = await Cache.open({ dir }).then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toMatch(new RegExp(`^cannot use ${dir.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} as the cache folder: `));
+    expect((e as Error).message).toMatch(why);
+    expect((e as Error).message).toMatch(/choose another with --cache-dir DIR or APREQEL_CACHE_DIR=DIR$/);
+  };
+
+  it("a path under a regular file (fails for every user, root included)", async () => {
+    const file = path.join(tempDir(), "a-file");
+    writeFileSync(file, "not a folder\n");
+    await expectRefused(path.join(file, "cache"), /a part of its path is a file, not a folder \(ENOTDIR\)/);
+  });
+
+  it("an existing folder that cannot be written: chmod 555, or a read-only mount where permissions do not bite (root)", async (ctx) => {
+    const dir = path.join(tempDir(), "ro-cache");
+    mkdirSync(path.join(dir, "entries"), { recursive: true });
+    mkdirSync(path.join(dir, "tmp"), { recursive: true });
+    const isRoot = process.getuid?.() === 0;
+    if (!isRoot) {
+      chmodSync(path.join(dir, "tmp"), 0o555);
+      chmodSync(dir, 0o555);
+      try {
+        await expectRefused(dir, /it is not writable by this user \(EACCES\)/);
+      } finally {
+        chmodSync(dir, 0o755);
+        chmodSync(path.join(dir, "tmp"), 0o755);
+      }
+      return;
+    }
+    // root ignores the mode bits: a read-only tmpfs fails for root too
+    try {
+      // a cache that exists (entries/, tmp/) on a file system later made read-only
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir], { stdio: "pipe" });
+      mkdirSync(path.join(dir, "entries"));
+      mkdirSync(path.join(dir, "tmp"));
+      try {
+        execFileSync("mount", ["-o", "remount,ro", dir], { stdio: "pipe" });
+      } catch (e) {
+        execFileSync("umount", ["-l", dir]);
+        throw e;
+      }
+    } catch (e) {
+      ctx.skip(`running as root, where chmod cannot make a folder unwritable, and cannot mount a read-only tmpfs (${String((e as { stderr?: Buffer }).stderr ?? e).trim()}); the ENOTDIR case above still runs`);
+      return;
+    }
+    try {
+      await expectRefused(dir, /it is on a read-only file system \(EROFS\)/);
+    } finally {
+      execFileSync("umount", ["-l", dir]);
+    }
   });
 });

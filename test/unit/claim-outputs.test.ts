@@ -3,7 +3,7 @@
 // run off it. Every refusal leaves every file byte for byte as it was.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../lib/core/errors.js";
@@ -125,5 +125,60 @@ describe("claimOutputs: a lock beside the output", () => {
     expect(readFileSync(lock, "utf8")).toBe(`${process.pid}\n`);
     await c.release();
     expect(existsSync(lock)).toBe(false);
+  });
+});
+
+describe("claimOutputs: a folder output and the files inside it (portfolio, sweep)", () => {
+  const claimDir = (name: string, files: readonly string[], inputs: Parameters<typeof claimOutputs>[1] = [], force = false) =>
+    claimOutputs([{ path: path.join(dir, name), option: "--output", kind: "dir" }, ...files.map((f) => ({ path: path.join(dir, name, f), option: "--output", kind: "gguf" as const }))], inputs, { force });
+
+  it("a new folder is created only once every check passed, and locked with each file inside it", async () => {
+    const c = await claimDir("pf-new", ["m-memory.gguf", "m-accuracy.gguf"]);
+    expect(existsSync(path.join(dir, "pf-new"))).toBe(true);
+    expect(existsSync(path.join(dir, ".pf-new.lock"))).toBe(true);
+    expect(existsSync(path.join(dir, "pf-new", ".m-memory.gguf.lock"))).toBe(true);
+    await c.release();
+    expect(readdirSync(path.join(dir, "pf-new"))).toEqual([]);
+    expect(existsSync(path.join(dir, ".pf-new.lock"))).toBe(false);
+  });
+
+  it("a folder path that is an existing file is refused", async () => {
+    const notes = file("pf-notes.txt", "not a folder\n");
+    await refused([{ path: notes, option: "--output", kind: "dir" }], [], /--output: .*pf-notes\.txt exists and is not a folder/);
+  });
+
+  it("a file inside the folder that is an input, or not apreqel's, is refused and nothing is created", async () => {
+    mkdirSync(path.join(dir, "pf-old"));
+    const model = file("pf-old/m-memory.gguf", GGUF_THEIRS);
+    const before = readdirSync(path.join(dir, "pf-old")).sort();
+    const asInput = await claimDir("pf-old", ["m-memory.gguf"], [{ path: model, option: "MODEL" }], true).then(() => undefined, (e: unknown) => e);
+    expect((asInput as Error).message).toMatch(/--output: the output .*m-memory\.gguf is also an input \(MODEL\)/);
+    const theirs = await claimDir("pf-old", ["m-memory.gguf"]).then(() => undefined, (e: unknown) => e);
+    expect(theirs).toBeInstanceOf(InputError);
+    expect((theirs as Error).message).toMatch(/m-memory\.gguf exists and is not a file apreqel wrote; pass --force/);
+    expect(readdirSync(path.join(dir, "pf-old")).sort()).toEqual(before);
+    expect(existsSync(path.join(dir, ".pf-old.lock"))).toBe(false);
+    // a refused claim of a new folder does not leave the folder behind
+    const fresh = path.join(dir, "pf-fresh");
+    const e = await claimOutputs(
+      [
+        { path: fresh, option: "--output", kind: "dir" },
+        { path: path.join(fresh, "a.gguf"), option: "--output", kind: "gguf" },
+        { path: path.join(fresh, "a.gguf"), option: "--recipe", kind: "recipe" },
+      ],
+      [],
+    ).then(() => undefined, (err: unknown) => err);
+    expect((e as Error).message).toMatch(/--output and --recipe name the same file/);
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  it("recognises its own imatrix and recipe files", async () => {
+    // apreqel's imatrix files carry apreqel.writer; llama-imatrix's (same format) are the user's
+    const imatrix = file("i.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("general.type imatrix apreqel.writer imatrix.chunk_count")]));
+    expect(await wroteByApreqel(imatrix, "gguf")).toBe(true);
+    expect(await wroteByApreqel(file("i2.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("general.type imatrix imatrix.chunk_count")])), "gguf")).toBe(false);
+    expect(await wroteByApreqel(file("r.txt", "^blk\\.0\\.attn_q\\.weight$=q4_K\n^output\\.weight$=q6_K\n"), "recipe")).toBe(true);
+    expect(await wroteByApreqel(file("r2.txt", "my shopping list\n"), "recipe")).toBe(false);
+    expect(await wroteByApreqel(file("fx.gguf", Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(20), Buffer.from("apreqel random llama fixture")])), "gguf")).toBe(true);
   });
 });

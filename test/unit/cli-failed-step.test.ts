@@ -23,7 +23,10 @@ vi.mock("../../lib/pipeline/session.js", async (importOriginal) => ({
 }));
 vi.mock("../../lib/pipeline/profile.js", () => ({ profileModel: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
 vi.mock("../../lib/pipeline/scores.js", () => ({ scoreLayers: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
-vi.mock("../../lib/pipeline/sweep.js", () => ({ sweep: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
+vi.mock("../../lib/pipeline/sweep.js", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("../../lib/pipeline/sweep.js")>()),
+  sweep: (s: { onStep?: never }) => failInSecondStep(s.onStep),
+}));
 vi.mock("../../lib/pipeline/adaptive.js", () => ({ quantizeAdaptive: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
 // quantize's default method is the front
 vi.mock("../../lib/pipeline/front.js", () => ({ quantizeFront: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
