@@ -8,10 +8,10 @@ import { requireInputFile, type InputRef } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import { openSession, type Session, type SessionOptions, type StepReporter } from "../pipeline/session.js";
-import { requireEvalTokens } from "../pipeline/preflight.js";
+import { requireEvalTokens, requireProbeTokens } from "../pipeline/preflight.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
-import type { ScoreOptions } from "../pipeline/scores.js";
+import { DEFAULT_SCORE_CTX, type ScoreOptions } from "../pipeline/scores.js";
 import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipeline/latency-criterion.js";
 import { LATENCY_MODELS, type LatencyModelName } from "../pipeline/unit-latency.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
@@ -205,6 +205,13 @@ export function sensitivitySettings(
     uniform,
     chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
   };
+}
+
+/** What a measured Δ table needs, checked when the session opens: calibration text for two probe chunks. */
+export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOptions["measure"], context: CommandContext): NonNullable<SessionOptions["checks"]> {
+  if (measure?.kind !== "measured") return [];
+  const job = context.signal ? { signal: context.signal } : {};
+  return [(model: string) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULT_SCORE_CTX, job)];
 }
 
 /**

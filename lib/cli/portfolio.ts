@@ -10,7 +10,7 @@ import path from "node:path";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { parseTypes } from "./options.js";
-import { accuracyForPlan, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
        apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
@@ -44,6 +44,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return printPortfolio(
       await withSession(model, settings, context, (s) =>
         buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+        undefined,
+        sensitivityChecks(settings, measure, context),
       ),
       settings,
     );

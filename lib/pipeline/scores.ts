@@ -13,6 +13,9 @@ import type { CalibrationSet } from "./texts.js";
 import type { UniformOptions } from "./uniform.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 
+/** Tokens per calibration window (capture and probes) when none is given. */
+export const DEFAULT_SCORE_CTX = 512;
+
 export interface ScoreOptions {
   readonly calibration: CalibrationSet;
   readonly gamma?: number;
@@ -39,7 +42,7 @@ export interface ScoreResult {
 }
 
 export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreResult> {
-  const nCtx = o.nCtx ?? 512;
+  const nCtx = o.nCtx ?? DEFAULT_SCORE_CTX;
   const entry = await s.cache.getOrCreate(
     keyFor(s, "similarity", null, { calibrationSha256: o.calibration.sha256, nCtx }),
     async (dir) => {
