@@ -16,7 +16,8 @@ import { measureModel, type MeasuredModel } from "./measure-file.js";
 import { assembleMix } from "./mixed.js";
 import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
-import { DEFAULT_NON_LAYER_TYPE, uniformModels } from "./uniform.js";
+import { canonicalJson } from "../core/json.js";
+import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, resolveUniform, uniformModels } from "./uniform.js";
 import type { Session } from "./session.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
@@ -51,7 +52,7 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
   if (o.profile && o.profile.model.sha256 !== s.sha256) {
     throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
   }
-  const { profile, files } = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
+  const { profile, files } = o.profile ? { profile: o.profile, files: await givenProfileFiles(s, o.profile, o) } : await profileModel(s, o);
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
@@ -85,4 +86,20 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     }
   }
   return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, ...(interrupted ? { interrupted } : {}) };
+}
+
+/**
+ * The uniform files of a run planned from a given profile: they must be the files the profile
+ * measured (same non-layer type, same importance matrix), or the plan would rest on other models.
+ */
+async function givenProfileFiles(s: Session, profile: ProfileFile, o: AdaptiveOptions): Promise<Map<GgmlType, string>> {
+  const uniform = await resolveUniform(s, o);
+  const ours = quantizationSettings(uniform);
+  if (profile.quantization !== undefined && canonicalJson(profile.quantization) !== canonicalJson(ours)) {
+    throw new InputError(
+      `the profile measured uniform files quantized with ${canonicalJson(profile.quantization)}, this run's are ${canonicalJson(ours)}: ` +
+        "give the same --calibration, --imatrix or --no-imatrix and --non-layer-type as the profile was made with",
+    );
+  }
+  return uniformModels(s, o.types, uniform);
 }

@@ -9,7 +9,7 @@ import type { GgmlType } from "../method/types.js";
 import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
 import { LATENCY_RULES, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
 import type { Session } from "./session.js";
-import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { quantizationSettings, resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
 
 export interface ProfileOptions extends UniformOptions {
   readonly types: readonly GgmlType[];
@@ -20,7 +20,9 @@ export interface ProfileOptions extends UniformOptions {
 }
 
 export async function profileModel(s: Session, o: ProfileOptions): Promise<{ profile: ProfileFile; files: Map<GgmlType, string> }> {
-  const files = await uniformModels(s, o.types, o);
+  // the calibration pass first (when the importance matrix comes from it): a text it cannot use fails before any quantization
+  const uniform = await resolveUniform(s, o);
+  const files = await uniformModels(s, o.types, uniform);
   const groups: readonly MetricGroup[] = o.only === "latency" ? ["memory", "latency"] : o.only === "accuracy" ? ["accuracy"] : ["memory", "latency", "accuracy"];
   const provenance = (settings: Record<string, unknown>): Provenance => ({
     hardware: s.hardware,
@@ -67,7 +69,7 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
       blocks: s.info.blockCount,
       layers: s.info.layers.length,
     },
-    quantization: quantizationSettings(o),
+    quantization: quantizationSettings(uniform),
     types,
     layerParams,
   };

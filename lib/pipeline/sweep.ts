@@ -21,7 +21,7 @@ import { toMethodProfile } from "./profile-file.js";
 import { profileModel, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
-import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "./uniform.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   /** folder for the mixed models (created if missing) */
@@ -97,13 +97,22 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   }
   const presets: Record<string, MeasuredModel> = {};
   const presetFiles: Record<string, string> = {};
+  // the presets get the uniform files' importance matrix (or none), so the baseline is as well made as the mixes
+  const { imatrix } = await resolveUniform(s, o);
   for (const preset of o.presets ?? []) {
     const entry = await s.cache.getOrCreate(
-      keyFor(s, "uniform", preset, { preset: true }),
+      keyFor(s, "uniform", preset, { preset: true, ...(imatrix ? { imatrixSha256: imatrix.sha256 } : {}) }),
       async (dir) => {
-        await quantize({ input: s.model, output: path.join(dir, "model.gguf"), preset, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...jobOptions(s, `quantize ${preset}`) });
+        await quantize({
+          input: s.model,
+          output: path.join(dir, "model.gguf"),
+          preset,
+          ...(imatrix ? { imatrix: imatrix.path } : {}),
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+          ...jobOptions(s, `quantize ${preset}`),
+        });
       },
-      { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset` },
+      { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset${imatrix ? " and the importance matrix" : ""}` },
     );
     presetFiles[preset] = path.join(entry.dir, "model.gguf");
     presets[preset] = await measureModel(s, presetFiles[preset], preset, o);
