@@ -33,7 +33,7 @@ const arg = (name: string, fallback: string) => (process.argv.includes(name) ? p
 const chunks = Number(arg("--chunks", "2"));
 const mixes = Number(arg("--mixes", "8"));
 const nCtx = Number(arg("--ctx", "512"));
-const threads = os.cpus().length;
+const threads = Number(arg("--threads", "1")); // one thread: on 2 shared cores two threads collide with any other load
 const model = sharedFile("models/debian-prose-11m/debian-prose-llama-11M-F16.gguf");
 const valid = sharedFile("data/wikitext-2-raw/wiki.valid.raw");
 if (!model || !valid) throw new Error("needs ../shared/models/debian-prose-11m and ../shared/data/wikitext-2-raw/wiki.valid.raw");
@@ -45,13 +45,12 @@ if (process.argv.includes("--imatrix")) {
   // window), three ways, interleaved ABC ABC …: a plain forward pass, the similarity capture (what
   // `score` ran before), and the similarity capture collecting the imatrix too (what it runs now)
   const reps = Number(arg("--reps", "7"));
-  const passThreads = Number(arg("--threads", "1"));
   const calibrationSet = await readCalibration(valid);
   const texts = calibrationSet.prompts.slice(0, Number(arg("--paragraphs", "300")));
   const variants = [
-    { label: "plain forward pass", run: () => captureSimilarity({ model, texts, nCtx, threads: passThreads, similarity: false }) },
-    { label: "similarity capture (score before)", run: () => captureSimilarity({ model, texts, nCtx, threads: passThreads }) },
-    { label: "similarity + imatrix (the calibration pass now)", run: () => captureSimilarity({ model, texts, nCtx, threads: passThreads, imatrix: path.join(work, "imatrix.gguf") }) },
+    { label: "plain forward pass", run: () => captureSimilarity({ model, texts, nCtx, threads: threads, similarity: false }) },
+    { label: "similarity capture (score before)", run: () => captureSimilarity({ model, texts, nCtx, threads: threads }) },
+    { label: "similarity + imatrix (the calibration pass now)", run: () => captureSimilarity({ model, texts, nCtx, threads: threads, imatrix: path.join(work, "imatrix.gguf") }) },
   ];
   const times: number[][] = variants.map(() => []);
   let tokens = 0;
@@ -77,7 +76,7 @@ if (process.argv.includes("--imatrix")) {
     "sensitivity-imatrix",
     `## imatrix from the calibration pass (issue 14)
 
-\`npx vite-node scripts/bench/sensitivity.ts --imatrix --ctx ${nCtx} --reps ${reps} --threads ${passThreads} --paragraphs ${texts.length}\` on ${machine()}, ${passThreads} thread(s).
+\`npx vite-node scripts/bench/sensitivity.ts --imatrix --ctx ${nCtx} --reps ${reps} --threads ${threads} --paragraphs ${texts.length}\` on ${machine()}, ${threads} thread(s).
 debian-prose-11m (F16), the first ${texts.length} paragraphs of wiki.valid (${tokens} tokens, each paragraph its own window, as the pipeline's calibration pass runs them),
 three variants interleaved (ABC ABC …, one warm-up) ${reps} times. **The machine is shared** (load average ${load(loadStart)} at the start, ${load(loadEnd)} at the end, 1/5/15 min, on 2 cores):
 the times are noisy; the ratios are taken per round, between runs seconds apart.
@@ -104,18 +103,17 @@ if (process.argv.includes("--shape")) {
   const shape = FIXTURE_SHAPES[shapeName];
   if (!shape) throw new Error(`--shape: one of ${Object.keys(FIXTURE_SHAPES).join(", ")}`);
   const blocks = Number(arg("--blocks", "2"));
-  const probeThreads = Number(arg("--threads", "1"));
   const file = await writeRandomModel({ output: path.join(work, `${shapeName}-${blocks}.gguf`), ...shape, nLayer: blocks, type: "f16" });
   const session = await openSession({ model: file, cacheDir });
   const shapeTypes = ["q8_0", "q6_K", "q5_K", "q4_K", "q3_K"] as const;
   const blockUnits = planUnits(session.info.tensors, "tensor").filter((u) => u.block !== null);
   const q0 = performance.now();
-  await uniformModels(session, shapeTypes, { threads: probeThreads });
+  await uniformModels(session, shapeTypes, { threads: threads });
   const quantSeconds = (performance.now() - q0) / 1000;
   const calibrationSet = await readCalibration(valid);
   const loadStart = os.loadavg();
   const p0 = performance.now();
-  const r = await measureSensitivity(session, { units: { granularity: "tensor", units: blockUnits }, types: shapeTypes, calibration: calibrationSet, nCtx, chunks, threads: probeThreads });
+  const r = await measureSensitivity(session, { units: { granularity: "tensor", units: blockUnits }, types: shapeTypes, calibration: calibrationSet, nCtx, chunks, threads: threads });
   const probeWall = (performance.now() - p0) / 1000;
   const loadEnd = os.loadavg();
   const t = r.timing!;
@@ -124,7 +122,7 @@ if (process.argv.includes("--shape")) {
     "sensitivity-shape",
     `## Probe cost on a ${shapeName}-shaped random-weight model (issue 14)
 
-\`npx vite-node scripts/bench/sensitivity.ts --shape ${shapeName} --blocks ${blocks} --ctx ${nCtx} --chunks ${chunks} --threads ${probeThreads}\` on ${machine()}, ${probeThreads} thread(s);
+\`npx vite-node scripts/bench/sensitivity.ts --shape ${shapeName} --blocks ${blocks} --ctx ${nCtx} --chunks ${chunks} --threads ${threads}\` on ${machine()}, ${threads} thread(s);
 load average ${loadStart.map((x) => x.toFixed(1)).join(" / ")} at the start, ${loadEnd.map((x) => x.toFixed(1)).join(" / ")} at the end (1/5/15 min, 2 shared cores: **the seconds are noise, the ratio is taken inside one native call**).
 ${shapeName}'s block shape (n_embd ${shape.nEmbd}, n_ff ${shape.nFf}, ${shape.nHead}/${shape.nHeadKv} heads) cut to ${blocks} blocks, llama-spm vocabulary (32000), ${(params / 1e6).toFixed(0)} M parameters (F16);
 ${blockUnits.length} block tensors × ${shapeTypes.length - 1} probed types (${shapeTypes.join(", ")}; q8_0 the reference), ${chunks} chunk(s) of ${nCtx} wiki.valid tokens per probe. Uniform files made first (${quantSeconds.toFixed(0)} s, not counted).
