@@ -20,6 +20,7 @@ import { requireOutputPath } from "../core/files.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
+import { resolveUniform } from "../pipeline/uniform.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 
@@ -190,7 +191,9 @@ async function runFront(
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
     });
-    const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(settings.uniform.imatrix ? { imatrix: settings.uniform.imatrix.path } : {}) });
+    // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
+    const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
+    const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(imatrix ? { imatrix: imatrix.path } : {}) });
     return { result, recipe };
   },
   // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
