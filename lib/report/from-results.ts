@@ -53,6 +53,6 @@ export function sweepReport(r: SweepResult, o: { readonly title: string; readonl
     uniform: o.types.map((type) => ({ type, ...reportMetrics(r.uniform[type]) })),
     mixed: r.models.map((m) => ({ id: m.weighting.id, category: m.weighting.category, ...reportMetrics(m.measured) })),
     presets: Object.entries(r.presets).map(([preset, m]) => ({ preset, ...reportMetrics(m) })),
-    allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.plan.allocation })),
+    allocations: r.models.map((m) => ({ label: m.weighting.id, allocation: m.allocation })),
   };
 }

@@ -4,7 +4,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { nonDominated } from "../method/hypervolume.js";
-import { layerOrder, type LayerName } from "../method/layers.js";
+import { blockOf } from "../gguf/layers.js";
 import { GGML_TYPE_TABLE } from "../method/types.js";
 import type { Estimate } from "../method/estimators.js";
 import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
@@ -170,35 +170,49 @@ function spreadColors(n: number): string[] {
 /** One cell of the type map. */
 export interface TypeMapCell {
   readonly allocation: string;
-  readonly block: number;
-  readonly kind: "attn" | "ffn";
+  /** the block's index as text, or "–" for a unit outside the blocks (token embeddings, output head) */
+  readonly block: string;
+  /** the unit within its block ("attn", "ffn", or a tensor such as "attn_q"), or the unit's name outside the blocks */
+  readonly kind: string;
   readonly type: string;
 }
 
+/** The type map's column of units outside the blocks. */
+export const OUTSIDE_BLOCKS = "–";
+
 /**
- * The cells of the type map: one per (allocation, block, attn|ffn).
+ * The cells of the type map: one per (allocation, unit). Units are the paper's sub-layers
+ * (`blk.N.attn`) or tensors (`blk.N.attn_q`, `token_embd`), as lib/gguf/units.ts names them.
  *
  * @example
- * typeMapCells([{ label: "latency-0.8", allocation }]).length // 2 × blocks
+ * typeMapCells([{ label: "latency-0.8", allocation }]).length // 2 × blocks for sub-layers
+ * typeMapCells([{ label: "x", allocation: { "blk.3.attn_q": "q4_K", output: "q6_K" } }])
+ * // [{ allocation: "x", block: "3", kind: "attn_q", type: "q4_K" }, { allocation: "x", block: "–", kind: "output", type: "q6_K" }]
  */
 export function typeMapCells(allocations: readonly LabelledAllocation[]): TypeMapCell[] {
   return allocations.flatMap(({ label, allocation }) =>
-    Object.entries(allocation).map(([layer, type]) => {
-      const order = layerOrder(layer as LayerName);
-      return { allocation: label, block: order >> 1, kind: order & 1 ? ("ffn" as const) : ("attn" as const), type };
+    Object.entries(allocation).map(([unit, type]) => {
+      const block = blockOf(unit);
+      return block === null
+        ? { allocation: label, block: OUTSIDE_BLOCKS, kind: unit, type }
+        : { allocation: label, block: String(block), kind: unit.slice(`blk.${block}.`.length), type };
     }),
   );
 }
 
 /**
- * The per-layer type map: a block × (attn, ffn) strip per allocation, coloured by type from
- * least (dark) to most aggressive (light).
+ * The per-unit type map: a block × unit strip per allocation (attn/ffn for sub-layers, one row
+ * per tensor for tensor units, the units outside the blocks in a last column), coloured by type
+ * from least (dark) to most aggressive (light).
  *
  * @example
  * await renderSvg(typeMapSpec([{ label: "latency-0.8", allocation }], ["q8_0", "q6_K", "q5_K", "q4_K", "q3_K"]))
  */
 export function typeMapSpec(allocations: readonly LabelledAllocation[], candidateTypes: readonly string[] = []): TopLevelSpec {
   const cells = typeMapCells(allocations);
+  // blocks in order, then the units outside them; kinds in the order the allocations name them
+  const blocks = [...new Set(cells.map((c) => c.block))].sort((a, b) => (a === OUTSIDE_BLOCKS ? 1 : b === OUTSIDE_BLOCKS ? -1 : Number(a) - Number(b)));
+  const kinds = [...new Set(cells.map((c) => c.kind))];
   // every candidate type in the legend, so colours mean the same in every report of a run
   const used = new Set([...candidateTypes, ...cells.map((c) => c.type)]);
   const domain = GGML_TYPE_TABLE.map((t) => t.name as string).filter((t) => used.has(t));
@@ -222,8 +236,8 @@ export function typeMapSpec(allocations: readonly LabelledAllocation[], candidat
       height: { step: 14 },
       mark: { type: "rect", stroke: "white", strokeWidth: 1 },
       encoding: {
-        x: { field: "block", type: "ordinal", title: "block", axis: { labelAngle: 0, labelFontSize: 9, labelExpr: "datum.value % 4 === 0 ? datum.value : ''" } },
-        y: { field: "kind", type: "nominal", title: null, sort: ["attn", "ffn"], axis: { labelFontSize: 10 } },
+        x: { field: "block", type: "ordinal", title: "block", sort: blocks, axis: { labelAngle: 0, labelFontSize: 9, labelExpr: `datum.value === '${OUTSIDE_BLOCKS}' || datum.value % 4 === 0 ? datum.value : ''` } },
+        y: { field: "kind", type: "nominal", title: null, sort: kinds, axis: { labelFontSize: 10 } },
         color: { field: "type", type: "ordinal", title: "type", scale: { domain, range: spreadColors(domain.length) }, legend: { orient: "right" } },
       },
     },

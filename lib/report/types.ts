@@ -28,10 +28,10 @@ export interface PresetPoint extends Estimate, Spread {
   readonly preset: string;
 }
 
-/** One allocation to draw in the per-layer type map. */
+/** One allocation to draw in the type map: type per unit (sub-layer, or tensor at tensor granularity). */
 export interface LabelledAllocation {
   readonly label: string;
-  readonly allocation: Allocation;
+  readonly allocation: Allocation | Readonly<Record<string, string>>;
 }
 
 /** Everything a report shows. `measured` says whether the points are measurements or estimates. */

@@ -43,10 +43,19 @@ describe("report data", () => {
 
   it("lays out the type map by block and sub-layer", () => {
     expect(typeMapCells(input.allocations!.slice(0, 1))).toEqual([
-      { allocation: "memory-0.8", block: 0, kind: "attn", type: "q8_0" },
-      { allocation: "memory-0.8", block: 0, kind: "ffn", type: "q4_K" },
-      { allocation: "memory-0.8", block: 1, kind: "attn", type: "q4_K" },
-      { allocation: "memory-0.8", block: 1, kind: "ffn", type: "q4_K" },
+      { allocation: "memory-0.8", block: "0", kind: "attn", type: "q8_0" },
+      { allocation: "memory-0.8", block: "0", kind: "ffn", type: "q4_K" },
+      { allocation: "memory-0.8", block: "1", kind: "attn", type: "q4_K" },
+      { allocation: "memory-0.8", block: "1", kind: "ffn", type: "q4_K" },
+    ]);
+  });
+
+  it("lays out tensor units by block and tensor, the units outside the blocks in a column of their own", () => {
+    expect(typeMapCells([{ label: "front", allocation: { token_embd: "q4_K", "blk.0.attn_q": "q8_0", "blk.12.ffn_down": "q6_K", output: "q6_K" } }])).toEqual([
+      { allocation: "front", block: "–", kind: "token_embd", type: "q4_K" },
+      { allocation: "front", block: "0", kind: "attn_q", type: "q8_0" },
+      { allocation: "front", block: "12", kind: "ffn_down", type: "q6_K" },
+      { allocation: "front", block: "–", kind: "output", type: "q6_K" },
     ]);
   });
 
