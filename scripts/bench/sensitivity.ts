@@ -1,5 +1,5 @@
 // Issue 14 benchmark: the measured sensitivity table on debian-prose-11m at tensor granularity.
-//   npx vite-node scripts/bench/sensitivity.ts [--ctx 512] [--chunks 2] [--mixes 8] [--cache-dir DIR] [--proxy]
+//   npx vite-node scripts/bench/sensitivity.ts [--ctx 512] [--chunks 2] [--mixes 8] [--threads 1] [--cache-dir DIR] [--section NAME] [--proxy]
 // - probe cost: the whole table's time against the time its forward passes take (llama_decode,
 //   timed inside the same native call): no model reload or file write per probe;
 // - additivity: KLD(reference) + Σ_u Δ(u, t_u) against the KLD of assembled mixes measured by
@@ -244,8 +244,8 @@ const randomMean = randomErrors.reduce((a, b) => a + b, 0) / Math.max(1, randomE
 const f = (x: number) => x.toPrecision(4);
 const probeTokens = m.probed * chunks * nCtx;
 writeSection(
-  "sensitivity",
-  `## Measured sensitivity (issue 14)
+  arg("--section", "sensitivity"),
+  `## Measured sensitivity (issue 14)${chunks > 1 ? `, ${chunks} probe chunks` : ""}
 
 \`npx vite-node scripts/bench/sensitivity.ts --ctx ${nCtx} --chunks ${chunks} --mixes ${mixes}\` on ${machine()}, ${threads} threads, shared with other jobs (timings drift; the ratios are taken inside one run).
 debian-prose-11m (F16 source), tensor granularity: ${units.length} units (${units.filter((u) => u.block !== null).length} block tensors + token_embd, output) × ${types.length} types (${types.join(", ")}; q8_0 is the reference, so a unit at q8_0 is not probed),
