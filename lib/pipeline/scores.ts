@@ -46,11 +46,10 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
     ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}),
   });
   const scores = layerScores({ cosines: pass.cosines, blocks: pass.blocks, tokens: pass.tokens, ...(o.gamma !== undefined ? { gamma: o.gamma } : {}) });
-  const meta = { tokens: pass.tokens };
-  if (o.measure === undefined) return { scores, tokens: meta.tokens };
+  if (o.measure === undefined) return { scores, tokens: pass.tokens };
   if (o.measure.kind === "proxy") {
     const table = await proxySensitivity(s, { units: o.measure.granularity, types: o.measure.types, uniform: o.measure.uniform });
-    return { scores: { ...scores, sensitivity: table }, tokens: meta.tokens };
+    return { scores: { ...scores, sensitivity: table }, tokens: pass.tokens };
   }
   if (o.gpuLayers) throw new Error("measured sensitivity probes run on the CPU only; leave out --gpu-layers with --sensitivity measured");
   const measured = await measureSensitivity(s, {
@@ -63,5 +62,5 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
     uniform: o.measure.uniform,
     ...(s.onStep ? { onProgress: (f: number) => s.onStep!("sensitivity probes", f) } : {}),
   });
-  return { scores: { ...scores, sensitivity: measured.table }, tokens: meta.tokens, measured };
+  return { scores: { ...scores, sensitivity: measured.table }, tokens: pass.tokens, measured };
 }
