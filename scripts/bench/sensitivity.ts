@@ -46,7 +46,7 @@ if (process.argv.includes("--imatrix")) {
   // `score` ran before), and the similarity capture collecting the imatrix too (what it runs now)
   const reps = Number(arg("--reps", "7"));
   const calibrationSet = await readCalibration(valid);
-  const texts = calibrationSet.prompts.slice(0, Number(arg("--paragraphs", "300")));
+  const texts = calibrationSet.prompts.slice(0, Number(arg("--paragraphs", "60")));
   const variants = [
     { label: "plain forward pass", run: () => captureSimilarity({ model, texts, nCtx, threads: threads, similarity: false }) },
     { label: "similarity capture (score before)", run: () => captureSimilarity({ model, texts, nCtx, threads: threads }) },
