@@ -36,6 +36,7 @@ export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, 
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, resolveUniform, type UniformOptions, type ResolvedUniformOptions } from "./pipeline/uniform.js";
 export { calibrationCapture, type CalibrationPass, type CalibrationCapture } from "./pipeline/calibration.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
+export { measureSource, sourceType, type SourceModel } from "./pipeline/source.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";
 export { assembleMix, tensorAssignment, type MixLabel } from "./pipeline/mixed.js";
 export { quantizeAdaptive, type AdaptiveOptions, type AdaptiveResult } from "./pipeline/adaptive.js";
@@ -69,5 +70,7 @@ export { parseSensitivity, estimateMixKld, groupSensitivity, spearman, type Sens
 export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
 export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
 export { readMachineState } from "./pipeline/machine-state.js";
-export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront } from "./pipeline/front.js";
+export { latencyFor, profileForCriterion, LATENCY_CRITERIA, type LatencyCriterion } from "./pipeline/latency-criterion.js";
+export { unitLatencyModel, unitLatencyTable, LATENCY_MODELS, type LatencyModelName, type UnitLatencyModel } from "./pipeline/unit-latency.js";
+export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront, type FrontLatency } from "./pipeline/front.js";
 export { buildPortfolio, DEFAULT_COUNT, type BuildPortfolioOptions, type BuildPortfolioResult } from "./portfolio/build.js";

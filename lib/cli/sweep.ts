@@ -9,7 +9,8 @@ import { writeReport } from "../report/report.js";
 import { quantizePresets } from "../ops/ggml-types.js";
 import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes, formatLatency, formatNumber, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
+import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { METHOD_USAGE, parseMethod, parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
@@ -51,7 +52,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const jsonFile = claimed.paths[0]!;
   try {
     const r = await withSession(positionals[0]!, settings, context, (s) =>
-      sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
+      sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
@@ -62,12 +63,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       return 0;
     }
     console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir} (method ${r.method})`);
-    for (const m of r.models) {
-      const accuracy = r.accuracyMetric === "kld" ? `KLD ${formatNumber(m.measured.kld!.mean)}` : formatNumber(m.measured.perplexity!);
-      console.log(
-        `  ${m.weighting.id.padEnd(22)} ${formatBytes(m.measured.memoryBytes).padStart(11)} ${formatNumber(m.measured.latencyMsPerToken!).padStart(9)} ms ${accuracy.padStart(10)}  ${Object.entries(m.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")}`,
-      );
-    }
+    // the one wording of every table (core/format.ts): latency median [interval], perplexity (or KLD) ± stderr
+    const accuracyOf = (m: MeasuredModel) =>
+      r.accuracyMetric === "kld" ? (m.kld ? `KLD ${formatNumber(m.kld.mean)} ± ${formatNumber(m.kld.stderr)}` : "") : formatPerplexity(m);
+    const row = (name: string, m: MeasuredModel, types: string) =>
+      `  ${name.padEnd(22)} ${formatBytes(m.memoryBytes).padStart(9)}  ${formatLatency(m).padEnd(34)} ${accuracyOf(m).padStart(20)}  ${types}`;
+    console.log(`  ${"model".padEnd(22)} ${"memory".padStart(9)}  ${LATENCY_HEADER.padEnd(34)} ${(r.accuracyMetric === "kld" ? "KLD ± se" : PERPLEXITY_HEADER).padStart(20)}  types`);
+    console.log(row(r.source.label, r.source.measured, ""));
+    for (const m of r.models) console.log(row(m.weighting.id, m.measured, Object.entries(m.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")));
     console.log(`hypervolume (measured): uniform ${r.measured.uniform.hypervolume.toFixed(4)}, mixed ${r.measured.mixed.hypervolume.toFixed(4)}, union ${r.measured.union.hypervolume.toFixed(4)}, gain ${pct(r.measured.gain)}`);
     console.log(`hypervolume (estimated): gain ${pct(r.estimated.gain)}`);
     console.log(`wrote ${jsonFile} and ${path.join(outDir, "report.html")}`);
@@ -84,6 +87,7 @@ function pct(x: number | null): string {
 
 function sweepJson(r: SweepResult): Record<string, unknown> {
   return {
+    source: r.source,
     uniform: r.uniform,
     presets: r.presets,
     files: r.files,

@@ -269,3 +269,20 @@ export async function measureModel(s: Session, file: string, label: string, o: {
     ...(await measureAccuracy(s, file, label, o.accuracy)),
   };
 }
+
+/**
+ * Measures a file the run has already published: an interrupt now stops the measurement, not the
+ * run's success (the file is complete), so it is reported as `interrupted`, not thrown.
+ */
+export async function measurePublished(
+  s: Session,
+  file: string,
+  o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings },
+): Promise<{ readonly result: MeasuredModel | null; readonly interrupted: boolean }> {
+  try {
+    return { result: await measureModel(s, file, "result", o), interrupted: false };
+  } catch (e) {
+    if ((e as Error).name !== "AbortError") throw e;
+    return { result: null, interrupted: true };
+  }
+}

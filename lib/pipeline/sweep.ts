@@ -26,10 +26,12 @@ import type { AccuracyColumn } from "../method/front-limits.js";
 import { assembleFrontMix, modelFront } from "./front.js";
 import { assembleMix } from "./mixed.js";
 import { toMethodProfile } from "./profile-file.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import { measureSource, type SourceModel } from "./source.js";
 import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "./uniform.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   /** folder for the mixed models (created if missing) */
@@ -42,6 +44,8 @@ export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   readonly presets?: readonly string[];
   /** the paper's enumeration + Algorithm 1 (default), or TOPSIS on the Pareto front */
   readonly method?: SweepMethod;
+  /** the latency the plans and the hypervolume use (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export type SweepMethod = "paper" | "front";
@@ -76,6 +80,8 @@ export interface SweepResult {
   readonly accuracyMetric: AccuracyColumn;
   readonly models: readonly SweepModel[];
   readonly presets: Readonly<Record<string, MeasuredModel>>;
+  /** the source model, measured with the uniform set (the report's reference point) */
+  readonly source: SourceModel;
   /** hypervolume of the measured points */
   readonly measured: HypervolumeReport;
   /** hypervolume of the method's estimates for the same plans (how far the estimates carry) */
@@ -85,7 +91,8 @@ export interface SweepResult {
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
   const method = o.method ?? "paper";
-  const { profile, files: uniformFiles } = await profileModel(s, o);
+  const criterion = o.latencyCriterion ?? "decode";
+  const { profile, files: uniformFiles, source: measuredSource } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const methodProfile = toMethodProfile(profile, o.types);
   const nonLayerType = o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
@@ -117,7 +124,7 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
       s.onStep?.("sweep", (i + 1) / weightings.length);
     }
   } else {
-    const m = await modelFront(s, { ...o, types: o.types });
+    const m = await modelFront(s, o);
     accuracyMetric = m.costs.accuracy;
     for (const [i, weighting] of weightings.entries()) {
       const choice = chooseOnFront(m.front, { weights: weighting.weights, ...(o.constraints ? { constraints: o.constraints } : {}) });
@@ -156,12 +163,11 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   // the mixes and the presets measured together: one interleaved latency run over all of them
   const mixFiles = [...byAllocation.values()];
   const toMeasure = [...mixFiles.map((file) => ({ file, label: path.basename(file, ".gguf") })), ...Object.entries(presetFiles).map(([label, file]) => ({ file, label }))];
-  const measuredList = await measureModels(s, toMeasure, o);
+  const measuredList = (await measureModels(s, toMeasure, o)).map((m, i) => latencyFor(m, criterion, toMeasure[i]!.label));
   const measuredOf = new Map(toMeasure.map((f, i) => [f.file, measuredList[i]!]));
   const models: SweepModel[] = planned.map((p) => ({ ...p, measured: measuredOf.get(p.file)! }) as SweepModel);
   const presets: Record<string, MeasuredModel> = Object.fromEntries(Object.entries(presetFiles).map(([preset, file]) => [preset, measuredOf.get(file)!]));
-  const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
-  for (const type of o.types) uniform[type] = profile.types[type] as unknown as MeasuredModel;
+  const uniform = uniformMeasurements(profile, o.types);
   const point = (m: MeasuredModel, what: string): Estimate => ({ memoryBytes: m.memoryBytes, latencyMsPerToken: m.latencyMsPerToken!, perplexity: accuracyOf(m, accuracyMetric, what) });
   const uniformPoints = o.types.map((t) => point(uniform[t]!, `uniform ${t}`));
   const distinct = mixFiles.map((f) => point(measuredOf.get(f)!, path.basename(f)));
@@ -169,7 +175,10 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const measured = hypervolumeReport({ uniform: uniformPoints, mixed: distinct, ...(presetPoints.length > 0 ? { baseline: presetPoints } : {}) });
   const estimated = hypervolumeReport({ uniform: uniformPoints, mixed: planned.map((p) => p.estimate) });
   const files = { uniform: Object.fromEntries(o.types.map((t) => [t, uniformFiles.get(t)!])), presets: presetFiles };
-  return { uniform, files, scores, profile: methodProfile, method, accuracyMetric, models, presets, measured, estimated };
+  // the source: from the profiling run, or (a given profile) measured here like the mixes
+  const raw = measuredSource ?? (await measureSource(s, o));
+  const source = { ...raw, measured: latencyFor(raw.measured, criterion, "the source model") };
+  return { uniform, files, scores, profile: methodProfile, method, accuracyMetric, models, presets, source, measured, estimated };
 }
 
 /** A union member by member without its measurement (Omit alone would merge the members). */

@@ -83,6 +83,23 @@ describe("apreqel quantize --method front", () => {
     expect(types(b)).toEqual(types(a));
   });
 
+  it("--latency-model unit --latency prefill: the front's latency column is the per-unit model fitted on the uniform files", async () => {
+    const args = ["quantize", model, "--method", "front", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const r = await runCli([...args, "-o", path.join(dir, "unit.gguf")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { latency: { criterion: string; model: string; fit: { fixedMs: number; scale: number; residualsMs: number[] } }; estimate: { latencyMsPerToken: number } };
+    expect([j.latency.criterion, j.latency.model]).toEqual(["prefill", "unit"]);
+    expect(j.latency.fit.scale).toBeGreaterThan(0);
+    expect(j.latency.fit.fixedMs).toBeGreaterThanOrEqual(0);
+    expect(j.latency.fit.residualsMs).toHaveLength(4); // one per uniform file
+    expect(j.estimate.latencyMsPerToken).toBeGreaterThanOrEqual(j.latency.fit.fixedMs);
+    // the matmul costs are cached: a second run re-times nothing and gives the same fit
+    const again = await runCli([...args, "-o", path.join(dir, "unit2.gguf")]);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as typeof j).latency.fit).toEqual(j.latency.fit);
+  });
+
   it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
     const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
     expect(bad.code).toBe(2);
@@ -93,6 +110,30 @@ describe("apreqel quantize --method front", () => {
     const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
     expect((await inspect(path.join(dir, "target.gguf"))).fileSize).toBeLessThanOrEqual(target);
+  });
+});
+
+describe("apreqel quantize --method front --report / --profile", () => {
+  it("writes the report (the chosen mix, the uniform set, the per-unit type map) and plans from a given profile", async () => {
+    // the profile of this model with the same settings (cached): what a device-side `apreqel profile` writes
+    const profileFile = path.join(dir, "profile.json");
+    // profile takes no --calibration (it computes no layer scores)
+    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
+    const p = await runCli(["profile", model, "-o", profileFile, ...profileArgs]);
+    expect(p.code, p.stderr).toBe(0);
+    const report = path.join(dir, "front-report.html");
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--method", "front", "--profile", profileFile, "--report", report, "--priority", "balanced", "--json", ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number } | null; costs: string };
+    expect(Object.keys(out.uniform)).toEqual(["q8_0", "q5_K", "q4_K", "q3_K"]);
+    expect(out.measured?.memoryBytes).toBeGreaterThan(0);
+    const html = readFileSync(report, "utf8");
+    expect(html).toContain("chosen: balanced");
+    expect(html).toContain("method: front (profile costs)");
+    expect(html).toContain('id="type-map"');
+    // with a given profile the source is measured here, like the result, and drawn as the reference
+    expect(html).toContain('<tr data-series="source">');
+    expect(html).toContain(">source (F16)</text>");
   });
 });
 

@@ -76,7 +76,7 @@ describe("writeReport", () => {
     expect(html).not.toMatch(/<script|<link /);
     expect(html).toContain("<title>sweep of &lt;tiny&gt;.gguf</title>");
     expect(html).toContain("perplexity on the built-in text: indicative only");
-    for (const c of result.charts) expect(html).toContain(`<figure id="${c.id}">`);
+    for (const c of result.charts) expect(html).toContain(`<figure id="${c.id}"${c.id === "type-map" ? "" : ' class="pareto"'}>`);
     // the legends name the three series; uniform types and presets are labelled on the charts
     const pareto = result.charts[0]!.svg;
     for (const text of ["uniform", "mixed (apreqel)", "llama.cpp preset", "non-dominated", "q8_0", "Q4_K_M", "memory (MB)", "latency (ms/token)"]) {
