@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 describe("apreqel quantize --method front", () => {
   let out: string;
-  let choice: { assignment: Record<string, string>; estimate: { sizeBytes: number }; costs: string };
+  let choice: { assignment: Record<string, string>; estimate: { sizeBytes: number }; costs: string; recipe: { command: string } };
   const recipe = () => path.join(dir, "front.recipe");
 
   it("writes a GGUF whose tensors carry the chosen types, and the recipe", async () => {
@@ -67,13 +67,16 @@ describe("apreqel quantize --method front", () => {
     expect(info.fileSize).toBeLessThanOrEqual(choice.estimate.sizeBytes);
     expect(choice.estimate.sizeBytes - info.fileSize).toBeLessThan(2048);
     expect(readFileSync(recipe(), "utf8")).toMatch(/^\^blk\\\.0\\\.attn_q\\\.weight\$=/m);
+    // the uniform files were made with the calibration pass's importance matrix (the default): so is the recipe's
+    expect(choice.recipe.command).toMatch(/--imatrix \S*imatrix\.gguf/);
   });
 
   it.skipIf(llamaTool("llama-quantize") === null)(`the recipe through stock llama-quantize gives the same tensor types and sizes${llamaTool("llama-quantize") === null ? ` (skipped: ${TOOLS_MISSING})` : ""}`, async () => {
     const stock = path.join(dir, "front-stock.gguf");
     const lines = readFileSync(recipe(), "utf8");
     expect(lines.length).toBeGreaterThan(0);
-    const r = spawnSync(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), model, stock, "Q4_K", "2"], { encoding: "utf8" });
+    const imatrix = /--imatrix (\S+)/.exec(choice.recipe.command)![1]!.replace(/^'|'$/g, "");
+    const r = spawnSync(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), "--imatrix", imatrix, model, stock, "Q4_K", "2"], { encoding: "utf8" });
     expect(r.status, r.stderr.slice(-1500)).toBe(0);
     const [a, b] = await Promise.all([inspect(out), inspect(stock)]);
     const types = (i: typeof a) => Object.fromEntries(i.tensors.map((t) => [t.name, `${t.type}:${t.bytes}`]));
