@@ -29,6 +29,7 @@ export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
   "eval-text": { type: "string" },
   imatrix: { type: "string" },
+  "no-imatrix": { type: "boolean" },
   "non-layer-type": { type: "string" },
   "gpu-layers": { type: "string" },
   threads: { type: "string" },
@@ -51,7 +52,9 @@ const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOpti
   { options: ["calibration"], text: `  --calibration FILE    calibration prompts (JSON array, or paragraphs separated by blank lines);
                         default: the built-in set of 72 prompts` },
   { options: ["eval-text"], text: `  --eval-text FILE      text perplexity is measured on; default: a small built-in text (indicative only)` },
-  { options: ["imatrix"], text: `  --imatrix FILE        importance matrix (GGUF from llama-imatrix) for the quantizations` },
+  { options: ["imatrix", "no-imatrix"], text: `  --imatrix FILE        importance matrix (GGUF, llama-imatrix's or \`apreqel imatrix\`'s) for the
+                        uniform files; default: the one the calibration pass collects (cached)
+  --no-imatrix          quantize without an importance matrix (as the paper did)` },
   { options: ["non-layer-type"], text: `  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})` },
   { options: ["gpu-layers"], text: `  -ngl, --gpu-layers N  layers to offload to the GPU (CUDA builds; -1 = all)` },
   { options: ["threads"], text: `  -t, --threads N       CPU threads (default: all cores)` },
@@ -80,9 +83,9 @@ type PipelineOption = keyof typeof PIPELINE_OPTIONS;
 const UNUSED_OPTIONS = {
   quantize: [],
   sweep: ["latency-model"],
-  profile: ["calibration", "gamma", "latency", "latency-model"],
-  score: ["eval-text", "chunks", "kld", "n-gen", "n-prompt", "reps", "non-layer-type", "imatrix", "latency", "latency-model"],
-  eval: ["calibration", "gamma", "non-layer-type", "imatrix", "latency", "latency-model"],
+  profile: ["gamma", "latency", "latency-model"],
+  score: ["eval-text", "chunks", "kld", "n-gen", "n-prompt", "reps", "non-layer-type", "latency", "latency-model"],
+  eval: ["calibration", "gamma", "non-layer-type", "imatrix", "no-imatrix", "latency", "latency-model"],
 } as const satisfies Record<string, readonly PipelineOption[]>;
 
 export type PipelineCommand = keyof typeof UNUSED_OPTIONS;
@@ -111,6 +114,7 @@ export interface PipelineValues {
   readonly calibration?: string | undefined;
   readonly "eval-text"?: string | undefined;
   readonly imatrix?: string | undefined;
+  readonly "no-imatrix"?: boolean | undefined;
   readonly "non-layer-type"?: string | undefined;
   readonly "gpu-layers"?: string | undefined;
   readonly threads?: string | undefined;
@@ -262,9 +266,14 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
   if (gamma !== undefined && gamma > 1) throw new OptionError("--gamma", `--gamma: expected a cosine threshold from 0 to 1 but received ${JSON.stringify(v.gamma)}`);
   const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(nameIgnoringCase(v["non-layer-type"], quantizeTypes()) ?? v["non-layer-type"], "--non-layer-type", quantizeTypes());
+  if (v.imatrix !== undefined && v["no-imatrix"]) throw new OptionError("--no-imatrix", "--imatrix FILE and --no-imatrix contradict each other; give one");
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
-  if (IMATRIX_TYPES.has(nonLayerType) && imatrixPath === undefined) {
-    throw new OptionError("--non-layer-type", `--non-layer-type: ${nonLayerType} needs an importance matrix (--imatrix FILE from llama-imatrix), or choose another type`);
+  if (IMATRIX_TYPES.has(nonLayerType) && v["no-imatrix"]) {
+    throw new OptionError("--non-layer-type", `--non-layer-type: ${nonLayerType} needs an importance matrix (leave out --no-imatrix, or give --imatrix FILE), or choose another type`);
+  }
+  // profile runs the calibration pass only for the importance matrix: without it, --calibration would be ignored
+  if (command === "profile" && v.calibration !== undefined && (imatrixPath !== undefined || v["no-imatrix"])) {
+    throw new OptionError("--calibration", `--calibration: profile uses the calibration text only to collect the importance matrix; with ${imatrixPath !== undefined ? "--imatrix FILE" : "--no-imatrix"} it is not used`);
   }
   const nGen = int(v["n-gen"], "--n-gen", 128);
   const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
@@ -274,8 +283,11 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
   if (!LATENCY_MODELS.includes(latencyModel)) throw unknownName("--latency-model", "latency model", v["latency-model"]!, LATENCY_MODELS);
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
   const run = { threads, gpuLayers };
+  // the importance matrix: the user's file, else (unless --no-imatrix) the calibration pass's — the same pass `score` runs
+  const imatrix: Pick<UniformOptions, "imatrix" | "imatrixFrom"> =
+    imatrixPath !== undefined ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : v["no-imatrix"] ? {} : { imatrixFrom: { calibration, nCtx, ...run } };
   return {
-    uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
+    uniform: { nonLayerType, threads, ...imatrix },
     latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 6), ...run },
     latencyCriterion,
     latencyModel,

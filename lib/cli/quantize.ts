@@ -23,7 +23,7 @@ import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
 import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
-import { DEFAULT_NON_LAYER_TYPE } from "../pipeline/uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
 import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
@@ -229,7 +229,9 @@ async function runFront(o: {
       measureResult,
       ...(o.given ? { profile: o.given } : {}),
     });
-    const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(settings.uniform.imatrix ? { imatrix: settings.uniform.imatrix.path } : {}) });
+    // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
+    const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
+    const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(imatrix ? { imatrix: imatrix.path } : {}) });
     return { result, recipe };
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity

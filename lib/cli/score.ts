@@ -23,6 +23,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const settings = await pipelineSettings(values, "score");
   if (values.types !== undefined && values.sensitivity !== "measured" && values.sensitivity !== "proxy") throw new OptionError("--types", "--types goes with --sensitivity measured or proxy");
   const measure = sensitivitySettings(values, parseTypes(values.types), settings.uniform);
+  // the uniform files (and so their importance matrix) come into score only with measured or proxy sensitivity
+  if (measure === undefined && (values.imatrix !== undefined || values["no-imatrix"] !== undefined)) {
+    const option = values.imatrix !== undefined ? "--imatrix" : "--no-imatrix";
+    throw new OptionError(option, `${option} goes with --sensitivity measured or proxy (score quantizes only for them)`);
+  }
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });

@@ -10,8 +10,9 @@ import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./p
 import { LATENCY_RULES, type MeasuredModel, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
 import type { Session } from "./session.js";
 import { measureSource, type SourceModel } from "./source.js";
-import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { quantizationSettings, resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
 import { InputError } from "../core/errors.js";
+import { canonicalJson } from "../core/json.js";
 import { profileForCriterion, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface ProfileOptions extends UniformOptions {
@@ -25,7 +26,9 @@ export interface ProfileOptions extends UniformOptions {
 }
 
 export async function profileModel(s: Session, o: ProfileOptions): Promise<{ profile: ProfileFile; files: Map<GgmlType, string>; source?: SourceModel }> {
-  const files = await uniformModels(s, o.types, o);
+  // the calibration pass first (when the importance matrix comes from it): a text it cannot use fails before any quantization
+  const uniform = await resolveUniform(s, o);
+  const files = await uniformModels(s, o.types, uniform);
   const groups: readonly MetricGroup[] = o.only === "latency" ? ["memory", "latency"] : o.only === "accuracy" ? ["accuracy"] : ["memory", "latency", "accuracy"];
   const provenance = (settings: Record<string, unknown>): Provenance => ({
     hardware: s.hardware,
@@ -74,7 +77,7 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
       blocks: s.info.blockCount,
       layers: s.info.layers.length,
     },
-    quantization: quantizationSettings(o),
+    quantization: quantizationSettings(uniform),
     types,
     layerParams,
   };
@@ -103,7 +106,16 @@ export async function profileOrGiven(
   }
   // a given profile without the criterion's latency fails now, before any quantization
   const profile = profileForCriterion(o.profile, criterion);
-  return { profile, files: await uniformModels(s, o.types, o) };
+  // the uniform files must be the ones the profile measured (same non-layer type, same importance matrix)
+  const uniform = await resolveUniform(s, o);
+  const ours = quantizationSettings(uniform);
+  if (o.profile.quantization !== undefined && canonicalJson(o.profile.quantization) !== canonicalJson(ours)) {
+    throw new InputError(
+      `the profile measured uniform files quantized with ${canonicalJson(o.profile.quantization)}, this run's are ${canonicalJson(ours)}: ` +
+        "give the same --calibration, --imatrix or --no-imatrix and --non-layer-type as the profile was made with",
+    );
+  }
+  return { profile, files: await uniformModels(s, o.types, uniform) };
 }
 
 /** The uniform files' measurements as the profile holds them, one per type it measured. */

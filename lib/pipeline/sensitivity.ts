@@ -14,7 +14,7 @@ import type { GgmlType } from "../method/types.js";
 import { probeSensitivity, type ProbeKld, type ProbeSpec } from "../ops/probe.js";
 import { quantizationError } from "../ops/quant-error.js";
 import type { CalibrationSet } from "./texts.js";
-import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
 import { keyFor, type Session } from "./session.js";
 
 export interface SensitivityOptions {
@@ -58,7 +58,7 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
   const granularity = typeof o.units === "string" ? o.units : o.units.granularity;
   const units = typeof o.units === "string" ? planUnits(s.info.tensors, o.units) : o.units.units;
   if (units.length === 0) throw new TypeError("measureSensitivity: the model has no units to probe");
-  const uniform = o.uniform ?? {};
+  const uniform = await resolveUniform(s, o.uniform ?? {});
   const nCtx = o.nCtx ?? 512;
   const text = calibrationText(o.calibration);
   const files = await uniformModels(s, o.types, uniform);
@@ -165,7 +165,7 @@ export interface ProxyOptions {
  */
 export async function proxySensitivity(s: Session, o: ProxyOptions): Promise<SensitivityTable> {
   const units = planUnits(s.info.tensors, o.units);
-  const uniform = o.uniform ?? {};
+  const uniform = await resolveUniform(s, o.uniform ?? {});
   const files = await uniformModels(s, o.types, uniform);
   const imatrix = o.imatrix ?? uniform.imatrix?.path;
   const signal = o.signal ?? s.signal;

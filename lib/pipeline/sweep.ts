@@ -30,7 +30,7 @@ import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./prof
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 import { measureSource, type SourceModel } from "./source.js";
-import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "./uniform.js";
 import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
@@ -146,13 +146,22 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
     }
   }
   const presetFiles: Record<string, string> = {};
+  // the presets get the uniform files' importance matrix (or none), so the baseline is as well made as the mixes
+  const { imatrix } = await resolveUniform(s, o);
   for (const preset of o.presets ?? []) {
     const entry = await s.cache.getOrCreate(
-      keyFor(s, "uniform", preset, { preset: true }),
+      keyFor(s, "uniform", preset, { preset: true, ...(imatrix ? { imatrixSha256: imatrix.sha256 } : {}) }),
       async (dir) => {
-        await quantize({ input: s.model, output: path.join(dir, "model.gguf"), preset, ...(o.threads !== undefined ? { threads: o.threads } : {}), ...jobOptions(s, `quantize ${preset}`) });
+        await quantize({
+          input: s.model,
+          output: path.join(dir, "model.gguf"),
+          preset,
+          ...(imatrix ? { imatrix: imatrix.path } : {}),
+          ...(o.threads !== undefined ? { threads: o.threads } : {}),
+          ...jobOptions(s, `quantize ${preset}`),
+        });
       },
-      { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset` },
+      { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset${imatrix ? " and the importance matrix" : ""}` },
     );
     presetFiles[preset] = path.join(entry.dir, "model.gguf");
   }

@@ -2,11 +2,18 @@
  * The uniform set: the source model quantized to each candidate type, cached. Tensors outside
  * the blocks (token embeddings, output head) get one fixed type in every file, so the uniform
  * models and every mix assembled from them differ in their layers alone.
+ *
+ * The importance matrix: a user's file (`imatrix`), or by default the one the calibration pass
+ * collects (`imatrixFrom`: calibration.ts, the same cached pass `score` runs), or none. The
+ * commands set `imatrixFrom` unless --no-imatrix; the library quantizes with no importance matrix
+ * unless told (the paper's study, scripts/eval/study.ts, quantized without one).
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { quantize } from "../ops/quantize.js";
+import { InputError } from "../core/errors.js";
 import type { GgmlType } from "../method/types.js";
+import { calibrationCapture, describeCalibration, IMATRIX_MIN_TOKENS, type CalibrationPass } from "./calibration.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
 
 /** The default type of the tensors outside the blocks: near-lossless, and what q8_0 files use. */
@@ -14,18 +21,42 @@ export const DEFAULT_NON_LAYER_TYPE = "q8_0";
 
 export interface UniformOptions {
   readonly nonLayerType?: string;
-  /** importance matrix (GGUF, from llama-imatrix) and its hash, for the cache key */
+  /** importance matrix (GGUF, from llama-imatrix) and its hash, for the cache key; wins over imatrixFrom */
   readonly imatrix?: { readonly path: string; readonly sha256: string };
+  /** without `imatrix`: quantize with the importance matrix of this calibration pass (run first, cached) */
+  readonly imatrixFrom?: CalibrationPass;
   readonly threads?: number;
 }
 
+/** UniformOptions whose importance matrix is settled: a file, or none. */
+export type ResolvedUniformOptions = Omit<UniformOptions, "imatrixFrom"> & { readonly imatrixFrom?: never };
+
+/**
+ * Settles where the importance matrix comes from: `imatrix` as given, else the calibration pass's
+ * (run now, or found in the cache), else none. Fails, before any quantization, when the calibration
+ * text cannot be encoded or no prompt is long enough for llama-imatrix's statistics.
+ */
+export async function resolveUniform(s: Session, o: UniformOptions): Promise<ResolvedUniformOptions> {
+  const { imatrixFrom, ...rest } = o;
+  if (imatrixFrom === undefined || o.imatrix !== undefined) return rest;
+  const pass = await calibrationCapture(s, imatrixFrom);
+  if (pass.imatrix === null) {
+    throw new InputError(
+      `${describeCalibration(imatrixFrom.calibration)}: no prompt reaches the ${IMATRIX_MIN_TOKENS} tokens llama-imatrix needs to collect an importance matrix; give longer prompts, --imatrix FILE, or --no-imatrix`,
+    );
+  }
+  return { ...rest, imatrix: pass.imatrix };
+}
+
 /** Settings that shape the uniform files (recorded in profiles; merged profiles must agree). */
-export function quantizationSettings(o: UniformOptions): Record<string, unknown> {
+export function quantizationSettings(o: ResolvedUniformOptions): Record<string, unknown> {
+  if ((o as UniformOptions).imatrixFrom !== undefined) throw new TypeError("quantizationSettings: resolve the importance matrix first (resolveUniform)");
   return { nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, imatrixSha256: o.imatrix?.sha256 ?? null };
 }
 
 /** type → path of its uniformly quantized file (in the cache). */
-export async function uniformModels(s: Session, types: readonly GgmlType[], o: UniformOptions = {}): Promise<Map<GgmlType, string>> {
+export async function uniformModels(s: Session, types: readonly GgmlType[], given: UniformOptions = {}): Promise<Map<GgmlType, string>> {
+  const o = await resolveUniform(s, given);
   const nonLayerType = o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
   const out = new Map<GgmlType, string>();
   for (const type of types) {

@@ -33,15 +33,16 @@ describe("concurrency", () => {
     writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n");
     const evalText = path.join(dir, "eval.txt");
     writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
-    const settings = ["--cache-dir", cacheDir, "--calibration", calibration, "--eval-text", evalText, "--ctx", "64", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--types", "q8_0,q4_K", "--threads", "1"];
+    const settings = ["--cache-dir", cacheDir, "--calibration", calibration, "--eval-text", evalText, "--ctx", "64", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--types", "q8_0,q4_K", "--threads", "1", "--no-imatrix"];
     // one profile for both, so their plans cannot differ by timing noise
     const profile = path.join(dir, "profile.json");
-    // profile takes no --calibration (it computes no layer scores)
+    // profile takes no --calibration with --no-imatrix (it would only collect the importance matrix)
     const profileSettings = settings.slice(2).filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
     expect((await runCli(["profile", model, "-o", profile, "--cache-dir", path.join(dir, "profile-cache"), ...profileSettings])).code).toBe(0);
     const run = (out: string) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawnCli(["quantize", model, "-o", out, "--profile", profile, "--priority", "memory", ...settings]);
+        // the paper's method: no probes, so the shared cache is what the two runs race on
+        const child = spawnCli(["quantize", model, "-o", out, "--method", "paper", "--profile", profile, "--priority", "memory", ...settings]);
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += String(d)));
         child.on("exit", (code) => resolve({ code, stderr }));

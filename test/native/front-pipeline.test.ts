@@ -48,7 +48,7 @@ beforeAll(async () => {
 
 describe("apreqel quantize --method front", () => {
   let out: string;
-  let choice: { allocation: Record<string, string>; estimate: { sizeBytes: number }; costs: string };
+  let choice: { allocation: Record<string, string>; estimate: { sizeBytes: number }; costs: string; recipe: { command: string } };
   const recipe = () => path.join(dir, "front.recipe");
 
   it("writes a GGUF whose tensors carry the chosen types, and the recipe", async () => {
@@ -68,13 +68,16 @@ describe("apreqel quantize --method front", () => {
     expect(info.fileSize).toBeLessThanOrEqual(choice.estimate.sizeBytes);
     expect(choice.estimate.sizeBytes - info.fileSize).toBeLessThan(2048);
     expect(readFileSync(recipe(), "utf8")).toMatch(/^\^blk\\\.0\\\.attn_q\\\.weight\$=/m);
+    // the uniform files were made with the calibration pass's importance matrix (the default): so is the recipe's
+    expect(choice.recipe.command).toMatch(/--imatrix \S*imatrix\.gguf/);
   });
 
   it.skipIf(llamaTool("llama-quantize") === null)(`the recipe through stock llama-quantize gives the same tensor types and sizes${llamaTool("llama-quantize") === null ? ` (skipped: ${TOOLS_MISSING})` : ""}`, async () => {
     const stock = path.join(dir, "front-stock.gguf");
     const lines = readFileSync(recipe(), "utf8");
     expect(lines.length).toBeGreaterThan(0);
-    const r = spawnSync(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), model, stock, "Q4_K", "2"], { encoding: "utf8" });
+    const imatrix = /--imatrix (\S+)/.exec(choice.recipe.command)![1]!.replace(/^'|'$/g, "");
+    const r = spawnSync(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), "--imatrix", imatrix, model, stock, "Q4_K", "2"], { encoding: "utf8" });
     expect(r.status, r.stderr.slice(-1500)).toBe(0);
     const [a, b] = await Promise.all([inspect(out), inspect(stock)]);
     const types = (i: typeof a) => Object.fromEntries(i.tensors.map((t) => [t.name, `${t.type}:${t.bytes}`]));
@@ -82,7 +85,7 @@ describe("apreqel quantize --method front", () => {
   });
 
   it("--latency-model unit --latency prefill: the front's latency column is the per-unit model fitted on the uniform files", async () => {
-    const args = ["quantize", model, "--method", "front", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const args = ["quantize", model, "--method", "front", "--sensitivity", "cosine", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
     const r = await runCli([...args, "-o", path.join(dir, "unit.gguf")]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -98,20 +101,21 @@ describe("apreqel quantize --method front", () => {
     expect((JSON.parse(again.stdout) as typeof j).latency.fit).toEqual(j.latency.fit);
   });
 
+  // the fast front (profile costs, no probes): what is under test here does not depend on the costs
   it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
     // below the smallest possible mix (header and type table): refused before any work
-    const none = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
+    const none = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--sensitivity", "cosine", "--target-size", "1000B", ...common()]);
     expect(none.code).toBe(2);
     const least = /--target-size: no mix can meet .* take at least .* \((\d+) bytes\)/.exec(none.stderr);
     expect(least, none.stderr).not.toBeNull();
     // above that bound but below the smallest file on the front (which also holds the header): the front says so
-    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", `${least![1]}B`, ...common()]);
+    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--sensitivity", "cosine", "--target-size", `${least![1]}B`, ...common()]);
     expect(bad.code).toBe(2);
     const lowest = new RegExp(`targetSizeBytes = ${least![1]} cannot be met \\(the lowest sizeBytes on the front is (\\d+)\\)`).exec(bad.stderr);
     expect(lowest, bad.stderr).not.toBeNull();
     // 1% above the smallest mix: feasible, and the file must stay within it
     const target = Math.floor(Number(lowest![1]) * 1.01);
-    const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--sensitivity", "cosine", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
     expect((await inspect(path.join(dir, "target.gguf"))).fileSize).toBeLessThanOrEqual(target);
   });
@@ -186,8 +190,12 @@ describe("sweep with method front", () => {
         expect(info.tensors.find((t) => t.name === `${unit}.weight`)?.type, `${path.basename(file)}: ${unit}`).toBe(type);
       }
     }
-    // the hypervolume is on the KLD axis: the uniform points are the uniform files' KLD
-    expect(r.measured.uniform.hypervolume).toBeGreaterThan(0);
+    // the hypervolume is on the KLD axis (the uniform points are the uniform files' KLD): adding the
+    // mixes never shrinks it (the uniform set's own volume may be 0: with 3 types and a noisy
+    // latency, each uniform point can be the worst on one axis, i.e. on the reference)
+    expect(Number.isFinite(r.measured.uniform.hypervolume)).toBe(true);
+    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.uniform.hypervolume);
+    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.mixed.hypervolume);
   }, 600_000);
 });
 

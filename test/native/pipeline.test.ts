@@ -28,11 +28,19 @@ const common = () => [
   "--threads", "2",
 ];
 
+// The memory-first / accuracy-first pair compares two plans on random weights, where perplexity does
+// not follow bits: their order held because q3_K happens to score best without an importance matrix
+// (with the default one, q4_K does and accuracy-first picks a smaller mix). The pair therefore runs
+// in the paper's setting, without an importance matrix; the default is tested in imatrix-default.test.ts
+// and by the runs below.
+const paperSetting = () => [...common(), "--no-imatrix"];
+
 beforeAll(async () => {
   await buildDist();
   model = await fixtureModel();
   calibration = path.join(dir, "calibration.txt");
-  writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n\ndef add(a, b):\n    return a + b\n");
+  // prompts longer than llama-imatrix's 16 tokens: the default importance matrix comes from them
+  writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(3)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(3)}\n\ndef add(a, b):\n    return a + b\n`);
   evalText = path.join(dir, "eval.txt");
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
 }, 300_000);
@@ -43,7 +51,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
 
   it("writes a GGUF whose per-layer types equal the plan's allocation", async () => {
     memoryOut = path.join(dir, "memory.gguf");
-    const r = await runCli(["quantize", model, "-o", memoryOut, "--method", "paper", "--priority", "memory", "--json", ...common()]);
+    const r = await runCli(["quantize", model, "-o", memoryOut, "--method", "paper", "--priority", "memory", "--json", ...paperSetting()]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout) as { allocation: Record<string, string>; output: string; distribution: Record<string, number> };
@@ -68,7 +76,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     const cache = await Cache.open({ dir: cacheDir });
     const before = (await cache.readLog()).length;
     accuracyOut = path.join(dir, "accuracy.gguf");
-    const r = await runCli(["quantize", model, "-o", accuracyOut, "--method", "paper", "--priority", "accuracy", "--json", ...common()]);
+    const r = await runCli(["quantize", model, "-o", accuracyOut, "--method", "paper", "--priority", "accuracy", "--json", ...paperSetting()]);
     expect(r.code).toBe(0);
     const events = (await cache.readLog()).slice(before);
     const published = events.filter((e) => e.event === "published").map((e) => ("kind" in e ? `${e.kind}:${e.type}` : ""));
@@ -117,9 +125,8 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
   it("SIGINT/SIGTERM mid-run: exit 130, nothing partial left; the rerun equals an uninterrupted run byte for byte", async () => {
     // a fixed profile makes the plan reproducible (a fresh latency measurement would carry timing noise)
     const profileFile = path.join(dir, "profile.json");
-    // profile takes no --calibration (it computes no layer scores; an option a command does not use is an error)
-    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
-    expect((await runCli(["profile", model, "-o", profileFile, ...profileArgs])).code).toBe(0);
+    // the same --calibration: the profile's uniform files carry its importance matrix, as quantize's do
+    expect((await runCli(["profile", model, "-o", profileFile, ...common()])).code).toBe(0);
     const planOf = (stdout: string) => {
       const { output: _output, measured: _measured, uniform: _uniform, source: _source, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
       return plan;
@@ -185,6 +192,9 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
       [["quantize", model, "--max-memory", "2XB"], /expected a size like 2GB or 512MiB for option --max-memory/],
       [["quantize", model, "--types", "q4_Kx"], /did you mean "q4_K"/], // (q4_k is accepted: names ignore case, as in llama.cpp)
       [["score", model, "-o", path.join(dir, "s.json"), "--kld"], /--kld: score does not use this option/],
+      [["quantize", model, "--imatrix", calibration, "--no-imatrix"], /--imatrix FILE and --no-imatrix contradict each other/],
+      [["profile", model, "-o", path.join(dir, "p.json"), "--calibration", calibration, "--no-imatrix"], /--calibration: profile uses the calibration text only to collect the importance matrix; with --no-imatrix it is not used/],
+      [["score", model, "-o", path.join(dir, "s.json"), "--no-imatrix"], /--no-imatrix goes with --sensitivity measured or proxy/],
       [["quantize", model, "--report", path.join(dir, "no", "r.html")], /--report: the output folder .* does not exist/],
       // a GGUF without blocks (a vocab-only file) is the user's input, not our failure
       [["score", defaultVocabPath(), "-o", path.join(dir, "scores.json")], /has no transformer blocks/],

@@ -75,7 +75,7 @@ describe("--version", () => {
 describe("options a command does not use are errors", () => {
   it("score --kld and eval --gamma are refused with what the command does use", () => {
     expect(message(() => rejectUnusedOptions("score", { kld: true }))).toBe(
-      "--kld: score does not use this option (its pipeline options: --calibration, --gpu-layers, --threads, --cache-dir, --ctx, --gamma, --json, --force)",
+      "--kld: score does not use this option (its pipeline options: --calibration, --imatrix, --no-imatrix, --gpu-layers, --threads, --cache-dir, --ctx, --gamma, --json, --force)",
     );
     expect(message(() => rejectUnusedOptions("eval", { gamma: "0.5", calibration: "c.txt" }))).toMatch(/^--calibration, --gamma: eval does not use these options/);
     expect(() => rejectUnusedOptions("quantize", Object.fromEntries(Object.keys(PIPELINE_OPTIONS).map((k) => [k, "x"])))).not.toThrow();
@@ -87,6 +87,10 @@ describe("options a command does not use are errors", () => {
     expect(pipelineOptionsUsage("eval")).not.toContain("--gamma");
     expect(pipelineOptionsUsage("eval")).toContain("--kld");
     expect(pipelineOptionsUsage("quantize")).toContain("-ngl, --gpu-layers N");
+    // profile collects the importance matrix in the calibration pass; eval quantizes nothing
+    expect(pipelineOptionsUsage("profile")).toContain("--calibration FILE");
+    expect(pipelineOptionsUsage("profile")).toContain("--no-imatrix");
+    expect(pipelineOptionsUsage("eval")).not.toContain("--no-imatrix");
   });
 
   it("the command line refuses them before any work (exit 2)", async () => {
