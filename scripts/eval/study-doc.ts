@@ -926,7 +926,7 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
     "",
     `- **preset**: \`quantize({ preset })\` (llama-quantize's code) from the F32 file, as users get it (own embedding/output types), and \`X/q8_0\` re-made with \`tokenEmbeddingType\`/\`outputType\` q8_0.`,
     `- **front sublayer / tensor**: the measured Δ table at that granularity → the cost table → the front with its grid spent below the preset's file bytes (\`frontBounds({ targetSizeBytes })\`) → \`chooseOnFront\` with weights 0,0,1 and \`targetSizeBytes\` = the preset's file bytes (what \`quantize --method front --target-size\` does).`,
-    `- **paper**: the paper's enumeration of splits + TOPSIS with accuracy-only weights (0,0,1) under \`maxMemoryBytes\` = the preset's file bytes less the uniform file's header and the mix's metadata allowance, Algorithm 1's allocation, q8_0 embeddings/output (\`quantize --method paper --weights 0,0,1 --max-memory\`). Two accuracy columns: the uniform files' KLD ("paper KLD", the study's KLD variant) and their perplexity ("paper PPL", what the CLI plans with).`,
+    `- **paper**: the paper's enumeration of splits + TOPSIS with accuracy-only weights (0,0,1) under \`maxMemoryBytes\` = the preset's file bytes less the uniform file's header and the mix's metadata allowance, Algorithm 1's allocation, q8_0 embeddings/output (\`quantize --method paper --weights 0,0,1 --max-memory\`). Its accuracy column: the uniform files' KLD ("paper KLD", the study's KLD variant: the CLI plans with perplexity, which on this model is within its ± from q8_0 to q4_K${S.paperPerplexity ? `; "paper PPL" is that column` : "; `--front-paper-ppl` adds that column"}).`,
     "",
     "```sh",
     `${command}`,
@@ -972,14 +972,14 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
     };
     push(
       table(
-        ["preset", "bytes", "preset KLD", ...grans.map((g) => `front ${g}`), "paper KLD", "paper PPL"],
+        ["preset", "bytes", "preset KLD", ...grans.map((g) => `front ${g}`), "paper KLD", ...(S.paperPerplexity ? ["paper PPL"] : [])],
         side.matched.map((r) => [
           r.presetFile.label,
           String(r.presetFile.fileBytes),
           fkld(r.presetFile.kld),
           ...grans.map((g) => cell(r.front[g]!, r.presetFile, `front ${g}`)),
           cell(r.paperKld, r.presetFile, "paper KLD"),
-          cell(r.paperPerplexity, r.presetFile, "paper PPL"),
+          ...(r.paperPerplexity ? [cell(r.paperPerplexity, r.presetFile, "paper PPL")] : []),
         ]),
       ),
       "",
@@ -1015,7 +1015,8 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
         if (g === "tensor") headline.push(text);
       }
       for (const [name, key] of [["paper KLD", "paperKld"], ["paper PPL", "paperPerplexity"]] as const) {
-        const rs = rows.map((r) => (ok(r[key]) ? (r[key] as MixRow).kld.mean / r.presetFile.kld.mean : Number.NaN)).filter(Number.isFinite);
+        if (key === "paperPerplexity" && !S.paperPerplexity) continue;
+        const rs = rows.map((r) => { const x = r[key]; return x && ok(x) ? x.kld.mean / r.presetFile.kld.mean : Number.NaN; }).filter(Number.isFinite);
         push(`- ${name} vs presets ${emb === "own" ? "as users get them" : "with q8_0 embeddings/output"}: KLD ratio ${rs.length ? `${fx(Math.min(...rs), 2)}–${fx(Math.max(...rs), 2)}` : "n/a"} (${rs.length} of ${rows.length} presets matched).`);
       }
     }
@@ -1033,14 +1034,14 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
         `${r.presetFile.label}`,
         String(r.presetFile.fileBytes),
         ok(r.paperKld) ? fkld(r.paperKld.kld) : "—",
-        ok(r.paperPerplexity) ? fkld(r.paperPerplexity.kld) : "—",
+        ...(S.paperPerplexity ? [r.paperPerplexity && ok(r.paperPerplexity) ? fkld(r.paperPerplexity.kld) : "—"] : []),
         sub && ok(sub) ? fkld(sub.kld) : "—",
         ok(t) ? fkld(t.kld) : "—",
         ok(t) && ok(r.paperKld) ? ratioText(t.kld, r.paperKld.kld) : "—",
       ]);
     }
   }
-  push(table(["at the bytes of", "bytes", "paper (KLD col)", "paper (PPL col)", "front sublayer", "front tensor", "front tensor / paper KLD"], rowsPf), "");
+  push(table(["at the bytes of", "bytes", "paper (KLD col)", ...(S.paperPerplexity ? ["paper (PPL col)"] : []), "front sublayer", "front tensor", "front tensor / paper KLD"], rowsPf), "");
   const pf = f.sides.flatMap((side) => side.matched.flatMap((r) => (ok(r.front["tensor"] ?? { error: "" }) && ok(r.paperKld) ? [(r.front["tensor"] as MixRow).kld.mean / r.paperKld.kld.mean] : [])));
   if (pf.length > 0) {
     const text = `front (tensor) / paper (KLD column) at equal bytes: ${fx(Math.min(...pf), 2)}–${fx(Math.max(...pf), 2)}× the KLD over ${pf.length} matched sizes; the front is more accurate at ${pf.filter((x) => x < 1).length} of them`;

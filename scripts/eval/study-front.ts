@@ -62,6 +62,8 @@ export interface FrontStageSettings {
   readonly granularities: readonly Granularity[];
   /** granularities whose 28 weighting choices are measured for the hypervolume (no-imatrix side) */
   readonly hvGranularities: readonly Granularity[];
+  /** also the paper method with perplexity as its accuracy column (what the CLI plans with); each costs one more measured file per preset unless its mix is the KLD column's */
+  readonly paperPerplexity: boolean;
 }
 
 /** One measured file. */
@@ -92,7 +94,7 @@ export interface MatchedRow {
   readonly front: Readonly<Record<string, MixOutcome>>;
   /** the paper method's mix at ≤ the same bytes: KLD as its accuracy column, and perplexity (the CLI's) */
   readonly paperKld: MixOutcome;
-  readonly paperPerplexity: MixOutcome;
+  readonly paperPerplexity: MixOutcome | null;
 }
 
 export interface FrontInfo {
@@ -294,10 +296,10 @@ export async function runFrontStage(
         const front: Record<string, MixOutcome> = {};
         for (const g of S.granularities) front[g] = await frontAt(s, models[g]!, pm.fileBytes, path.join(dir, `front-${g}-at-${name}.gguf`), `front ${g} at ${name}`, accuracy);
         const paperKld = await paperAt(s, { ...paperInput, profile: kldColumn(methodProfile, uniform) }, pm.fileBytes, path.join(dir, `paper-kld-at-${name}.gguf`), `paper (KLD) at ${name}`, accuracy);
-        const paperPerplexity = await paperAt(s, { ...paperInput, profile: methodProfile }, pm.fileBytes, path.join(dir, `paper-ppl-at-${name}.gguf`), `paper (PPL) at ${name}`, accuracy);
+        const paperPerplexity = !S.paperPerplexity ? null : await paperAt(s, { ...paperInput, profile: methodProfile }, pm.fileBytes, path.join(dir, `paper-ppl-at-${name}.gguf`), `paper (PPL) at ${name}`, accuracy);
         matched.push({ preset, embeddings: q8 ? "q8_0" : "own", presetFile: pm, front, paperKld, paperPerplexity });
         const r = (x: MixOutcome) => ("error" in x ? "—" : (x.kld.mean / pm.kld.mean).toFixed(2));
-        o.log(`  ${tag} ${name}: KLD ${pm.kld.mean.toFixed(5)}; front/preset ${S.granularities.map((g) => `${g} ${r(front[g]!)}`).join(", ")}; paper/preset ${r(paperKld)} (KLD col), ${r(paperPerplexity)} (PPL col)`);
+        o.log(`  ${tag} ${name}: KLD ${pm.kld.mean.toFixed(5)}; front/preset ${S.granularities.map((g) => `${g} ${r(front[g]!)}`).join(", ")}; paper/preset ${r(paperKld)} (KLD col)${paperPerplexity ? `, ${r(paperPerplexity)} (PPL col)` : ""}`);
       }
     }
     sides.push({ imatrix: im ? { tokens: im.tokens, sha256: im.sha256 } : null, uniform, fronts, matched });

@@ -84,6 +84,7 @@ const { values: flags } = parseArgs({
     "front-sides": { type: "string" },
     "front-granularities": { type: "string" },
     "front-hv": { type: "string" },
+    "front-paper-ppl": { type: "boolean" },
     "llama-blocks": { type: "string" },
     "qwen-blocks": { type: "string" },
     "realistic-chunks": { type: "string" },
@@ -118,6 +119,7 @@ if (flags.help) {
   --front-presets A,B   presets matched (default ${FRONT_PRESETS.join(",")})
   --front-sides S       plain,imatrix (default both)
   --front-granularities G   sublayer,tensor (default both)   --front-hv G (default tensor)
+  --front-paper-ppl     also the paper method planning with perplexity (the CLI's column) at matched bytes
   --llama-blocks N      blocks of the Llama-3.2-1B-like fixture (default 2; the real model has 16)
   --qwen-blocks N       blocks of the Qwen3-0.6B-like fixture (default 28, all; --quick 2)
   --realistic-chunks N  KLD chunks (ctx 256) for the random-weight models (default 2)
@@ -544,6 +546,7 @@ function frontSettings() {
     imatrix: settings.frontSides.map((x) => x === "imatrix"),
     granularities: settings.frontGranularities as FrontStudy["settings"]["granularities"],
     hvGranularities: settings.frontHv as FrontStudy["settings"]["granularities"],
+    paperPerplexity: flags["front-paper-ppl"] ?? false,
   };
 }
 
