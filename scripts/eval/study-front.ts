@@ -304,7 +304,7 @@ export async function runFrontStage(
     }
     sides.push({ imatrix: im ? { tokens: im.tokens, sha256: im.sha256 } : null, uniform, fronts, matched });
 
-    if (withImatrix) continue;
+    if (withImatrix || S.hvGranularities.length === 0) continue;
     // the hypervolume set: the 28 weightings chosen on each granularity's front (no imatrix)
     const hvFiles: { file: string; label: string }[] = [
       ...FRONT_TYPES.map((t) => ({ file: any.files.get(t)!, label: t })),

@@ -85,6 +85,7 @@ const { values: flags } = parseArgs({
     "front-granularities": { type: "string" },
     "front-hv": { type: "string" },
     "front-paper-ppl": { type: "boolean" },
+    "front-rounds": { type: "string" },
     "llama-blocks": { type: "string" },
     "qwen-blocks": { type: "string" },
     "realistic-chunks": { type: "string" },
@@ -119,6 +120,7 @@ if (flags.help) {
   --front-presets A,B   presets matched (default ${FRONT_PRESETS.join(",")})
   --front-sides S       plain,imatrix (default both)
   --front-granularities G   sublayer,tensor (default both)   --front-hv G (default tensor)
+  --front-rounds N      interleaved latency rounds in the front stage (default 6: a 95% interval for the median; --quick 2)
   --front-paper-ppl     also the paper method planning with perplexity (the CLI's column) at matched bytes
   --llama-blocks N      blocks of the Llama-3.2-1B-like fixture (default 2; the real model has 16)
   --qwen-blocks N       blocks of the Qwen3-0.6B-like fixture (default 28, all; --quick 2)
@@ -172,6 +174,7 @@ const settings = {
   frontOnly: flags["front-only"] ?? false,
   frontChunks: int("front-chunks", quick ? 2 : 100, 1),
   probeChunks: int("probe-chunks", quick ? 1 : 8, 1),
+  frontRounds: int("front-rounds", quick ? 2 : 6, 2),
   frontPresets: list("front-presets", FRONT_PRESETS),
   frontSides: list("front-sides", ["plain", "imatrix"], ["plain", "imatrix"]),
   frontGranularities: list("front-granularities", FRONT_GRANULARITIES, FRONT_GRANULARITIES),
@@ -541,7 +544,7 @@ function frontSettings() {
     quantThreads: settings.quantThreads,
     probeChunks: settings.probeChunks,
     // the interleaved protocol (lib/method/latency-protocol.ts): 6 rounds give a 95% interval for the median
-    latency: { nGen: settings.nGen, nPrompt: 0, reps: quick ? 2 : 6, threads: settings.threads },
+    latency: { nGen: settings.nGen, nPrompt: 0, reps: settings.frontRounds, threads: settings.threads },
     presets: settings.frontPresets,
     imatrix: settings.frontSides.map((x) => x === "imatrix"),
     granularities: settings.frontGranularities as FrontStudy["settings"]["granularities"],

@@ -43,7 +43,7 @@ describe("scripts/eval/study.ts (smoke)", () => {
       path.join(packageRoot, "node_modules", "vite-node", "vite-node.mjs"),
       path.join(packageRoot, "scripts", "eval", "study.ts"),
       "--front-only", "--out", out, "--cache-dir", path.join(dir, "cache"), "--shared-dir", sharedDir,
-      "--front-chunks", "2", "--probe-chunks", "1", "--n-gen", "8", "--calib-paragraphs", "4", "--threads", "2",
+      "--front-chunks", "2", "--probe-chunks", "1", "--front-rounds", "2", "--n-gen", "8", "--calib-paragraphs", "4", "--threads", "2",
       "--front-presets", "Q4_K_M", "--front-sides", "plain", "--front-granularities", "sublayer", "--front-hv", "sublayer",
     ];
     const r = spawnSync(process.execPath, args, { cwd: packageRoot, encoding: "utf8", timeout: 900_000 });
