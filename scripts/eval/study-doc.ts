@@ -987,10 +987,10 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
       "Perplexity and same-top-token % of the same files, with the bytes and types of each mix:",
       "",
       table(
-        ["preset", "preset PPL / top %", ...grans.map((g) => `front ${g}: bytes, PPL / top %`), "paper KLD: bytes, PPL / top %", "front tensor types (units)"],
+        ["preset", "preset PPL / top %", ...grans.map((g) => `front ${g}: bytes, PPL / top %`), "paper KLD: bytes, PPL / top %", `front ${grans[grans.length - 1]} types (units)`],
         side.matched.map((r) => {
           const c = (x: MixOutcome) => (ok(x) ? `${x.fileBytes}, ${fppl(x)} / ${fx(x.kld.sameTopPercent, 2)}` : "—");
-          const t = r.front["tensor"];
+          const t = r.front[grans[grans.length - 1]!];
           return [
             r.presetFile.label,
             `${fppl(r.presetFile)} / ${fx(r.presetFile.kld.sameTopPercent, 2)}`,
@@ -1024,27 +1024,31 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
   }
 
   // paper vs front at equal bytes
-  push("### 9c. Paper vs front at equal bytes", "", "KLD of the front's mix (tensor granularity) over the paper method's (KLD column) at ≤ the same preset's bytes: below 1 the front is more accurate.", "");
+  const finest = grans[grans.length - 1]!;
+  push(
+    "### 9c. Paper vs front at equal bytes",
+    "",
+    `KLD of the front's mix (${finest} granularity) over the paper method's (KLD column) at ≤ the same preset's bytes: below 1 the front is more accurate.`,
+    "",
+  );
   const rowsPf: string[][] = [];
   for (const side of f.sides) {
     for (const r of side.matched) {
-      const t = r.front["tensor"] ?? r.front[grans[grans.length - 1]!]!;
-      const sub = r.front["sublayer"];
+      const best = r.front[finest]!;
       rowsPf.push([
         `${r.presetFile.label}`,
         String(r.presetFile.fileBytes),
         ok(r.paperKld) ? fkld(r.paperKld.kld) : "—",
         ...(S.paperPerplexity ? [r.paperPerplexity && ok(r.paperPerplexity) ? fkld(r.paperPerplexity.kld) : "—"] : []),
-        sub && ok(sub) ? fkld(sub.kld) : "—",
-        ok(t) ? fkld(t.kld) : "—",
-        ok(t) && ok(r.paperKld) ? ratioText(t.kld, r.paperKld.kld) : "—",
+        ...grans.map((g) => (ok(r.front[g]!) ? fkld((r.front[g] as MixRow).kld) : "—")),
+        ok(best) && ok(r.paperKld) ? ratioText(best.kld, r.paperKld.kld) : "—",
       ]);
     }
   }
-  push(table(["at the bytes of", "bytes", "paper (KLD col)", ...(S.paperPerplexity ? ["paper (PPL col)"] : []), "front sublayer", "front tensor", "front tensor / paper KLD"], rowsPf), "");
-  const pf = f.sides.flatMap((side) => side.matched.flatMap((r) => (ok(r.front["tensor"] ?? { error: "" }) && ok(r.paperKld) ? [(r.front["tensor"] as MixRow).kld.mean / r.paperKld.kld.mean] : [])));
+  push(table(["at the bytes of", "bytes", "paper (KLD col)", ...(S.paperPerplexity ? ["paper (PPL col)"] : []), ...grans.map((g) => `front ${g}`), `front ${finest} / paper`], rowsPf), "");
+  const pf = f.sides.flatMap((side) => side.matched.flatMap((r) => (ok(r.front[finest]!) && ok(r.paperKld) ? [(r.front[finest] as MixRow).kld.mean / r.paperKld.kld.mean] : [])));
   if (pf.length > 0) {
-    const text = `front (tensor) / paper (KLD column) at equal bytes: ${fx(Math.min(...pf), 2)}–${fx(Math.max(...pf), 2)}× the KLD over ${pf.length} matched sizes; the front is more accurate at ${pf.filter((x) => x < 1).length} of them`;
+    const text = `front (${finest}) / paper (KLD column) at equal bytes: ${fx(Math.min(...pf), 2)}–${fx(Math.max(...pf), 2)}× the KLD over ${pf.length} matched sizes; the front is more accurate at ${pf.filter((x) => x < 1).length} of them`;
     push(`${text}.`, "");
     headline.push(text);
   }
@@ -1085,7 +1089,11 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
       evRows.push([
         g,
         String(mixes.length),
-        sizeErr.every((x) => x === 0) ? "exact" : `file − estimate ${Math.min(...sizeErr)}…${Math.max(...sizeErr)} B`,
+        sizeErr.every((x) => x === 0)
+          ? "exact"
+          : sizeErr.every((x) => x <= 0)
+            ? `never above the estimate: ${-Math.max(...sizeErr)}–${-Math.min(...sizeErr)} B below it (the mix's metadata allowance, an upper bound; tensor bytes exact)`
+            : `file − estimate ${Math.min(...sizeErr)}…${Math.max(...sizeErr)} B`,
         `${pct(mean(kldErr), 1)} / ${pct(Math.max(...kldErr), 1)}`,
         `${pct(mean(latErr), 1)} / ${pct(Math.max(...latErr), 1)}`,
       ]);
