@@ -212,7 +212,9 @@ async function paperAt(
   try {
     let limit = bytes - p.headerBytes - metadataAllowance(s.info.layers.map((l) => l.name), FRONT_TYPES, p.alignment);
     for (let attempt = 0; attempt < 3; attempt++) {
-      const [plan] = planSweep({ profile: p.profile, scores: p.scores, weightings: [ACCURACY_ONLY], types: FRONT_TYPES, constraints: { maxMemoryBytes: limit } });
+      // the paper's method: cosine scores and the `sensitivity` estimator (scores carrying a Δ
+      // table would make planSweep's default the measured estimator: not the paper's)
+      const [plan] = planSweep({ profile: p.profile, scores: p.scores, estimator: "sensitivity", weightings: [ACCURACY_ONLY], types: FRONT_TYPES, constraints: { maxMemoryBytes: limit } });
       await assembleMix(s, p.files, plan!.allocation, file, { weights: plan!.weights, distribution: plan!.distribution, nonLayerType: "q8_0", weighting: "matched-bytes" });
       const size = (await fs.stat(file)).size;
       if (size > bytes) {
@@ -280,8 +282,9 @@ export async function runFrontStage(
       uniform[t] = { ...(await measured(s, any.files.get(t)!, `${t}${im ? " (imatrix)" : ""}`, accuracy)), latencyMsPerToken: any.profile.types[t]!.latencyMsPerToken! };
     }
     const reference = await inspect(any.files.get(FRONT_TYPES[0]!)!);
+    const { sensitivity: _table, ...cosineScores } = any.scores;
     const paperInput = {
-      scores: any.scores,
+      scores: cosineScores,
       files: any.files,
       headerBytes: reference.fileSize - reference.tensors.reduce((a, t) => a + t.bytes, 0),
       alignment: reference.alignment,
@@ -295,8 +298,8 @@ export async function runFrontStage(
         const pm = await measured(s, pf, `${preset}${q8 ? "/q8_0" : ""}${im ? " (imatrix)" : ""}`, accuracy);
         const front: Record<string, MixOutcome> = {};
         for (const g of S.granularities) front[g] = await frontAt(s, models[g]!, pm.fileBytes, path.join(dir, `front-${g}-at-${name}.gguf`), `front ${g} at ${name}`, accuracy);
-        const paperKld = await paperAt(s, { ...paperInput, profile: kldColumn(methodProfile, uniform) }, pm.fileBytes, path.join(dir, `paper-kld-at-${name}.gguf`), `paper (KLD) at ${name}`, accuracy);
-        const paperPerplexity = !S.paperPerplexity ? null : await paperAt(s, { ...paperInput, profile: methodProfile }, pm.fileBytes, path.join(dir, `paper-ppl-at-${name}.gguf`), `paper (PPL) at ${name}`, accuracy);
+        const paperKld = await paperAt(s, { ...paperInput, profile: kldColumn(methodProfile, uniform) }, pm.fileBytes, path.join(dir, `paper-at-${name}.gguf`), `paper (KLD) at ${name}`, accuracy);
+        const paperPerplexity = !S.paperPerplexity ? null : await paperAt(s, { ...paperInput, profile: methodProfile }, pm.fileBytes, path.join(dir, `paper-ppl-col-at-${name}.gguf`), `paper (PPL) at ${name}`, accuracy);
         matched.push({ preset, embeddings: q8 ? "q8_0" : "own", presetFile: pm, front, paperKld, paperPerplexity });
         const r = (x: MixOutcome) => ("error" in x ? "—" : (x.kld.mean / pm.kld.mean).toFixed(2));
         o.log(`  ${tag} ${name}: KLD ${pm.kld.mean.toFixed(5)}; front/preset ${S.granularities.map((g) => `${g} ${r(front[g]!)}`).join(", ")}; paper/preset ${r(paperKld)} (KLD col)${paperPerplexity ? `, ${r(paperPerplexity)} (PPL col)` : ""}`);
