@@ -938,6 +938,7 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
     "",
   );
   for (const side of f.sides) {
+    const grans = S.granularities.filter((g) => side.fronts[g] !== undefined);
     const tag = side.imatrix ? "with an imatrix on both sides" : "without an imatrix";
     push(`### ${side.imatrix ? "9b" : "9a"}. Matched bytes, ${tag}`, "");
     if (side.imatrix) {
@@ -1034,19 +1035,19 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
   const rowsPf: string[][] = [];
   for (const side of f.sides) {
     for (const r of side.matched) {
-      const best = r.front[finest]!;
+      const best = r.front[finest] ?? { error: `no ${finest} front on this side` };
       rowsPf.push([
         `${r.presetFile.label}`,
         String(r.presetFile.fileBytes),
         ok(r.paperKld) ? fkld(r.paperKld.kld) : "—",
         ...(S.paperPerplexity ? [r.paperPerplexity && ok(r.paperPerplexity) ? fkld(r.paperPerplexity.kld) : "—"] : []),
-        ...grans.map((g) => (ok(r.front[g]!) ? fkld((r.front[g] as MixRow).kld) : "—")),
+        ...grans.map((g) => (r.front[g] && ok(r.front[g]) ? fkld((r.front[g] as MixRow).kld) : "—")),
         ok(best) && ok(r.paperKld) ? ratioText(best.kld, r.paperKld.kld) : "—",
       ]);
     }
   }
   push(table(["at the bytes of", "bytes", "paper (KLD col)", ...(S.paperPerplexity ? ["paper (PPL col)"] : []), ...grans.map((g) => `front ${g}`), `front ${finest} / paper`], rowsPf), "");
-  const pf = f.sides.flatMap((side) => side.matched.flatMap((r) => (ok(r.front[finest]!) && ok(r.paperKld) ? [(r.front[finest] as MixRow).kld.mean / r.paperKld.kld.mean] : [])));
+  const pf = f.sides.flatMap((side) => side.matched.flatMap((r) => (r.front[finest] && ok(r.front[finest]) && ok(r.paperKld) ? [(r.front[finest] as MixRow).kld.mean / r.paperKld.kld.mean] : [])));
   if (pf.length > 0) {
     const text = `front (${finest}) / paper (KLD column) at equal bytes: ${fx(Math.min(...pf), 2)}–${fx(Math.max(...pf), 2)}× the KLD over ${pf.length} matched sizes; the front is more accurate at ${pf.filter((x) => x < 1).length} of them`;
     push(`${text}.`, "");

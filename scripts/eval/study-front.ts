@@ -60,6 +60,8 @@ export interface FrontStageSettings {
   /** without and/or with an imatrix */
   readonly imatrix: readonly boolean[];
   readonly granularities: readonly Granularity[];
+  /** the granularities of the imatrix side (default: the same) */
+  readonly imatrixGranularities?: readonly Granularity[];
   /** granularities whose 28 weighting choices are measured for the hypervolume (no-imatrix side) */
   readonly hvGranularities: readonly Granularity[];
   /** also the paper method with perplexity as its accuracy column (what the CLI plans with); each costs one more measured file per preset unless its mix is the KLD column's */
@@ -263,7 +265,8 @@ export async function runFrontStage(
     const uniformOptions: UniformOptions = { nonLayerType: "q8_0", threads: S.quantThreads, ...(im ? { imatrix: { path: im.path, sha256: im.sha256 } } : {}) };
     const fronts: Record<string, FrontInfo> = {};
     const models: Record<string, ModelFront> = {};
-    for (const granularity of S.granularities) {
+    const granularities = (withImatrix ? S.imatrixGranularities : undefined) ?? S.granularities;
+    for (const granularity of granularities) {
       const t0 = Date.now();
       const m = await modelFront(s, {
         types: FRONT_TYPES,
@@ -276,7 +279,7 @@ export async function runFrontStage(
       fronts[granularity] = { units: m.front.table.units, points: m.front.points.length, toleranceBytes: m.front.tolerance.sizeBytes, costs: m.costs.source, seconds: (Date.now() - t0) / 1000 };
       o.log(`  ${tag} ${granularity}: front of ${m.front.points.length} mixes over ${m.front.table.units} units (${fronts[granularity]!.seconds.toFixed(0)} s with the probes)`);
     }
-    const any = models[S.granularities[0]!]!;
+    const any = models[granularities[0]!]!;
     const uniform: Record<string, FrontMeasured & { latencyMsPerToken: number }> = {};
     for (const t of FRONT_TYPES) {
       uniform[t] = { ...(await measured(s, any.files.get(t)!, `${t}${im ? " (imatrix)" : ""}`, accuracy)), latencyMsPerToken: any.profile.types[t]!.latencyMsPerToken! };
@@ -297,12 +300,12 @@ export async function runFrontStage(
         const pf = await presetFile(s, preset, q8, uniformOptions, S.quantThreads);
         const pm = await measured(s, pf, `${preset}${q8 ? "/q8_0" : ""}${im ? " (imatrix)" : ""}`, accuracy);
         const front: Record<string, MixOutcome> = {};
-        for (const g of S.granularities) front[g] = await frontAt(s, models[g]!, pm.fileBytes, path.join(dir, `front-${g}-at-${name}.gguf`), `front ${g} at ${name}`, accuracy);
+        for (const g of granularities) front[g] = await frontAt(s, models[g]!, pm.fileBytes, path.join(dir, `front-${g}-at-${name}.gguf`), `front ${g} at ${name}`, accuracy);
         const paperKld = await paperAt(s, { ...paperInput, profile: kldColumn(methodProfile, uniform) }, pm.fileBytes, path.join(dir, `paper-at-${name}.gguf`), `paper (KLD) at ${name}`, accuracy);
         const paperPerplexity = !S.paperPerplexity ? null : await paperAt(s, { ...paperInput, profile: methodProfile }, pm.fileBytes, path.join(dir, `paper-ppl-col-at-${name}.gguf`), `paper (PPL) at ${name}`, accuracy);
         matched.push({ preset, embeddings: q8 ? "q8_0" : "own", presetFile: pm, front, paperKld, paperPerplexity });
         const r = (x: MixOutcome) => ("error" in x ? "—" : (x.kld.mean / pm.kld.mean).toFixed(2));
-        o.log(`  ${tag} ${name}: KLD ${pm.kld.mean.toFixed(5)}; front/preset ${S.granularities.map((g) => `${g} ${r(front[g]!)}`).join(", ")}; paper/preset ${r(paperKld)} (KLD col)${paperPerplexity ? `, ${r(paperPerplexity)} (PPL col)` : ""}`);
+        o.log(`  ${tag} ${name}: KLD ${pm.kld.mean.toFixed(5)}; front/preset ${granularities.map((g) => `${g} ${r(front[g]!)}`).join(", ")}; paper/preset ${r(paperKld)} (KLD col)${paperPerplexity ? `, ${r(paperPerplexity)} (PPL col)` : ""}`);
       }
     }
     sides.push({ imatrix: im ? { tokens: im.tokens, sha256: im.sha256 } : null, uniform, fronts, matched });

@@ -86,6 +86,7 @@ const { values: flags } = parseArgs({
     "front-hv": { type: "string" },
     "front-paper-ppl": { type: "boolean" },
     "front-rounds": { type: "string" },
+    "front-imatrix-granularities": { type: "string" },
     "llama-blocks": { type: "string" },
     "qwen-blocks": { type: "string" },
     "realistic-chunks": { type: "string" },
@@ -121,6 +122,7 @@ if (flags.help) {
   --front-sides S       plain,imatrix (default both)
   --front-granularities G   sublayer,tensor (default both)   --front-hv G (default tensor)
   --front-rounds N      interleaved latency rounds in the front stage (default 6: a 95% interval for the median; --quick 2)
+  --front-imatrix-granularities G   those of the imatrix side (default: --front-granularities)
   --front-paper-ppl     also the paper method planning with perplexity (the CLI's column) at matched bytes
   --llama-blocks N      blocks of the Llama-3.2-1B-like fixture (default 2; the real model has 16)
   --qwen-blocks N       blocks of the Qwen3-0.6B-like fixture (default 28, all; --quick 2)
@@ -549,6 +551,7 @@ function frontSettings() {
     imatrix: settings.frontSides.map((x) => x === "imatrix"),
     granularities: settings.frontGranularities as FrontStudy["settings"]["granularities"],
     hvGranularities: settings.frontHv as FrontStudy["settings"]["granularities"],
+    ...(flags["front-imatrix-granularities"] !== undefined ? { imatrixGranularities: list("front-imatrix-granularities", [], FRONT_GRANULARITIES) as FrontStudy["settings"]["granularities"] } : {}),
     paperPerplexity: flags["front-paper-ppl"] ?? false,
   };
 }
