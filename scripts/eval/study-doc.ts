@@ -934,7 +934,7 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
     "npx vite-node scripts/eval/study.ts   # add --skip-front to leave it out",
     "```",
     "",
-    `Run ${f.date.slice(0, 16).replace("T", " ")} UTC, ${fx(f.seconds / 60, 1)} min for what the cache (\`.cache/study\`) did not hold: every probe and measurement is cached on its own, so the stage can be filled by several runs of the same command with subsets of \`--front-sides\`, \`--front-granularities\`, \`--front-hv\`, \`--front-presets\` (side by side on two cores) and written by the full command at the end; `load average ${f.loadStart.map((x) => fx(x, 1)).join("/")} at the start and ${f.loadEnd.map((x) => fx(x, 1)).join("/")} at the end on the shared 2-core VM. Accuracy numbers are deterministic; the latencies are noise here (below).`,
+    `Run ${f.date.slice(0, 16).replace("T", " ")} UTC, ${fx(f.seconds / 60, 1)} min for what the cache (\`.cache/study\`) did not hold: every probe and measurement is cached on its own, so the stage can be filled by several runs of the same command with subsets of \`--front-sides\`, \`--front-granularities\`, \`--front-hv\`, \`--front-presets\` (side by side on two cores) and written by the full command at the end; load average ${f.loadStart.map((x) => fx(x, 1)).join("/")} at the start and ${f.loadEnd.map((x) => fx(x, 1)).join("/")} at the end on the shared 2-core VM. Accuracy numbers are deterministic; the latencies are noise here (below).`,
     "",
   );
   for (const side of f.sides) {
