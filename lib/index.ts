@@ -35,6 +35,7 @@ export * from "./report/index.js";
 export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./pipeline/uniform.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";
+export { measureSource, sourceType, type SourceModel } from "./pipeline/source.js";
 export { scoreLayers, type ScoreOptions, type ScoreResult } from "./pipeline/scores.js";
 export { assembleMix, tensorAssignment, type MixLabel } from "./pipeline/mixed.js";
 export { quantizeAdaptive, type AdaptiveOptions, type AdaptiveResult } from "./pipeline/adaptive.js";
@@ -68,5 +69,7 @@ export { parseSensitivity, estimateMixKld, groupSensitivity, spearman, type Sens
 export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./ops/matmul-bench.js";
 export { LATENCY_RULES, latencyOverlaps, measureInterleaved, measureLatencies, type LatencyInterval } from "./pipeline/measure-file.js";
 export { readMachineState } from "./pipeline/machine-state.js";
-export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront } from "./pipeline/front.js";
+export { latencyFor, profileForCriterion, LATENCY_CRITERIA, type LatencyCriterion } from "./pipeline/latency-criterion.js";
+export { unitLatencyModel, unitLatencyTable, LATENCY_MODELS, type LatencyModelName, type UnitLatencyModel } from "./pipeline/unit-latency.js";
+export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront, type FrontLatency } from "./pipeline/front.js";
 export { buildPortfolio, DEFAULT_COUNT, type BuildPortfolioOptions, type BuildPortfolioResult } from "./portfolio/build.js";

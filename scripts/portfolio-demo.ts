@@ -1,5 +1,5 @@
-// A simulated day on a portfolio (issue 17's demo, skeleton): free memory falls as other apps
-// start, the SoC heats up (throttle), the battery drains off the charger, the latency budget
+// A simulated day on a portfolio (issue 17's demo): the memory other apps leave for the model
+// falls as they start, the SoC heats up (throttle), the battery drains off the charger, the latency budget
 // changes with the work; every hour the picker chooses, keeping the running variant unless a
 // better one wins by the hysteresis margin. Prints which variant runs when and what each
 // switch costs in accuracy (KLD or perplexity) and latency.
@@ -33,11 +33,17 @@ const slowest = Math.max(...manifest.variants.map(decode));
 const accuracy = (v: Variant) => v.accuracy.kld?.mean ?? v.accuracy.perplexity.value;
 const metric = manifest.variants.every((v) => v.accuracy.kld !== undefined) ? "KLD" : "perplexity";
 
-/** The state at `hour` (0–23). */
-function stateAt(hour: number): Omit<DeviceState, "current"> {
-  // memory: plenty (3× the largest) overnight, down to just above the smallest at 18:00
+/**
+ * The state at `hour` (0–23), as the picker sees it with `running` loaded: the memory left for
+ * the model is shared between the running variant (resident, counted as free again when the
+ * picker considers a switch) and what is still free.
+ */
+function stateAt(hour: number, running: Variant | undefined): Omit<DeviceState, "current"> & { forModel: number } {
+  // memory left for the model: plenty (3× the largest) overnight, down to just above the smallest at 18:00
   const busy = hour < 8 ? 0 : hour <= 18 ? (hour - 8) / 10 : Math.max(0, 1 - (hour - 18) / 4);
-  const ramFreeBytes = 3 * largest - busy * (3 * largest - 1.05 * smallest);
+  const forModel = 3 * largest - busy * (3 * largest - 1.05 * smallest);
+  // the OS reports what the running variant does not use (never below 0: a variant that no longer fits still holds its memory)
+  const ramFreeBytes = Math.max(0, forModel - (running?.weightBytes ?? 0));
   // heat: throttle rises to 1.6 around 14:00
   const throttle = 1 + 0.6 * Math.max(0, 1 - Math.abs(hour - 14) / 5);
   // battery: off the charger 08:00–20:00, 7% an hour
@@ -45,14 +51,14 @@ function stateAt(hour: number): Omit<DeviceState, "current"> {
   const level = charging ? 1 : Math.max(0.05, 1 - 0.07 * (hour - 8));
   // budget: interactive work 09:00–17:00 wants the middle of the portfolio's latency range
   const latencyBudgetMs = hour >= 9 && hour <= 17 ? (fastest + slowest) / 2 : undefined;
-  return { ramFreeBytes, throttle, battery: { level, charging }, device, ...(latencyBudgetMs !== undefined ? { latencyBudgetMs } : {}) };
+  return { forModel, ramFreeBytes, throttle, battery: { level, charging }, device, ...(latencyBudgetMs !== undefined ? { latencyBudgetMs } : {}) };
 }
 
-console.log(`| hour | free RAM | throttle | battery | budget | variant | switch | Δ ${metric} | Δ ms/token |`);
+console.log(`| hour | RAM for the model | throttle | battery | budget | variant | switch | Δ ${metric} | Δ ms/token |`);
 console.log("|---:|---:|---:|---:|---:|---|---|---:|---:|");
 let current: Variant | undefined;
 for (let hour = 0; hour < 24; hour++) {
-  const s = stateAt(hour);
+  const { forModel, ...s } = stateAt(hour, current);
   let cells: string[];
   try {
     const c = choose(manifest, { ...s, ...(current ? { current: { name: current.name, resident: true } } : {}) });
@@ -68,5 +74,5 @@ for (let hour = 0; hour < 24; hour++) {
   }
   const battery = `${Math.round(s.battery!.level * 100)}%${s.battery!.charging ? " ⚡" : ""}`;
   const budget = s.latencyBudgetMs === undefined ? "" : `${formatNumber(s.latencyBudgetMs, 3)} ms`;
-  console.log(`| ${hour}:00 | ${formatBytes(s.ramFreeBytes)} | ${formatNumber(s.throttle!, 2)} | ${battery} | ${budget} | ${cells.join(" | ")} |`);
+  console.log(`| ${hour}:00 | ${formatBytes(forModel)} | ${formatNumber(s.throttle!, 2)} | ${battery} | ${budget} | ${cells.join(" | ")} |`);
 }

@@ -1,10 +1,9 @@
 /** `apreqel eval A.gguf [B.gguf ...]`: memory, latency and perplexity (and KLD from --base) of any GGUFs. */
-import { withSpread } from "../method/noise.js";
 import path from "node:path";
 import { evaluate } from "../pipeline/evaluate.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes } from "../core/format.js";
-import { formatLatency, latencyNotes } from "./latency-notes.js";
+import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
+import { latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withProgress } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
@@ -33,11 +32,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log(JSON.stringify(results, null, 2));
     return 0;
   }
-  console.log(`  ${"model".padEnd(26)} ${"memory".padStart(11)} ${"latency/token [interval]".padEnd(34)} ${"perplexity ± se".padStart(18)} ${"KLD ± se".padStart(20)}`);
+  console.log(`  ${"model".padEnd(26)} ${"memory".padStart(11)} ${LATENCY_HEADER.padEnd(34)} ${PERPLEXITY_HEADER.padStart(18)} ${"KLD ± se".padStart(20)}`);
   for (const { file, metrics: m } of results) {
     const kld = m.kld ? `${m.kld.mean.toExponential(3)} ± ${m.kld.stderr.toExponential(1)}` : "";
     console.log(
-      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatLatency(m).padEnd(34)} ${withSpread(m.perplexity!, m.perplexityStderr).padStart(18)} ${kld.padStart(20)}`,
+      `  ${path.basename(file).padEnd(26)} ${formatBytes(m.memoryBytes).padStart(11)} ${formatLatency(m).padEnd(34)} ${formatPerplexity(m).padStart(18)} ${kld.padStart(20)}`,
     );
   }
   for (const note of latencyNotes(results.map((r) => path.basename(r.file)), results.map((r) => r.metrics))) console.log(`note: ${note}`);

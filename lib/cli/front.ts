@@ -17,6 +17,7 @@ export function frontJson(r: FrontResult, choice: WeightChoice): Record<string, 
     ...(choice.source === "priority" ? { priority: { name: choice.priority, weighting: choice.weightingId } } : {}),
     costs: costs.source,
     accuracyMetric: costs.accuracy,
+    latency: r.model.latency,
     frontPoints: front.points.length,
     tolerance: front.tolerance,
     candidates: r.choice.candidates,
@@ -46,6 +47,7 @@ export function describeFrontChoice(r: FrontResult, choice: WeightChoice): strin
       .map(([type, count]) => `${type} ${count}`)
       .join(", ")}`,
     `estimate: ${formatBytes(e.sizeBytes)} (${formatNumber(e.bitsPerWeight)} bpw), latency ${formatNumber(e.latencyMsPerToken)} ms/token, ${accuracy}`,
+    `latency: ${r.model.latency.criterion}, ${r.model.latency.fit ? `per-unit model (fixed ${formatNumber(r.model.latency.fit.fixedMs)} ms + ${formatNumber(r.model.latency.fit.scale)} × Σ unit matmuls)` : "parameter-share split of the uniform files' latency"}`,
     `TOPSIS score ${formatNumber(r.choice.score)}`,
   ];
 }

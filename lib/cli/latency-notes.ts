@@ -1,19 +1,9 @@
 /**
- * How profile and eval print latency: median with its interval, which files cannot be told apart
- * by latency on this run ("not separable here"), and whether the machine was busy.
+ * The notes under a table of latencies (each printed by core/format.ts's formatLatency: median with
+ * its interval): what the interval is, which files cannot be told apart by latency on this run
+ * ("not separable here"), and whether the machine was busy.
  */
 import { latencyOverlaps, type LatencyMetrics } from "../pipeline/measure-file.js";
-import { formatNumber } from "../core/format.js";
-
-/**
- * @example
- * formatLatency({ latencyMsPerToken: 12.3, latencyInterval: { low: 11.9, high: 12.8, coverage: 0.97, samples: 6 } }) // "12.3 ms/token [11.9, 12.8]"
- */
-export function formatLatency(m: Partial<LatencyMetrics>): string {
-  if (m.latencyMsPerToken === undefined) return "";
-  const i = m.latencyInterval;
-  return `${formatNumber(m.latencyMsPerToken)} ms/token${i ? ` [${formatNumber(i.low)}, ${formatNumber(i.high)}]` : ""}`;
-}
 
 /** Lines to print under a table of files measured together (empty when there is nothing to say). */
 export function latencyNotes(labels: readonly string[], metrics: readonly Partial<LatencyMetrics>[]): string[] {

@@ -174,6 +174,21 @@ function withOption<T>(option: string, parse: () => T): T {
 /** How a plan is made: the paper's enumeration + Algorithm 1, or the Pareto front of per-unit costs. */
 export type MethodName = "paper" | "front";
 export const METHODS: readonly MethodName[] = ["paper", "front"];
+/** The method a command uses when `--method` is not given. */
+export const DEFAULT_METHOD: MethodName = "paper";
+
+/**
+ * `--method`, validated.
+ *
+ * @example
+ * parseMethod(undefined) // DEFAULT_METHOD
+ * parseMethod("fronts")  // throws: --method: unknown method "fronts" …
+ */
+export function parseMethod(text: string | undefined): MethodName {
+  const method = text ?? DEFAULT_METHOD;
+  if (!(METHODS as readonly string[]).includes(method)) throw unknownName("--method", "method", method, METHODS);
+  return method as MethodName;
+}
 
 /** Options of the commands that can plan on the front (quantize, portfolio). */
 export const FRONT_OPTIONS = {
@@ -183,8 +198,10 @@ export const FRONT_OPTIONS = {
   "target-size": { type: "string" },
 } as const;
 
-export const FRONT_OPTIONS_USAGE = `  --method M            paper (the paper's enumeration of splits + Algorithm 1; the default) |
-                        front (the Pareto front of per-unit costs, TOPSIS on it; docs/method.md)
+export const METHOD_USAGE = `  --method M            paper (the paper's enumeration of splits + Algorithm 1) | front (the
+                        Pareto front of per-unit costs, TOPSIS on it; docs/method.md); default ${DEFAULT_METHOD}`;
+
+export const FRONT_OPTIONS_USAGE = `${METHOD_USAGE}
   --max-kld N           --method front: drop mixes estimated above this KL divergence (needs a
                         measured table: --sensitivity measured)
   --target-bpw N        --method front: at most N bits per weight over the planned tensors
@@ -211,9 +228,7 @@ export function parseFrontChoices(values: {
   readonly "target-bpw"?: string | undefined;
   readonly "target-size"?: string | undefined;
 }): FrontChoices {
-  const method = values.method ?? "paper";
-  if (!(METHODS as readonly string[]).includes(method)) throw unknownName("--method", "method", method, METHODS);
-  const out: { method: MethodName; maxKld?: number; targetBpw?: number; targetSizeBytes?: number } = { method: method as MethodName };
+  const out: { method: MethodName; maxKld?: number; targetBpw?: number; targetSizeBytes?: number } = { method: parseMethod(values.method) };
   if (values["max-kld"] !== undefined) out.maxKld = parsePositiveNumber(values["max-kld"], "--max-kld");
   if (values["target-bpw"] !== undefined) out.targetBpw = parsePositiveNumber(values["target-bpw"], "--target-bpw");
   if (values["target-size"] !== undefined) out.targetSizeBytes = parseSize(values["target-size"], "--target-size");

@@ -9,7 +9,7 @@ import { OptionError, invalidOption } from "../core/errors.js";
 import { parse } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import { parseMilliseconds, parseSize } from "../core/units.js";
-import { WEIGHT_OPTIONS, parsePositiveNumber, resolveWeights } from "./options.js";
+import { WEIGHT_OPTIONS, parseConstraints, parsePositiveNumber, resolveWeights } from "./options.js";
 
 export const usage = `usage: apreqel pick DIR [options] [--json]
   Prints the file of the portfolio variant (DIR/portfolio.json) to run on this machine now, and why,
@@ -17,6 +17,12 @@ export const usage = `usage: apreqel pick DIR [options] [--json]
   --max-memory SIZE     never a variant whose weights (+ --context) exceed SIZE, e.g. 2GB
   --max-latency TIME    never a variant slower per token now (throttle included), e.g. 40ms
   --max-kld N           never a variant with a larger KL divergence from the source model
+  --max-perplexity N    never a variant with a higher perplexity
+  --budget TIME         soft latency budget per token, e.g. 40ms: variants slower now (throttle
+                        included) are dropped; if none meets it, the fastest that fits is chosen
+                        and the output says the budget is not met (--max-latency is the hard one)
+  --throttle F          assume the device runs F times slower than measured (1 = as measured,
+                        1.5 = 50% slower) instead of the thermal reading, e.g. for the hot case
   --weights M,L,A       memory, latency, accuracy weights (default 1/3 each; a criterion's weight
   --priority P          goes to accuracy while its resource is plentiful); or a --priority preset
   --headroom H          memory kept free beyond a variant's need: a share (10%, the default) or a size
@@ -59,6 +65,9 @@ export async function pick(argv: readonly string[], env: PickEnvironment): Promi
     "max-memory": { type: "string" },
     "max-latency": { type: "string" },
     "max-kld": { type: "string" },
+    "max-perplexity": { type: "string" },
+    budget: { type: "string" },
+    throttle: { type: "string" },
     headroom: { type: "string" },
     context: { type: "string" },
     gpu: { type: "boolean" },
@@ -70,31 +79,39 @@ export async function pick(argv: readonly string[], env: PickEnvironment): Promi
   const policy: PickPolicy = {
     ...(weights !== undefined ? { weights } : {}),
     limits: {
-      ...(values["max-memory"] !== undefined ? { maxMemoryBytes: parseSize(values["max-memory"], "--max-memory") } : {}),
-      ...(values["max-latency"] !== undefined ? { maxLatencyMs: parseMilliseconds(values["max-latency"], "--max-latency") } : {}),
+      ...parseConstraints(values),
       ...(values["max-kld"] !== undefined ? { maxKld: parsePositiveNumber(values["max-kld"], "--max-kld") } : {}),
     },
     ...(values.headroom !== undefined ? { headroom: parseHeadroom(values.headroom) } : {}),
     ...(values.context !== undefined ? { contextBytes: parseSize(values.context, "--context") } : {}),
     ...(values.gpu ? { offload: true } : {}),
   };
+  const given: GivenState = {
+    ...(values.budget !== undefined ? { latencyBudgetMs: parseMilliseconds(values.budget, "--budget") } : {}),
+    ...(values.throttle !== undefined ? { throttle: parsePositiveNumber(values.throttle, "--throttle") } : {}),
+  };
   const { manifest, dir } = await readPortfolio(positionals[0]!, { verifyFiles: true });
   const backend = env.backend();
   const live = await env.readState("info" in backend ? backend.info.devices : undefined);
   const device = "info" in backend ? fingerprint({ hardware: describeHardware(backend.info), build: describeBuild(backend.info) }) : undefined;
-  const state = toDeviceState(live, {
-    ...(device !== undefined ? { device } : {}),
-    ...(values.current !== undefined ? { current: { name: values.current, resident: true } } : {}),
-  });
+  const state = {
+    ...toDeviceState(live, {
+      ...(device !== undefined ? { device } : {}),
+      ...(values.current !== undefined ? { current: { name: values.current, resident: true } } : {}),
+    }),
+    ...given,
+  };
   const choice = choose(manifest, state, policy);
   const file = path.join(dir, choice.variant.file);
   if (values.json) {
-    console.log(JSON.stringify(pickJson(choice, file, live, "error" in backend ? backend.error : undefined), null, 2));
+    console.log(JSON.stringify(pickJson(choice, file, live, "error" in backend ? backend.error : undefined, given), null, 2));
     return 0;
   }
   console.log(file);
   console.log(`  ${choice.reason}`);
   console.log(`  state: ${describeState(live)}`);
+  const givenText = describeGiven(given);
+  if (givenText !== undefined) console.log(`  given: ${givenText}`);
   if (choice.latencySource.endsWith("not this device)")) {
     console.log(`  note: latencies were measured on ${choice.latencySource}; \`apreqel portfolio profile\` measures this device`);
   }
@@ -102,8 +119,30 @@ export async function pick(argv: readonly string[], env: PickEnvironment): Promi
   return 0;
 }
 
+/** The part of the state given on the command line rather than read from the machine. */
+export interface GivenState {
+  /** --budget */
+  readonly latencyBudgetMs?: number;
+  /** --throttle: replaces the thermal reading */
+  readonly throttle?: number;
+}
+
+/**
+ * The `given:` line, or undefined when nothing was given.
+ *
+ * @example
+ * describeGiven({ latencyBudgetMs: 40, throttle: 1.5 }) // "latency budget 40 ms/token (--budget); throttle 1.5 (--throttle, instead of the thermal reading)"
+ */
+export function describeGiven(given: GivenState): string | undefined {
+  const parts = [
+    ...(given.latencyBudgetMs !== undefined ? [`latency budget ${formatNumber(given.latencyBudgetMs)} ms/token (--budget)`] : []),
+    ...(given.throttle !== undefined ? [`throttle ${formatNumber(given.throttle)} (--throttle, instead of the thermal reading)`] : []),
+  ];
+  return parts.length === 0 ? undefined : parts.join("; ");
+}
+
 /** The `--json` output: the chosen file first, then the choice and the state it was made from. */
-export function pickJson(choice: Choice, file: string, live: LiveState, addonError?: string): Record<string, unknown> {
+export function pickJson(choice: Choice, file: string, live: LiveState, addonError?: string, given: GivenState = {}): Record<string, unknown> {
   return {
     file,
     variant: choice.variant.name,
@@ -115,6 +154,7 @@ export function pickJson(choice: Choice, file: string, live: LiveState, addonErr
     latencySource: choice.latencySource,
     candidates: choice.candidates,
     state: live,
+    ...(Object.keys(given).length > 0 ? { given } : {}),
     ...(addonError !== undefined ? { addonError } : {}),
   };
 }

@@ -11,6 +11,8 @@ import { openSession, type Session, type StepReporter } from "../pipeline/sessio
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
+import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipeline/latency-criterion.js";
+import { LATENCY_MODELS, type LatencyModelName } from "../pipeline/unit-latency.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
 import { unknownName } from "../core/errors.js";
@@ -35,6 +37,8 @@ export const PIPELINE_OPTIONS = {
   "n-gen": { type: "string" },
   "n-prompt": { type: "string" },
   reps: { type: "string" },
+  latency: { type: "string" },
+  "latency-model": { type: "string" },
   gamma: { type: "string" },
   kld: { type: "boolean" },
   json: { type: "boolean" },
@@ -56,6 +60,11 @@ const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOpti
   { options: ["chunks"], text: `  --chunks N            perplexity chunks to evaluate (default: all)` },
   { options: ["n-gen", "n-prompt", "reps"], text: `  --n-gen N, --n-prompt N, --reps N
                         latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)` },
+  { options: ["latency", "latency-model"], text: `  --latency L           the latency plans and fronts optimize: decode (ms per generated token, as
+                        the paper measures; the default) | prefill (ms per prompt token)
+  --latency-model M     --method front's latency column: share (each unit's parameter share of the
+                        uniform files' latency; the default) | unit (each unit's matmuls timed on
+                        this device, fixed part and scale fitted on the uniform files; docs/method.md)` },
   { options: ["gamma"], text: `  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})` },
   { options: ["kld"], text: `  --kld                 also measure KL divergence from the source model` },
   { options: ["json"], text: `  --json                print only the final JSON on stdout` },
@@ -69,10 +78,10 @@ type PipelineOption = keyof typeof PIPELINE_OPTIONS;
 /** The commands that take the pipeline options, and the options each has no use for. */
 const UNUSED_OPTIONS = {
   quantize: [],
-  sweep: [],
-  profile: ["calibration", "gamma"],
-  score: ["eval-text", "chunks", "kld", "n-gen", "n-prompt", "reps", "non-layer-type", "imatrix"],
-  eval: ["calibration", "gamma", "non-layer-type", "imatrix"],
+  sweep: ["latency-model"],
+  profile: ["calibration", "gamma", "latency", "latency-model"],
+  score: ["eval-text", "chunks", "kld", "n-gen", "n-prompt", "reps", "non-layer-type", "imatrix", "latency", "latency-model"],
+  eval: ["calibration", "gamma", "non-layer-type", "imatrix", "latency", "latency-model"],
 } as const satisfies Record<string, readonly PipelineOption[]>;
 
 export type PipelineCommand = keyof typeof UNUSED_OPTIONS;
@@ -110,6 +119,8 @@ export interface PipelineValues {
   readonly "n-gen"?: string | undefined;
   readonly "n-prompt"?: string | undefined;
   readonly reps?: string | undefined;
+  readonly latency?: string | undefined;
+  readonly "latency-model"?: string | undefined;
   readonly gamma?: string | undefined;
   readonly kld?: boolean | undefined;
   readonly json?: boolean | undefined;
@@ -119,6 +130,10 @@ export interface PipelineValues {
 export interface PipelineSettings {
   readonly uniform: UniformOptions;
   readonly latency: LatencySettings;
+  /** --latency: which latency plans, fronts and sweeps optimize (both are always measured) */
+  readonly latencyCriterion: LatencyCriterion;
+  /** --latency-model: the front's latency column */
+  readonly latencyModel: LatencyModelName;
   readonly accuracy: AccuracySettings;
   readonly score: ScoreOptions;
   readonly cacheDir?: string;
@@ -176,6 +191,19 @@ export function sensitivitySettings(
   };
 }
 
+/**
+ * `--latency` (default decode), for the pipeline commands and `plan`.
+ *
+ * @example
+ * parseLatencyCriterion(undefined) // "decode"
+ * parseLatencyCriterion("prefil")  // throws: unknown latency criterion "prefil" for option --latency; did you mean "prefill"?
+ */
+export function parseLatencyCriterion(text: string | undefined): LatencyCriterion {
+  if (text === undefined) return "decode";
+  if (!(LATENCY_CRITERIA as readonly string[]).includes(text)) throw unknownName("--latency", "latency criterion", text, LATENCY_CRITERIA);
+  return text as LatencyCriterion;
+}
+
 /** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */
 const IMATRIX_TYPES: ReadonlySet<string> = new Set(["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs"]);
 
@@ -209,11 +237,17 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
   }
   const nGen = int(v["n-gen"], "--n-gen", 128);
   const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
+  const latencyCriterion = parseLatencyCriterion(v.latency);
+  if (latencyCriterion === "prefill" && nPrompt === 0) throw new OptionError("--latency", "--latency prefill needs a prompt to time: --n-prompt must be at least 1 (it is 0)");
+  const latencyModel = (v["latency-model"] ?? "share") as LatencyModelName;
+  if (!LATENCY_MODELS.includes(latencyModel)) throw unknownName("--latency-model", "latency model", v["latency-model"]!, LATENCY_MODELS);
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
   const run = { threads, gpuLayers };
   return {
     uniform: { nonLayerType, threads, ...(imatrixPath ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : {}) },
     latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 6), ...run },
+    latencyCriterion,
+    latencyModel,
     accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
     score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
     ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),
@@ -224,7 +258,10 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
       ...(v["eval-text"] !== undefined ? [{ path: v["eval-text"], option: "--eval-text" }] : []),
       ...(imatrixPath !== undefined ? [{ path: imatrixPath, option: "--imatrix" }] : []),
     ],
-    notes: evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : [],
+    notes: [
+      ...(evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : []),
+      ...(latencyCriterion === "prefill" ? [`latency here is prefill: ${CRITERION_UNIT.prefill} (--latency prefill)`] : []),
+    ],
   };
 }
 

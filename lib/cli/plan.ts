@@ -8,6 +8,9 @@ import { formatBytes, formatNumber } from "../core/format.js";
 import type { WeightChoice } from "../method/weightings.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { OptionError } from "../core/errors.js";
+import { PIPELINE_OPTIONS, parseLatencyCriterion } from "./pipeline-options.js";
+import { profileForCriterion } from "../pipeline/latency-criterion.js";
+import { toMethodProfile } from "../pipeline/profile-file.js";
 
 export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES.json [options] [--json]
   Chooses how many layers get each type (TOPSIS over every split) and which layers get them.
@@ -15,6 +18,8 @@ export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES
                         (e.g. \`profile --only latency\` from the device + \`--only accuracy\`)
   --scores FILE         layer scores from \`apreqel score\`
 ${PLAN_OPTIONS_USAGE}
+  --latency L           decode (ms per generated token; the default) | prefill (ms per prompt token;
+                        needs profiles written by \`apreqel profile\` with --n-prompt > 0)
   --json                print the plan as JSON (the issue-3 contract) and nothing else`;
 
 /** The `--json` output: the contract's fields in its order, then what the run adds. */
@@ -35,13 +40,18 @@ export function planJson(result: PlanResult, choice: WeightChoice): Record<strin
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { ...PLAN_OPTIONS, profile: { type: "string", multiple: true }, scores: { type: "string" }, json: { type: "boolean" } },
+    { ...PLAN_OPTIONS, profile: { type: "string", multiple: true }, scores: { type: "string" }, latency: PIPELINE_OPTIONS.latency, json: { type: "boolean" } },
     false,
   );
   const choices = parsePlanChoices(values);
   if (values.profile === undefined) throw new OptionError("--profile", "--profile is required");
   if (values.scores === undefined) throw new OptionError("--scores", "--scores is required");
-  const { profile } = await readProfiles(values.profile, choices.types);
+  const criterion = parseLatencyCriterion(values.latency);
+  const loaded = await readProfiles(values.profile, choices.types);
+  if (criterion === "prefill" && loaded.file === undefined) {
+    throw new OptionError("--latency", "--latency prefill needs profiles written by `apreqel profile` (a bare profile has no prefill latency)");
+  }
+  const profile = criterion === "decode" ? loaded.profile : toMethodProfile(profileForCriterion(loaded.file!, criterion), choices.types);
   const scores = await readJsonInput(values.scores, "--scores");
   const result = plan({
     profile,

@@ -30,7 +30,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const measure = sensitivitySettings(values, types, settings.uniform);
   const model = positionals[0]!;
   const r = await withSession(model, settings, context, (s) =>
-    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+    buildPortfolio(s, { ...settings.uniform, dir: values.output!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
   );
   if (settings.json) {
     console.log(JSON.stringify({ path: r.path, merged: r.merged, manifest: r.manifest }, null, 2));

@@ -1,13 +1,12 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
-import { withSpread } from "../method/noise.js";
 import { promises as fs } from "node:fs";
 import { claimOutputs, writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes } from "../core/format.js";
+import { formatBytes, formatLatency, formatPerplexity } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import type { LatencyMetrics } from "../pipeline/measure-file.js";
-import { formatLatency, latencyNotes } from "./latency-notes.js";
+import { latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
 
@@ -44,7 +43,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       const parts = [
         t.memoryBytes !== undefined ? formatBytes(t.memoryBytes) : null,
         t.latencyMsPerToken !== undefined ? formatLatency(t as Partial<LatencyMetrics>) : null,
-        t.perplexity !== undefined ? `perplexity ${withSpread(t.perplexity, spreadOf(t.perplexityStderr))}` : null,
+        t.perplexity !== undefined ? `perplexity ${formatPerplexity({ perplexity: t.perplexity, ...spreadOf(t.perplexityStderr) })}` : null,
       ].filter(Boolean);
       console.log(`  ${type.padEnd(6)} ${parts.join(", ")}`);
     }
@@ -56,7 +55,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
 }
 
-/** A spread kept in a profile's further fields (sd, stderr), when it is a number. */
-function spreadOf(value: unknown): number | undefined {
-  return typeof value === "number" ? value : undefined;
+/** The stderr kept in a profile's further fields, when it is a number. */
+function spreadOf(value: unknown): { perplexityStderr?: number } {
+  return typeof value === "number" ? { perplexityStderr: value } : {};
 }

@@ -2,16 +2,19 @@
 import os from "node:os";
 import path from "node:path";
 import type { GgmlType } from "../method/types.js";
-import { noiseWarnings, withSpread, type MeasuredPoint } from "../method/noise.js";
+import { noiseWarnings, type MeasuredPoint } from "../method/noise.js";
 import type { Weights } from "../method/weights.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
+import type { ProfileFile } from "../pipeline/profile-file.js";
+import type { Estimate } from "../method/estimators.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { claimOutputs } from "../core/files.js";
-import { adaptiveReport, reportMetrics } from "../report/from-results.js";
+import { adaptiveReport, frontReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes } from "../core/format.js";
+import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
+import { latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
@@ -55,10 +58,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
+  if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
   if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
-  if (front.method === "front" && (values.profile !== undefined || values.report !== undefined)) {
-    throw new OptionError(values.profile !== undefined ? "--profile" : "--report", `--${values.profile !== undefined ? "profile" : "report"} goes with --method paper for now`);
-  }
   const settings = await pipelineSettings(values, "quantize");
   const sensitivity = sensitivitySettings(values, choices.types, settings.uniform);
   const model = positionals[0]!;
@@ -75,14 +76,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const output = claimed.paths[0]!;
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
   try {
-    if (front.method === "front") {
-      const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
-      return await runFront(model, output, recipe, choices, front, settings, sensitivity, values["no-measure"] !== true, context);
-    }
     const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
+    if (front.method === "front") {
+      const recipe = values.recipe === undefined ? undefined : await requireOutputPath(values.recipe, "--recipe", [model, output]);
+      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
+    }
     const r = await withSession(
       model,
       settings,
@@ -100,10 +101,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           accuracy: settings.accuracy,
           score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
           ...(given ? { profile: given } : {}),
+          latencyCriterion: settings.latencyCriterion,
           measureResult: measure,
         }),
-      // steps: per type quantize, latency, perplexity; the layer scores; assemble; the result's latency and perplexity
-      3 * choices.types.length + 2 + (measure ? 2 : 0),
+      // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
+      3 * choices.types.length + 3 + (measure ? 2 : 0),
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -111,7 +113,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     }
     const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
     if (settings.json) {
-      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, warnings }, null, 2));
+      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
       return 0;
     }
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
@@ -119,7 +121,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log("");
     console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
     if (r.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
-    console.log(resultTable(choices.types, r).join("\n"));
+    console.log(resultTable(choices.types, r, r.plan.estimate).join("\n"));
     for (const note of settings.notes) console.log(`note: ${note}`);
     return 0;
   } finally {
@@ -127,14 +129,22 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
 }
 
-/** The result measured next to the uniform set (and the plan's estimate for it), ± sd of latency and stderr of perplexity. */
-function resultTable(types: readonly GgmlType[], r: AdaptiveResult): string[] {
-  const row = (name: string, m: ReturnType<typeof reportMetrics>) =>
-    `  ${name.padEnd(12)} ${formatBytes(m.memoryBytes).padStart(11)} ${`${withSpread(m.latencyMsPerToken, m.latencyMsPerTokenSd)} ms`.padStart(20)} ${withSpread(m.perplexity, m.perplexityStderr).padStart(18)}`;
-  const lines = [`  ${"model".padEnd(12)} ${"memory".padStart(11)} ${"latency/token ± sd".padStart(20)} ${"perplexity ± se".padStart(18)}`];
-  for (const type of types) lines.push(row(type, reportMetrics(r.uniform[type])));
-  lines.push(row("estimate", r.plan.estimate));
-  if (r.result) lines.push(row("result", reportMetrics(r.result)));
+/**
+ * The source, the uniform set, the plan's estimate (when it has a perplexity) and the result, in
+ * the one wording of every table (core/format.ts): latency as the median and its interval,
+ * perplexity ± stderr.
+ */
+function resultTable(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform" | "result" | "source">, estimate: Estimate | null): string[] {
+  const row = (name: string, m: Parameters<typeof formatLatency>[0] & Parameters<typeof formatPerplexity>[0] & { readonly memoryBytes: number }) =>
+    `  ${name.padEnd(14)} ${formatBytes(m.memoryBytes).padStart(9)}  ${formatLatency(m).padEnd(34)} ${formatPerplexity(m).padStart(18)}`;
+  const lines = [`  ${"model".padEnd(14)} ${"memory".padStart(9)}  ${LATENCY_HEADER.padEnd(34)} ${PERPLEXITY_HEADER.padStart(18)}`];
+  if (r.source) lines.push(row(r.source.label, r.source.measured));
+  for (const type of types) if (r.uniform[type]) lines.push(row(type, r.uniform[type]));
+  if (estimate) lines.push(row("estimate", estimate));
+  if (r.result) lines.push(row("result", r.result));
+  // the notes of the files measured together: the uniform set (and the source, in the same run)
+  const together = [...types.filter((t) => r.uniform[t]).map((t) => ({ label: t, m: r.uniform[t]! })), ...(r.source ? [{ label: r.source.label, m: r.source.measured }] : [])];
+  for (const note of latencyNotes(together.map((x) => x.label), together.map((x) => x.m))) lines.push(`note: ${note}`);
   return lines;
 }
 
@@ -158,25 +168,30 @@ function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: 
   const w = choices.weights.weights;
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
-    `weights: memory ${w.memory}, latency ${w.latency}, accuracy ${w.accuracy}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
-    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, ${settings.latency.reps} interleaved rounds (± is their sd); ` +
+    `weights: memory ${formatNumber(w.memory, 3)}, latency ${formatNumber(w.latency, 3)}, accuracy ${formatNumber(w.accuracy, 3)}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
+    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, median of ${settings.latency.reps} interleaved rounds [with its distribution-free interval]; ` +
       `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
     `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
     noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",
+    "the black cross is the source model, the reference KLD is measured from (its KLD is 0 by definition): measured like the uniform files, its latency in their interleaved run",
   ];
 }
 
-async function runFront(
-  model: string,
-  output: string,
-  recipeFile: string | undefined,
-  choices: PlanChoices,
-  front: FrontChoices,
-  settings: PipelineSettings,
-  measure: ReturnType<typeof sensitivitySettings>,
-  measureResult: boolean,
-  context: CommandContext,
-): Promise<number> {
+async function runFront(o: {
+  readonly model: string;
+  readonly output: string;
+  readonly recipeFile: string | undefined;
+  readonly report: string | undefined;
+  readonly label: string;
+  readonly given: ProfileFile | undefined;
+  readonly choices: PlanChoices;
+  readonly front: FrontChoices;
+  readonly settings: PipelineSettings;
+  readonly measure: ReturnType<typeof sensitivitySettings>;
+  readonly measureResult: boolean;
+  readonly context: CommandContext;
+}): Promise<number> {
+  const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
   const r = await withSession(model, settings, context, async (s) => {
     const result = await quantizeFront(s, {
       ...settings.uniform,
@@ -186,25 +201,39 @@ async function runFront(
       ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
       limits: { ...choices.constraints, ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}), ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}), ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}) },
       latency: settings.latency,
+      latencyCriterion: settings.latencyCriterion,
+      latencyModel: settings.latencyModel,
       accuracy: settings.accuracy,
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
+      ...(o.given ? { profile: o.given } : {}),
     });
     const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(settings.uniform.imatrix ? { imatrix: settings.uniform.imatrix.path } : {}) });
     return { result, recipe };
   },
-  // steps: per type quantize, latency, perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 3 + (measureResult ? 2 : 0));
+  // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
+  3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0));
+  const e = r.result.choice.estimate;
+  // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
+  const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
+  if (o.report !== undefined) {
+    const notes = [...reportSettings(choices, settings, !measureResult), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, not drawn (the charts' accuracy axis is perplexity)` : "drawn as the reference point"}`, ...settings.notes];
+    await writeReport(frontReport(r.result, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label: o.label }), { output: o.report });
+  }
+  const warnings = planNoiseWarnings(choices.types, r.result, choices.weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), measured: r.result.result, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;
   }
+  for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
   console.log(describeFrontChoice(r.result, choices.weights).join("\n"));
   console.log("");
   console.log(`wrote ${r.result.output.output} (${formatBytes(r.result.output.fileSize)}; non-layer tensors ${r.result.nonLayerType})`);
-  if (r.result.result) {
-    const m = r.result.result;
-    console.log(`  measured: ${formatBytes(m.fileBytes)}, ${formatNumber(m.latencyMsPerToken ?? Number.NaN)} ± ${formatNumber(m.latencyMsPerTokenSd ?? Number.NaN)} ms/token, perplexity ${formatNumber(m.perplexity ?? Number.NaN)} ± ${formatNumber(m.perplexityStderr ?? Number.NaN)}${m.kld ? `, KLD ${formatNumber(m.kld.mean)} ± ${formatNumber(m.kld.stderr)}` : ""}`);
+  if (r.result.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
+  console.log(resultTable(choices.types, r.result, estimate).join("\n"));
+  if (r.result.result?.kld) {
+    const estimated = r.result.model.costs.accuracy === "kld" ? ` (estimate ${formatNumber(e.kld)})` : "";
+    console.log(`  result KLD ${formatNumber(r.result.result.kld.mean)} ± ${formatNumber(r.result.result.kld.stderr)}${estimated}`);
   }
   if (r.recipe) {
     console.log(`wrote the recipe ${recipeFile}; with stock llama.cpp:`);

@@ -9,19 +9,22 @@ import { writeReport } from "../report/report.js";
 import { quantizePresets } from "../ops/ggml-types.js";
 import { OptionError, unknownName } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
-import { formatBytes, formatNumber } from "../core/format.js";
-import { parseTypes } from "./options.js";
+import { formatBytes, formatLatency, formatNumber, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
+import type { MeasuredModel } from "../pipeline/measure-file.js";
+import { METHOD_USAGE, parseMethod, parseTypes } from "./options.js";
 import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
   hypervolume of the mixed set against the uniform set (and llama.cpp's presets when given).
   Writes DIR/<weighting>.gguf, DIR/sweep.json and DIR/report.html.
+${METHOD_USAGE}
+                        (with --method front and --sensitivity measured the accuracy axis is KLD)
 ${SENSITIVITY_OPTIONS_USAGE}
 ${pipelineOptionsUsage("sweep")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" }, method: { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
@@ -31,8 +34,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     if (name === undefined) throw unknownName("--presets", "llama.cpp preset", p.trim(), quantizePresets());
     return name;
   });
+  const method = parseMethod(values.method);
   const settings = await pipelineSettings(values, "sweep");
   const measure = sensitivitySettings(values, types, settings.uniform);
+  // a front from a measured Δ table plans on KLD: every file's KLD is then measured
+  const accuracy = method === "front" && measure?.kind === "measured" ? { ...settings.accuracy, kld: true } : settings.accuracy;
   const outDir = path.resolve(values["out-dir"]);
   await fs.mkdir(outDir, { recursive: true });
   const claimed = await claimOutputs(
@@ -46,22 +52,25 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const jsonFile = claimed.paths[0]!;
   try {
     const r = await withSession(positionals[0]!, settings, context, (s) =>
-      sweep(s, { ...settings.uniform, outDir, types, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure ? { estimator: "measured" as const } : {}), presets }),
+      sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
-    const notes = [`hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
+    const notes = [`method: ${r.method}; accuracy axis: ${r.accuracyMetric}`, `hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
     await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: path.join(outDir, "report.html") });
     if (settings.json) {
       console.log(JSON.stringify(summary, null, 2));
       return 0;
     }
-    console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir}`);
-    for (const m of r.models) {
-      console.log(
-        `  ${m.weighting.id.padEnd(22)} ${formatBytes(m.measured.memoryBytes).padStart(11)} ${formatNumber(m.measured.latencyMsPerToken!).padStart(9)} ms ${formatNumber(m.measured.perplexity!).padStart(10)}  ${Object.entries(m.plan.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")}`,
-      );
-    }
+    console.log(`${r.models.length} weightings → ${new Set(r.models.map((m) => m.file)).size} distinct models in ${outDir} (method ${r.method})`);
+    // the one wording of every table (core/format.ts): latency median [interval], perplexity (or KLD) ± stderr
+    const accuracyOf = (m: MeasuredModel) =>
+      r.accuracyMetric === "kld" ? (m.kld ? `KLD ${formatNumber(m.kld.mean)} ± ${formatNumber(m.kld.stderr)}` : "") : formatPerplexity(m);
+    const row = (name: string, m: MeasuredModel, types: string) =>
+      `  ${name.padEnd(22)} ${formatBytes(m.memoryBytes).padStart(9)}  ${formatLatency(m).padEnd(34)} ${accuracyOf(m).padStart(20)}  ${types}`;
+    console.log(`  ${"model".padEnd(22)} ${"memory".padStart(9)}  ${LATENCY_HEADER.padEnd(34)} ${(r.accuracyMetric === "kld" ? "KLD ± se" : PERPLEXITY_HEADER).padStart(20)}  types`);
+    console.log(row(r.source.label, r.source.measured, ""));
+    for (const m of r.models) console.log(row(m.weighting.id, m.measured, Object.entries(m.distribution).filter(([, n]) => n).map(([t, n]) => `${t}×${n}`).join(" ")));
     console.log(`hypervolume (measured): uniform ${r.measured.uniform.hypervolume.toFixed(4)}, mixed ${r.measured.mixed.hypervolume.toFixed(4)}, union ${r.measured.union.hypervolume.toFixed(4)}, gain ${pct(r.measured.gain)}`);
     console.log(`hypervolume (estimated): gain ${pct(r.estimated.gain)}`);
     console.log(`wrote ${jsonFile} and ${path.join(outDir, "report.html")}`);
@@ -78,18 +87,21 @@ function pct(x: number | null): string {
 
 function sweepJson(r: SweepResult): Record<string, unknown> {
   return {
+    source: r.source,
     uniform: r.uniform,
     presets: r.presets,
     files: r.files,
-    estimator: r.models[0]?.plan.estimator,
+    method: r.method,
+    accuracyMetric: r.accuracyMetric,
+    ...(r.method === "paper" ? { estimator: r.models.find((m) => m.method === "paper")?.plan.estimator } : {}),
     scores: r.scores,
     models: r.models.map((m) => ({
       weighting: m.weighting,
       file: m.file,
-      distribution: m.plan.distribution,
-      estimate: m.plan.estimate,
+      distribution: m.distribution,
+      estimate: m.estimate,
       measured: m.measured,
-      allocation: m.plan.allocation,
+      allocation: m.allocation,
     })),
     hypervolume: { measured: r.measured, estimated: r.estimated },
   };

@@ -104,7 +104,7 @@ export {
   type ScheduleStep,
   type TimingSummary,
 } from "./latency-protocol.js";
-export { costKey, fitLatency, isUnit, predictLatency, relativeErrors, unitShapes, unitSum, type LatencyFit, type MatmulCost, type UnitTensor } from "./latency-model.js";
+export { costKey, fitForTable, fitLatency, isUnit, predictLatency, relativeErrors, unitShapes, unitSum, withUnitLatency, type LatencyFit, type MatmulCost, type UnitLatencyInput, type UnitTensor } from "./latency-model.js";
 export { costTableFromMeasured, type MeasuredCostsInput } from "./measured-costs.js";
 export { spreadOnFront, type SpreadMix, type SpreadSelection } from "./spread.js";
 export { frontConstraints, frontBounds, type FrontLimits, type AccuracyColumn } from "./front-limits.js";

@@ -10,7 +10,9 @@
 // neighbours in a full graph (caches, thread wake-ups), by a factor that is the same for every
 // unit to first order. With one uniform file only the fixed part is fitted (scale 1).
 // Pure arithmetic: the measurements come in as tables.
+import type { CostTable, UnitCost } from "./cost-table.js";
 import { MethodInputError, describeValue } from "./errors.js";
+import type { GgmlType } from "./types.js";
 
 /** A weight tensor of a file: row length k (ne0), rows n (ne1), its ggml type name. */
 export interface UnitTensor {
@@ -101,7 +103,7 @@ export function unitSum(tensors: readonly UnitTensor[], costs: ReadonlyMap<strin
  * @example
  * fitLatency([{ unitSumMs: 10, measuredMs: 25 }, { unitSumMs: 20, measuredMs: 45 }]) // { fixedMs: 5, scale: 2, residualsMs: [0, 0] }
  */
-export function fitLatency(points: readonly { readonly unitSumMs: number; readonly measuredMs: number }[], mode: "affine" | "offset" = "affine"): LatencyFit {
+export function fitLatency(points: readonly { readonly unitSumMs: number; readonly measuredMs: number }[], mode: "affine" | "offset" | "proportional" = "affine"): LatencyFit {
   if (points.length === 0) throw new MethodInputError("fitting the latency model needs at least one uniform file's measurement");
   for (const p of points) {
     if (!(Number.isFinite(p.unitSumMs) && p.unitSumMs >= 0)) throw new MethodInputError(`unitSumMs must be a finite number ≥ 0 (got ${describeValue(p.unitSumMs)})`);
@@ -112,6 +114,13 @@ export function fitLatency(points: readonly { readonly unitSumMs: number; readon
   const my = points.reduce((a, p) => a + p.measuredMs, 0) / n;
   const sxx = points.reduce((a, p) => a + (p.unitSumMs - mx) ** 2, 0);
   const sxy = points.reduce((a, p) => a + (p.unitSumMs - mx) * (p.measuredMs - my), 0);
+  if (mode === "proportional") {
+    // through the origin: the least-squares scale of measured ≈ scale · sum (all sums ≥ 0, measured > 0)
+    const sxx0 = points.reduce((a, p) => a + p.unitSumMs * p.unitSumMs, 0);
+    if (!(sxx0 > 0)) throw new MethodInputError("a proportional latency fit needs a uniform file with a positive unit sum");
+    const s0 = points.reduce((a, p) => a + p.unitSumMs * p.measuredMs, 0) / sxx0;
+    return { fixedMs: 0, scale: s0, residualsMs: points.map((p) => p.measuredMs - s0 * p.unitSumMs) };
+  }
   // relative tolerance: sums equal up to rounding count as equal
   const scale = mode === "affine" && n >= 2 && sxx > 1e-12 * mx * mx && sxy > 0 ? sxy / sxx : 1;
   const fixedMs = my - scale * mx;
@@ -141,4 +150,73 @@ export function relativeErrors(predicted: readonly number[], measured: readonly 
   const each = predicted.map((p, i) => (p - (measured[i] as number)) / (measured[i] as number));
   const abs = each.map(Math.abs);
   return { mean: abs.reduce((a, b) => a + b, 0) / abs.length, worst: Math.max(...abs), each };
+}
+
+/**
+ * The fit a cost table can carry: the affine fit, or, when that puts the fixed part below 0 (a
+ * table's fixed latency must be ≥ 0; it happens when noise tilts the line), the fit through the
+ * origin. Either way the differences between mixes come from scale · Σ c.
+ *
+ * @example
+ * fitForTable([{ unitSumMs: 10, measuredMs: 25 }, { unitSumMs: 20, measuredMs: 45 }]) // { fixedMs: 5, scale: 2, residualsMs: [0, 0] }
+ * fitForTable([{ unitSumMs: 10, measuredMs: 10 }, { unitSumMs: 20, measuredMs: 30 }]).fixedMs // 0 (affine: fixed −10)
+ */
+export function fitForTable(points: readonly { readonly unitSumMs: number; readonly measuredMs: number }[]): LatencyFit {
+  const affine = fitLatency(points, "affine");
+  return affine.fixedMs >= 0 ? affine : fitLatency(points, "proportional");
+}
+
+/** Input of {@link withUnitLatency}. */
+export interface UnitLatencyInput {
+  /** Each uniform file's tensors (name, type, shape) by the file's type: a mix takes a unit's tensors from the file of the unit's type. */
+  readonly files: Readonly<Partial<Record<GgmlType, readonly UnitTensor[]>>>;
+  /** c(type, k, n) in ms (per token), keyed by {@link costKey}. */
+  readonly costs: ReadonlyMap<string, number>;
+  /** fixed and scale, fitted on the same uniform files (see {@link fitForTable}). */
+  readonly fit: LatencyFit;
+}
+
+/**
+ * The cost table with the per-unit latency model as its latency column:
+ *   ℓ(u, t)         = scale · Σ_{x ∈ u, x a block weight} c(type of x in the uniform type-t file, shape of x)
+ *   fixed.latencyMs = the fit's fixed part
+ * so a mix's latency is fixed + scale · Σ_u Σ_{x ∈ u} c(x) = {@link predictLatency} of the file the
+ * mix assembles. A unit's tensors outside the blocks (token_embd, output at tensor granularity)
+ * cost 0 in every type: the model keeps them in the fixed part at the uniform files' non-layer type.
+ * Bytes, KLD and perplexity are left as they are.
+ *
+ * Hand-worked in test/unit/method/latency-model.test.ts.
+ *
+ * @example
+ * withUnitLatency(table, { files: { q8_0: q8Tensors, q4_K: q4Tensors }, costs, fit: { fixedMs: 5, scale: 2, residualsMs: [] } }).fixed.latencyMs // 5
+ */
+export function withUnitLatency(table: CostTable, input: UnitLatencyInput): CostTable {
+  const { fit } = input;
+  if (!(Number.isFinite(fit.scale) && fit.scale > 0)) throw new MethodInputError(`the latency fit's scale must be a positive number (got ${describeValue(fit.scale)})`);
+  if (!(Number.isFinite(fit.fixedMs) && fit.fixedMs >= 0)) throw new MethodInputError(`the latency fit's fixed part must be ≥ 0 for a cost table (got ${describeValue(fit.fixedMs)}); fit it with fitForTable`);
+  const byType = new Map<string, Map<string, UnitTensor>>();
+  for (const t of table.types) {
+    const tensors = input.files[t];
+    if (tensors === undefined) throw new MethodInputError(`no tensor list for the uniform ${t} file; the per-unit latency model needs every candidate type's file`);
+    byType.set(t, new Map(tensors.map((x) => [x.name, x])));
+  }
+  return {
+    ...table,
+    units: table.units.map((unit) => {
+      const tensors = unit.tensors;
+      if (tensors === undefined || tensors.length === 0) throw new MethodInputError(`unit ${JSON.stringify(unit.name)} names no tensors; the per-unit latency model prices tensors`);
+      const costs: Partial<Record<GgmlType, UnitCost>> = {};
+      for (const [type, cost] of Object.entries(unit.costs) as [GgmlType, UnitCost][]) {
+        const file = byType.get(type)!;
+        const inUnit = tensors.map((name) => {
+          const x = file.get(name);
+          if (x === undefined) throw new MethodInputError(`the uniform ${type} file has no tensor ${JSON.stringify(name)} (unit ${JSON.stringify(unit.name)})`);
+          return x;
+        });
+        costs[type] = { ...cost, latencyMs: fit.scale * unitSum(inUnit, input.costs) };
+      }
+      return { ...unit, costs };
+    }),
+    fixed: { ...table.fixed, latencyMs: fit.fixedMs },
+  };
 }

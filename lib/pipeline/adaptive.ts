@@ -5,19 +5,20 @@
  * only plans, assembles and measures the new file.
  */
 import type { AssembleResult } from "../ops/assemble.js";
-import { InputError } from "../core/errors.js";
 import { requireOutputPath } from "../core/files.js";
 import { plan, type Constraints, type PlanResult } from "../method/plan.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
-import { measureModel, type MeasuredModel } from "./measure-file.js";
+import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleMix } from "./mixed.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
-import { DEFAULT_NON_LAYER_TYPE, uniformModels } from "./uniform.js";
+import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
+import { publishedSource, type SourceModel } from "./source.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -30,10 +31,13 @@ export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly measureResult?: boolean;
   /** extra profiles to merge before planning (e.g. latency measured on the edge device) */
   readonly profile?: ProfileFile;
+  /** the latency the plan optimizes (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
 export interface AdaptiveResult {
   readonly plan: PlanResult;
+  /** the profile planned from, its latency the criterion's */
   readonly profile: ProfileFile;
   readonly scores: Awaited<ReturnType<typeof scoreLayers>>["scores"];
   readonly output: AssembleResult;
@@ -41,6 +45,8 @@ export interface AdaptiveResult {
   /** measurements of the uniform files and of the result (when measured) */
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
+  readonly source: SourceModel | null;
   /** the run was interrupted after the output was published, while measuring it: the output is complete */
   readonly interrupted?: boolean;
 }
@@ -48,10 +54,7 @@ export interface AdaptiveResult {
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
   // a bad output path fails now, not after minutes of profiling
   await requireOutputPath(o.output, "output", [s.model]);
-  if (o.profile && o.profile.model.sha256 !== s.sha256) {
-    throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
-  }
-  const { profile, files } = o.profile ? { profile: o.profile, files: await uniformModels(s, o.types, o) } : await profileModel(s, o);
+  const { profile, files, source: profiled } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({
     profile: toMethodProfile(profile, o.types),
@@ -68,21 +71,13 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     nonLayerType,
     ...(o.weighting ? { weighting: o.weighting } : {}),
   });
-  const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
-  for (const type of o.types) {
-    const t = profile.types[type];
-    if (t) uniform[type] = t as unknown as MeasuredModel;
-  }
-  // the output is published: an interrupt from here on stops the measurement, not the run's success
-  let result: MeasuredModel | null = null;
-  let interrupted = false;
-  if (o.measureResult ?? true) {
-    try {
-      result = await measureModel(s, output.output, "result", o);
-    } catch (e) {
-      if ((e as Error).name !== "AbortError") throw e;
-      interrupted = true;
-    }
-  }
-  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, ...(interrupted ? { interrupted } : {}) };
+  const uniform = uniformMeasurements(profile, o.types);
+  const measure = o.measureResult ?? true;
+  const criterion = o.latencyCriterion ?? "decode";
+  const published = await publishedSource(s, profiled, measure, o);
+  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
+  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
+  const result = measured.result && latencyFor(measured.result, criterion, "the result");
+  const interrupted = measured.interrupted;
+  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

@@ -9,6 +9,9 @@
  * uniform files' headers, and each unit's parameter share of the uniform latency (as the
  * `weighted` estimator splits it). Otherwise today's estimators as a sub-layer table
  * (costTableFromProfile), whose accuracy column is then the profile's perplexity, not KLD.
+ * Latency is the criterion's (decode or prefill, latency-criterion.ts); with `latencyModel: "unit"`
+ * the latency column is the per-unit model measured on this device (unit-latency.ts) instead of
+ * the parameter-share split.
  */
 import { requireOutputPath } from "../core/files.js";
 import type { AssembleResult } from "../ops/assemble.js";
@@ -21,9 +24,10 @@ import { costTableFromProfile } from "../method/profile-costs.js";
 import type { ScoresFile } from "../method/scores.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
-import { measureModel, type MeasuredModel } from "./measure-file.js";
+import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleTensors } from "./mixed.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
+import { publishedSource, type SourceModel } from "./source.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import type { Session } from "./session.js";
@@ -32,6 +36,9 @@ import { planUnits } from "../gguf/units.js";
 import { costTableFromMeasured } from "../method/measured-costs.js";
 import type { SensitivityTable } from "../method/sensitivity.js";
 import { asInputError, InputError } from "../core/errors.js";
+import type { LatencyFit } from "../method/latency-model.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
+import { unitLatencyModel, unitLatencyTable, type LatencyModelName } from "./unit-latency.js";
 
 
 /** A cost table and where it came from. */
@@ -138,26 +145,51 @@ export interface FrontQuantizeOptions extends Omit<ProfileOptions, "only"> {
   readonly score: ScoreOptions;
   /** measure the mixed model too (default true) */
   readonly measureResult?: boolean;
+  /** a profile to use instead of profiling here (e.g. latency measured on the edge device) */
+  readonly profile?: ProfileFile;
+  /** the latency the front optimizes (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
+  /** the front's latency column: the parameter-share split of the uniform latency (default) or the per-unit model */
+  readonly latencyModel?: LatencyModelName;
+}
+
+/** How the front's latency column was made. */
+export interface FrontLatency {
+  readonly criterion: LatencyCriterion;
+  readonly model: LatencyModelName;
+  /** the per-unit model's fit (model "unit"): fixed part, scale, the uniform files' residuals */
+  readonly fit?: LatencyFit;
 }
 
 /** The model's cost table and front, from the cached uniform files, profile and scores. */
 export interface ModelFront {
+  /** the profile, its latency the criterion's */
   readonly profile: ProfileFile;
   readonly scores: ScoresFile;
   readonly files: Map<GgmlType, string>;
   readonly costs: UnitCosts;
   readonly front: Front;
+  readonly latency: FrontLatency;
+  /** the source model, when `source` was asked of the profiling run (profile.ts) */
+  readonly source?: SourceModel;
 }
 
 /** Profiles (cached), scores (cached) and builds the front, its grid spent inside `bounds`. */
 export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "output" | "weights">, bounds?: FrontOptions["bounds"]): Promise<ModelFront> {
-  const { profile, files } = await profileModel(s, o);
+  const { profile, files, source } = await profileOrGiven(s, o);
+  const criterion = o.latencyCriterion ?? "decode";
   const { scores } = await scoreLayers(s, o.score);
-  const costs = await unitCosts(s, { profile, scores, types: o.types, files, uniform: o });
+  let costs = await unitCosts(s, { profile, scores, types: o.types, files, uniform: o });
+  let latency: FrontLatency = { criterion, model: "share" };
+  if (o.latencyModel === "unit") {
+    const model = await unitLatencyModel(s, { files, profile, types: o.types, latency: o.latency, criterion });
+    costs = { ...costs, table: unitLatencyTable(costs.table, model) };
+    latency = { criterion, model: "unit", fit: model.fit };
+  }
   s.onStep?.("front", 0);
   const front = paretoFront(costs.table, bounds ? { bounds } : {});
   s.onStep?.("front", 1);
-  return { profile, scores, files, costs, front };
+  return { profile, scores, files, costs, front, latency, ...(source ? { source } : {}) };
 }
 
 export interface FrontResult {
@@ -167,7 +199,13 @@ export interface FrontResult {
   readonly tensorTypes: Readonly<Record<string, GgmlType>>;
   readonly output: AssembleResult;
   readonly nonLayerType: string;
+  /** measurements of the uniform files (from the profile) */
+  readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
   readonly result: MeasuredModel | null;
+  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
+  readonly source: SourceModel | null;
+  /** the run was interrupted after the output was published, while measuring it: the output is complete */
+  readonly interrupted?: boolean;
 }
 
 /** Type per tensor of a mix given per unit. */
@@ -204,10 +242,17 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 /** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
   await requireOutputPath(o.output, "output", [s.model]);
-  const m = await modelFront(s, o, frontBounds(o.limits ?? {}));
+  const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
-  const result = (o.measureResult ?? true) ? await measureModel(s, output.output, "result", o) : null;
-  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, result };
+  const uniform = uniformMeasurements(m.profile, o.types);
+  const measure = o.measureResult ?? true;
+  const criterion = o.latencyCriterion ?? "decode";
+  const published = await publishedSource(s, m.source, measure, o);
+  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
+  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
+  const result = measured.result && latencyFor(measured.result, criterion, "the result");
+  const interrupted = measured.interrupted;
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
 }

@@ -244,6 +244,23 @@ async function cachedJson<T>(
 /** One model's three metrics (latency and accuracy optional for partial runs). */
 export interface MeasuredModel extends MemoryMetrics, Partial<LatencyMetrics>, Partial<AccuracyMetrics> {}
 
+/**
+ * Memory, latency and accuracy of several files: memory and accuracy file by file, latency of all
+ * of them in one interleaved run ({@link measureLatencies}), so the files of one comparison share
+ * the machine's drift. Each result cached as for {@link measureModel}.
+ */
+export async function measureModels(
+  s: Session,
+  files: readonly { readonly file: string; readonly label: string }[],
+  o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings },
+): Promise<MeasuredModel[]> {
+  const memory = await Promise.all(files.map((f) => measureMemory(f.file)));
+  const latency = await measureLatencies(s, files, o.latency);
+  const out: MeasuredModel[] = [];
+  for (const [i, f] of files.entries()) out.push({ ...memory[i]!, ...latency[i]!, ...(await measureAccuracy(s, f.file, f.label, o.accuracy)) });
+  return out;
+}
+
 /** Memory, latency and accuracy of `file`, each cached as above. */
 export async function measureModel(s: Session, file: string, label: string, o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings }): Promise<MeasuredModel> {
   return {
@@ -251,4 +268,21 @@ export async function measureModel(s: Session, file: string, label: string, o: {
     ...(await measureLatency(s, file, label, o.latency)),
     ...(await measureAccuracy(s, file, label, o.accuracy)),
   };
+}
+
+/**
+ * Measures a file the run has already published: an interrupt now stops the measurement, not the
+ * run's success (the file is complete), so it is reported as `interrupted`, not thrown.
+ */
+export async function measurePublished(
+  s: Session,
+  file: string,
+  o: { readonly latency: LatencySettings; readonly accuracy: AccuracySettings },
+): Promise<{ readonly result: MeasuredModel | null; readonly interrupted: boolean }> {
+  try {
+    return { result: await measureModel(s, file, "result", o), interrupted: false };
+  } catch (e) {
+    if ((e as Error).name !== "AbortError") throw e;
+    return { result: null, interrupted: true };
+  }
 }

@@ -7,9 +7,12 @@ import path from "node:path";
 import type { LayerName } from "../method/layers.js";
 import type { GgmlType } from "../method/types.js";
 import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
-import { LATENCY_RULES, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
+import { LATENCY_RULES, type MeasuredModel, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
 import type { Session } from "./session.js";
+import { measureSource, type SourceModel } from "./source.js";
 import { quantizationSettings, uniformModels, type UniformOptions } from "./uniform.js";
+import { InputError } from "../core/errors.js";
+import { profileForCriterion, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface ProfileOptions extends UniformOptions {
   readonly types: readonly GgmlType[];
@@ -17,9 +20,11 @@ export interface ProfileOptions extends UniformOptions {
   readonly only?: "latency" | "accuracy";
   readonly latency: LatencySettings;
   readonly accuracy: AccuracySettings;
+  /** also measure the source model (the reports' reference point), its latency in the uniform files' interleaved run */
+  readonly source?: boolean;
 }
 
-export async function profileModel(s: Session, o: ProfileOptions): Promise<{ profile: ProfileFile; files: Map<GgmlType, string> }> {
+export async function profileModel(s: Session, o: ProfileOptions): Promise<{ profile: ProfileFile; files: Map<GgmlType, string>; source?: SourceModel }> {
   const files = await uniformModels(s, o.types, o);
   const groups: readonly MetricGroup[] = o.only === "latency" ? ["memory", "latency"] : o.only === "accuracy" ? ["accuracy"] : ["memory", "latency", "accuracy"];
   const provenance = (settings: Record<string, unknown>): Provenance => ({
@@ -30,7 +35,9 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
   });
   const types: Partial<Record<GgmlType, TypeMeasurements>> = {};
   // the uniform files are compared with each other: measured together, interleaved
-  const latencies = groups.includes("latency") ? await measureLatencies(s, o.types.map((type) => ({ file: files.get(type)!, label: type })), o.latency) : [];
+  // (the source too, when asked: it is the reference the uniform files are read against)
+  const latencyFiles = [...o.types.map((type) => ({ file: files.get(type)!, label: type })), ...(o.source ? [{ file: s.model, label: "source" }] : [])];
+  const latencies = groups.includes("latency") ? await measureLatencies(s, latencyFiles, o.latency) : [];
   for (const [index, type] of o.types.entries()) {
     const file = files.get(type)!;
     const memory = await measureMemory(file);
@@ -71,5 +78,38 @@ export async function profileModel(s: Session, o: ProfileOptions): Promise<{ pro
     types,
     layerParams,
   };
-  return { profile, files };
+  const source = o.source
+    ? await measureSource(s, groups.includes("accuracy") ? { accuracy: o.accuracy } : {}, groups.includes("latency") ? latencies[o.types.length] : undefined)
+    : undefined;
+  return { profile, files, ...(source ? { source } : {}) };
+}
+
+/**
+ * The uniform files and their profile, its latency the criterion's (latency-criterion.ts): `given` (e.g. latency measured on the edge device, merged
+ * by the CLI) when there is one, after checking that it measured this model; else profiled here
+ * (with the source model when `o.source`, as measured: a given profile has none, see {@link publishedSource}).
+ */
+export async function profileOrGiven(
+  s: Session,
+  o: ProfileOptions & { readonly profile?: ProfileFile; readonly latencyCriterion?: LatencyCriterion },
+): Promise<{ profile: ProfileFile; files: Map<GgmlType, string>; source?: SourceModel }> {
+  const criterion = o.latencyCriterion ?? "decode";
+  if (o.profile === undefined) {
+    const measured = await profileModel(s, o);
+    return { profile: profileForCriterion(measured.profile, criterion), files: measured.files, ...(measured.source ? { source: measured.source } : {}) };
+  }
+  if (o.profile.model.sha256 !== s.sha256) {
+    throw new InputError(`the profile measured ${o.profile.model.name} (sha256 ${o.profile.model.sha256.slice(0, 12)}…), not ${s.model}`);
+  }
+  // a given profile without the criterion's latency fails now, before any quantization
+  const profile = profileForCriterion(o.profile, criterion);
+  return { profile, files: await uniformModels(s, o.types, o) };
+}
+
+/** The uniform files' measurements as the profile holds them, one per type it measured. */
+export function uniformMeasurements(profile: ProfileFile, types: readonly GgmlType[]): Partial<Record<GgmlType, MeasuredModel>> {
+  const out: Partial<Record<GgmlType, MeasuredModel>> = {};
+  // a profile entry is a MeasuredModel's fields plus provenance (profile-file.ts)
+  for (const type of types) if (profile.types[type]) out[type] = profile.types[type] as unknown as MeasuredModel;
+  return out;
 }

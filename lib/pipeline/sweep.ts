@@ -1,8 +1,13 @@
 /**
- * `sweep`: the paper's experiment on one model. Plans under every weighting (28 by default),
- * assembles each distinct allocation once, measures every mixed model the same way as the
- * uniform set (and, optionally, llama.cpp's preset mixes as a harder baseline), and reports the
- * hypervolume of the measured points next to that of the estimates.
+ * `sweep`: the paper's experiment on one model. Plans under every weighting (28 by default) with
+ * the paper's method or on the front (`method`), assembles each distinct allocation once,
+ * measures every mixed model the same way as the uniform set (and, optionally, llama.cpp's preset
+ * mixes as a harder baseline; the mixes and presets in one interleaved latency run), and reports
+ * the hypervolume of the measured points next to that of the estimates.
+ *
+ * The accuracy axis is the one the method planned on: perplexity for the paper's method and for a
+ * front built from the profile, KLD for a front built from a measured Δ table (then every file's
+ * KLD is measured, uniform files included).
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -15,13 +20,18 @@ import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import { PAPER_WEIGHTINGS, type Weighting } from "../method/weightings.js";
 import { quantize } from "../ops/quantize.js";
-import { measureModel, type MeasuredModel } from "./measure-file.js";
+import { measureModels, type MeasuredModel } from "./measure-file.js";
+import { chooseOnFront, type FrontChoice } from "../method/choose.js";
+import type { AccuracyColumn } from "../method/front-limits.js";
+import { assembleFrontMix, modelFront } from "./front.js";
 import { assembleMix } from "./mixed.js";
 import { toMethodProfile } from "./profile-file.js";
-import { profileModel, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import { measureSource, type SourceModel } from "./source.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
+import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   /** folder for the mixed models (created if missing) */
@@ -32,14 +42,27 @@ export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   readonly score: ScoreOptions;
   /** llama.cpp presets to measure as a baseline, e.g. ["Q3_K_M", "Q4_K_M", "Q5_K_M"] */
   readonly presets?: readonly string[];
+  /** the paper's enumeration + Algorithm 1 (default), or TOPSIS on the Pareto front */
+  readonly method?: SweepMethod;
+  /** the latency the plans and the hypervolume use (default decode) */
+  readonly latencyCriterion?: LatencyCriterion;
 }
 
-export interface SweepModel {
+export type SweepMethod = "paper" | "front";
+
+interface SweepModelCommon {
   readonly weighting: Weighting;
-  readonly plan: PlanResult;
   readonly file: string;
   readonly measured: MeasuredModel;
+  /** type per planned unit (sub-layer, or tensor for a front from a per-tensor table) */
+  readonly allocation: Readonly<Record<string, GgmlType>>;
+  readonly distribution: Readonly<Partial<Record<GgmlType, number>>>;
+  /** the method's estimate, its accuracy on the sweep's axis ({@link SweepResult.accuracyMetric}) */
+  readonly estimate: Estimate;
 }
+
+/** One weighting's mix: the paper's plan, or the front's choice. */
+export type SweepModel = SweepModelCommon & ({ readonly method: "paper"; readonly plan: PlanResult } | { readonly method: "front"; readonly choice: FrontChoice });
 
 export interface SweepResult {
   readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
@@ -52,8 +75,13 @@ export interface SweepResult {
   readonly scores: ScoresFile;
   /** the method profile the plans were made from */
   readonly profile: Profile;
+  readonly method: SweepMethod;
+  /** the accuracy axis of the estimates and the hypervolume */
+  readonly accuracyMetric: AccuracyColumn;
   readonly models: readonly SweepModel[];
   readonly presets: Readonly<Record<string, MeasuredModel>>;
+  /** the source model, measured with the uniform set (the report's reference point) */
+  readonly source: SourceModel;
   /** hypervolume of the measured points */
   readonly measured: HypervolumeReport;
   /** hypervolume of the method's estimates for the same plans (how far the estimates carry) */
@@ -62,40 +90,56 @@ export interface SweepResult {
 
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
-  const { profile, files: uniformFiles } = await profileModel(s, o);
+  const method = o.method ?? "paper";
+  const criterion = o.latencyCriterion ?? "decode";
+  const { profile, files: uniformFiles, source: measuredSource } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const methodProfile = toMethodProfile(profile, o.types);
-  const plans = planSweep({
-    profile: methodProfile,
-    scores,
-    weightings: weightings.map((w) => w.weights),
-    types: o.types,
-    ...(o.constraints ? { constraints: o.constraints } : {}),
-    ...(o.estimator ? { estimator: o.estimator } : {}),
-  });
+  const nonLayerType = o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
   await fs.mkdir(o.outDir, { recursive: true });
-  const byAllocation = new Map<string, { file: string; measured: MeasuredModel }>();
-  const models: SweepModel[] = [];
-  for (let i = 0; i < weightings.length; i++) {
-    const weighting = weightings[i]!;
-    const p = plans[i]!;
-    const key = JSON.stringify(p.allocation);
-    let done = byAllocation.get(key);
-    if (!done) {
-      const file = path.join(path.resolve(o.outDir), `${weighting.id}.gguf`);
-      await assembleMix(s, uniformFiles, p.allocation, file, {
-        weights: p.weights,
-        distribution: p.distribution,
-        nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE,
-        weighting: weighting.id,
-      });
-      done = { file, measured: await measureModel(s, file, weighting.id, o) };
-      byAllocation.set(key, done);
+  const fileOf = (w: Weighting) => path.join(path.resolve(o.outDir), `${w.id}.gguf`);
+  // one file per distinct allocation, named after the first weighting that chose it
+  const byAllocation = new Map<string, string>();
+  const planned: Unmeasured<SweepModel>[] = [];
+  let accuracyMetric: AccuracyColumn = "perplexity";
+  if (method === "paper") {
+    const plans = planSweep({
+      profile: methodProfile,
+      scores,
+      weightings: weightings.map((w) => w.weights),
+      types: o.types,
+      ...(o.constraints ? { constraints: o.constraints } : {}),
+      ...(o.estimator ? { estimator: o.estimator } : {}),
+    });
+    for (const [i, weighting] of weightings.entries()) {
+      const p = plans[i]!;
+      const key = JSON.stringify(p.allocation);
+      let file = byAllocation.get(key);
+      if (file === undefined) {
+        file = fileOf(weighting);
+        await assembleMix(s, uniformFiles, p.allocation, file, { weights: p.weights, distribution: p.distribution, nonLayerType, weighting: weighting.id });
+        byAllocation.set(key, file);
+      }
+      planned.push({ method, weighting, plan: p, file, allocation: p.allocation, distribution: p.distribution, estimate: p.estimate });
+      s.onStep?.("sweep", (i + 1) / weightings.length);
     }
-    models.push({ weighting, plan: p, file: done.file, measured: done.measured });
-    s.onStep?.("sweep", (i + 1) / weightings.length);
+  } else {
+    const m = await modelFront(s, o);
+    accuracyMetric = m.costs.accuracy;
+    for (const [i, weighting] of weightings.entries()) {
+      const choice = chooseOnFront(m.front, { weights: weighting.weights, ...(o.constraints ? { constraints: o.constraints } : {}) });
+      const key = JSON.stringify(choice.assignment);
+      let file = byAllocation.get(key);
+      if (file === undefined) {
+        file = fileOf(weighting);
+        await assembleFrontMix(s, m, choice, file, { weighting: weighting.id, nonLayerType });
+        byAllocation.set(key, file);
+      }
+      const e = choice.estimate;
+      planned.push({ method, weighting, choice, file, allocation: choice.assignment, distribution: choice.distribution, estimate: { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } });
+      s.onStep?.("sweep", (i + 1) / weightings.length);
+    }
   }
-  const presets: Record<string, MeasuredModel> = {};
   const presetFiles: Record<string, string> = {};
   for (const preset of o.presets ?? []) {
     const entry = await s.cache.getOrCreate(
@@ -106,16 +150,34 @@ export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
       { description: `${path.basename(s.model)} quantized with llama.cpp's ${preset} preset` },
     );
     presetFiles[preset] = path.join(entry.dir, "model.gguf");
-    presets[preset] = await measureModel(s, presetFiles[preset], preset, o);
   }
-  const uniform: Partial<Record<GgmlType, MeasuredModel>> = {};
-  for (const type of o.types) uniform[type] = profile.types[type] as unknown as MeasuredModel;
-  const point = (m: MeasuredModel): Estimate => ({ memoryBytes: m.memoryBytes, latencyMsPerToken: m.latencyMsPerToken!, perplexity: m.perplexity! });
-  const uniformPoints = o.types.map((t) => point(uniform[t]!));
-  const distinct = [...byAllocation.values()].map((d) => point(d.measured));
-  const presetPoints = Object.values(presets).map(point);
+  // the mixes and the presets measured together: one interleaved latency run over all of them
+  const mixFiles = [...byAllocation.values()];
+  const toMeasure = [...mixFiles.map((file) => ({ file, label: path.basename(file, ".gguf") })), ...Object.entries(presetFiles).map(([label, file]) => ({ file, label }))];
+  const measuredList = (await measureModels(s, toMeasure, o)).map((m, i) => latencyFor(m, criterion, toMeasure[i]!.label));
+  const measuredOf = new Map(toMeasure.map((f, i) => [f.file, measuredList[i]!]));
+  const models: SweepModel[] = planned.map((p) => ({ ...p, measured: measuredOf.get(p.file)! }) as SweepModel);
+  const presets: Record<string, MeasuredModel> = Object.fromEntries(Object.entries(presetFiles).map(([preset, file]) => [preset, measuredOf.get(file)!]));
+  const uniform = uniformMeasurements(profile, o.types);
+  const point = (m: MeasuredModel, what: string): Estimate => ({ memoryBytes: m.memoryBytes, latencyMsPerToken: m.latencyMsPerToken!, perplexity: accuracyOf(m, accuracyMetric, what) });
+  const uniformPoints = o.types.map((t) => point(uniform[t]!, `uniform ${t}`));
+  const distinct = mixFiles.map((f) => point(measuredOf.get(f)!, path.basename(f)));
+  const presetPoints = Object.entries(presets).map(([name, m]) => point(m, name));
   const measured = hypervolumeReport({ uniform: uniformPoints, mixed: distinct, ...(presetPoints.length > 0 ? { baseline: presetPoints } : {}) });
-  const estimated = hypervolumeReport({ uniform: uniformPoints, mixed: plans.map((p) => p.estimate) });
+  const estimated = hypervolumeReport({ uniform: uniformPoints, mixed: planned.map((p) => p.estimate) });
   const files = { uniform: Object.fromEntries(o.types.map((t) => [t, uniformFiles.get(t)!])), presets: presetFiles };
-  return { uniform, files, scores, profile: methodProfile, models, presets, measured, estimated };
+  // the source: from the profiling run, or (a given profile) measured here like the mixes
+  const raw = measuredSource ?? (await measureSource(s, o));
+  const source = { ...raw, measured: latencyFor(raw.measured, criterion, "the source model") };
+  return { uniform, files, scores, profile: methodProfile, method, accuracyMetric, models, presets, source, measured, estimated };
+}
+
+/** A union member by member without its measurement (Omit alone would merge the members). */
+type Unmeasured<T> = T extends unknown ? Omit<T, "measured"> : never;
+
+/** A measured model's value on the accuracy axis; KLD must have been measured when it is the axis. */
+function accuracyOf(m: MeasuredModel, metric: AccuracyColumn, what: string): number {
+  if (metric === "perplexity") return m.perplexity!;
+  if (m.kld === undefined) throw new Error(`${what} has no KLD measurement, but the front planned on KLD (measure with kld: true)`);
+  return m.kld.mean;
 }

@@ -9,7 +9,8 @@
  *   request is dropped or moved mid-generation. (One context sequence: requests run one at a
  *   time.)
  * - State is re-checked on demand ({@link AdaptiveModel.recheck}) and, with `intervalMs`, on a
- *   timer. The choice is {@link choose}'s, with the loaded variant as `current` and resident, so
+ *   timer; a tick while the timer's previous re-check still waits behind a long request is
+ *   skipped, so re-checks do not pile up in the queue. The choice is {@link choose}'s, with the loaded variant as `current` and resident, so
  *   its hysteresis margin prevents flapping and its own memory counts as free (the swap
  *   disposes the old model before loading the new one). If the new one fails to load, the old
  *   one is loaded again and the error reported.
@@ -20,7 +21,9 @@
  *   not a bandit: a variant's speed on one device is a fixed quantity once throttling is
  *   divided out, so the sample mean is its best estimate, and exploring (running a variant the
  *   constraints did not choose, to learn its speed) is what a device short of memory or time
- *   must not do. Variants not run keep their benchmark figures. {@link AdaptiveModel.saveLearned}
+ *   must not do. Variants not run keep their benchmark figures; the picker scales those by how
+ *   much slower than benchmarked the observed variants serve (choose.ts, rule 3), so the variant
+ *   that has been serving is not compared raw against benchmarks it never ran under. {@link AdaptiveModel.saveLearned}
  *   writes the learned figures into portfolio.json atomically.
  */
 import path from "node:path";
@@ -70,7 +73,10 @@ export interface AdaptiveModelOptions {
   readonly loader?: VariantLoader;
   /** re-check the state this often (ms); default: only on demand */
   readonly intervalMs?: number;
-  /** learn decode speed per variant (default true) */
+  /**
+   * learn decode speed per variant (default true); it needs `device`, and that device's latency
+   * entries in the manifest (`apreqel portfolio profile DIR` on it): without them nothing is learned
+   */
   readonly learn?: boolean;
   readonly onEvent?: (event: AdaptiveEvent) => void;
 }
@@ -86,6 +92,8 @@ export class AdaptiveModel {
   #queue: Promise<unknown> = Promise.resolve();
   #throttle = 1;
   #timer: NodeJS.Timeout | undefined;
+  /** the timer's re-check while it waits in the queue or runs */
+  #ticking = false;
   #disposed = false;
   /** set when a failed switch could not reload the previous variant either: nothing is loaded */
   #broken: Error | undefined;
@@ -126,7 +134,7 @@ export class AdaptiveModel {
     self.#throttle = state.throttle ?? 1;
     o.onEvent?.({ type: "loaded", variant: choice.variant.name, reason: choice.reason });
     if (o.intervalMs !== undefined) {
-      self.#timer = setInterval(() => void self.recheck().catch((e: unknown) => o.onEvent?.({ type: "error", error: e as Error })), o.intervalMs);
+      self.#timer = setInterval(() => self.#tick(), o.intervalMs);
       self.#timer.unref(); // a timer alone must not keep the process alive
     }
     return self;
@@ -204,6 +212,14 @@ export class AdaptiveModel {
     clearInterval(this.#timer);
     await this.#queue.catch(() => undefined); // failures were already reported to their callers
     if (this.#broken === undefined) await this.#loaded.model.dispose();
+  }
+
+  #tick(): void {
+    if (this.#ticking || this.#disposed) return;
+    this.#ticking = true;
+    this.recheck()
+      .catch((e: unknown) => this.#o.onEvent?.({ type: "error", error: e as Error }))
+      .finally(() => (this.#ticking = false));
   }
 
   #enqueue<T>(task: () => Promise<T>): Promise<T> {

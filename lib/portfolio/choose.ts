@@ -16,29 +16,56 @@
  * 3. The state's latency budget is soft: variants over it are dropped, and if none meets it the
  *    fastest that fits is chosen with `budgetMet: false`. Latency is the variant's decode
  *    ms/token on this device (a learned running mean once it has MIN_OBSERVED samples, else the
- *    benchmark mean) times the thermal `throttle` factor (1 = as measured, 1.5 = 50% slower).
+ *    benchmark mean, scaled by how much slower than their benchmarks the learned variants
+ *    serve) times the thermal `throttle` factor (1 = as measured, 1.5 = 50% slower).
  * 4. Weights: the policy's, then adjusted to the state. A criterion only costs while its
  *    resource is scarce: memory's weight is scaled by the memory pressure (0 while even the
  *    largest candidate takes at most `plentiful` of the free memory, rising linearly to 1 when
- *    it takes all of it), latency's by the budget pressure the same way (unchanged when there is
- *    no budget), and what they give up goes to accuracy. So with plenty of memory and slack in
+ *    it takes all of it; with `limits.maxMemoryBytes` the share of that limit counts too, since
+ *    the limit is the memory the model may use however much is free), latency's by the budget
+ *    pressure the same way (unchanged when there is no budget), and what they give up goes to
+ *    accuracy. So with plenty of memory and slack in
  *    the budget the picker moves to the accurate end of the front.
  *    Battery: when the battery is at or below `lowBattery` and not charging, half of the accuracy
  *    weight moves to latency: on one SoC the energy of a token is roughly power × time per token,
  *    and a faster variant is the one reading fewer weight bytes per token, so a cheaper variant
  *    stretches what is left of the charge. Charging, or above the threshold, leaves the weights
  *    as they are.
- * 5. TOPSIS (lib/method/topsis.ts's arithmetic) over the remaining variants, every criterion a
- *    cost: weight bytes, latency, and KLD (perplexity when a variant lacks KLD). Ties (scores
- *    within 1e-12) go to the more accurate variant, then the smaller, then the name.
+ * 5. TOPSIS over the remaining variants, every criterion a cost: weight bytes, latency, and KLD
+ *    (perplexity when a variant lacks KLD), each on a log scale and scaled to the span the
+ *    remaining variants cover, shrunk when that span is inside the measurement noise:
+ *    - Log scale: every one of these costs is a ratio quantity (twice the bytes, twice the
+ *      time per token, twice the divergence), and KLD spans orders of magnitude along a front
+ *      (0.03 to 0.00015 on one 11M model, 200×) while bytes and latency span 2–3×. With the
+ *      paper's vector normalisation (x / ‖x‖) the largest KLD sets the column's scale, so every
+ *      variant at the accurate end normalises to ≈ 0 and a 2× KLD gain there weighed less than
+ *      a 6% latency difference: the picker could not reach the accurate end even with accuracy
+ *      at 0.9. On a log scale a 2× gain counts the same at either end. A KLD of 0 (a copy of
+ *      the source) counts as the smallest measured one: a log scale has no place for 0.
+ *    - Span (min–max) scaling: position = (ln x − ln min) / (ln max − ln min) among the
+ *      variants considered. Vector normalisation is not defined for log values (their origin
+ *      depends on the unit), and the span gives the weights the meaning they have at provisioning:
+ *      "how much of the candidates' range on memory is worth how much of their range on
+ *      accuracy", so under memory pressure `--priority memory` reaches the small end and
+ *      `--priority accuracy` the accurate end. The throttle scales every latency alike, so it
+ *      moves no position; it acts through the budget (rule 3).
+ *    - Noise: a column whose spread (largest − smallest value) is less than two standard errors
+ *      of that difference counts in proportion (a spread of one standard error counts half), so a latency spread measured on a busy machine cannot outweigh a measured
+ *      accuracy gain. Standard errors: latency sd/√reps of the benchmark (a learned mean takes
+ *      the benchmark's relative sd over its samples), KLD and perplexity their stderr, bytes 0.
+ *      The two errors are treated as independent, which overstates the noise of paired
+ *      measurements (the same text, interleaved runs): the rule errs towards "no difference".
+ *    When memory and latency weigh 0 after rule 4 the score is monotone in accuracy, so the most
+ *    accurate variant is chosen (lexicographic accuracy when resources are plentiful). Ties
+ *    (scores within 1e-12) go to the more accurate variant, then the smaller, then the name.
  * 6. Hysteresis: the `current` variant is kept unless it no longer passes 1–3 or the best beats
  *    its score by at least `hysteresis`, so a picker polled as the state drifts does not flap.
  */
 import { formatBytes, formatNumber } from "../core/format.js";
 import { MethodInputError, describeValue, expectFiniteNumber, expectObject } from "../method/errors.js";
-import { closeness, weightedNormalised } from "../method/topsis.js";
+import { closeness } from "../method/topsis.js";
 import { validateWeights, type Weights } from "../method/weights.js";
-import { latencyOn, type PortfolioManifest, type Variant } from "./manifest.js";
+import { latencyOn, type LatencyMeasurement, type PortfolioManifest, type Variant } from "./manifest.js";
 
 /** Learned latency replaces the benchmark once this many requests were observed. */
 export const MIN_OBSERVED = 5;
@@ -142,7 +169,10 @@ interface Row {
   readonly ramRequired: number;
   readonly gpuRequired: number;
   readonly latencyMs: number;
+  /** standard error of latencyMs (rule 5's noise) */
+  readonly latencySe: number;
   readonly accuracy: number;
+  readonly accuracySe: number;
   excluded?: string;
   score?: number;
 }
@@ -186,14 +216,17 @@ export function choose(manifest: PortfolioManifest, state: DeviceState, policy: 
 
   const rows: Row[] = variants.map((v) => {
     const n = need(v);
+    const lat = latencyOf(v);
     return {
       v,
       ramNeed: n.ram,
       gpuNeed: n.gpu,
       ramRequired: withHeadroom(n.ram),
       gpuRequired: withHeadroom(n.gpu),
-      latencyMs: latencyOf(v) * throttle,
+      latencyMs: lat.ms * throttle,
+      latencySe: lat.se * throttle,
       accuracy: accuracyMetric === "kld" ? v.accuracy.kld!.mean : v.accuracy.perplexity.value,
+      accuracySe: accuracyMetric === "kld" ? v.accuracy.kld!.stderr : v.accuracy.perplexity.stderr,
     };
   });
 
@@ -254,7 +287,9 @@ export function choose(manifest: PortfolioManifest, state: DeviceState, policy: 
   const pressure = (share: number): number => clamp01((share - p.plentiful) / (1 - p.plentiful));
   const largest = considered.reduce((a, b) => (b.ramRequired + b.gpuRequired > a.ramRequired + a.gpuRequired ? b : a));
   const share = (required: number, free: number): number => (required === 0 ? 0 : required / free);
-  const memoryShare = Math.max(share(largest.ramRequired, ramFree), share(largest.gpuRequired, gpuFree));
+  const maxMemory = limits.maxMemoryBytes;
+  const limitShare = maxMemory === undefined ? 0 : maxMemory === 0 ? 1 : Math.max(...considered.map((r) => r.ramNeed + r.gpuNeed)) / maxMemory;
+  const memoryShare = Math.max(share(largest.ramRequired, ramFree), share(largest.gpuRequired, gpuFree), limitShare);
   const memoryPressure = pressure(memoryShare);
   const latencyPressure = budget === undefined ? 1 : pressure(Math.max(...considered.map((r) => r.latencyMs)) / budget);
   let w = { ...p.weights };
@@ -272,31 +307,27 @@ export function choose(manifest: PortfolioManifest, state: DeviceState, policy: 
     notes.push(`battery ${Math.round(battery.level * 100)}% and not charging: cheaper preferred`);
   }
 
-  // Rule 5: TOPSIS over the considered variants.
-  const columns = [(r: Row) => r.v.weightBytes, (r: Row) => r.latencyMs, (r: Row) => r.accuracy] as const;
+  // Rule 5: TOPSIS over the considered variants, each column on a log scale within its span.
+  const columns = [
+    logSpan(considered.map((r) => ({ value: r.v.weightBytes, se: 0 }))),
+    logSpan(considered.map((r) => ({ value: r.latencyMs, se: r.latencySe }))),
+    logSpan(considered.map((r) => ({ value: r.accuracy, se: r.accuracySe }))),
+  ];
   const weights = [w.memory, w.latency, w.accuracy];
-  const norms = columns.map((col) => Math.sqrt(considered.reduce((sum, r) => sum + col(r) ** 2, 0)));
-  const ideal = [Infinity, Infinity, Infinity];
-  const anti = [-Infinity, -Infinity, -Infinity];
-  for (const r of considered) {
-    for (let j = 0; j < 3; j++) {
-      const x = weightedNormalised(columns[j]!(r), norms[j]!, weights[j]!);
-      if (x < ideal[j]!) ideal[j] = x;
-      if (x > anti[j]!) anti[j] = x;
-    }
-  }
+  // Every column runs from 0 (its best) to its scale, so the ideal is 0 and the anti-ideal the weighted scale.
+  const anti = columns.map((c, j) => weights[j]! * c.scale);
   let best = considered[0]!;
-  for (const r of considered) {
+  considered.forEach((r, i) => {
     let dIdeal = 0;
     let dAnti = 0;
     for (let j = 0; j < 3; j++) {
-      const x = weightedNormalised(columns[j]!(r), norms[j]!, weights[j]!);
-      dIdeal += (x - ideal[j]!) ** 2;
+      const x = weights[j]! * columns[j]!.positions[i]!;
+      dIdeal += x * x;
       dAnti += (x - anti[j]!) ** 2;
     }
     r.score = closeness(Math.sqrt(dIdeal), Math.sqrt(dAnti));
     if (r !== best && (better(-r.score, -best.score!) ?? tieBreak(r, best))) best = r;
-  }
+  });
 
   // Rule 6: hysteresis.
   const why = `${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`;
@@ -319,6 +350,38 @@ export function choose(manifest: PortfolioManifest, state: DeviceState, policy: 
     `"${best.v.name}": best TOPSIS score ${formatNumber(best.score!, 3)} of ${considered.length} variant${considered.length === 1 ? "" : "s"} that fit${budgetText} ` +
     `(${describeRow(best)}; ${weightText}${why})${switched}`;
   return { variant: best.v, reason, kept: false, ...base };
+}
+
+/** One cost column of rule 5: positions in [0, scale], 0 for the best. */
+export interface SpanColumn {
+  /** (ln x − ln min) / (ln max − ln min) × scale per entry, in input order */
+  readonly positions: readonly number[];
+  /** the worst entry's position: 1, less when the spread is inside two standard errors of the
+   * difference between the ends, 0 when every value is equal */
+  readonly scale: number;
+}
+
+/**
+ * Rule 5's column: each value's place on a log scale between the best (smallest) and the worst,
+ * scaled down when the spread between them is inside the noise. A value of 0 counts as the
+ * smallest positive one (a log scale has no place for 0).
+ *
+ * @example
+ * logSpan([{ value: 1, se: 0 }, { value: 2, se: 0 }, { value: 4, se: 0 }]) // positions [0, 0.5, 1], scale 1
+ * logSpan([{ value: 10, se: 1 }, { value: 12, se: 1 }])                    // spread 2 < 2·√2: scale 2/(2√2) = 0.707
+ */
+export function logSpan(entries: readonly { readonly value: number; readonly se: number }[]): SpanColumn {
+  const flat = { positions: entries.map(() => 0), scale: 0 };
+  const positive = entries.filter((e) => e.value > 0);
+  if (positive.length === 0) return flat;
+  const floor = Math.min(...positive.map((e) => e.value));
+  const low = entries.reduce((a, b) => (b.value < a.value ? b : a));
+  const high = entries.reduce((a, b) => (b.value > a.value ? b : a));
+  const span = Math.log(high.value) - Math.log(floor);
+  if (span === 0) return flat;
+  const noise = 2 * Math.hypot(low.se, high.se);
+  const scale = noise === 0 ? 1 : Math.min(1, (high.value - low.value) / noise);
+  return { positions: entries.map((e) => (scale * (Math.log(Math.max(e.value, floor)) - Math.log(floor))) / span), scale };
 }
 
 /** Whether a < b; undefined when they tie (equal within a relative 1e-12). */
@@ -377,15 +440,30 @@ function noFit(rows: readonly Row[], ramFree: number, gpuFree: number, p: Checke
 
 // Which latency applies: this device's when every variant was profiled on it (a learned mean
 // once it has enough samples), else the first device every variant was profiled on, named.
-function latencyReader(variants: readonly Variant[], device: string | undefined): { pick: (v: Variant) => number; source: string } {
+// With each, its standard error: the benchmark's sd/√reps; a learned mean has no spread of its
+// own, so the benchmark's relative sd over its sample count stands in.
+// Learned and benchmark figures are never compared raw: served requests differ from the
+// benchmark (prompt lengths, context fill, other load on the device) in ways that slow every
+// variant alike, and only the variants that ran get learned figures, so raw figures would
+// penalise whichever variant has been serving. A variant without enough observations takes its
+// benchmark times the geometric mean of learned ÷ benchmark over the variants that have them.
+function latencyReader(variants: readonly Variant[], device: string | undefined): { pick: (v: Variant) => { ms: number; se: number }; source: string } {
+  const benchmark = (m: LatencyMeasurement) => ({ ms: m.decode.mean, se: m.decode.sd / Math.sqrt(repsOf(m)) });
   if (device !== undefined && variants.every((v) => latencyOn(v, device) !== undefined)) {
-    const learned = variants.some((v) => (latencyOn(v, device)!.observed?.samples ?? 0) >= MIN_OBSERVED);
+    const observed = (m: LatencyMeasurement) => (m.observed !== undefined && m.observed.samples >= MIN_OBSERVED ? m.observed : undefined);
+    const ratios = variants.map((v) => latencyOn(v, device)!).flatMap((m) => (observed(m) ? [Math.log(observed(m)!.decodeMsPerToken / m.decode.mean)] : []));
+    const served = ratios.length === 0 ? 1 : Math.exp(ratios.reduce((a, b) => a + b, 0) / ratios.length);
     return {
       pick: (v) => {
         const m = latencyOn(v, device)!;
-        return m.observed !== undefined && m.observed.samples >= MIN_OBSERVED ? m.observed.decodeMsPerToken : m.decode.mean;
+        const o = observed(m);
+        if (o === undefined) {
+          const b = benchmark(m);
+          return { ms: b.ms * served, se: b.se * served };
+        }
+        return { ms: o.decodeMsPerToken, se: (o.decodeMsPerToken * m.decode.sd) / m.decode.mean / Math.sqrt(o.samples) };
       },
-      source: learned ? "learned" : "this device",
+      source: ratios.length > 0 ? "learned" : "this device",
     };
   }
   const common = variants[0]!.latency.find((m) => variants.every((v) => latencyOn(v, m.device.fingerprint) !== undefined));
@@ -393,7 +471,13 @@ function latencyReader(variants: readonly Variant[], device: string | undefined)
     throw new MethodInputError("the portfolio's variants have no latency measured on a common device; profile them together (`apreqel portfolio profile DIR`)");
   }
   const fp = common.device.fingerprint;
-  return { pick: (v) => latencyOn(v, fp)!.decode.mean, source: `${fp} (${common.device.hardware.cpu}; not this device)` };
+  return { pick: (v) => benchmark(latencyOn(v, fp)!), source: `${fp} (${common.device.hardware.cpu}; not this device)` };
+}
+
+/** The benchmark's repetitions (settings.reps), 1 when the manifest does not say. */
+function repsOf(m: LatencyMeasurement): number {
+  const reps = m.settings["reps"];
+  return typeof reps === "number" && Number.isSafeInteger(reps) && reps >= 1 ? reps : 1;
 }
 
 interface CheckedPolicy {

@@ -1,5 +1,5 @@
 /** The report page: one self-contained HTML file, charts inlined as SVG, no scripts. */
-import { formatNumber } from "../core/format.js";
+import { formatLatency, formatNumber, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import type { ReportInput } from "./types.js";
 
 /** A rendered chart: its id (also the SVG file name when SVGs are written) and markup. */
@@ -20,29 +20,30 @@ export function escapeHtml(text: string): string {
 }
 
 /**
- * The page: title, notes, the charts, and a table of every point (the numbers behind the charts).
+ * The page: title, notes, the charts, and a table of every point (the numbers behind the charts),
+ * each value printed by core/format.ts as in the CLI's tables.
  *
  * @example
  * const html = reportHtml(input, charts);
  */
 export function reportHtml(input: ReportInput, charts: readonly RenderedChart[]): string {
   const rows = [
+    ...(input.source ? [{ series: "source", name: input.source.label, ...input.source }] : []),
     ...input.uniform.map((p) => ({ series: "uniform", name: p.type, ...p })),
     ...input.mixed.map((p) => ({ series: "mixed", name: `${p.id} (${p.category})`, ...p })),
     ...(input.presets ?? []).map((p) => ({ series: "llama.cpp preset", name: p.preset, ...p })),
     ...(input.references ?? []).map((p) => ({ series: "reference", name: p.label, ...p })),
   ];
-  const pm = (value: number, spread: number | undefined, digits: number): string =>
-    spread === undefined || !Number.isFinite(spread) ? formatNumber(value, digits) : `${formatNumber(value, digits)} ± ${formatNumber(spread, 2)}`;
   const table = rows
     .map(
       (r) =>
         `<tr data-series="${escapeHtml(r.series)}"><td>${escapeHtml(r.series)}</td><td>${escapeHtml(r.name)}</td>` +
-        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${pm(r.latencyMsPerToken, r.latencyMsPerTokenSd, 4)}</td><td>${pm(r.perplexity, r.perplexityStderr, 5)}</td></tr>`,
+        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${formatLatency(r, "")}</td><td>${formatPerplexity(r)}</td></tr>`,
     )
     .join("\n");
   const figures = charts
-    .map((c) => `<figure id="${escapeHtml(c.id)}">${stripXmlProlog(c.svg)}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`)
+    // the Pareto views scale to their column; the type map keeps its size (its cells are 14 px, its text would grow)
+    .map((c) => `<figure id="${escapeHtml(c.id)}"${c.id.startsWith("pareto-") ? ' class="pareto"' : ""}>${stripXmlProlog(c.svg)}<figcaption>${escapeHtml(c.caption)}</figcaption></figure>`)
     .join("\n");
   const notes = (input.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("");
   return `<!doctype html>
@@ -56,7 +57,8 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 1.5rem; }
 figure { margin: 0; }
-figure svg { width: 100%; height: auto; }
+figure svg { max-width: 100%; height: auto; }
+figure.pareto svg { width: 100%; }
 figcaption { font-size: 0.85rem; color: #555; max-width: 40rem; }
 table { border-collapse: collapse; font-size: 0.85rem; margin-top: 1.5rem; }
 td, th { border-bottom: 1px solid #ddd; padding: 0.2rem 0.6rem; text-align: right; }
@@ -70,7 +72,7 @@ ${notes === "" ? "" : `<ul class="notes">${notes}</ul>`}
 ${figures}
 </div>
 <table>
-<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>latency (ms/token ± sd)</th><th>perplexity ± stderr</th></tr></thead>
+<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>${LATENCY_HEADER.replace("/token", " (ms/token)")}</th><th>${PERPLEXITY_HEADER}</th></tr></thead>
 <tbody>
 ${table}
 </tbody>

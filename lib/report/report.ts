@@ -42,7 +42,7 @@ export async function renderCharts(input: ReportInput): Promise<RenderedChart[]>
   if (input.allocations !== undefined && input.allocations.length > 0) {
     charts.push({
       id: "type-map",
-      caption: "Type of each block's attention and FFN sub-layer, per allocation.",
+      caption: "Type of each planned unit (sub-layer or tensor) per block, per allocation.",
       svg: await renderSvg(typeMapSpec(input.allocations, input.uniform.map((u) => u.type))),
     });
   }

@@ -3,9 +3,11 @@ import type { Allocation } from "../method/allocate.js";
 import type { Estimate } from "../method/estimators.js";
 import type { WeightingCategory } from "../method/weightings.js";
 
-/** The spread of a measurement, drawn as error bars and printed as ± (absent for estimates). */
+/** The spread of a measurement, drawn as error bars and printed by core/format.ts (absent for estimates). */
 export interface Spread {
-  /** sd of the latency over repetitions, ms/token */
+  /** the distribution-free interval of the median latency, ms/token (the interleaved protocol's) */
+  readonly latencyInterval?: { readonly low: number; readonly high: number };
+  /** sd of the latency over repetitions, ms/token: drawn only where no interval was measured (older profiles) */
   readonly latencyMsPerTokenSd?: number;
   /** stderr of the perplexity */
   readonly perplexityStderr?: number;
@@ -28,10 +30,10 @@ export interface PresetPoint extends Estimate, Spread {
   readonly preset: string;
 }
 
-/** One allocation to draw in the per-layer type map. */
+/** One allocation to draw in the type map: type per unit (sub-layer, or tensor at tensor granularity). */
 export interface LabelledAllocation {
   readonly label: string;
-  readonly allocation: Allocation;
+  readonly allocation: Allocation | Readonly<Record<string, string>>;
 }
 
 /** Everything a report shows. `measured` says whether the points are measurements or estimates. */
@@ -44,6 +46,8 @@ export interface ReportInput {
   readonly mixed: readonly MixedPoint[];
   readonly presets?: readonly PresetPoint[];
   readonly allocations?: readonly LabelledAllocation[];
-  /** Reference points drawn and labelled as such: the plan's estimate for the chosen mix, the source model. */
+  /** Reference points drawn and labelled as such: the plan's estimate for the chosen mix. */
   readonly references?: readonly (Estimate & Spread & { readonly label: string })[];
+  /** The source model (F16/F32/BF16), the reference KLD is measured from: drawn and labelled, never on a front. */
+  readonly source?: Estimate & Spread & { readonly label: string };
 }

@@ -219,20 +219,9 @@ async function paretoFigures(
 ): Promise<string[]> {
   const out: string[] = [];
   for (const [x, y] of PARETO_VIEWS) {
-    let spec = paretoSpec(input, x, y) as unknown;
-    if (accuracyLabel) {
-      spec = JSON.parse(JSON.stringify(spec).replaceAll("perplexity", accuracyLabel));
-      // KLD spans two orders of magnitude across the uniform set: a log axis keeps the low end readable
-      const logAxis = (node: unknown): void => {
-        if (Array.isArray(node)) return node.forEach(logAxis);
-        if (node === null || typeof node !== "object") return;
-        const o = node as Record<string, unknown>;
-        if (o["title"] === accuracyLabel && typeof o["scale"] === "object" && o["scale"] !== null) o["scale"] = { type: "log" };
-        Object.values(o).forEach(logAxis);
-      };
-      logAxis(spec);
-    }
-    out.push(await writeSvg(figDir, `${prefix}-pareto-${x}-${y}`, await renderSvg(spec as Parameters<typeof renderSvg>[0])));
+    // KLD spans two orders of magnitude across the uniform set: a log axis keeps the low end readable
+    const spec = paretoSpec(input, x, y, accuracyLabel ? { log: ["perplexity"], titles: { perplexity: accuracyLabel } } : {});
+    out.push(await writeSvg(figDir, `${prefix}-pareto-${x}-${y}`, await renderSvg(spec)));
   }
   if (allocations && input.allocations && input.allocations.length > 0) {
     out.push(await writeSvg(figDir, `${prefix}-type-map`, await renderSvg(typeMapSpec(input.allocations, types))));

@@ -465,7 +465,10 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
   }
   const methodProfile = toMethodProfile(profile, TYPES);
   const pplVariant = await planAndMeasure(s, "perplexity", methodProfile, scores, files, PAPER_WEIGHTINGS, "", measure, {
-    plans: r.models.map((m) => m.plan),
+    plans: r.models.map((m) => {
+      if (m.method !== "paper") throw new Error("the study's sweep runs the paper's method");
+      return m.plan;
+    }),
     files: r.models.map((m) => m.file),
     measured: r.models.map((m) => m.measured),
   });

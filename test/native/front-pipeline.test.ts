@@ -8,6 +8,11 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inspect } from "../../lib/ops/inspect.js";
 import { readPortfolio } from "../../lib/portfolio/write.js";
+import { parseTypes } from "../../lib/cli/options.js";
+import { pipelineSettings, sensitivitySettings } from "../../lib/cli/pipeline-options.js";
+import { PAPER_WEIGHTINGS } from "../../lib/method/weightings.js";
+import { openSession } from "../../lib/pipeline/session.js";
+import { sweep } from "../../lib/pipeline/sweep.js";
 import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { TOOLS_MISSING, llamaTool } from "../helpers/tools.js";
@@ -75,6 +80,23 @@ describe("apreqel quantize --method front", () => {
     expect(types(b)).toEqual(types(a));
   });
 
+  it("--latency-model unit --latency prefill: the front's latency column is the per-unit model fitted on the uniform files", async () => {
+    const args = ["quantize", model, "--method", "front", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const r = await runCli([...args, "-o", path.join(dir, "unit.gguf")]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { latency: { criterion: string; model: string; fit: { fixedMs: number; scale: number; residualsMs: number[] } }; estimate: { latencyMsPerToken: number } };
+    expect([j.latency.criterion, j.latency.model]).toEqual(["prefill", "unit"]);
+    expect(j.latency.fit.scale).toBeGreaterThan(0);
+    expect(j.latency.fit.fixedMs).toBeGreaterThanOrEqual(0);
+    expect(j.latency.fit.residualsMs).toHaveLength(4); // one per uniform file
+    expect(j.estimate.latencyMsPerToken).toBeGreaterThanOrEqual(j.latency.fit.fixedMs);
+    // the matmul costs are cached: a second run re-times nothing and gives the same fit
+    const again = await runCli([...args, "-o", path.join(dir, "unit2.gguf")]);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as typeof j).latency.fit).toEqual(j.latency.fit);
+  });
+
   it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
     const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
     expect(bad.code).toBe(2);
@@ -86,6 +108,74 @@ describe("apreqel quantize --method front", () => {
     expect(r.code, r.stderr).toBe(0);
     expect((await inspect(path.join(dir, "target.gguf"))).fileSize).toBeLessThanOrEqual(target);
   });
+});
+
+describe("apreqel quantize --method front --report / --profile", () => {
+  it("writes the report (the chosen mix, the uniform set, the per-unit type map) and plans from a given profile", async () => {
+    // the profile of this model with the same settings (cached): what a device-side `apreqel profile` writes
+    const profileFile = path.join(dir, "profile.json");
+    // profile takes no --calibration (it computes no layer scores)
+    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
+    const p = await runCli(["profile", model, "-o", profileFile, ...profileArgs]);
+    expect(p.code, p.stderr).toBe(0);
+    const report = path.join(dir, "front-report.html");
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--method", "front", "--profile", profileFile, "--report", report, "--priority", "balanced", "--json", ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number } | null; costs: string };
+    expect(Object.keys(out.uniform)).toEqual(["q8_0", "q5_K", "q4_K", "q3_K"]);
+    expect(out.measured?.memoryBytes).toBeGreaterThan(0);
+    const html = readFileSync(report, "utf8");
+    expect(html).toContain("chosen: balanced");
+    expect(html).toContain("method: front (profile costs)");
+    expect(html).toContain('id="type-map"');
+    // with a given profile the source is measured here, like the result, and drawn as the reference
+    expect(html).toContain('<tr data-series="source">');
+    expect(html).toContain(">source (F16)</text>");
+  });
+});
+
+describe("sweep with method front", () => {
+  it("chooses on the front per weighting, assembles each distinct mix once, and plans and measures on KLD", async () => {
+    const outDir = path.join(dir, "sweep-front");
+    // the options exactly as `apreqel sweep --method front --sensitivity measured` reads them;
+    // three weightings instead of 28 keep the test short (the CLI passes all of them)
+    const types = parseTypes("q8_0,q4_K,q3_K");
+    const settings = await pipelineSettings(
+      { "cache-dir": cacheDir, calibration, "eval-text": evalText, ctx: "64", "n-gen": "4", "n-prompt": "0", reps: "1", threads: "2", kld: true },
+      "sweep",
+    );
+    const measure = sensitivitySettings({ sensitivity: "measured", granularity: "tensor", "probe-chunks": "1" }, types, settings.uniform);
+    const weightings = PAPER_WEIGHTINGS.filter((w) => ["memory-1", "accuracy-1", "accuracy-0.9-memory-0.1", "fairness-equal"].includes(w.id));
+    const s = await openSession({ model, cacheDir });
+    const r = await sweep(s, { ...settings.uniform, outDir, types, method: "front", weightings, latency: settings.latency, accuracy: settings.accuracy, score: { ...settings.score, measure } });
+    expect(r.method).toBe("front");
+    expect(r.accuracyMetric).toBe("kld");
+    expect(r.models.map((m) => m.weighting.id)).toEqual(weightings.map((w) => w.id));
+    // one file per distinct allocation; equal allocations share it
+    const byAllocation = new Map<string, string>();
+    for (const m of r.models) {
+      if (m.method !== "front") throw new Error("expected front models");
+      expect(m.allocation).toEqual(m.choice.assignment);
+      const key = JSON.stringify(m.allocation);
+      expect(byAllocation.get(key) ?? m.file).toBe(m.file);
+      byAllocation.set(key, m.file);
+      // the estimate's accuracy axis is the table's KLD
+      expect(m.estimate.perplexity).toBe(m.choice.estimate.kld);
+      expect(m.measured.kld!.mean).toBeGreaterThanOrEqual(0);
+    }
+    expect(new Set(r.models.map((m) => m.file)).size).toBe(byAllocation.size);
+    // memory-1 takes the smallest mix: every unit at the most aggressive type
+    expect(new Set(Object.values(r.models.find((m) => m.weighting.id === "memory-1")!.allocation))).toEqual(new Set(["q3_K"]));
+    // each file carries its allocation: a tensor unit is its tensor without ".weight"
+    for (const [key, file] of byAllocation) {
+      const info = await inspect(file);
+      for (const [unit, type] of Object.entries(JSON.parse(key) as Record<string, string>)) {
+        expect(info.tensors.find((t) => t.name === `${unit}.weight`)?.type, `${path.basename(file)}: ${unit}`).toBe(type);
+      }
+    }
+    // the hypervolume is on the KLD axis: the uniform points are the uniform files' KLD
+    expect(r.measured.uniform.hypervolume).toBeGreaterThan(0);
+  }, 600_000);
 });
 
 describe("apreqel portfolio, then pick", () => {

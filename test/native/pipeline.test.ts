@@ -56,6 +56,12 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     expect(info.tensors.find((t) => t.name === "token_embd.weight")?.type).toBe("q8_0");
     expect(info.metadata["apreqel.allocation"]).toBe(JSON.stringify(plan.allocation));
     expect(JSON.parse(String(info.metadata["apreqel.distribution"]))).toEqual(plan.distribution);
+    // the source is measured beside the uniform set: the report's reference point
+    const { source } = JSON.parse(r.stdout) as { source: { type: string; label: string; measured: { memoryBytes: number; perplexity: number; latencyMsPerToken: number } } };
+    const f16 = (await inspect(model)).tensors.filter((t) => t.subLayer !== null && t.quantizable);
+    expect(source.label).toBe(`source (${f16[0]!.type.toUpperCase()})`);
+    expect(source.measured.memoryBytes).toBe((await inspect(model)).tensors.reduce((a, t) => a + t.bytes, 0));
+    expect(Number.isFinite(source.measured.perplexity) && source.measured.latencyMsPerToken > 0).toBe(true);
   });
 
   it("a second run with other weights reuses the cache: no quantization, no capture", async () => {
@@ -69,6 +75,16 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     // only the new result's own measurements may be new; the uniform files, their measurements and the capture are hits
     expect(published.filter((p) => p.startsWith("uniform") || p.startsWith("similarity"))).toEqual([]);
     expect(events.filter((e) => e.event === "hit" && "kind" in e && e.kind === "uniform")).toHaveLength(4);
+  });
+
+  it("--latency prefill: the paper's plan reads each uniform file's ms per prompt token", async () => {
+    const args = ["quantize", model, "-o", path.join(dir, "prefill.gguf"), "--priority", "latency", "--latency", "prefill", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const r = await runCli(args);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { uniform: Record<string, { latencyMsPerToken: number; promptMsPerToken: { median: number } }> };
+    expect(Object.keys(j.uniform)).toHaveLength(4);
+    for (const u of Object.values(j.uniform)) expect(u.latencyMsPerToken).toBe(u.promptMsPerToken.median);
   });
 
   it("--priority memory never yields a larger model than --priority accuracy", async () => {
@@ -105,7 +121,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
     expect((await runCli(["profile", model, "-o", profileFile, ...profileArgs])).code).toBe(0);
     const planOf = (stdout: string) => {
-      const { output: _output, measured: _measured, uniform: _uniform, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
+      const { output: _output, measured: _measured, uniform: _uniform, source: _source, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
       return plan;
     };
     const reference = path.join(dir, "reference.gguf");
@@ -153,6 +169,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     for (const f of [...files, ...Object.values(json.files.uniform as Record<string, string>), json.files.presets.Q4_K_M]) expect(existsSync(f), f).toBe(true);
     expect(Object.keys(json.files.uniform).sort()).toEqual(["q3_K", "q4_K", "q5_K", "q8_0"]);
     expect(json.presets.Q4_K_M.memoryBytes).toBeGreaterThan(0);
+    expect(json.source.measured.memoryBytes).toBeGreaterThan(json.uniform.q8_0.memoryBytes);
     expect(json.scores.layers).toHaveLength(8);
     expect(Number.isFinite(json.hypervolume.measured.gain)).toBe(true);
     expect(existsSync(path.join(outDir, "report.html"))).toBe(true);

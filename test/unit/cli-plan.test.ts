@@ -29,6 +29,41 @@ afterEach(() => vi.restoreAllMocks());
 
 const base = ["plan", "--profile", profileFile, "--scores", scoresFile];
 
+// the same model as an apreqel profile whose prefill latency runs the other way (q3_K slowest per prompt token)
+const provenance = { hardware: { cpu: "x", cores: 2, memoryBytes: 1, platform: "linux", arch: "x64", gpus: [] }, build: {}, settings: {} };
+const prefillMs: Record<string, number> = { q8_0: 2, q6_K: 2.5, q5_K: 3, q4_K: 3.5, q3_K: 4 };
+const appFile = path.join(dir, "apreqel-profile.json");
+writeFileSync(
+  appFile,
+  JSON.stringify({
+    model: { sha256: "1".repeat(64), name: "m.gguf" },
+    types: Object.fromEntries(
+      Object.entries(FIVE_TYPES.types).map(([t, e]) => [t, { ...e, promptMsPerToken: { median: prefillMs[t], low: prefillMs[t]! - 0.1, high: prefillMs[t]! + 0.1, coverage: 0.96875, samples: 6 }, measuredWith: { memory: provenance, latency: provenance, accuracy: provenance } }]),
+    ),
+  }),
+);
+
+describe("apreqel plan --latency", () => {
+  it("prefill plans on the profile's prompt latency", async () => {
+    expect(await main(["plan", "--profile", appFile, "--scores", scoresFile, "--priority", "latency", "--latency", "prefill", "--json"])).toBe(0);
+    const json = JSON.parse(out[0] as string) as Record<string, unknown>;
+    const prefill = { types: Object.fromEntries(Object.entries(FIVE_TYPES.types).map(([t, e]) => [t, { ...e, latencyMsPerToken: prefillMs[t]! }])) };
+    expect(json).toEqual({ ...plan({ profile: prefill, scores, weights: { memory: 0.1, latency: 0.8, accuracy: 0.1 } }), priority: { name: "latency", weighting: "latency-0.8" } });
+    // and decode (the default) is the profile's decode latency
+    out.length = 0;
+    expect(await main(["plan", "--profile", appFile, "--scores", scoresFile, "--priority", "latency", "--json"])).toBe(0);
+    expect((JSON.parse(out[0] as string) as { estimate: unknown }).estimate).toEqual(plan({ profile: FIVE_TYPES, scores, weights: { memory: 0.1, latency: 0.8, accuracy: 0.1 } }).estimate);
+  });
+
+  it("refuses prefill on a bare profile, and an unknown criterion", async () => {
+    expect(await main([...base, "--latency", "prefill"])).toBe(2);
+    expect(err).toEqual(["apreqel plan: --latency prefill needs profiles written by `apreqel profile` (a bare profile has no prefill latency) (see apreqel plan --help)"]);
+    err.length = 0;
+    expect(await main([...base, "--latency", "decod"])).toBe(2);
+    expect(err[0]).toContain('unknown latency criterion "decod" for option --latency; did you mean "decode"?');
+  });
+});
+
 describe("apreqel plan", () => {
   it("prints the contract JSON, and only that, with --json", async () => {
     expect(await main([...base, "--weights", "0.1,0.8,0.1", "--json"])).toBe(0);

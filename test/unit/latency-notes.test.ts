@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatLatency, latencyNotes } from "../../lib/cli/latency-notes.js";
+import { latencyNotes } from "../../lib/cli/latency-notes.js";
+import { formatLatency, formatPerplexity } from "../../lib/core/format.js";
 import { latencyOverlaps, type LatencyMetrics } from "../../lib/pipeline/measure-file.js";
 
 const m = (median: number, low: number, high: number, busy = false): Partial<LatencyMetrics> => ({
@@ -11,7 +12,18 @@ const m = (median: number, low: number, high: number, busy = false): Partial<Lat
 describe("latency output", () => {
   it("prints the median with its interval", () => {
     expect(formatLatency(m(12.3, 11.9, 12.8))).toBe("12.3 ms/token [11.9, 12.8]");
-    expect(formatLatency({ latencyMsPerToken: 12.3 })).toBe("12.3 ms/token"); // a profile from before the protocol
+    expect(formatLatency({ latencyMsPerToken: 12.3 })).toBe("12.3 ms/token"); // an estimate
+    // a profile from before the protocol: its sd, said to be one; the interval wins where both are there
+    expect(formatLatency({ latencyMsPerToken: 12.3, latencyMsPerTokenSd: 0.41 })).toBe("12.3 ms/token ± 0.41 sd");
+    expect(formatLatency({ ...m(12.3, 11.9, 12.8), latencyMsPerTokenSd: 30 })).toBe("12.3 ms/token [11.9, 12.8]");
+    expect(formatLatency(m(12.3, 11.9, 12.8), "")).toBe("12.3 [11.9, 12.8]");
+    expect(formatLatency({})).toBe("");
+  });
+
+  it("prints perplexity ± its stderr, or alone for an estimate", () => {
+    expect(formatPerplexity({ perplexity: 56.4213, perplexityStderr: 10.534 })).toBe("56.42 ± 10.53");
+    expect(formatPerplexity({ perplexity: 56.51 })).toBe("56.51");
+    expect(formatPerplexity({ perplexity: Number.NaN })).toBe("");
   });
 
   it("finds overlapping files, skipping files without an interval", () => {

@@ -15,7 +15,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   gguf: ["method"],
   cache: ["core"],
   ops: ["core", "native", "gguf", "method"],
-  report: ["core", "method", "pipeline"],
+  report: ["core", "method", "gguf", "pipeline"],
   pipeline: ["core", "method", "gguf", "ops", "cache"],
   portfolio: ["core", "method", "cache", "ops", "pipeline"],
   cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio"],

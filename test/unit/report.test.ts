@@ -43,10 +43,19 @@ describe("report data", () => {
 
   it("lays out the type map by block and sub-layer", () => {
     expect(typeMapCells(input.allocations!.slice(0, 1))).toEqual([
-      { allocation: "memory-0.8", block: 0, kind: "attn", type: "q8_0" },
-      { allocation: "memory-0.8", block: 0, kind: "ffn", type: "q4_K" },
-      { allocation: "memory-0.8", block: 1, kind: "attn", type: "q4_K" },
-      { allocation: "memory-0.8", block: 1, kind: "ffn", type: "q4_K" },
+      { allocation: "memory-0.8", block: "0", kind: "attn", type: "q8_0" },
+      { allocation: "memory-0.8", block: "0", kind: "ffn", type: "q4_K" },
+      { allocation: "memory-0.8", block: "1", kind: "attn", type: "q4_K" },
+      { allocation: "memory-0.8", block: "1", kind: "ffn", type: "q4_K" },
+    ]);
+  });
+
+  it("lays out tensor units by block and tensor, the units outside the blocks in a column of their own", () => {
+    expect(typeMapCells([{ label: "front", allocation: { token_embd: "q4_K", "blk.0.attn_q": "q8_0", "blk.12.ffn_down": "q6_K", output: "q6_K" } }])).toEqual([
+      { allocation: "front", block: "–", kind: "token_embd", type: "q4_K" },
+      { allocation: "front", block: "0", kind: "attn_q", type: "q8_0" },
+      { allocation: "front", block: "12", kind: "ffn_down", type: "q6_K" },
+      { allocation: "front", block: "–", kind: "output", type: "q6_K" },
     ]);
   });
 
@@ -67,7 +76,7 @@ describe("writeReport", () => {
     expect(html).not.toMatch(/<script|<link /);
     expect(html).toContain("<title>sweep of &lt;tiny&gt;.gguf</title>");
     expect(html).toContain("perplexity on the built-in text: indicative only");
-    for (const c of result.charts) expect(html).toContain(`<figure id="${c.id}">`);
+    for (const c of result.charts) expect(html).toContain(`<figure id="${c.id}"${c.id === "type-map" ? "" : ' class="pareto"'}>`);
     // the legends name the three series; uniform types and presets are labelled on the charts
     const pareto = result.charts[0]!.svg;
     for (const text of ["uniform", "mixed (apreqel)", "llama.cpp preset", "non-dominated", "q8_0", "Q4_K_M", "memory (MB)", "latency (ms/token)"]) {

@@ -64,8 +64,8 @@ describe("AdaptiveModel", () => {
     await new Promise((r) => setTimeout(r, 5));
     expect(log).toEqual(["load large", "start first on large"]);
 
-    // another app takes memory: 150 MiB free besides large's resident 400 MiB → large (440) no longer fits
-    state.set({ ramFreeBytes: 150 * MiB });
+    // another app takes memory: 30 MiB free besides large's resident 400 MiB → large (440 with headroom) no longer fits
+    state.set({ ramFreeBytes: 30 * MiB });
     const switching = model.recheck();
     const after = model.complete("second", { maxTokens: 8 });
     await new Promise((r) => setTimeout(r, 5));
@@ -85,11 +85,13 @@ describe("AdaptiveModel", () => {
   it("does not flap: a small gain is kept within the hysteresis margin", async () => {
     const log: string[] = [];
     const events: AdaptiveEvent[] = [];
-    // 300 MiB free: large does not fit; medium is chosen
+    // latency and accuracy weigh ½ each. 300 MiB free: large does not fit; small and medium tie at 0.5 (each
+    // at one end of both columns) and the tie goes to the more accurate, medium
+    const policy = { weights: { memory: 0, latency: 0.5, accuracy: 0.5 } };
     const state = stateSource({ ramFreeBytes: 300 * MiB });
-    const model = await AdaptiveModel.open({ portfolio: dir, device: HERE, readState: state.read, loader: fakeLoader(log), onEvent: (e) => events.push(e) });
+    const model = await AdaptiveModel.open({ portfolio: dir, device: HERE, policy, readState: state.read, loader: fakeLoader(log), onEvent: (e) => events.push(e) });
     expect(model.variant.name).toBe("medium");
-    // memory frees up: large would score 0.758 vs medium's 0.713, under the 0.05 margin
+    // memory frees up: large would score 0.5 vs medium's 0.489 (choose.test.ts works them out), under the 0.05 margin
     state.set({ ramFreeBytes: 8 * GiB });
     expect((await model.recheck()).kept).toBe(true);
     expect(model.variant.name).toBe("medium");
@@ -102,7 +104,9 @@ describe("AdaptiveModel", () => {
     const log: string[] = [];
     const state = stateSource({ ramFreeBytes: 8 * GiB });
     const model = await AdaptiveModel.open({ portfolio: dir, device: HERE, readState: state.read, loader: fakeLoader(log, { failOn: "small" }) });
-    state.set({ ramFreeBytes: 50 * MiB, battery: { level: 0.1, charging: false } }); // only small fits (110 MiB with large's 400 resident)
+    // 50 MiB free besides large's resident 400: large still fits (440 of 450 MiB) but memory is tight and the
+    // battery low: small is chosen
+    state.set({ ramFreeBytes: 50 * MiB, battery: { level: 0.1, charging: false } });
     await expect(model.recheck()).rejects.toThrow("could not load variant small (out of memory loading small); large was loaded again");
     expect(await model.complete("next", { maxTokens: 8 })).toMatchObject({ variant: "large" });
     expect(log).toEqual(["load large", "dispose large", "load large", "start next on large", "end next on large"]);
@@ -132,6 +136,25 @@ describe("AdaptiveModel", () => {
     expect(off.manifest.variants[2]!.latency[0]!.observed).toMatchObject({ samples: 2 }); // unchanged
     await off.dispose();
     await expect(off.complete("d", { maxTokens: 8 })).rejects.toThrow("the AdaptiveModel was disposed");
+  });
+
+  it("does not pile up timer re-checks behind a long request", async () => {
+    const gate = deferred();
+    let reads = 0;
+    const model = await AdaptiveModel.open({
+      portfolio: dir,
+      device: HERE,
+      readState: async () => (reads++, { ramFreeBytes: 8 * GiB }),
+      loader: fakeLoader([], { gate: gate.promise }),
+      intervalMs: 2,
+    });
+    const long = model.complete("long", { maxTokens: 8 });
+    await new Promise((r) => setTimeout(r, 60)); // ~30 ticks while the request runs
+    expect(reads).toBe(1); // open's; the first tick's re-check waits in the queue, the rest were skipped
+    gate.resolve();
+    await long;
+    await model.dispose(); // runs what is queued: one re-check (two if a tick fell between)
+    expect(reads).toBeLessThanOrEqual(3);
   });
 
   it("re-checks on its interval", async () => {

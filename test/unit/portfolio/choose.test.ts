@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { topsis } from "../../../lib/method/topsis.js";
-import { choose, NoVariantFitsError, type DeviceState } from "../../../lib/portfolio/choose.js";
+import { choose, logSpan, NoVariantFitsError, type DeviceState } from "../../../lib/portfolio/choose.js";
 import type { Variant } from "../../../lib/portfolio/manifest.js";
 import type { Weights } from "../../../lib/method/weights.js";
 import { ELSEWHERE, FRONT, HERE, MiB, latency, manifest, variant } from "./helpers.js";
@@ -12,10 +12,20 @@ function expectWeights(got: Weights, want: Weights): void {
 
 const plenty: DeviceState = { ramFreeBytes: 8 * GiB, device: HERE };
 
-/** The TOPSIS winner of the explicit matrix (weight bytes, latency, KLD), as a cross-check. */
-function topsisWinner(variants: readonly Variant[], weights: { memory: number; latency: number; accuracy: number }, throttle = 1): string {
-  const matrix = variants.map((v) => [v.weightBytes, v.latency[0]!.decode.mean * throttle, v.accuracy.kld!.mean]);
+/**
+ * What the picker chose before rule 5 used log scales: the paper's TOPSIS (vector normalisation)
+ * of the explicit matrix (weight bytes, latency, KLD). Kept to show where the rules differ.
+ */
+function vectorTopsisWinner(variants: readonly Variant[], weights: Weights): string {
+  const matrix = variants.map((v) => [v.weightBytes, v.latency[0]!.decode.mean, v.accuracy.kld!.mean]);
   return variants[topsis(matrix, [weights.memory, weights.latency, weights.accuracy]).order[0]!]!.name;
+}
+
+/** Closeness d⁻/(d⁺ + d⁻) of a point of weighted positions, the ideal at 0 and the anti-ideal at `anti`. */
+function closenessOf(point: readonly number[], anti: readonly number[]): number {
+  const dIdeal = Math.hypot(...point);
+  const dAnti = Math.hypot(...point.map((x, j) => x - anti[j]!));
+  return dAnti / (dIdeal + dAnti);
 }
 
 describe("choose: memory", () => {
@@ -23,13 +33,17 @@ describe("choose: memory", () => {
     const c = choose(FRONT, plenty);
     // memory pressure 0 (440 MiB of 8 GiB), so memory's third goes to accuracy: weights 0, 1/3, 2/3.
     expectWeights(c.weights, { memory: 0, latency: 1 / 3, accuracy: 2 / 3 });
-    // By hand: latency column [10,16,30]/√1256·⅓, KLD column [.3,.1,.02]/√.1004·⅔;
-    // closeness small .2420, medium .7129, large .7580.
-    expect(c.candidates.map((r) => Number(r.score!.toFixed(4)))).toEqual([0.242, 0.7129, 0.758]);
+    // By hand, each column on a log scale within its span (spreads far outside the noise, scale 1):
+    // latency ln(t/10)/ln 3: small 0, medium ln 1.6/ln 3 = 0.42781, large 1;
+    // KLD ln(k/0.02)/ln 15: small 1, medium ln 5/ln 15 = 0.59431, large 0.
+    // Weighted (×⅓, ×⅔): small (0, .66667), medium (.14260, .39620), large (.33333, 0); ideal (0, 0), anti (.33333, .66667).
+    // small: d⁺ .66667, d⁻ .33333 → 1/3. large: d⁺ .33333, d⁻ .66667 → 2/3.
+    // medium: d⁺ √(.14260² + .39620²) = .42108, d⁻ √(.19073² + .27046²) = .33095 → .33095/.75203 = .44008.
+    expect(c.candidates.map((r) => Number(r.score!.toFixed(4)))).toEqual([0.3333, 0.4401, 0.6667]);
+    expect(c.candidates[1]!.score).toBeCloseTo(closenessOf([(1 / 3) * (Math.log(1.6) / Math.log(3)), (2 / 3) * (Math.log(5) / Math.log(15))], [1 / 3, 2 / 3]), 12);
     expect(c.variant.name).toBe("large");
-    expect(topsisWinner(FRONT.variants, c.weights)).toBe("large");
     expect(c.reason).toBe(
-      '"large": best TOPSIS score 0.758 of 3 variants that fit (30 ms/token, KLD 0.02, 461 MB of 8.59 GB free RAM with 10% headroom; weights memory 0, latency 0.33, accuracy 0.67; memory plentiful)',
+      '"large": best TOPSIS score 0.667 of 3 variants that fit (30 ms/token, KLD 0.02, 461 MB of 8.59 GB free RAM with 10% headroom; weights memory 0, latency 0.33, accuracy 0.67; memory plentiful)',
     );
     expect(c.accuracyMetric).toBe("kld");
     expect(c.latencySource).toBe("this device");
@@ -58,7 +72,22 @@ describe("choose: memory", () => {
     expect(c.weights.latency).toBeCloseTo(1 / 3, 12);
     expect(c.weights.accuracy).toBeCloseTo(1 - 1 / 3 - pressure / 3, 12);
     expect(c.candidates[2]!.excluded).toBe("needs 461 MB of RAM with headroom, 315 MB free");
-    expect(c.variant.name).toBe(topsisWinner(FRONT.variants.slice(0, 2), c.weights));
+    // Two left, each at one end of every column: small (0, 0, accuracy .51111), medium (memory .15556, latency .33333, 0).
+    // small: d⁺ .51111, d⁻ √(.15556² + .33333²) = .36784 → .41850; medium: the mirror image → .58150.
+    const [m, l, a] = [c.weights.memory, c.weights.latency, c.weights.accuracy];
+    expect(c.candidates[0]!.score).toBeCloseTo(Math.hypot(m, l) / (a + Math.hypot(m, l)), 12);
+    expect(c.candidates[0]!.score).toBeCloseTo(0.4185, 4);
+    expect(c.variant.name).toBe("medium");
+  });
+
+  it("counts memory as scarce near limits.maxMemoryBytes however much RAM is free", () => {
+    // limit 250 MiB: large (400) is over it; medium's 200 MiB is 0.8 of it → pressure (0.8 − 0.5)/0.5 = 0.6
+    const c = choose(FRONT, plenty, { limits: { maxMemoryBytes: 250 * MiB } });
+    expect(c.candidates[2]!.excluded).toBe("needs 419 MB, over limits.maxMemoryBytes 262 MB");
+    expectWeights(c.weights, { memory: 0.2, latency: 1 / 3, accuracy: 1 - 0.2 - 1 / 3 });
+    expect(c.reason).toContain("memory pressure 0.6");
+    // a limit far above every variant leaves memory plentiful
+    expectWeights(choose(FRONT, plenty, { limits: { maxMemoryBytes: 4 * GiB } }).weights, { memory: 0, latency: 1 / 3, accuracy: 2 / 3 });
   });
 
   it("names the smallest variant and what it needs when nothing fits", () => {
@@ -97,6 +126,64 @@ describe("choose: memory", () => {
       [440 * MiB, 0],
     ]);
     expect(c.variant.name).toBe("small");
+  });
+});
+
+describe("choose: the accurate end (rule 5's log scale and noise)", () => {
+  // Shaped like a real front: KLD falls 128× from the fast end, then halves again for 5% more latency.
+  const SPREAD = manifest([variant("fast", 100, 11, 0.0192), variant("near", 200, 21, 0.0003), variant("best", 230, 22, 0.00015)]);
+  const accuracyFirst = { weights: { memory: 0.1, latency: 0.1, accuracy: 0.8 } }; // --priority accuracy
+
+  it("reaches the most accurate variant when accuracy leads and memory is plentiful", () => {
+    const c = choose(SPREAD, plenty, accuracyFirst);
+    expectWeights(c.weights, { memory: 0, latency: 0.1, accuracy: 0.9 });
+    // latency ln(t/11)/ln 2: fast 0, near ln(21/11)/ln 2 = .93289, best 1; KLD ln(k/.00015)/ln 128: fast 1, near 1/7, best 0.
+    // Weighted (×.1, ×.9): fast (0, .9) → .1; best (.1, 0) → .9;
+    // near (.093289, .128571): d⁺ √(.093289² + .128571²) = .158852, d⁻ √(.006711² + .771429²) = .771458 → .829249.
+    expect(c.candidates.map((r) => Number(r.score!.toFixed(4)))).toEqual([0.1, 0.8292, 0.9]);
+    expect(c.variant.name).toBe("best");
+    // Vector normalisation (the rule before) squeezed every KLD under .0003 to ≈ 0 of the .0192 column and chose "near".
+    expect(vectorTopsisWinner(SPREAD.variants, c.weights)).toBe("near");
+  });
+
+  it("goes lexicographic on accuracy when memory and latency both weigh 0 after rule 4", () => {
+    // a 100 ms budget leaves latency slack (22/100 < 0.5): weights 0, 0, 1; "best" wins however slow and large
+    const slow = manifest([...SPREAD.variants.slice(0, 2), variant("best", 900, 45, 0.00015)]);
+    const c = choose(slow, { ...plenty, latencyBudgetMs: 100 }, { weights: { memory: 0.45, latency: 0.45, accuracy: 0.1 } });
+    expect(c.weights).toEqual({ memory: 0, latency: 0, accuracy: 1 });
+    expect(c.variant.name).toBe("best");
+    expect(c.candidates.map((r) => Number(r.score!.toFixed(4)))).toEqual([0, 1 - 1 / 7, 1].map((x) => Number(x.toFixed(4))));
+  });
+
+  it("does not let a latency spread inside its noise outweigh a measured accuracy gain", () => {
+    // --priority latency with plentiful memory: weights 0, .8, .2. Two variants 2 ms apart.
+    const pair = (sd: number) =>
+      manifest([variant("fast", 100, 20, 0.01, { latency: [latency(20, HERE, sd)] }), variant("accurate", 200, 22, 0.001, { latency: [latency(22, HERE, sd)] })]);
+    const latencyFirst = { weights: { memory: 0.1, latency: 0.8, accuracy: 0.1 } };
+    // sd 1 ms over 5 reps: se .44721 each; 2·√2·.44721 = 1.26491 < 2: the spread counts in full.
+    // fast (0, .2), accurate (.8, 0): fast d⁺ .2, d⁻ .8 → .8.
+    const quiet = choose(pair(1), plenty, latencyFirst);
+    expect(quiet.variant.name).toBe("fast");
+    expect(quiet.candidates[0]!.score).toBeCloseTo(0.8, 12);
+    // sd 10 ms: se 4.4721 each; 2·√2·4.4721 = 12.649: the 2 ms spread counts 2/12.649 = .15811 of the way.
+    // accurate (.8·.15811, 0) = (.12649, 0), fast (0, .2): accurate d⁺ .12649, d⁻ .2 → .2/.32649 = .61257.
+    const noisy = choose(pair(10), plenty, latencyFirst);
+    expect(noisy.variant.name).toBe("accurate");
+    expect(noisy.candidates[1]!.score).toBeCloseTo(0.2 / (0.2 + (0.8 * 2) / (2 * Math.SQRT2 * (10 / Math.sqrt(5)))), 12);
+    expect(noisy.candidates[1]!.score).toBeCloseTo(0.6126, 4);
+  });
+
+  it("logSpan: log positions within the span, scaled by the noise, 0 counted as the smallest measured value", () => {
+    expect(logSpan([{ value: 4, se: 0 }, { value: 1, se: 0 }, { value: 2, se: 0 }])).toEqual({ positions: [1, 0, 0.5], scale: 1 });
+    // spread 2, noise 2·√(1² + 1²) = 2.8284: scale .70711
+    const noisy = logSpan([{ value: 10, se: 1 }, { value: 12, se: 1 }]);
+    expect(noisy.scale).toBeCloseTo(2 / (2 * Math.SQRT2), 12);
+    expect(noisy.positions[0]).toBe(0);
+    expect(noisy.positions[1]).toBeCloseTo(noisy.scale, 15);
+    // a KLD of 0 (a copy of the source) sits with the smallest positive one; the noise uses the real ends (0 and 8)
+    expect(logSpan([{ value: 0, se: 0 }, { value: 1, se: 0.1 }, { value: 8, se: 0.1 }])).toEqual({ positions: [0, 0, 1], scale: 1 });
+    expect(logSpan([{ value: 3, se: 1 }, { value: 3, se: 1 }])).toEqual({ positions: [0, 0], scale: 0 });
+    expect(logSpan([{ value: 0, se: 0 }, { value: 0, se: 0 }])).toEqual({ positions: [0, 0], scale: 0 });
   });
 });
 
@@ -148,11 +235,18 @@ describe("choose: latency, throttle, limits", () => {
       latency: [{ ...v.latency[0]!, observed: { decodeMsPerToken: ms, samples, updatedAt: "2026-12-01T21:00:00Z" } }],
     });
     const [s, m, l] = FRONT.variants as [Variant, Variant, Variant];
-    const learned = manifest([observed(s, 50, 5), m, l]);
+    // small serves at 20 ms/token, twice its 10 ms benchmark: the others, not yet observed, are taken as
+    // twice theirs too (16 → 32, 30 → 60), so the one that ran is not penalised against raw benchmarks
+    const learned = manifest([observed(s, 20, 5), m, l]);
     const c = choose(learned, { ...plenty, latencyBudgetMs: 40 });
     expect(c.latencySource).toBe("learned");
-    expect(c.candidates[0]!.excluded).toBe("50 ms/token over the 40 ms budget");
-    expect(choose(manifest([observed(s, 50, 4), m, l]), { ...plenty, latencyBudgetMs: 40 }).candidates[0]!.latencyMs).toBe(10);
+    expect(c.candidates.map((r) => r.latencyMs)).toEqual([20, 32, 60]);
+    expect(c.candidates[2]!.excluded).toBe("60 ms/token over the 40 ms budget");
+    // two observed, at 2× and 1.5× their benchmarks: the rest take the geometric mean √3
+    const two = choose(manifest([observed(s, 20, 5), observed(m, 24, 9), l]), plenty);
+    expect(two.candidates.map((r) => r.latencyMs)).toEqual([20, 24, 30 * Math.sqrt(3)].map((x) => expect.closeTo(x, 12)));
+    // fewer than MIN_OBSERVED samples: the benchmarks as they are
+    expect(choose(manifest([observed(s, 50, 4), m, l]), { ...plenty, latencyBudgetMs: 40 }).candidates.map((r) => r.latencyMs)).toEqual([10, 16, 30]);
     const elsewhere = choose(FRONT, { ramFreeBytes: 8 * GiB, device: ELSEWHERE });
     expect(elsewhere.latencySource).toBe(`${HERE} (Test CPU; not this device)`);
     const apart = manifest([s, variant("jetson-only", 10, 1, 0.1, { latency: [latency(1, ELSEWHERE)] })]);
@@ -164,12 +258,14 @@ describe("choose: battery", () => {
   it("moves half of accuracy's weight to latency when low and not charging", () => {
     const low = choose(FRONT, { ...plenty, battery: { level: 0.15, charging: false } });
     expectWeights(low.weights, { memory: 0, latency: 2 / 3, accuracy: 1 / 3 });
-    expect(low.variant.name).toBe(topsisWinner(FRONT.variants, low.weights));
-    expect(low.variant.name).toBe("medium");
+    // The positions of the first test weighted (×⅔, ×⅓): small (0, .33333) → 2/3, large (.66667, 0) → 1/3,
+    // medium (.28521, .19810): d⁺ .34726, d⁻ .40472 → .53821. The fastest end wins.
+    expect(low.candidates.map((r) => Number(r.score!.toFixed(4)))).toEqual([0.6667, 0.5382, 0.3333]);
+    expect(low.variant.name).toBe("small");
     expect(low.reason).toContain("battery 15% and not charging: cheaper preferred");
     expectWeights(choose(FRONT, { ...plenty, battery: { level: 0.15, charging: true } }).weights, { memory: 0, latency: 1 / 3, accuracy: 2 / 3 });
     expect(choose(FRONT, { ...plenty, battery: { level: 0.21, charging: false } }).variant.name).toBe("large");
-    expect(choose(FRONT, { ...plenty, battery: { level: 0.2, charging: false } }).variant.name).toBe("medium"); // at the threshold
+    expect(choose(FRONT, { ...plenty, battery: { level: 0.2, charging: false } }).variant.name).toBe("small"); // at the threshold
   });
 });
 
@@ -196,16 +292,20 @@ describe("choose: ties and determinism", () => {
 
 describe("choose: hysteresis", () => {
   it("keeps the current variant unless the best is better by the margin", () => {
-    // scores: medium .7129, large .7580: 0.045 apart
-    const kept = choose(FRONT, { ...plenty, current: { name: "medium", resident: true } });
+    // latency and accuracy ½ each (memory plentiful): small (0, .5) and large (.5, 0) tie at exactly .5 (large,
+    // the more accurate, is the best); medium (.21390, .29715): d⁺ .36613, d⁻ .35071 → .48924, 0.0108 below.
+    const even = { weights: { memory: 0, latency: 0.5, accuracy: 0.5 } };
+    const kept = choose(FRONT, { ...plenty, current: { name: "medium", resident: true } }, even);
     expect(kept.variant.name).toBe("medium");
     expect(kept.kept).toBe(true);
-    expect(kept.reason).toMatch(/^kept "medium": the best, "large", scores 0\.758 vs 0\.713, less than the 0\.05 switching margin/);
-    const switched = choose(FRONT, { ...plenty, current: { name: "medium", resident: true } }, { hysteresis: 0.04 });
+    expect(kept.reason).toMatch(/^kept "medium": the best, "large", scores 0\.5 vs 0\.489, less than the 0\.05 switching margin/);
+    const switched = choose(FRONT, { ...plenty, current: { name: "medium", resident: true } }, { ...even, hysteresis: 0.01 });
     expect(switched.variant.name).toBe("large");
     expect(switched.kept).toBe(false);
-    expect(switched.reason).toMatch(/; switched from "medium" \(score 0\.713\)$/);
-    // from small (.242) the gain is large: switch
+    expect(switched.reason).toMatch(/; switched from "medium" \(score 0\.489\)$/);
+    // a tie is no gain: small stays
+    expect(choose(FRONT, { ...plenty, current: { name: "small", resident: true } }, even).variant.name).toBe("small");
+    // default weights: from small (1/3) to large (2/3) the gain is large: switch
     expect(choose(FRONT, { ...plenty, current: { name: "small", resident: true } }).variant.name).toBe("large");
   });
 
