@@ -4,7 +4,7 @@ import type { Allocation, EstimatorName, GgmlType, LatencySettings, LayerName, P
 /**
  * The estimators the study compares: those that plan from the paper's cosine scores. `measured` needs a probed
  * Δ table (issue 14), which the study's scores do not carry; the front's own evaluation is
- * scripts/eval/front-matched.ts.
+ * the study's front stage (study-front.ts, section 9 of docs/results.md).
  */
 export const STUDY_ESTIMATORS: readonly EstimatorName[] = ["linear", "weighted", "sensitivity"];
 

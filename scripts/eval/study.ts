@@ -49,7 +49,8 @@ import {
   type Session,
   type Weighting,
 } from "../../lib/index.js";
-import { estimates, writeStudy, type Study } from "./study-doc.js";
+import { estimates, frontSectionOnly, writeStudy, type Study } from "./study-doc.js";
+import { FRONT_GRANULARITIES, FRONT_PRESETS, runFrontStage, type FrontStudy } from "./study-front.js";
 import { prng } from "../shared/prng.js";
 import { STUDY_ESTIMATORS, type DebianResult, type LatencySample, type ModelRecord, type RealisticResult, type VariantRun } from "./study-types.js";
 
@@ -75,6 +76,17 @@ const { values: flags } = parseArgs({
     "skip-debian": { type: "boolean" },
     "skip-realistic": { type: "boolean" },
     "skip-presets": { type: "boolean" },
+    "skip-front": { type: "boolean" },
+    "front-only": { type: "boolean" },
+    "front-chunks": { type: "string" },
+    "probe-chunks": { type: "string" },
+    "front-presets": { type: "string" },
+    "front-sides": { type: "string" },
+    "front-granularities": { type: "string" },
+    "front-hv": { type: "string" },
+    "front-paper-ppl": { type: "boolean" },
+    "front-rounds": { type: "string" },
+    "front-imatrix-granularities": { type: "string" },
     "llama-blocks": { type: "string" },
     "qwen-blocks": { type: "string" },
     "realistic-chunks": { type: "string" },
@@ -101,7 +113,17 @@ if (flags.help) {
   --calib-paragraphs N  WikiText-2 validation paragraphs for the similarity capture (default 64)
   --ablation N          distributions for the ranking ablation (default 3; 0 skips)
   --ablation-random N   random rankings per distribution (default 1)
-  --skip-debian --skip-realistic --skip-presets
+  --skip-debian --skip-realistic --skip-presets --skip-front
+  --front-only          run only the front stage (issue 15) and merge it into the existing study.json
+                        beside --out, replacing that document's front section; nothing else is re-measured
+  --front-chunks N      KLD chunks of wiki.test.raw for the front stage (default 100; --quick 2)
+  --probe-chunks N      calibration chunks per probe for the front's Δ tables (default 8; --quick 1)
+  --front-presets A,B   presets matched (default ${FRONT_PRESETS.join(",")})
+  --front-sides S       plain,imatrix (default both)
+  --front-granularities G   sublayer,tensor (default both)   --front-hv G (default tensor)
+  --front-rounds N      interleaved latency rounds in the front stage (default 6: a 95% interval for the median; --quick 2)
+  --front-imatrix-granularities G   those of the imatrix side (default: --front-granularities)
+  --front-paper-ppl     also the paper method planning with perplexity (the CLI's column) at matched bytes
   --llama-blocks N      blocks of the Llama-3.2-1B-like fixture (default 2; the real model has 16)
   --qwen-blocks N       blocks of the Qwen3-0.6B-like fixture (default 28, all; --quick 2)
   --realistic-chunks N  KLD chunks (ctx 256) for the random-weight models (default 2)
@@ -118,6 +140,14 @@ function int(name: string, fallback: number, min = 0): number {
   const n = Number(v);
   if (typeof v !== "string" || !/^\d+$/.test(v) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function list(name: string, fallback: readonly string[], allowed?: readonly string[]): string[] {
+  const v = flags[name as keyof typeof flags];
+  if (v === undefined) return [...fallback];
+  const items = String(v).split(",").filter((x) => x !== "");
+  for (const x of items) if (allowed && !allowed.includes(x)) throw new Error(`--${name}: ${JSON.stringify(x)} is not one of ${allowed.join(", ")}`);
+  return items;
 }
 
 const quick = flags.quick ?? false;
@@ -142,6 +172,15 @@ const settings = {
   debian: !(flags["skip-debian"] ?? false),
   presets: !(flags["skip-presets"] ?? false),
   realisticLatency: { nGen: 32, nPrompt: 128, reps: quick ? 2 : 3 },
+  front: !(flags["skip-front"] ?? false),
+  frontOnly: flags["front-only"] ?? false,
+  frontChunks: int("front-chunks", quick ? 2 : 100, 1),
+  probeChunks: int("probe-chunks", quick ? 1 : 8, 1),
+  frontRounds: int("front-rounds", quick ? 2 : 6, 2),
+  frontPresets: list("front-presets", FRONT_PRESETS),
+  frontSides: list("front-sides", ["plain", "imatrix"], ["plain", "imatrix"]),
+  frontGranularities: list("front-granularities", FRONT_GRANULARITIES, FRONT_GRANULARITIES),
+  frontHv: list("front-hv", ["tensor"], FRONT_GRANULARITIES),
 };
 const cacheDir = path.resolve(root, flags["cache-dir"] ?? ".cache/study");
 const sharedDir = path.resolve(root, flags["shared-dir"] ?? "../shared");
@@ -480,6 +519,7 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
   await stage(`debian-prose-11m: latency passes 2..${settings.passes}`, () =>
     latencyPasses(s, [...records.values()].filter((x) => x.kind !== "ablation" && x.latency.length > 0), latency),
   );
+  if (settings.front) frontResult = await frontStage(s, evalText, calibration);
   return {
     model: { f32, f16, sha256: s.sha256, blocks: s.info.blockCount, layers: s.info.layers.length, parameters: s.info.tensors.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0) },
     calibration: { paragraphs: calibration.prompts.length, tokens },
@@ -494,6 +534,35 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
     ablation,
     latencySettings: latency,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the front (issue 15): matched bytes against the presets, hypervolume, estimate vs measured
+
+let frontResult: FrontStudy | null = null;
+
+function frontSettings() {
+  return {
+    chunks: settings.frontChunks,
+    ctx: settings.ctx,
+    threads: settings.threads,
+    quantThreads: settings.quantThreads,
+    probeChunks: settings.probeChunks,
+    // the interleaved protocol (lib/method/latency-protocol.ts): 6 rounds give a 95% interval for the median
+    latency: { nGen: settings.nGen, nPrompt: 0, reps: settings.frontRounds, threads: settings.threads },
+    presets: settings.frontPresets,
+    imatrix: settings.frontSides.map((x) => x === "imatrix"),
+    granularities: settings.frontGranularities as FrontStudy["settings"]["granularities"],
+    hvGranularities: settings.frontHv as FrontStudy["settings"]["granularities"],
+    ...(flags["front-imatrix-granularities"] !== undefined ? { imatrixGranularities: list("front-imatrix-granularities", [], FRONT_GRANULARITIES) as FrontStudy["settings"]["granularities"] } : {}),
+    paperPerplexity: flags["front-paper-ppl"] ?? false,
+  };
+}
+
+async function frontStage(s: Session, evalText: AccuracySettings["evalText"], calibration: CalibrationSet): Promise<FrontStudy> {
+  return stage("debian-prose-11m: the front at matched bytes, its hypervolume (issue 15)", () =>
+    runFrontStage(s, { settings: frontSettings(), calibration, evalText, workDir: path.join(workDir, "debian"), log }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,6 +644,19 @@ const haveShared = existsSync(evalFile) && existsSync(validFile) && existsSync(p
 const loadStart = os.loadavg();
 log(`study: settings ${JSON.stringify(settings)}; cache ${cacheDir}; writing ${outFile}`);
 
+if (settings.frontOnly) {
+  // the front stage alone, merged into the published study.json and its section of the document
+  if (!haveShared) throw new Error(`--front-only needs ${sharedDir} (models/debian-prose-11m and data/wikitext-2-raw)`);
+  const jsonFile = path.join(figDir, "study.json");
+  if (!existsSync(jsonFile)) throw new Error(`--front-only merges into ${jsonFile}, which does not exist: run the whole study first`);
+  const s = await openSession({ model: path.join(sharedDir, "models", "debian-prose-11m", "debian-prose-llama-11M-F32.gguf"), cacheDir, onStep });
+  const f = await frontStage(s, await readEvalText(evalFile), await calibrationFromValidation(validFile, settings.calibParagraphs));
+  const command = `npx vite-node scripts/eval/study.ts${process.argv.slice(2).length ? " " + process.argv.slice(2).join(" ") : ""}`;
+  await frontSectionOnly(jsonFile, { ...f, command, date: new Date().toISOString(), loadStart, loadEnd: os.loadavg() }, { outFile, root });
+  log(`done in ${((Date.now() - started) / 60000).toFixed(1)} min: ${path.relative(root, outFile)} (front section) and ${path.relative(root, jsonFile)} (front)`);
+  process.exit(0);
+}
+
 let debianResult: DebianResult | null = null;
 let skipped: string | null = null;
 if (!settings.debian) skipped = "skipped by --skip-debian";
@@ -609,6 +691,8 @@ const study: Study = {
   },
   records: Object.fromEntries(records),
   debian: debianResult,
+  // (assigned inside debian(): TypeScript's narrowing of the module variable does not see it)
+  ...((frontResult as FrontStudy | null) ? { front: { ...(frontResult as unknown as FrontStudy), command: "", date: new Date().toISOString(), loadStart, loadEnd: os.loadavg() } } : {}),
   debianSkipped: skipped,
   realistic: realisticResults,
   realisticSkipped,

@@ -22,7 +22,7 @@ describe("scripts/eval/study.ts (smoke)", () => {
       path.join(packageRoot, "scripts", "eval", "study.ts"),
       "--out", out, "--cache-dir", path.join(dir, "cache"), "--shared-dir", sharedDir,
       "--chunks", "2", "--reps", "1", "--passes", "2", "--n-gen", "8", "--n-prompt", "8",
-      "--calib-paragraphs", "4", "--ablation", "1", "--skip-presets", "--skip-realistic", "--threads", "2",
+      "--calib-paragraphs", "4", "--ablation", "1", "--skip-presets", "--skip-realistic", "--skip-front", "--threads", "2",
     ];
     const r = spawnSync(process.execPath, args, { cwd: packageRoot, encoding: "utf8", timeout: 900_000 });
     expect(r.status, `${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`).toBe(0);
@@ -32,5 +32,30 @@ describe("scripts/eval/study.ts (smoke)", () => {
     expect(study.debian.variants.map((v: { name: string }) => v.name)).toEqual(["perplexity", "kld"]);
     expect(study.debian.variants[0].weightings).toHaveLength(28);
     for (const m of text.matchAll(/\]\((results\/[^)]+\.svg)\)/g)) expect(existsSync(path.join(dir, m[1]!)), m[1]).toBe(true);
+  }, 900_000);
+
+  // issue 15's front stage alone, merged into the study.json the run above wrote (smallest settings:
+  // sub-layer granularity, one preset, no imatrix, 2 chunks, 1 probe chunk)
+  it.skipIf(reason !== "")(`--front-only merges the front stage into study.json and writes its section${reason ? ` (skipped: ${reason})` : ""}`, () => {
+    const out = path.join(dir, "results.md");
+    const before = readFileSync(out, "utf8");
+    const args = [
+      path.join(packageRoot, "node_modules", "vite-node", "vite-node.mjs"),
+      path.join(packageRoot, "scripts", "eval", "study.ts"),
+      "--front-only", "--out", out, "--cache-dir", path.join(dir, "cache"), "--shared-dir", sharedDir,
+      "--front-chunks", "2", "--probe-chunks", "1", "--front-rounds", "2", "--n-gen", "8", "--calib-paragraphs", "4", "--threads", "2",
+      "--front-presets", "Q4_K_M", "--front-sides", "plain", "--front-granularities", "sublayer", "--front-hv", "sublayer",
+    ];
+    const r = spawnSync(process.execPath, args, { cwd: packageRoot, encoding: "utf8", timeout: 900_000 });
+    expect(r.status, `${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`).toBe(0);
+    const text = readFileSync(out, "utf8");
+    expect(text).toContain("## 9. The front at matched bytes");
+    for (const heading of ["### 9a.", "### 9c.", "### 9d.", "### 9e."]) expect(text).toContain(heading);
+    // everything before the front section is left as it was
+    expect(text.startsWith(before.slice(0, before.indexOf("## GPU")))).toBe(true);
+    const study = JSON.parse(readFileSync(path.join(dir, "results", "study.json"), "utf8"));
+    expect(study.debian.variants).toHaveLength(2);
+    expect(study.front.sides[0].matched.map((m: { preset: string; embeddings: string }) => `${m.preset}/${m.embeddings}`)).toEqual(["Q4_K_M/own", "Q4_K_M/q8_0"]);
+    expect(study.front.hv.sublayer.length).toBeGreaterThan(0);
   }, 900_000);
 });
