@@ -125,9 +125,8 @@ describe("apreqel quantize --method front --report / --profile", () => {
   it("writes the report (the chosen mix, the uniform set, the per-unit type map) and plans from a given profile", async () => {
     // the profile of this model with the same settings (cached): what a device-side `apreqel profile` writes
     const profileFile = path.join(dir, "profile.json");
-    // profile takes no --calibration (it computes no layer scores)
-    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
-    const p = await runCli(["profile", model, "-o", profileFile, ...profileArgs]);
+    // with the same --calibration, so its uniform files carry the same importance matrix as quantize's
+    const p = await runCli(["profile", model, "-o", profileFile, ...common()]);
     expect(p.code, p.stderr).toBe(0);
     const report = path.join(dir, "front-report.html");
     // the default method and sensitivity: the front of measured Δ KLD per tensor
