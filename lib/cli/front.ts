@@ -24,7 +24,8 @@ export function frontJson(r: FrontResult, choice: WeightChoice): Record<string, 
     score: r.choice.score,
     distribution: r.choice.distribution,
     estimate: r.choice.estimate,
-    assignment: r.choice.assignment,
+    // type per unit, under the name the paper's method uses for its (sub-layer) units
+    allocation: r.choice.assignment,
   };
 }
 

@@ -8,10 +8,10 @@ import { requireInputFile, type InputRef } from "../core/files.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import { openSession, type Session, type SessionOptions, type StepReporter } from "../pipeline/session.js";
-import { requireEvalTokens } from "../pipeline/preflight.js";
+import { requireEvalTokens, requireProbeTokens } from "../pipeline/preflight.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
-import type { ScoreOptions } from "../pipeline/scores.js";
+import { DEFAULT_SCORE_CTX, type ScoreOptions } from "../pipeline/scores.js";
 import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipeline/latency-criterion.js";
 import { LATENCY_MODELS, type LatencyModelName } from "../pipeline/unit-latency.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
@@ -164,29 +164,42 @@ export const SENSITIVITY_OPTIONS = {
   "probe-chunks": { type: "string" },
 } as const;
 
-export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       cosine (the paper's layer scores; the default) | measured (also measure each
-                        unit's Δ KLD by in-process probes over the calibration text; plans then use
-                        the measured estimator) | proxy (each unit's imatrix-weighted squared
-                        quantization error instead: no forward pass; it ranks, it does not give KLD)
-  --granularity G       sublayer (blk.N.attn / blk.N.ffn; the default) | tensor (each weight alone,
-                        token embeddings and output head included); with --sensitivity measured
+export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each unit's Δ KLD measured by in-process probes over the
+                        calibration text; the default with --method front) | cosine (the paper's
+                        layer scores; the default with --method paper) | proxy (each unit's
+                        imatrix-weighted squared quantization error: no forward pass; it ranks,
+                        it does not give KLD)
+  --granularity G       tensor (each weight alone, token embeddings and output head included; the
+                        default with --method front) | sublayer (blk.N.attn / blk.N.ffn; the
+                        default with --method paper); with --sensitivity measured or proxy
   --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
 
 export const DEFAULT_PROBE_CHUNKS = 8;
 
-/** `--sensitivity`, `--granularity`, `--probe-chunks` → what scoreLayers measures (undefined: cosine only). */
+/**
+ * `--sensitivity`, `--granularity`, `--probe-chunks` → what scoreLayers measures (undefined: cosine
+ * only). The defaults follow the method the scores serve: the front's strength is per-unit
+ * measured costs (measured Δ KLD per tensor: docs/results.md shows it at 0.5–0.6× the presets' KLD
+ * where the paper's ranking and sub-layers do not beat them), the paper's method ranks by cosine
+ * scores per sub-layer.
+ *
+ * @example
+ * sensitivitySettings({}, types, uniform, "paper")        // undefined: cosine scores only
+ * sensitivitySettings({}, types, uniform, "front")?.kind  // "measured" (granularity "tensor")
+ */
 export function sensitivitySettings(
   v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
   types: readonly GgmlType[],
   uniform: UniformOptions,
+  method: "paper" | "front" = "paper",
 ): ScoreOptions["measure"] {
-  const kind = v.sensitivity ?? "cosine";
+  const kind = v.sensitivity ?? (method === "front" ? "measured" : "cosine");
   if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
   if (kind === "cosine") {
     if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new OptionError(v.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
     return undefined;
   }
-  const granularity = v.granularity ?? "sublayer";
+  const granularity = v.granularity ?? (method === "front" ? "tensor" : "sublayer");
   if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
   if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
   return {
@@ -196,6 +209,21 @@ export function sensitivitySettings(
     uniform,
     chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
   };
+}
+
+/** What a measured Δ table needs, checked when the session opens: calibration text for two probe chunks. */
+export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOptions["measure"], context: CommandContext): NonNullable<SessionOptions["checks"]> {
+  if (measure?.kind !== "measured") return [];
+  const job = context.signal ? { signal: context.signal } : {};
+  return [(model: string) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULT_SCORE_CTX, job)];
+}
+
+/**
+ * The accuracy settings of a run: a front planned on a measured Δ KLD table measures the KLD of
+ * what it writes too, so the result stands beside its estimate on the same axis.
+ */
+export function accuracyForPlan(accuracy: AccuracySettings, method: "paper" | "front", measure: ScoreOptions["measure"]): AccuracySettings {
+  return method === "front" && measure?.kind === "measured" && !accuracy.kld ? { ...accuracy, kld: true } : accuracy;
 }
 
 /**

@@ -10,7 +10,7 @@ import path from "node:path";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
        apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
@@ -31,7 +31,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values, "quantize");
-  const measure = sensitivitySettings(values, types, settings.uniform);
+  // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
+  const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;
   // the folder and every file that may go into it, against every input, before any work
   const claimed = await claimOutputs(
@@ -42,7 +43,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   try {
     return printPortfolio(
       await withSession(model, settings, context, (s) =>
-        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: settings.accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+        undefined,
+        sensitivityChecks(settings, measure, context),
       ),
       settings,
     );

@@ -16,7 +16,7 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import { latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { formatNumber } from "../core/format.js";
@@ -63,7 +63,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
   if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
   const settings = await pipelineSettings(values, "quantize");
-  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform);
+  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform, front.method);
   const model = positionals[0]!;
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work
@@ -110,7 +110,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
         }),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
-      [limitsCheck(choices, settings)],
+      [limitsCheck(choices, settings), ...sensitivityChecks(settings, sensitivity, context)],
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -224,7 +224,7 @@ async function runFront(o: {
       latency: settings.latency,
       latencyCriterion: settings.latencyCriterion,
       latencyModel: settings.latencyModel,
-      accuracy: settings.accuracy,
+      accuracy: accuracyForPlan(settings.accuracy, "front", measure),
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
       ...(o.given ? { profile: o.given } : {}),
@@ -236,7 +236,7 @@ async function runFront(o: {
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  [limitsCheck(choices, settings, front, measure)]);
+  [limitsCheck(choices, settings, front, measure), ...sensitivityChecks(settings, measure, context)]);
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;

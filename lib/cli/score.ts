@@ -6,7 +6,7 @@ import { scoreLayers } from "../pipeline/scores.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivityChecks, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
@@ -33,7 +33,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const output = claimed.paths[0]!;
   try {
-    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }));
+    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure, context));
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(scores, null, 2));

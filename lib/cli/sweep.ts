@@ -13,7 +13,7 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatNumber, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { METHOD_USAGE, parseMethod, parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
@@ -37,9 +37,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const method = parseMethod(values.method);
   const settings = await pipelineSettings(values, "sweep");
-  const measure = sensitivitySettings(values, types, settings.uniform);
+  const measure = sensitivitySettings(values, types, settings.uniform, method);
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
-  const accuracy = method === "front" && measure?.kind === "measured" ? { ...settings.accuracy, kld: true } : settings.accuracy;
+  const accuracy = accuracyForPlan(settings.accuracy, method, measure);
   const outDir = path.resolve(values["out-dir"]);
   // the folder and every file the sweep writes into it, before any work
   const claimed = await claimOutputs(
@@ -56,6 +56,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   try {
     const r = await withSession(positionals[0]!, settings, context, (s) =>
       sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
+      undefined,
+      sensitivityChecks(settings, measure, context),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));

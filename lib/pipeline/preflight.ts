@@ -11,6 +11,8 @@ import { countTokens } from "../ops/tokens.js";
 import type { JobOptions } from "../core/job-options.js";
 import type { ModelInfo } from "../ops/inspect.js";
 import type { AccuracySettings } from "./measure-file.js";
+import { calibrationText } from "./sensitivity.js";
+import type { CalibrationSet } from "./texts.js";
 
 /**
  * Perplexity needs two chunks of `nCtx` tokens (llama-perplexity's rule): the evaluation text is
@@ -27,6 +29,23 @@ export async function requireEvalTokens(model: string, o: Pick<AccuracySettings,
   throw new InputError(
     `${where} gives ${tokens} tokens with ${model}'s tokenizer; perplexity with ${ctxOption} ${o.nCtx} needs at least ${needed} (two chunks): ` +
       `give a longer text${fits >= 8 ? `, or ${ctxOption} ${fits} or less` : ""}`,
+  );
+}
+
+/**
+ * Measured sensitivity probes score chunks of `nCtx` tokens of the calibration text and need two
+ * of them (native/probe.cpp): a shorter text is refused before the uniform set is made, naming
+ * the text, its token count and what would work.
+ */
+export async function requireProbeTokens(model: string, calibration: CalibrationSet, nCtx: number, job: JobOptions = {}): Promise<void> {
+  const needed = 2 * nCtx;
+  const { tokens } = await countTokens({ model, text: calibrationText(calibration), atLeast: needed, ...(job.signal ? { signal: job.signal } : {}) });
+  if (tokens >= needed) return;
+  const where = calibration.source.kind === "builtin" ? "the built-in calibration set" : `--calibration ${calibration.source.path}`;
+  const fits = Math.floor(tokens / 2);
+  throw new InputError(
+    `${where} gives ${tokens} tokens with ${model}'s tokenizer; the sensitivity probes with --ctx ${nCtx} need at least ${needed} (two chunks): ` +
+      `give a longer text${fits >= 8 ? `, --ctx ${fits} or less` : ""}, or --sensitivity cosine (no probes)`,
   );
 }
 

@@ -12,6 +12,9 @@ import type { UniformOptions } from "./uniform.js";
 import { calibrationCapture } from "./calibration.js";
 import type { Session } from "./session.js";
 
+/** Tokens per calibration window (capture and probes) when none is given. */
+export const DEFAULT_SCORE_CTX = 512;
+
 export interface ScoreOptions {
   readonly calibration: CalibrationSet;
   readonly gamma?: number;
@@ -38,7 +41,7 @@ export interface ScoreResult {
 }
 
 export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreResult> {
-  const nCtx = o.nCtx ?? 512;
+  const nCtx = o.nCtx ?? DEFAULT_SCORE_CTX;
   const pass = await calibrationCapture(s, {
     calibration: o.calibration,
     nCtx,

@@ -42,7 +42,7 @@ export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   readonly score: ScoreOptions;
   /** llama.cpp presets to measure as a baseline, e.g. ["Q3_K_M", "Q4_K_M", "Q5_K_M"] */
   readonly presets?: readonly string[];
-  /** the paper's enumeration + Algorithm 1 (default), or TOPSIS on the Pareto front */
+  /** the paper's enumeration + Algorithm 1 (the library's default, so existing studies keep their meaning; the CLI's default is the front), or TOPSIS on the Pareto front */
   readonly method?: SweepMethod;
   /** the latency the plans and the hypervolume use (default decode) */
   readonly latencyCriterion?: LatencyCriterion;

@@ -92,7 +92,7 @@ describe("settings that cannot work are refused before any work", () => {
   it("--gamma 5", () => refused(["--gamma", "5"], /--gamma: expected a cosine threshold from 0 to 1 but received "5"/));
   it("--ctx beyond the model's context", () => refused(["--ctx", "100000"], /--ctx: 100000 tokens is more than .*model\.gguf's context of 512 tokens/));
   it("--n-prompt beyond the model's context", () => refused(["--n-prompt", "1000000"], /--n-prompt: 1000000 tokens is more than/));
-  it("--non-layer-type iq2_xxs without an imatrix", () => refused(["--non-layer-type", "iq2_xxs"], /--non-layer-type: iq2_xxs needs an importance matrix/));
+  it("--non-layer-type iq2_xxs without an imatrix", () => refused(["--non-layer-type", "iq2_xxs", "--no-imatrix"], /--non-layer-type: iq2_xxs needs an importance matrix/));
   it("an eval text shorter than two chunks (quantize and eval)", async () => {
     const short = path.join(dir, "short.txt");
     writeFileSync(short, "Too short to measure.\n");

@@ -41,7 +41,8 @@ describe("concurrency", () => {
     expect((await runCli(["profile", model, "-o", profile, "--cache-dir", path.join(dir, "profile-cache"), ...profileSettings])).code).toBe(0);
     const run = (out: string) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawnCli(["quantize", model, "-o", out, "--profile", profile, "--priority", "memory", ...settings]);
+        // the paper's method: no probes, so the shared cache is what the two runs race on
+        const child = spawnCli(["quantize", model, "-o", out, "--method", "paper", "--profile", profile, "--priority", "memory", ...settings]);
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += String(d)));
         child.on("exit", (code) => resolve({ code, stderr }));

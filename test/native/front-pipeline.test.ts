@@ -48,19 +48,20 @@ beforeAll(async () => {
 
 describe("apreqel quantize --method front", () => {
   let out: string;
-  let choice: { assignment: Record<string, string>; estimate: { sizeBytes: number }; costs: string; recipe: { command: string } };
+  let choice: { allocation: Record<string, string>; estimate: { sizeBytes: number }; costs: string; recipe: { command: string } };
   const recipe = () => path.join(dir, "front.recipe");
 
   it("writes a GGUF whose tensors carry the chosen types, and the recipe", async () => {
     out = path.join(dir, "front.gguf");
-    const r = await runCli(["quantize", model, "-o", out, "--method", "front", "--priority", "memory", "--recipe", recipe(), "--json", ...common()]);
+    // the front from the profile (sub-layer units, perplexity column): --sensitivity cosine
+    const r = await runCli(["quantize", model, "-o", out, "--method", "front", "--sensitivity", "cosine", "--priority", "memory", "--recipe", recipe(), "--json", ...common()]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     choice = JSON.parse(r.stdout);
     expect(choice.costs).toBe("profile");
     const info = await inspect(out);
     for (const layer of info.layers) {
-      for (const t of layer.tensors) expect(info.tensors.find((x) => x.name === t)?.type, t).toBe(choice.assignment[layer.name]);
+      for (const t of layer.tensors) expect(info.tensors.find((x) => x.name === t)?.type, t).toBe(choice.allocation[layer.name]);
     }
     expect(info.tensors.find((t) => t.name === "token_embd.weight")?.type).toBe("q8_0");
     // the table's bytes are the tensors' exactly, plus a bound on the mix's metadata: never under, at most ~2 KB over
@@ -84,7 +85,7 @@ describe("apreqel quantize --method front", () => {
   });
 
   it("--latency-model unit --latency prefill: the front's latency column is the per-unit model fitted on the uniform files", async () => {
-    const args = ["quantize", model, "--method", "front", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const args = ["quantize", model, "--method", "front", "--sensitivity", "cosine", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
     const r = await runCli([...args, "-o", path.join(dir, "unit.gguf")]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -100,20 +101,21 @@ describe("apreqel quantize --method front", () => {
     expect((JSON.parse(again.stdout) as typeof j).latency.fit).toEqual(j.latency.fit);
   });
 
+  // the fast front (profile costs, no probes): what is under test here does not depend on the costs
   it("--target-size is never exceeded; an impossible one names the limit and the smallest mix", async () => {
     // below the smallest possible mix (header and type table): refused before any work
-    const none = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", "1000B", ...common()]);
+    const none = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--sensitivity", "cosine", "--target-size", "1000B", ...common()]);
     expect(none.code).toBe(2);
     const least = /--target-size: no mix can meet .* take at least .* \((\d+) bytes\)/.exec(none.stderr);
     expect(least, none.stderr).not.toBeNull();
     // above that bound but below the smallest file on the front (which also holds the header): the front says so
-    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--target-size", `${least![1]}B`, ...common()]);
+    const bad = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--method", "front", "--sensitivity", "cosine", "--target-size", `${least![1]}B`, ...common()]);
     expect(bad.code).toBe(2);
     const lowest = new RegExp(`targetSizeBytes = ${least![1]} cannot be met \\(the lowest sizeBytes on the front is (\\d+)\\)`).exec(bad.stderr);
     expect(lowest, bad.stderr).not.toBeNull();
     // 1% above the smallest mix: feasible, and the file must stay within it
     const target = Math.floor(Number(lowest![1]) * 1.01);
-    const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "target.gguf"), "--method", "front", "--sensitivity", "cosine", "--priority", "accuracy", "--target-size", `${target}B`, "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
     expect((await inspect(path.join(dir, "target.gguf"))).fileSize).toBeLessThanOrEqual(target);
   });
@@ -123,19 +125,24 @@ describe("apreqel quantize --method front --report / --profile", () => {
   it("writes the report (the chosen mix, the uniform set, the per-unit type map) and plans from a given profile", async () => {
     // the profile of this model with the same settings (cached): what a device-side `apreqel profile` writes
     const profileFile = path.join(dir, "profile.json");
-    // profile takes no --calibration (it computes no layer scores)
-    const profileArgs = common().filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
-    const p = await runCli(["profile", model, "-o", profileFile, ...profileArgs]);
+    // with the same --calibration, so its uniform files carry the same importance matrix as quantize's
+    const p = await runCli(["profile", model, "-o", profileFile, ...common()]);
     expect(p.code, p.stderr).toBe(0);
     const report = path.join(dir, "front-report.html");
-    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--method", "front", "--profile", profileFile, "--report", report, "--priority", "balanced", "--json", ...common()]);
+    // the default method and sensitivity: the front of measured Δ KLD per tensor
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "front-profiled.gguf"), "--profile", profileFile, "--report", report, "--priority", "balanced", "--probe-chunks", "1", "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number } | null; costs: string };
+    const out = JSON.parse(r.stdout) as { method: string; uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number; kld?: { mean: number } } | null; costs: string; allocation: Record<string, string> };
+    expect(out.method).toBe("front");
+    expect(out.costs).toBe("measured tensor");
+    expect(Object.keys(out.allocation)).toContain("blk.0.attn_q");
     expect(Object.keys(out.uniform)).toEqual(["q8_0", "q5_K", "q4_K", "q3_K"]);
     expect(out.measured?.memoryBytes).toBeGreaterThan(0);
+    // planned on KLD, so the result's KLD is measured too
+    expect(out.measured?.kld?.mean).toBeGreaterThanOrEqual(0);
     const html = readFileSync(report, "utf8");
     expect(html).toContain("chosen: balanced");
-    expect(html).toContain("method: front (profile costs)");
+    expect(html).toContain("method: front (measured tensor costs)");
     expect(html).toContain('id="type-map"');
     // with a given profile the source is measured here, like the result, and drawn as the reference
     expect(html).toContain('<tr data-series="source">');
@@ -182,8 +189,12 @@ describe("sweep with method front", () => {
         expect(info.tensors.find((t) => t.name === `${unit}.weight`)?.type, `${path.basename(file)}: ${unit}`).toBe(type);
       }
     }
-    // the hypervolume is on the KLD axis: the uniform points are the uniform files' KLD
-    expect(r.measured.uniform.hypervolume).toBeGreaterThan(0);
+    // the hypervolume is on the KLD axis (the uniform points are the uniform files' KLD): adding the
+    // mixes never shrinks it (the uniform set's own volume may be 0: with 3 types and a noisy
+    // latency, each uniform point can be the worst on one axis, i.e. on the reference)
+    expect(Number.isFinite(r.measured.uniform.hypervolume)).toBe(true);
+    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.uniform.hypervolume);
+    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.mixed.hypervolume);
   }, 600_000);
 });
 

@@ -81,7 +81,8 @@ describe("the uniform files' importance matrix", () => {
     writeFileSync(other, "Numbers and prices: 12 apples cost 3.40 euros; 7 pears cost 2.10 euros in total today. ".repeat(30));
     const imatrix = path.join(dir, "user-imatrix.gguf");
     expect((await runCli(["imatrix", model, "--calibration", other, "--ctx", "64", "--threads", "2", "-o", imatrix])).code).toBe(0);
-    const r = await runCli(["quantize", model, "-o", path.join(dir, "mix.gguf"), "--imatrix", imatrix, "--calibration", calibration, "--no-measure", "--n-gen", "4", "--n-prompt", "0", "--reps", "1",
+    // the paper's method (no probes: this calibration text is shorter than two probe chunks)
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "mix.gguf"), "--method", "paper", "--imatrix", imatrix, "--calibration", calibration, "--no-measure", "--n-gen", "4", "--n-prompt", "0", "--reps", "1",
       ...common(cache).filter((a, i, all) => a !== "--only" && all[i - 1] !== "--only").map((a) => (a === "q4_K" ? "q8_0,q4_K" : a))]);
     expect(r.code, r.stderr).toBe(0);
     const sha = await hashFile(imatrix);
@@ -91,7 +92,7 @@ describe("the uniform files' importance matrix", () => {
   }, 300_000);
 
   it("a profile made with another importance matrix is refused by quantize --profile", async () => {
-    const r = await runCli(["quantize", model, "-o", path.join(dir, "refused.gguf"), "--profile", path.join(dir, "none.json"), "--calibration", calibration, "--no-measure", "--n-gen", "4", "--n-prompt", "0", "--reps", "1",
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "refused.gguf"), "--method", "paper", "--profile", path.join(dir, "none.json"), "--calibration", calibration, "--no-measure", "--n-gen", "4", "--n-prompt", "0", "--reps", "1",
       ...common(path.join(dir, "cache-default")).filter((a, i, all) => a !== "--only" && all[i - 1] !== "--only")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the profile measured uniform files quantized with \{"imatrixSha256":null,"nonLayerType":"q8_0"\}, this run's are \{"imatrixSha256":"[0-9a-f]{64}"/);

@@ -45,13 +45,13 @@ beforeAll(async () => {
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
 }, 300_000);
 
-describe("apreqel quantize (end to end on a fixture)", () => {
+describe("apreqel quantize --method paper (end to end on a fixture)", () => {
   let memoryOut: string;
   let accuracyOut: string;
 
   it("writes a GGUF whose per-layer types equal the plan's allocation", async () => {
     memoryOut = path.join(dir, "memory.gguf");
-    const r = await runCli(["quantize", model, "-o", memoryOut, "--priority", "memory", "--json", ...paperSetting()]);
+    const r = await runCli(["quantize", model, "-o", memoryOut, "--method", "paper", "--priority", "memory", "--json", ...paperSetting()]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.stdout) as { allocation: Record<string, string>; output: string; distribution: Record<string, number> };
@@ -76,7 +76,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
     const cache = await Cache.open({ dir: cacheDir });
     const before = (await cache.readLog()).length;
     accuracyOut = path.join(dir, "accuracy.gguf");
-    const r = await runCli(["quantize", model, "-o", accuracyOut, "--priority", "accuracy", "--json", ...paperSetting()]);
+    const r = await runCli(["quantize", model, "-o", accuracyOut, "--method", "paper", "--priority", "accuracy", "--json", ...paperSetting()]);
     expect(r.code).toBe(0);
     const events = (await cache.readLog()).slice(before);
     const published = events.filter((e) => e.event === "published").map((e) => ("kind" in e ? `${e.kind}:${e.type}` : ""));
@@ -86,7 +86,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
   });
 
   it("--latency prefill: the paper's plan reads each uniform file's ms per prompt token", async () => {
-    const args = ["quantize", model, "-o", path.join(dir, "prefill.gguf"), "--priority", "latency", "--latency", "prefill", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const args = ["quantize", model, "-o", path.join(dir, "prefill.gguf"), "--method", "paper", "--priority", "latency", "--latency", "prefill", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
     const r = await runCli(args);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -104,7 +104,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
   it("killed mid-run, a rerun completes and leaves no partial output", async () => {
     const out = path.join(dir, "killed.gguf");
     const killCache = path.join(dir, "cache-killed");
-    const args = ["quantize", model, "-o", out, "--priority", "latency", ...common().map((a) => (a === cacheDir ? killCache : a))];
+    const args = ["quantize", model, "-o", out, "--method", "paper", "--priority", "latency", ...common().map((a) => (a === cacheDir ? killCache : a))];
     const child = spawnCli(args);
     // wait until it is quantizing (its progress lines are on stderr), then SIGKILL it
     await new Promise<void>((resolve, reject) => {
@@ -132,12 +132,12 @@ describe("apreqel quantize (end to end on a fixture)", () => {
       return plan;
     };
     const reference = path.join(dir, "reference.gguf");
-    const first = await runCli(["quantize", model, "-o", reference, "--profile", profileFile, "--priority", "balanced", "--json", ...common()]);
+    const first = await runCli(["quantize", model, "-o", reference, "--method", "paper", "--profile", profileFile, "--priority", "balanced", "--json", ...common()]);
     expect(first.code).toBe(0);
     for (const [sig, waitFor] of [["SIGINT", /similarity|quantize q5_K/], ["SIGTERM", /quantize q4_K|similarity/]] as const) {
       const cache = path.join(dir, `cache-${sig}`);
       const out = path.join(dir, `${sig}.gguf`);
-      const args = ["quantize", model, "-o", out, "--profile", profileFile, "--priority", "balanced", ...common().map((a) => (a === cacheDir ? cache : a))];
+      const args = ["quantize", model, "-o", out, "--method", "paper", "--profile", profileFile, "--priority", "balanced", ...common().map((a) => (a === cacheDir ? cache : a))];
       const child = spawnCli(args); // without --json: its progress lines tell when to interrupt
       let stderr = "";
       await new Promise<void>((resolve, reject) => {
@@ -163,7 +163,7 @@ describe("apreqel quantize (end to end on a fixture)", () => {
 
   it("sweep: 28 weightings, each distinct allocation assembled once, with presets and every file named", async () => {
     const outDir = path.join(dir, "sweep");
-    const r = await runCli(["sweep", model, "--out-dir", outDir, "--presets", "Q4_K_M", "--json", ...common()]);
+    const r = await runCli(["sweep", model, "--out-dir", outDir, "--method", "paper", "--presets", "Q4_K_M", "--json", ...common()]);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(path.join(outDir, "sweep.json"), "utf8"));
     expect(json.models).toHaveLength(28);

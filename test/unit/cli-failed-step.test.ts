@@ -28,6 +28,8 @@ vi.mock("../../lib/pipeline/sweep.js", async (importOriginal) => ({
   sweep: (s: { onStep?: never }) => failInSecondStep(s.onStep),
 }));
 vi.mock("../../lib/pipeline/adaptive.js", () => ({ quantizeAdaptive: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
+// quantize's default method is the front
+vi.mock("../../lib/pipeline/front.js", () => ({ quantizeFront: (s: { onStep?: never }) => failInSecondStep(s.onStep) }));
 vi.mock("../../lib/pipeline/evaluate.js", () => ({
   evaluate: async (o: { onStep?: never }) => {
     if (path.basename((o as unknown as { models: string[] }).models[0]!) === "ok.gguf") return [];

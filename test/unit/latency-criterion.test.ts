@@ -69,6 +69,6 @@ describe("--latency decode|prefill", () => {
   });
 
   it("quantize refuses --latency-model with the paper's method, before touching the model", async () => {
-    await expect(quantize(["missing.gguf", "--latency-model", "unit"])).rejects.toThrow("--latency-model goes with --method front");
+    await expect(quantize(["missing.gguf", "--method", "paper", "--latency-model", "unit"])).rejects.toThrow("--latency-model goes with --method front");
   });
 });
