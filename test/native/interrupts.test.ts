@@ -34,7 +34,8 @@ beforeAll(async () => {
   await buildDist();
   model = await fixtureModel();
   calibration = path.join(dir, "calibration.txt");
-  writeFileSync(calibration, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n");
+  // long enough for the default method's sensitivity probes (two chunks of --ctx 64)
+  writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n`);
   evalText = path.join(dir, "eval.txt");
   // long enough that measuring a file's perplexity takes a while (an interrupt must land inside it)
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(300));
