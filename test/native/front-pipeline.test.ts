@@ -193,8 +193,9 @@ describe("sweep with method front", () => {
     // mixes never shrinks it (the uniform set's own volume may be 0: with 3 types and a noisy
     // latency, each uniform point can be the worst on one axis, i.e. on the reference)
     expect(Number.isFinite(r.measured.uniform.hypervolume)).toBe(true);
-    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.uniform.hypervolume);
-    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.mixed.hypervolume);
+    // (up to the float rounding of summing the union's boxes in another order)
+    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.uniform.hypervolume * (1 - 1e-12));
+    expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.mixed.hypervolume * (1 - 1e-12));
   }, 600_000);
 });
 
