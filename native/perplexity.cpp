@@ -15,24 +15,10 @@
 #include "addon.h"
 #include "job.h"
 #include "llama_model.h"
+#include "stats.h"
 
 namespace apreqel {
 namespace {
-
-struct Accumulator {
-  double sum = 0, sum2 = 0;
-  size_t count = 0;
-  void add(double v) { sum += v; sum2 += v * v; ++count; }
-  void merge(const Accumulator& o) { sum += o.sum; sum2 += o.sum2; count += o.count; }
-  double mean() const { return count ? sum / count : NAN; }
-  // llama-perplexity's standard error of the mean
-  double stderrOfMean() const {
-    if (count < 2) return NAN;
-    double m = mean();
-    double var = sum2 / count - m * m;
-    return var > 0 ? std::sqrt(var / (count - 1)) : 0;
-  }
-};
 
 // log-softmax of `logits` written to `out` (double precision)
 void logSoftmax(const float* logits, int nVocab, std::vector<double>& out) {

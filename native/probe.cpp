@@ -42,6 +42,7 @@
 #include "llama-model.h"
 #include "llama_model.h"
 #include "validate.h"
+#include "stats.h"
 
 namespace apreqel {
 namespace {
@@ -49,20 +50,6 @@ namespace {
 struct Probe {
   std::vector<std::string> tensors;
   std::string source;  // "" = nothing swapped: the reference itself
-};
-
-struct Accumulator {
-  double sum = 0, sum2 = 0;
-  size_t count = 0;
-  void add(double v) { sum += v; sum2 += v * v; ++count; }
-  void merge(const Accumulator& o) { sum += o.sum; sum2 += o.sum2; count += o.count; }
-  double mean() const { return count ? sum / count : NAN; }
-  double stderrOfMean() const {  // as llama-perplexity
-    if (count < 2) return NAN;
-    double m = mean();
-    double var = sum2 / count - m * m;
-    return var > 0 ? std::sqrt(var / (count - 1)) : 0;
-  }
 };
 
 // A host buffer aligned for any ggml type's SIMD loads.
