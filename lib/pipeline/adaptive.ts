@@ -11,14 +11,13 @@ import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
-import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleMix } from "./mixed.js";
-import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
+import { profileOrGiven, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
 import type { Session } from "./session.js";
-import { publishedSource, type SourceModel } from "./source.js";
-import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
+import { measureOutcome, type MixOutcome } from "./outcome.js";
+import type { LatencyCriterion } from "./latency-criterion.js";
 
 export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly output: string;
@@ -35,20 +34,13 @@ export interface AdaptiveOptions extends Omit<ProfileOptions, "only"> {
   readonly latencyCriterion?: LatencyCriterion;
 }
 
-export interface AdaptiveResult {
+export interface AdaptiveResult extends MixOutcome {
   readonly plan: PlanResult;
   /** the profile planned from, its latency the criterion's */
   readonly profile: ProfileFile;
   readonly scores: Awaited<ReturnType<typeof scoreLayers>>["scores"];
   readonly output: AssembleResult;
   readonly nonLayerType: string;
-  /** measurements of the uniform files and of the result (when measured) */
-  readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
-  readonly result: MeasuredModel | null;
-  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
-  readonly source: SourceModel | null;
-  /** the run was interrupted after the output was published, while measuring it: the output is complete */
-  readonly interrupted?: boolean;
 }
 
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
@@ -71,13 +63,6 @@ export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<
     nonLayerType,
     ...(o.weighting ? { weighting: o.weighting } : {}),
   });
-  const uniform = uniformMeasurements(profile, o.types);
-  const measure = o.measureResult ?? true;
-  const criterion = o.latencyCriterion ?? "decode";
-  const published = await publishedSource(s, profiled, measure, o);
-  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
-  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
-  const result = measured.result && latencyFor(measured.result, criterion, "the result");
-  const interrupted = measured.interrupted;
-  return { plan: chosen, profile, scores, output, nonLayerType, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
+  const outcome = await measureOutcome(s, output.output, { ...o, profile, profiled });
+  return { plan: chosen, profile, scores, output, nonLayerType, ...outcome };
 }

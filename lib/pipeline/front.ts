@@ -24,10 +24,10 @@ import { costTableFromProfile } from "../method/profile-costs.js";
 import type { ScoresFile } from "../method/scores.js";
 import type { GgmlType } from "../method/types.js";
 import type { Weights } from "../method/weights.js";
-import { measurePublished, type MeasuredModel } from "./measure-file.js";
 import { assembleTensors } from "./mixed.js";
-import { profileOrGiven, uniformMeasurements, type ProfileOptions } from "./profile.js";
-import { publishedSource, type SourceModel } from "./source.js";
+import { profileOrGiven, type ProfileOptions } from "./profile.js";
+import type { SourceModel } from "./source.js";
+import { measureOutcome, type MixOutcome } from "./outcome.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import type { Session } from "./session.js";
@@ -37,7 +37,7 @@ import { costTableFromMeasured } from "../method/measured-costs.js";
 import type { SensitivityTable } from "../method/sensitivity.js";
 import { asInputError, InputError } from "../core/errors.js";
 import type { LatencyFit } from "../method/latency-model.js";
-import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
+import type { LatencyCriterion } from "./latency-criterion.js";
 import { unitLatencyModel, unitLatencyTable, type LatencyModelName } from "./unit-latency.js";
 
 
@@ -192,20 +192,13 @@ export async function modelFront(s: Session, o: Omit<FrontQuantizeOptions, "outp
   return { profile, scores, files, costs, front, latency, ...(source ? { source } : {}) };
 }
 
-export interface FrontResult {
+export interface FrontResult extends MixOutcome {
   readonly model: ModelFront;
   readonly choice: FrontChoice;
   /** tensor name → type */
   readonly tensorTypes: Readonly<Record<string, GgmlType>>;
   readonly output: AssembleResult;
   readonly nonLayerType: string;
-  /** measurements of the uniform files (from the profile) */
-  readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>;
-  readonly result: MeasuredModel | null;
-  /** the source model measured beside them (the report's reference point); null when a given profile was used and the result not measured */
-  readonly source: SourceModel | null;
-  /** the run was interrupted after the output was published, while measuring it: the output is complete */
-  readonly interrupted?: boolean;
 }
 
 /** Type per tensor of a mix given per unit. */
@@ -246,13 +239,6 @@ export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promis
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
-  const uniform = uniformMeasurements(m.profile, o.types);
-  const measure = o.measureResult ?? true;
-  const criterion = o.latencyCriterion ?? "decode";
-  const published = await publishedSource(s, m.source, measure, o);
-  const source = published.source && { ...published.source, measured: latencyFor(published.source.measured, criterion, "the source model") };
-  const measured = measure && !published.interrupted ? await measurePublished(s, output.output, o) : { result: null, interrupted: published.interrupted };
-  const result = measured.result && latencyFor(measured.result, criterion, "the result");
-  const interrupted = measured.interrupted;
-  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, uniform, result, source, ...(interrupted ? { interrupted } : {}) };
+  const outcome = await measureOutcome(s, output.output, { ...o, profile: m.profile, profiled: m.source });
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, ...outcome };
 }
