@@ -6,14 +6,18 @@ import { readProfiles } from "../pipeline/read-profiles.js";
 import { parse } from "./args.js";
 import { formatBytes, formatNumber } from "../core/format.js";
 import type { WeightChoice } from "../method/weightings.js";
-import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
+import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parseMethod, parsePlanChoices } from "./options.js";
 import { OptionError } from "../core/errors.js";
 import { PIPELINE_OPTIONS, parseLatencyCriterion } from "./pipeline-options.js";
 import { profileForCriterion } from "../pipeline/latency-criterion.js";
 import { toMethodProfile } from "../pipeline/profile-file.js";
 
 export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES.json [options] [--json]
-  Chooses how many layers get each type (TOPSIS over every split) and which layers get them.
+  The paper's method on measurements you already have: chooses how many layers get each type
+  (TOPSIS over every split) and which layers get them (Algorithm 1). No model is read.
+  --method paper        the only method \`plan\` runs (accepted so scripts can say so); the front
+                        prices each tensor of the model itself: \`apreqel quantize MODEL --no-measure\`
+                        plans on it and writes the mix, in seconds once the uniform files are cached
   --profile FILE        uniform measurements; repeat to merge partial profiles of one model
                         (e.g. \`profile --only latency\` from the device + \`--only accuracy\`)
   --scores FILE         layer scores from \`apreqel score\`
@@ -40,9 +44,16 @@ export function planJson(result: PlanResult, choice: WeightChoice): Record<strin
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { ...PLAN_OPTIONS, profile: { type: "string", multiple: true }, scores: { type: "string" }, latency: PIPELINE_OPTIONS.latency, json: { type: "boolean" } },
+    { ...PLAN_OPTIONS, profile: { type: "string", multiple: true }, scores: { type: "string" }, latency: PIPELINE_OPTIONS.latency, method: { type: "string" }, json: { type: "boolean" } },
     false,
   );
+  // validated first, so a misspelt method gets the usual suggestion rather than the front's explanation
+  if (values.method !== undefined && parseMethod(values.method) === "front") {
+    throw new OptionError(
+      "--method",
+      "--method front needs the model: its costs are the bytes of each tensor in the cached uniform files and the measured KLD of each; `apreqel quantize MODEL --method front --no-measure` plans on it and writes the mix (seconds once the uniform files are cached; --json prints the plan). `plan` runs the paper's method on a profile and layer scores",
+    );
+  }
   const choices = parsePlanChoices(values);
   if (values.profile === undefined) throw new OptionError("--profile", "--profile is required");
   if (values.scores === undefined) throw new OptionError("--scores", "--scores is required");

@@ -125,3 +125,25 @@ describe("apreqel plan", () => {
     expect(err).toEqual(["apreqel plan: --profile is required (see apreqel plan --help)"]);
   });
 });
+
+describe("apreqel plan --method", () => {
+  it("runs the paper's method with --method paper, the same plan as without it", async () => {
+    expect(await main([...base, "--weights", "0.1,0.8,0.1", "--json"])).toBe(0);
+    const without = out[0];
+    out.length = 0;
+    expect(await main([...base, "--weights", "0.1,0.8,0.1", "--method", "paper", "--json"])).toBe(0);
+    expect(out).toEqual([without]);
+  });
+
+  it("refuses --method front, naming the command that plans on the front", async () => {
+    expect(await main([...base, "--method", "front"])).toBe(2);
+    expect(out).toEqual([]);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^apreqel plan: --method front needs the model: .*`apreqel quantize MODEL --method front --no-measure`/);
+  });
+
+  it("refuses a misspelt method with the usual suggestion", async () => {
+    expect(await main([...base, "--method", "papr"])).toBe(2);
+    expect(err[0]).toContain('unknown method "papr" for option --method; did you mean "paper"?');
+  });
+});
