@@ -170,17 +170,21 @@ function resultTable(types: readonly GgmlType[], r: Pick<AdaptiveResult, "unifor
 
 /** Warnings when the criteria the weights lean on were measured with a spread that hides the differences between types. */
 function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "uniform">, weights: Weights): string[] {
-  const points = (value: (m: MeasuredModel) => number | undefined, spread: (m: MeasuredModel) => number | undefined): MeasuredPoint[] =>
+  const points = (point: (m: MeasuredModel, type: GgmlType) => MeasuredPoint | undefined): MeasuredPoint[] =>
     types.flatMap((type) => {
       const m = r.uniform[type];
-      const v = m && value(m);
-      const s = m && spread(m);
-      return v === undefined || s === undefined ? [] : [{ type, value: v, spread: s }];
+      const p = m && point(m, type);
+      return p === undefined ? [] : [p];
     });
-  return [
-    ...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points((m) => m.latencyMsPerToken, (m) => m.latencyMsPerTokenSd)) : []),
-    ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points((m) => m.perplexity, (m) => m.perplexityStderr)) : []),
-  ];
+  // latency as the tables print it: the median with the protocol's interval (mean ± sd only from a profile written before it)
+  const latency = (m: MeasuredModel, type: GgmlType): MeasuredPoint | undefined => {
+    if (m.latencyMsPerToken === undefined) return undefined;
+    if (m.latencyInterval) return { type, value: m.latencyMsPerToken, interval: m.latencyInterval };
+    return m.latencyMsPerTokenSd === undefined ? undefined : { type, value: m.latencyMsPerToken, spread: m.latencyMsPerTokenSd };
+  };
+  const perplexity = (m: MeasuredModel, type: GgmlType): MeasuredPoint | undefined =>
+    m.perplexity === undefined || m.perplexityStderr === undefined ? undefined : { type, value: m.perplexity, spread: m.perplexityStderr };
+  return [...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points(latency)) : []), ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points(perplexity)) : [])];
 }
 
 /** The settings and the machine, for the report's notes (what the numbers were measured with). */

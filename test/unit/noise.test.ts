@@ -38,3 +38,36 @@ describe("noise warnings", () => {
     expect(withSpread(3.01234, undefined)).toBe("3.012");
   });
 });
+
+describe("noise warnings on the protocol's intervals", () => {
+  it("flags an interval wider than its median, and neighbours whose intervals overlap (hand-worked)", () => {
+    // q8_0: half-width (30 − 2) / 2 = 14 > 0.5 × 8; [2, 30] and [5.5, 7.5] overlap; [5.5, 7.5] and [3, 4] do not
+    expect(noiseWarnings("latency", "ms/token", [
+      { type: "q8_0", value: 8, interval: { low: 2, high: 30 } },
+      { type: "q4_K", value: 6, interval: { low: 5.5, high: 7.5 } },
+      { type: "q3_K", value: 3.5, interval: { low: 3, high: 4 } },
+    ])).toEqual([
+      "latency of q8_0 is 8 ms/token [2, 30]: the interval is wider than the median, so plans that weigh latency rest on noise",
+      "latency of q8_0 (8 ms/token [2, 30]) and q4_K (6 ms/token [5.5, 7.5]) overlap, not separable here: the plan cannot tell them apart on latency",
+    ]);
+  });
+
+  it("treats intervals that only touch as apart, and a mixed pair by its ranges", () => {
+    expect(noiseWarnings("latency", "ms/token", [
+      { type: "q8_0", value: 8, interval: { low: 7, high: 9 } },
+      { type: "q4_K", value: 6, interval: { low: 5, high: 7 } },
+    ])).toEqual([]);
+    // 6 ± 1.5 is [4.5, 7.5], which reaches into [7, 9]
+    expect(noiseWarnings("latency", "ms/token", [
+      { type: "q8_0", value: 8, interval: { low: 7, high: 9 } },
+      { type: "q4_K", value: 6, spread: 1.5 },
+    ])).toEqual(["latency of q8_0 (8 ms/token [7, 9]) and q4_K (6 ± 1.5 ms/token) overlap, not separable here: the plan cannot tell them apart on latency"]);
+  });
+
+  it("skips an interval that is not one", () => {
+    expect(noiseWarnings("latency", "ms/token", [
+      { type: "q8_0", value: 8, interval: { low: 9, high: 7 } },
+      { type: "q4_K", value: 8, interval: { low: 7.9, high: 8.1 } },
+    ])).toEqual([]);
+  });
+});
