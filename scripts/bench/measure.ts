@@ -1,7 +1,8 @@
 // Issue 4 benchmarks: similarity-capture overhead over a plain forward pass, perplexity throughput
 // vs llama-perplexity, and bench() vs llama-bench (tg and pp), interleaved in one run.
-//   node scripts/build-native.mjs --tools && npx vite-node scripts/bench/measure.ts [--reps 3]
-// Writes the "measure" section of docs/benchmarks.md.
+//   node scripts/build-native.mjs --tools && npx vite-node scripts/bench/measure.ts [--reps 3] [--only bench]
+// Writes the "measure" section of docs/benchmarks.md; `--only bench` (issue 16: bench() against
+// llama-bench alone, a few minutes on a small machine) prints its rows and writes nothing.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -16,6 +17,7 @@ import { llamaTool, toolPerplexity } from "../../test/helpers/tools.js";
 import { machine, median, writeSection } from "./report.js";
 
 const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 3);
+const benchOnly = process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "bench";
 const threads = os.cpus().length;
 const dir = mkdtempSync(path.join(os.tmpdir(), "apreqel-bench-"));
 const pplTool = llamaTool("llama-perplexity");
@@ -40,7 +42,7 @@ const texts = [text.slice(0, 60_000)];
 const plain: number[] = [];
 const captured: number[] = [];
 let capturedTokens = 0;
-for (let r = 0; r < reps; r++) {
+for (let r = 0; r < (benchOnly ? 0 : reps); r++) {
   plain.push(await time(() => binding().captureSimilarity({ model, texts, nCtx: 512, nBatch: 512, threads, mode: "none" })));
   captured.push(await time(async () => (capturedTokens = (await binding().captureSimilarity({ model, texts, nCtx: 512, nBatch: 512, threads, mode: "device" })).tokens)));
 }
@@ -51,7 +53,7 @@ const ours: number[] = [];
 const theirs: number[] = [];
 let oursPpl = 0;
 let toolPpl = 0;
-for (let r = 0; r < reps; r++) {
+for (let r = 0; r < (benchOnly ? 0 : reps); r++) {
   ours.push(await time(async () => (oursPpl = (await perplexity({ model, text, nCtx: 512, chunks, threads })).ppl)));
   theirs.push(
     await time(() => {
@@ -79,6 +81,17 @@ rmSync(dir, { recursive: true, force: true });
 
 const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)}%`;
 const tokensScored = chunks * 512;
+const benchRows = `| tg128 vs llama-bench | ${median(ourTg).toFixed(1)} tok/s | ${median(toolTg).toFixed(1)} tok/s | ${pct(median(ourTg), median(toolTg))} (target within 5%) |
+| pp512 vs llama-bench | ${median(ourPp).toFixed(1)} tok/s | ${median(toolPp).toFixed(1)} tok/s | ${pct(median(ourPp), median(toolPp))} (target within 5%) |`;
+if (benchOnly) {
+  console.log(`npx vite-node scripts/bench/measure.ts --reps ${reps} --only bench — ${machine()}, CPU build, ${threads} threads; medians of ${reps} interleaved runs (each llama-bench -r 5, bench() reps 5)
+per run, apreqel tg ${ourTg.map((x) => x.toFixed(1)).join(", ")}; llama-bench tg ${toolTg.map((x) => x.toFixed(1)).join(", ")}; apreqel pp ${ourPp.map((x) => x.toFixed(1)).join(", ")}; llama-bench pp ${toolPp.map((x) => x.toFixed(1)).join(", ")} tok/s
+
+| what | apreqel | reference | ratio |
+|---|---:|---:|---:|
+${benchRows}`);
+  process.exit(0);
+}
 writeSection(
   "measure",
   `## Measurements (issue 4)
@@ -90,8 +103,7 @@ Model: random-weight llama fixture, q4_K, n_embd ${shape.nEmbd}, n_ff ${shape.nF
 |---|---:|---:|---:|
 | similarity capture over ${capturedTokens} tokens vs the same forward pass without it | ${median(captured).toFixed(2)} s | ${median(plain).toFixed(2)} s | ${(median(captured) / median(plain)).toFixed(3)} (target ≤ 1.10) |
 | perplexity, ${chunks} chunks of 512 (${tokensScored} tokens) vs llama-perplexity | ${(tokensScored / median(ours)).toFixed(0)} tok/s | ${(tokensScored / median(theirs)).toFixed(0)} tok/s | ${(median(theirs) / median(ours)).toFixed(3)} (throughput, target ≥ 0.95) |
-| tg128 vs llama-bench | ${median(ourTg).toFixed(1)} tok/s | ${median(toolTg).toFixed(1)} tok/s | ${pct(median(ourTg), median(toolTg))} (target within 5%) |
-| pp512 vs llama-bench | ${median(ourPp).toFixed(1)} tok/s | ${median(toolPp).toFixed(1)} tok/s | ${pct(median(ourPp), median(toolPp))} (target within 5%) |
+${benchRows}
 
 Perplexity values agree: apreqel ${oursPpl.toFixed(4)}, llama-perplexity ${toolPpl.toFixed(4)}. On CPU the similarity tensors never leave the host; on CUDA only the ${"`"}[2·blocks, n_tokens]${"`"} float tensor is copied back (see the GPU section when one was measured).`,
 );
