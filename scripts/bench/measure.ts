@@ -17,7 +17,10 @@ import { llamaTool, toolPerplexity } from "../../test/helpers/tools.js";
 import { machine, median, writeSection } from "./report.js";
 
 const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 3);
-const benchOnly = process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "bench";
+const only = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
+// a misspelt --only must not fall through to the whole run, which rewrites the docs section
+if (only !== undefined && only !== "bench") throw new Error(`--only: the one part that runs alone is "bench" (got ${JSON.stringify(only)})`);
+const benchOnly = only === "bench";
 const threads = os.cpus().length;
 const dir = mkdtempSync(path.join(os.tmpdir(), "apreqel-bench-"));
 const pplTool = llamaTool("llama-perplexity");
