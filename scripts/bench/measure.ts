@@ -59,8 +59,8 @@ let toolPpl = 0;
 for (let r = 0; r < (benchOnly ? 0 : reps); r++) {
   ours.push(await time(async () => (oursPpl = (await perplexity({ model, text, nCtx: 512, chunks, threads })).ppl)));
   theirs.push(
-    await time(() => {
-      toolPpl = toolPerplexity(model, textFile, 512, chunks, threads).ppl;
+    await time(async () => {
+      toolPpl = (await toolPerplexity(model, textFile, 512, chunks, threads)).ppl;
     }),
   );
 }

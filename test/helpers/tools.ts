@@ -1,8 +1,8 @@
 /** llama.cpp's own tools built from the same vendored tree (`apreqel build --tools`), as references. */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { packageRoot } from "../../lib/core/package.js";
+import { runProcess } from "./run.js";
 
 export function llamaTool(name: "llama-perplexity" | "llama-bench" | "llama-quantize" | "llama-imatrix"): string | null {
   const file = path.join(packageRoot, "build-cmake", "bin", name);
@@ -12,13 +12,10 @@ export function llamaTool(name: "llama-perplexity" | "llama-bench" | "llama-quan
 export const TOOLS_MISSING = "llama.cpp tools not built (run `node scripts/build-native.mjs --tools`)";
 
 /** Runs llama-perplexity and returns its final estimate. */
-export function toolPerplexity(model: string, textFile: string, nCtx: number, chunks: number, threads = 2): { ppl: number; stderr: number } {
+export async function toolPerplexity(model: string, textFile: string, nCtx: number, chunks: number, threads = 2): Promise<{ ppl: number; stderr: number }> {
   const tool = llamaTool("llama-perplexity");
   if (!tool) throw new Error(TOOLS_MISSING);
-  const r = spawnSync(tool, ["-m", model, "-f", textFile, "-c", String(nCtx), "--chunks", String(chunks), "-t", String(threads)], {
-    encoding: "utf8",
-    maxBuffer: 64 << 20,
-  });
+  const r = await runProcess(tool, ["-m", model, "-f", textFile, "-c", String(nCtx), "--chunks", String(chunks), "-t", String(threads)]);
   if (r.status !== 0) throw new Error(`llama-perplexity exited with ${r.status ?? r.signal}: ${(r.stderr ?? "").slice(-1500)}`);
   // the final estimate is logged on stderr
   return parseFinalEstimate(`${r.stdout}\n${r.stderr}`);

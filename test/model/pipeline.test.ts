@@ -5,6 +5,7 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { runCli } from "../helpers/cli.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const MODEL = "models/debian-prose-11m/debian-prose-llama-11M-F16.gguf";
 const model = sharedFile(MODEL);
@@ -36,7 +37,7 @@ describe("apreqel quantize on a trained model (../shared)", () => {
     }
     expect(runs.memory!.bytes).toBeLessThan(runs.accuracy!.bytes);
     expect(runs.accuracy!.kld).toBeLessThan(runs.memory!.kld);
-  }, 900_000);
+  }, slow(900_000));
 
   it.skipIf(reason !== "")(`debian-prose-11m, --method paper: the output's per-layer types are the plan's, and memory-first is smaller${reason ? ` (skipped: ${reason})` : ""}`, async () => {
     // calibration from the validation split, evaluation on the test split (never the other way round)
@@ -61,5 +62,5 @@ describe("apreqel quantize on a trained model (../shared)", () => {
       sizes[priority] = info.tensors.reduce((a, t) => a + t.bytes, 0);
     }
     expect(sizes.memory!).toBeLessThanOrEqual(sizes.accuracy!);
-  }, 600_000);
+  }, slow(600_000));
 });

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { packageRoot } from "../../lib/core/package.js";
 import { sharedDir, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const MODEL = "models/debian-prose-11m/debian-prose-llama-11M-F32.gguf";
 const reason = !sharedFile(MODEL) ? skipReason(MODEL) : !sharedFile("data/wikitext-2-raw/wiki.test.raw") ? skipReason("data/wikitext-2-raw") : "";
@@ -21,7 +22,7 @@ const dir = tempDir();
  */
 async function runStudy(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...args], { cwd: packageRoot, encoding: "utf8", timeout: 900_000, maxBuffer: 64 * 2 ** 20 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...args], { cwd: packageRoot, encoding: "utf8", timeout: slow(900_000), maxBuffer: 64 * 2 ** 20 });
     return { status: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number | string; stdout?: string; stderr?: string };
@@ -47,7 +48,7 @@ describe("scripts/eval/study.ts (smoke)", () => {
     expect(study.debian.variants.map((v: { name: string }) => v.name)).toEqual(["perplexity", "kld"]);
     expect(study.debian.variants[0].weightings).toHaveLength(28);
     for (const m of text.matchAll(/\]\((results\/[^)]+\.svg)\)/g)) expect(existsSync(path.join(dir, m[1]!)), m[1]).toBe(true);
-  }, 900_000);
+  }, slow(900_000));
 
   // issue 15's front stage alone, merged into the study.json the run above wrote (smallest settings:
   // sub-layer granularity, one preset, no imatrix, 2 chunks, 1 probe chunk)
@@ -72,5 +73,5 @@ describe("scripts/eval/study.ts (smoke)", () => {
     expect(study.debian.variants).toHaveLength(2);
     expect(study.front.sides[0].matched.map((m: { preset: string; embeddings: string }) => `${m.preset}/${m.embeddings}`)).toEqual(["Q4_K_M/own", "Q4_K_M/q8_0"]);
     expect(study.front.hv.sublayer.length).toBeGreaterThan(0);
-  }, 900_000);
+  }, slow(900_000));
 });

@@ -6,6 +6,7 @@ import { quantize } from "../../lib/ops/quantize.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 let model: string;
@@ -13,7 +14,7 @@ let model: string;
 beforeAll(async () => {
   await buildDist();
   model = await fixtureModel();
-}, 300_000);
+}, slow(300_000));
 
 describe("concurrency", () => {
   it("two quantize calls at once in one process give the same bytes as one after the other", async () => {

@@ -2,7 +2,6 @@
 // file carries the chosen per-tensor types, the recipe made by stock llama-quantize gives the
 // same types and sizes, a target size is never exceeded, and a 3-variant portfolio is built and
 // picked from.
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,8 @@ import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { TOOLS_MISSING, llamaTool } from "../helpers/tools.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
+import { runProcess } from "../helpers/run.js";
 
 const dir = tempDir();
 const cacheDir = path.join(dir, "cache");
@@ -44,7 +45,7 @@ beforeAll(async () => {
   writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n\ndef add(a, b):\n    return a + b\n`);
   evalText = path.join(dir, "eval.txt");
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
-}, 300_000);
+}, slow(300_000));
 
 describe("apreqel quantize --method front", () => {
   let out: string;
@@ -77,7 +78,7 @@ describe("apreqel quantize --method front", () => {
     const lines = readFileSync(recipe(), "utf8");
     expect(lines.length).toBeGreaterThan(0);
     const imatrix = /--imatrix (\S+)/.exec(choice.recipe.command)![1]!.replace(/^'|'$/g, "");
-    const r = spawnSync(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), "--imatrix", imatrix, model, stock, "Q4_K", "2"], { encoding: "utf8" });
+    const r = await runProcess(llamaTool("llama-quantize")!, ["--pure", "--tensor-type-file", recipe(), "--imatrix", imatrix, model, stock, "Q4_K", "2"]);
     expect(r.status, r.stderr.slice(-1500)).toBe(0);
     const [a, b] = await Promise.all([inspect(out), inspect(stock)]);
     const types = (i: typeof a) => Object.fromEntries(i.tensors.map((t) => [t.name, `${t.type}:${t.bytes}`]));
@@ -196,7 +197,7 @@ describe("sweep with method front", () => {
     // (up to the float rounding of summing the union's boxes in another order)
     expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.uniform.hypervolume * (1 - 1e-12));
     expect(r.measured.union.hypervolume).toBeGreaterThanOrEqual(r.measured.mixed.hypervolume * (1 - 1e-12));
-  }, 600_000);
+  }, slow(600_000));
 });
 
 describe("apreqel portfolio, then pick", () => {

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bundleRunner, type CaseReport, prepareFixtures, runCases, snapshotAddon, summarize, typeSizes } from "../../scripts/fuzz/harness.js";
 import { buildCases, CATEGORIES } from "../../scripts/fuzz/mutations.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const CASES = 60;
 const SEED = 20261123;
@@ -23,7 +24,7 @@ beforeAll(async () => {
     jobs: Math.min(2, os.cpus().length),
     timeoutMs: 60_000,
   });
-}, 600_000);
+}, slow(600_000));
 
 describe(`GGUF fuzzing, ${CASES} cases, seed ${SEED}`, () => {
   it("covers every category", () => {

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { openSync, readSync, closeSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { llamaTool, TOOLS_MISSING } from "../helpers/tools.js";
+import { runOk } from "../helpers/run.js";
 
 const dir = tempDir();
 const tool = llamaTool("llama-imatrix");
@@ -68,7 +68,7 @@ describe("imatrix from the calibration pass", () => {
     const file = path.join(dir, "calibration.txt");
     writeFileSync(file, text);
     const theirs = path.join(dir, "theirs.gguf");
-    execFileSync(tool!, ["-m", model, "-f", file, "-o", theirs, "-c", "128", "-t", "2"], { stdio: "ignore" });
+    await runOk(tool!, ["-m", model, "-f", file, "-o", theirs, "-c", "128", "-t", "2"]);
     const ours = path.join(dir, "ours-cmp.gguf");
     await captureSimilarity({ model, texts: [text], nCtx: 128, threads: 2, similarity: false, imatrix: ours, chunked: true });
     const a = await readF32(ours);

@@ -10,6 +10,7 @@ import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 let model = "";
@@ -42,7 +43,7 @@ beforeAll(async () => {
   writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(4)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(4)}\n`);
   evalText = path.join(dir, "eval.txt");
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(20));
-}, 300_000);
+}, slow(300_000));
 
 describe("the uniform files' importance matrix", () => {
   const profiles: Record<string, { sha: string | null; file: string }> = {};
@@ -58,7 +59,7 @@ describe("the uniform files' importance matrix", () => {
     expect(entries[0]!.settings.imatrixSha256).toBe(sha);
     expect(JSON.parse(r.stdout).quantization).toEqual({ nonLayerType: "q8_0", imatrixSha256: sha });
     profiles.default = { sha, file: entries[0]!.file };
-  }, 300_000);
+  }, slow(300_000));
 
   it("--no-imatrix: none (imatrixSha256 null), and the file differs from the default's", async () => {
     const cache = path.join(dir, "cache-none");
@@ -73,7 +74,7 @@ describe("the uniform files' importance matrix", () => {
     expect((await (await Cache.open({ dir: cache })).list()).filter((e) => e.manifest.inputs.kind === "similarity")).toEqual([]);
     profiles.none = { sha: null, file: entries[0]!.file };
     expect(readFileSync(profiles.none.file).equals(readFileSync(profiles.default!.file))).toBe(false);
-  }, 300_000);
+  }, slow(300_000));
 
   it("--imatrix FILE wins over the calibration pass", async () => {
     const cache = path.join(dir, "cache-file");
@@ -89,14 +90,14 @@ describe("the uniform files' importance matrix", () => {
     const entries = await uniformEntries(cache);
     expect(entries.map((e) => e.settings.imatrixSha256)).toEqual([sha, sha]);
     expect(sha).not.toBe(profiles.default!.sha);
-  }, 300_000);
+  }, slow(300_000));
 
   it("a profile made with another importance matrix is refused by quantize --profile", async () => {
     const r = await runCli(["quantize", model, "-o", path.join(dir, "refused.gguf"), "--method", "paper", "--profile", path.join(dir, "none.json"), "--calibration", calibration, "--no-measure", "--n-gen", "4", "--n-prompt", "0", "--reps", "1",
       ...common(path.join(dir, "cache-default")).filter((a, i, all) => a !== "--only" && all[i - 1] !== "--only")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the profile measured uniform files quantized with \{"imatrixSha256":null,"nonLayerType":"q8_0"\}, this run's are \{"imatrixSha256":"[0-9a-f]{64}"/);
-  }, 300_000);
+  }, slow(300_000));
 
   it("prompts too short for llama-imatrix's statistics: a clear error before any quantization", async () => {
     const cache = path.join(dir, "cache-short");
@@ -106,7 +107,7 @@ describe("the uniform files' importance matrix", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--calibration .*short\.txt: no prompt reaches the 16 tokens llama-imatrix needs .*--no-imatrix/);
     expect(await uniformEntries(cache)).toEqual([]);
-  }, 300_000);
+  }, slow(300_000));
 
   const tiny = sharedFile("models/tinystories-656k/TinyStories-656K-F32.gguf");
   const wiki = sharedFile("data/wikitext-2-raw/wiki.valid.raw");
@@ -119,5 +120,5 @@ describe("the uniform files' importance matrix", () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n").at(-1)).toMatch(/--calibration .*wiki-head\.txt: .*TinyStories-656K-F32\.gguf: the model's tokenizer cannot encode this text/);
     expect(await uniformEntries(cache)).toEqual([]);
-  }, 300_000);
+  }, slow(300_000));
 });

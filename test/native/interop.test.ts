@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../../lib/ops/assemble.js";
@@ -7,6 +6,8 @@ import { packageRoot } from "../../lib/core/package.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
+import { runOk } from "../helpers/run.js";
 
 const dir = tempDir();
 let mixed: string;
@@ -22,11 +23,10 @@ beforeAll(async () => {
 });
 
 describe("interop", () => {
-  it("node-llama-cpp's own prebuilt binary loads a mixed GGUF and generates text from it", () => {
-    const out = execFileSync(process.execPath, [path.join(packageRoot, "test", "helpers", "node-llama-cpp-generate.mjs"), mixed], {
+  it("node-llama-cpp's own prebuilt binary loads a mixed GGUF and generates text from it", async () => {
+    const { stdout: out } = await runOk(process.execPath, [path.join(packageRoot, "test", "helpers", "node-llama-cpp-generate.mjs"), mixed], {
       cwd: packageRoot,
-      encoding: "utf8",
-      timeout: 120_000,
+      timeout: slow(120_000),
     });
     const r = JSON.parse(out.trim().split("\n").at(-1)!) as { text: string; tokens: number };
     expect(r.tokens).toBeGreaterThan(0);

@@ -12,6 +12,7 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 let model: string;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   evalText = path.join(dir, "eval.txt");
   // long enough that measuring a file's perplexity takes a while (an interrupt must land inside it)
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(300));
-}, 300_000);
+}, slow(300_000));
 
 /** Starts the CLI and resolves once its stderr matches `when`, with what it printed so far. */
 function startUntil(args: readonly string[], when: RegExp) {
@@ -83,7 +84,7 @@ describe("a second SIGINT", () => {
     }
     // a first SIGINT alone exits with code 130 after cleaning up; the second re-raises the signal
     expect(outcome).toEqual({ code: null, signal: "SIGINT" });
-  }, 300_000);
+  }, slow(300_000));
 });
 
 describe("an interrupt after the output is published", () => {
@@ -107,7 +108,7 @@ describe("an interrupt after the output is published", () => {
     const r = await runCli(["quantize", model, "-o", again, "--json", ...common(cache)]);
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(again).equals(interrupted)).toBe(true);
-  }, 300_000);
+  }, slow(300_000));
 });
 
 describe("SIGBUS from a model truncated while it is mapped", () => {
@@ -133,5 +134,5 @@ describe("SIGBUS from a model truncated while it is mapped", () => {
     const { signal } = await exited;
     expect(signal).toBe("SIGBUS");
     expect(stderr).toMatch(/apreqel: SIGBUS: a memory-mapped input file \(a model being read\) was truncated or rewritten in place while apreqel was using it/);
-  }, 120_000);
+  }, slow(120_000));
 });

@@ -14,6 +14,7 @@ import { slowModel } from "../helpers/fixtures.js";
 import { evictFromPageCache, memoryCgroup, pageCacheReason, streamingJobRunner, type MemoryCgroup } from "../helpers/memory-limit.js";
 import type { StreamingJob, StreamingJobReport } from "../helpers/streaming-job.js";
 import { listing, tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const MiB = 2 ** 20;
 const LIMIT = 96 * MiB;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   if (cannot) return;
   model = await slowModel();
   runner = await streamingJobRunner(dir);
-}, 300_000);
+}, slow(300_000));
 
 async function runLimited(job: StreamingJob, evict: readonly string[]): Promise<StreamingJobReport> {
   for (const f of evict) evictFromPageCache(f);
@@ -54,7 +55,7 @@ describe.skipIf(cannot !== "")(`streaming inside a ${LIMIT / MiB} MiB memory cgr
     expect(cgroup!.oomKills() ?? 0).toBe(0);
     // what the job holds itself: Node, the addon and llama.cpp's 64 MiB slab of rows
     expect(report.peakAnonBytes).toBeLessThan(LIMIT);
-  }, 300_000);
+  }, slow(300_000));
 
   it("assemble writes a mix larger than the limit from sources larger than it", async () => {
     const q8 = await quantize({ input: model, output: path.join(dir, "free-q8_0.gguf"), type: "q8_0" });
@@ -72,5 +73,5 @@ describe.skipIf(cannot !== "")(`streaming inside a ${LIMIT / MiB} MiB memory cgr
     expect(report.peakAnonBytes).toBeLessThan(LIMIT);
     // no temp file is left beside the outputs
     expect(listing(dir).filter((f) => f.includes(".tmp"))).toEqual([]);
-  }, 300_000);
+  }, slow(300_000));
 });

@@ -31,7 +31,7 @@ describe("perplexity", () => {
     const file = path.join(dir, "fixture.txt");
     writeFileSync(file, text);
     const ours = await perplexity({ model, text, nCtx: 128, chunks: 4, threads: 2 });
-    const tool = toolPerplexity(model, file, 128, 4);
+    const tool = await toolPerplexity(model, file, 128, 4);
     expect(ours.chunks).toBe(4);
     expect(toSignificant(ours.ppl)).toBe(toSignificant(tool.ppl));
     expect(ours.stderr).toBeCloseTo(tool.stderr, 2);
@@ -46,7 +46,7 @@ describe("perplexity", () => {
     writeFileSync(file, text);
     for (const [nCtx, chunks] of [[512, 6], [128, 10]] as const) {
       const ours = await perplexity({ model: stories!, text, nCtx, chunks, threads: 2 });
-      const tool = toolPerplexity(stories!, file, nCtx, chunks);
+      const tool = await toolPerplexity(stories!, file, nCtx, chunks);
       expect(toSignificant(ours.ppl)).toBe(toSignificant(tool.ppl));
     }
   });

@@ -8,6 +8,7 @@ import { defaultVocabPath } from "../../lib/ops/fixtures.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 const cacheDir = path.join(dir, "cache");
@@ -43,7 +44,7 @@ beforeAll(async () => {
   writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(3)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(3)}\n\ndef add(a, b):\n    return a + b\n`);
   evalText = path.join(dir, "eval.txt");
   writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
-}, 300_000);
+}, slow(300_000));
 
 describe("apreqel quantize --method paper (end to end on a fixture)", () => {
   let memoryOut: string;
@@ -180,7 +181,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     expect(json.scores.layers).toHaveLength(8);
     expect(Number.isFinite(json.hypervolume.measured.gain)).toBe(true);
     expect(existsSync(path.join(outDir, "report.html"))).toBe(true);
-  }, 600_000);
+  }, slow(600_000));
 
   it("usage errors: one clear line, exit code 2, nothing written", async () => {
     const before = readdirSync(dir).sort();

@@ -9,6 +9,7 @@ import { quantize } from "../../lib/ops/quantize.js";
 import { countTokens } from "../../lib/ops/tokens.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 let model: string;
@@ -16,7 +17,7 @@ const text = "The river remembers the morning light, and every stone keeps a lit
 
 beforeAll(async () => {
   model = await fixtureModel({ nLayer: 2 });
-}, 300_000);
+}, slow(300_000));
 
 describe("countTokens", () => {
   it("counts what perplexity tokenizes: the whole text, or the prefix a chunk count needs", async () => {

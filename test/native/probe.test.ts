@@ -12,6 +12,7 @@ import { fixtureModel } from "../helpers/fixtures.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
 import { runCli } from "../helpers/cli.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 const nCtx = 64;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   await quantize({ input: source, output: reference, type: "q8_0", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
   await quantize({ input: source, output: q4, type: "q4_K", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
   await quantize({ input: source, output: q4Head, type: "q8_0", tokenEmbeddingType: "q4_K", outputType: "q4_K" });
-}, 300_000);
+}, slow(300_000));
 
 describe("sensitivity probe (in-process swaps)", () => {
   it("a unit swapped in at the reference's own type gives Δ = 0 exactly", async () => {
@@ -88,7 +89,7 @@ describe("sensitivity probe (in-process swaps)", () => {
       expect(Math.abs(probe.mean / measured.kld!.mean - 1), `${c.tensors.join(",")}: probe ${probe.mean} vs file ${measured.kld!.mean}`).toBeLessThan(1e-4);
       expect(probe.sameTopPercent).toBeCloseTo(measured.kld!.sameTopPercent, 6);
     }
-  }, 300_000);
+  }, slow(300_000));
 
   it("a tensor the source file lacks, or a shape that differs, is a clear error", async () => {
     await expect(
@@ -132,7 +133,7 @@ describe("sensitivity probe (in-process swaps)", () => {
     const third = await measureSensitivity(again, { units: "sublayer", types, calibration, nCtx, chunks, threads: 2 });
     expect(third.probed).toBe(0);
     expect(third.table).toEqual(full.table);
-  }, 300_000);
+  }, slow(300_000));
 
   const tiny = sharedFile("models/tinystories-656k/TinyStories-656K-F32.gguf");
   const wiki = sharedFile("data/wikitext-2-raw/wiki.valid.raw");
@@ -164,7 +165,7 @@ describe("sensitivity probe (in-process swaps)", () => {
     expect(scores.sensitivity.units.slice(0, 7)).toEqual(["blk.0.attn_q", "blk.0.attn_k", "blk.0.attn_v", "blk.0.attn_output", "blk.0.ffn_gate", "blk.0.ffn_up", "blk.0.ffn_down"]);
     expect(scores.sensitivity.units.slice(-2)).toEqual(["token_embd", "output"]);
     expect(scores.sensitivity.delta.every((row: number[]) => row[0] === 0)).toBe(true);
-  }, 600_000);
+  }, slow(600_000));
 
   it("quantization error proxy: 0 for the source's own tensor, and growing as the type gets more aggressive", async () => {
     const q3 = path.join(dir, "q3_K.gguf");

@@ -1,7 +1,6 @@
 // The front's recipe through the vendored stock llama-quantize: every unit's
 // tensor gets the type the recipe names, with exactly the bytes the cost
 // table says, and the file's tensors add up to the table's size estimate.
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { prng } from "../../scripts/shared/prng.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { TOOLS_MISSING, llamaTool } from "../helpers/tools.js";
+import { runProcess } from "../helpers/run.js";
 
 const tool = llamaTool("llama-quantize");
 const TYPES: readonly GgmlType[] = ["q8_0", "q6_K", "q5_0", "q4_K"];
@@ -60,7 +60,7 @@ describe.skipIf(tool === null)(`recipe round trip through llama-quantize${tool =
       threads: 2,
     });
     writeFileSync(path.join(dir, "mix.txt"), recipe.text);
-    const run = spawnSync(recipe.argv[0] as string, recipe.argv.slice(1), { encoding: "utf8", maxBuffer: 64 << 20 });
+    const run = await runProcess(recipe.argv[0] as string, recipe.argv.slice(1));
     expect(run.status, `${run.stdout}\n${run.stderr}`.slice(-3000)).toBe(0);
     const out = await inspect(path.join(dir, "mix.gguf"));
     const byName = new Map(out.tensors.map((t) => [t.name, t]));

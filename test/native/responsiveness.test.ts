@@ -4,13 +4,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { quantize } from "../../lib/ops/quantize.js";
 import { slowModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { slow } from "../helpers/machine-speed.js";
 
 const dir = tempDir();
 let model: string;
 
 beforeAll(async () => {
   model = await slowModel();
-}, 600_000);
+}, slow(600_000));
 
 describe("long native calls stay off the event loop", () => {
   it("a timer keeps firing while quantize runs; abort stops it within a second and leaves no file", async () => {
