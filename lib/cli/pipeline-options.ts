@@ -21,6 +21,7 @@ import { GRANULARITIES, type Granularity } from "../gguf/units.js";
 import { orderTypes, type GgmlType } from "../method/types.js";
 import { parsePositiveNumber } from "./options.js";
 import type { CommandContext } from "./args.js";
+import type { RunEta } from "./eta.js";
 import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
 import { nameIgnoringCase, parseInteger } from "../core/validate.js";
@@ -313,10 +314,10 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
  * Runs a command's long work with a progress display on stderr (nothing with --json): the step
  * running when `work` rejects is shown as failed, the last one as done when it resolves.
  */
-export async function withProgress<T>(json: boolean, work: (onStep: StepReporter) => Promise<T>, plannedSteps?: number): Promise<T> {
+export async function withProgress<T>(json: boolean, work: (onStep: StepReporter, useEta: (eta: RunEta) => void) => Promise<T>, plannedSteps?: number): Promise<T> {
   const progress = stepProgress(json, plannedSteps);
   try {
-    const result = await work(progress.onStep);
+    const result = await work(progress.onStep, progress.useEta);
     progress.finish();
     return result;
   } catch (e) {
@@ -337,12 +338,24 @@ export function withSession<T>(
   work: (s: Session) => Promise<T>,
   plannedSteps?: number,
   checks: NonNullable<SessionOptions["checks"]> = [],
+  eta?: (s: Session) => Promise<RunEta>,
 ): Promise<T> {
   const signal = context.signal ? { signal: context.signal } : {};
+  // the run's work counted once the session is open, for an ETA from work rather than step counts (issue 26)
+  const withEta = async (s: Session, useEta: (e: RunEta) => void) => {
+    if (eta && !settings.json) {
+      try {
+        useEta(await eta(s));
+      } catch {
+        // the ETA is a help, never a reason to fail: without it the labels extrapolate over steps
+      }
+    }
+    return work(s);
+  };
   return withProgress(
     settings.json,
-    async (onStep) =>
-      work(
+    async (onStep, useEta) =>
+      withEta(
         await openSession({
           // what cannot work is found from the header before the model is hashed or anything runs
           checks: [...(settings.evalTextUsed ? [(m: string) => requireEvalTokens(m, settings.accuracy, signal)] : []), ...checks],
@@ -356,6 +369,7 @@ export function withSession<T>(
             { option: "--n-gen", tokens: settings.latency.nGen },
           ],
         }),
+        useEta,
       ),
     plannedSteps,
   );
@@ -378,25 +392,45 @@ export function overallLabel(step: string, index: number, planned: number, elaps
 }
 
 /**
+ * A step's label with the run's ETA from its work (RunEta), e.g. `[3/17, ETA 4m10s] quantize q4_K`:
+ * no ETA until the first step has been timed.
+ *
+ * @example
+ * etaLabel("sensitivity probes", 11, 12, 2_460_000) // "[11/12, ETA 41m00s] sensitivity probes"
+ */
+export function etaLabel(step: string, index: number, planned: number, etaMs: number | undefined): string {
+  return `[${index}/${Math.max(index, planned)}${etaMs === undefined ? "" : `, ETA ${formatDuration(etaMs)}`}] ${step}`;
+}
+
+/**
  * A step reporter drawing one progress line/bar per step on stderr (nothing with --json); with
  * `plannedSteps`, each step's label carries the step count and the whole run's ETA (overallLabel).
  */
-function stepProgress(json: boolean, plannedSteps?: number, now: () => number = Date.now): { readonly onStep: StepReporter; finish(): void; fail(): void } {
+function stepProgress(json: boolean, plannedSteps?: number, now: () => number = Date.now): { readonly onStep: StepReporter; useEta(eta: RunEta): void; finish(): void; fail(): void } {
   const mode = progressMode({ json, isTTY: process.stderr.isTTY });
   const started = now();
   let index = 0;
   let current: { name: string; bar: StepProgress } | null = null;
+  let eta: RunEta | null = null;
   return {
     onStep(step, fraction) {
+      eta?.step(step, fraction, now());
       if (current?.name !== step) {
         current?.bar.done();
         index++;
-        const label = plannedSteps === undefined ? step : overallLabel(step, index, plannedSteps, now() - started);
+        const at = index;
+        // with the run's work known, the label's ETA is redrawn with every update; else fixed at the step's start
+        const fixed = plannedSteps === undefined ? step : overallLabel(step, at, plannedSteps, now() - started);
+        const label = eta && plannedSteps !== undefined ? () => etaLabel(step, at, plannedSteps, eta!.remainingMs(now())) : fixed;
         current = { name: step, bar: startProgress(label, { mode }) };
       }
       current.bar.update(fraction);
     },
+    useEta(e) {
+      eta = e;
+    },
     finish() {
+      eta?.finish(now());
       current?.bar.done();
       current = null;
     },

@@ -70,9 +70,13 @@ export function formatProgressLine(options: { readonly label: string; readonly f
   return `${label}  ${formatBar(fraction, width)}  ${percent}  ${formatDuration(elapsedMs)}  ${eta}`;
 }
 
-/** A plain progress line (non-TTY), e.g. `quantize q4_K: 40% (12s)`. */
+/**
+ * A plain progress line (non-TTY) with the step's own ETA once it can be extrapolated, e.g.
+ * `quantize q4_K: 40% (12s, ETA 18s)`: a step of 40 minutes says how long it has left.
+ */
 export function formatPlainLine(label: string, fraction: number, elapsedMs: number): string {
-  return `${label}: ${Math.floor(clamp(fraction) * 100)}% (${formatDuration(elapsedMs)})`;
+  const remaining = estimateRemainingMs(fraction, elapsedMs);
+  return `${label}: ${Math.floor(clamp(fraction) * 100)}% (${formatDuration(elapsedMs)}${remaining === undefined ? "" : `, ETA ${formatDuration(remaining)}`})`;
 }
 
 /** A running step's progress sink. */
@@ -99,32 +103,37 @@ export interface ProgressOptions {
  * const p = startProgress("quantize q4_K", { mode: progressMode({ json, isTTY: process.stderr.isTTY }) });
  * await quantize({ ..., onProgress: (f) => p.update(f) }); p.done();
  */
-export function startProgress(label: string, options: ProgressOptions): StepProgress {
+export function startProgress(labelOf: string | (() => string), options: ProgressOptions): StepProgress {
   const { mode, stream = process.stderr, now = Date.now } = options;
+  // a function label is read at each line or redraw (the whole run's ETA changes within a step)
+  const text = typeof labelOf === "function" ? labelOf : () => labelOf;
   const started = now();
   if (mode === "silent") return { update: () => undefined, done: () => undefined, fail: () => undefined };
   if (mode === "lines") {
     let nextDecile = 1;
-    stream.write(`${label}: started\n`);
+    stream.write(`${text()}: started\n`);
     return {
       update(fraction) {
         const decile = Math.floor(clamp(fraction) * 10);
         if (decile < nextDecile || decile >= 10) return;
         nextDecile = decile + 1;
-        stream.write(`${formatPlainLine(label, fraction, now() - started)}\n`);
+        stream.write(`${formatPlainLine(text(), fraction, now() - started)}\n`);
       },
       done(note) {
-        stream.write(`${label}: done in ${formatDuration(now() - started)}${note ? `, ${note}` : ""}\n`);
+        stream.write(`${text()}: done in ${formatDuration(now() - started)}${note ? `, ${note}` : ""}\n`);
       },
       fail() {
-        stream.write(`${label}: failed after ${formatDuration(now() - started)}\n`);
+        stream.write(`${text()}: failed after ${formatDuration(now() - started)}\n`);
       },
     };
   }
   let lastDraw = -Infinity;
   let last = 0;
-  const width = () => Math.max(10, Math.min(30, (stream.columns ?? 80) - label.length - 32));
-  const draw = (fraction: number) => stream.write(`\r\x1b[2K${formatProgressLine({ label, fraction, elapsedMs: now() - started, width: width() })}`);
+  const draw = (fraction: number) => {
+    const label = text();
+    const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - label.length - 32));
+    stream.write(`\r\x1b[2K${formatProgressLine({ label, fraction, elapsedMs: now() - started, width })}`);
+  };
   draw(0);
   return {
     update(fraction) {

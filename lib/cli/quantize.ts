@@ -27,6 +27,7 @@ import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
 import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
+import { quantizeEta } from "./run-budget.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
@@ -111,6 +112,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
       [limitsCheck(choices, settings), ...sensitivityChecks(settings, sensitivity, context)],
+      (s) => quantizeEta(s, settings, { types: choices.types.length, measure: sensitivity, measureResult: measure }),
     );
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
@@ -240,7 +242,8 @@ async function runFront(o: {
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  [limitsCheck(choices, settings, front, measure), ...sensitivityChecks(settings, measure, context)]);
+  [limitsCheck(choices, settings, front, measure), ...sensitivityChecks(settings, measure, context)],
+  (s) => quantizeEta(s, { ...settings, accuracy: accuracyForPlan(settings.accuracy, "front", measure) }, { types: choices.types.length, measure, measureResult }));
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;

@@ -37,7 +37,9 @@ describe("progress formatting", () => {
       "quantize q4_K  █████░░░░░░░░░░░░░░░   25%  30s  ETA 1m30s",
     );
     expect(formatProgressLine({ label: "bench", fraction: 0, elapsedMs: 0, width: 4 })).toBe("bench  ░░░░    0%  0s  ETA --");
-    expect(formatPlainLine("perplexity q8_0", 0.4, 12_000)).toBe("perplexity q8_0: 40% (12s)");
+    expect(formatPlainLine("perplexity q8_0", 0.4, 12_000)).toBe("perplexity q8_0: 40% (12s, ETA 18s)");
+    // no step ETA before there is something to extrapolate from
+    expect(formatPlainLine("perplexity q8_0", 0.005, 12_000)).toBe("perplexity q8_0: 0% (12s)");
   });
 
   it("chooses silent for --json, a bar on a TTY, lines otherwise", () => {
@@ -59,12 +61,24 @@ describe("startProgress", () => {
     p.done("64 layers");
     expect(out.split("\n")).toEqual([
       "capture: started",
-      "capture: 10% (2s)",
-      "capture: 35% (4s)",
-      "capture: 99% (6s)",
+      "capture: 10% (2s, ETA 18s)",
+      "capture: 35% (4s, ETA 7s)",
+      "capture: 99% (6s, ETA 0s)",
       "capture: done in 7s, 64 layers",
       "",
     ]);
+  });
+
+  it("reads a function label at each line (the run's ETA changes within a step)", () => {
+    let out = "";
+    let t = 0;
+    let eta = 60;
+    const p = startProgress(() => `[2/5, ETA ${eta}s] probes`, { mode: "lines", stream: { write: (s: string) => (out += s) }, now: () => t });
+    t = 10_000;
+    eta = 50;
+    p.update(0.5);
+    p.done();
+    expect(out.split("\n").slice(0, 3)).toEqual(["[2/5, ETA 60s] probes: started", "[2/5, ETA 50s] probes: 50% (10s, ETA 10s)", "[2/5, ETA 50s] probes: done in 10s"]);
   });
 
   it("writes nothing when silent", () => {

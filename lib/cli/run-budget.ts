@@ -1,0 +1,62 @@
+/**
+ * The work a `quantize` run will do, counted before it starts (issue 26's ETA): the texts are
+ * tokenized (vocabulary only, no weights), the probes counted from the model's tensors. RunEta
+ * prices it with the rates the run measures.
+ */
+import { planUnits } from "../gguf/units.js";
+import { countTokens } from "../ops/tokens.js";
+import type { Session } from "../pipeline/session.js";
+import { DEFAULT_SCORE_CTX, type ScoreOptions } from "../pipeline/scores.js";
+import { pipelineStepCost, RunEta } from "./eta.js";
+import type { PipelineSettings } from "./pipeline-options.js";
+
+export interface QuantizeWork {
+  readonly types: number;
+  readonly measure: ScoreOptions["measure"];
+  /** the result is measured too (its latency and perplexity) */
+  readonly measureResult: boolean;
+}
+
+/** Tokens of a text with the model's tokenizer (0 when it cannot be tokenized: the run will say why). */
+async function tokensOf(model: string, text: string, signal?: AbortSignal): Promise<number> {
+  if (text.length === 0) return 0;
+  try {
+    return (await countTokens({ model, text, ...(signal ? { signal } : {}) })).tokens;
+  } catch {
+    return 0;
+  }
+}
+
+/** An ETA for a quantize run in session `s`. */
+export async function quantizeEta(s: Session, settings: PipelineSettings, work: QuantizeWork): Promise<RunEta> {
+  const calibrationTokens = await tokensOf(s.model, settings.score.calibration.prompts.join("\n\n"), s.signal);
+  const evalAll = await tokensOf(s.model, settings.accuracy.evalText.text, s.signal);
+  const nCtx = settings.accuracy.nCtx;
+  const evalTokens = settings.accuracy.chunks !== undefined ? Math.min(evalAll, settings.accuracy.chunks * nCtx) : evalAll;
+  // perplexity of each uniform file, the source, and the result (KLD runs the source beside: twice the tokens)
+  const perplexities = work.types + 1 + (work.measureResult ? 1 : 0);
+  const kldFactor = settings.accuracy.kld ? 2 : 1;
+  let probeTokens = 0;
+  if (work.measure?.kind === "measured") {
+    const probeCtx = settings.score.nCtx ?? DEFAULT_SCORE_CTX;
+    const perProbe = work.measure.chunks !== undefined ? Math.min(calibrationTokens, work.measure.chunks * probeCtx) : calibrationTokens;
+    const probes = planUnits(s.info.tensors, work.measure.granularity).length * work.measure.types.length + 1;
+    // a probe runs the probed model and reads the reference's logits: one forward pass of its tokens
+    probeTokens = probes * perProbe;
+  }
+  const { nGen, nPrompt, reps } = settings.latency;
+  // a warm-up round and `reps` rounds, each nGen decode tokens and an nPrompt prefill (batched: a quarter as dear)
+  const latencyTokensPerFile = (reps + 1) * (nGen + nPrompt / 4);
+  const latencyFiles = work.types + 1 + (work.measureResult ? 1 : 0);
+  const modelBytes = s.info.fileSize;
+  return new RunEta(
+    {
+      tokens: calibrationTokens + perplexities * evalTokens * kldFactor,
+      probe: probeTokens,
+      decode: latencyFiles * latencyTokensPerFile,
+      bytes: work.types * modelBytes,
+    },
+    pipelineStepCost({ modelBytes, evalTokens: evalTokens * kldFactor, calibrationTokens, probeTokens, latencyTokensPerFile }),
+    modelBytes,
+  );
+}
