@@ -29,3 +29,51 @@ export function latencyNotes(labels: readonly string[], metrics: readonly Partia
   }
   return out;
 }
+
+/**
+ * The warning a plan carries on every use when any latency it planned on was measured on a busy
+ * machine (issue 26: q8_0 at 660 ms/token beside other work, 25 alone, and the plan used it):
+ * printed with the plan and put in its JSON's `warnings`. Undefined when none was busy.
+ *
+ * @example
+ * busyLatencyWarning(["q8_0"], [{ latencyMachine: { busy: true, reasons: ["load average 9.1 on 2 CPUs at the start"] } }])
+ * // "the latencies of q8_0 were measured on a busy machine (load average 9.1 on 2 CPUs at the start): …"
+ */
+export function busyLatencyWarning(labels: readonly string[], metrics: readonly (Partial<LatencyMetrics> | undefined)[]): string | undefined {
+  const busy = metrics.flatMap((m, i) => (m?.latencyMachine?.busy ? [i] : []));
+  if (busy.length === 0) return undefined;
+  const reasons = metrics[busy[0]!]!.latencyMachine!.reasons;
+  return (
+    `the latencies of ${busy.map((i) => labels[i]).join(", ")} were measured on a busy machine (${reasons.join("; ")}): ` +
+    "they may be many times too slow and their ratios wrong, and this plan rests on them; measure again on a quiet machine " +
+    "(a busy measurement is not kept as valid: the next run on a quiet machine measures it anew)"
+  );
+}
+
+/**
+ * Why `profile` will not write its latencies (empty: nothing against them): the machine was busy,
+ * or two types' intervals overlap, so the profile cannot say which is faster. `--force` writes them anyway.
+ *
+ * @example
+ * profileLatencyProblems(["q8_0", "q4_K"], [{ latencyInterval: { low: 10, high: 30, coverage: 0.97, samples: 6 } }, { latencyInterval: { low: 20, high: 25, coverage: 0.97, samples: 6 } }])
+ * // ["q8_0 and q4_K cannot be told apart: their intervals [10, 30] and [20, 25] ms/token overlap"]
+ */
+export function profileLatencyProblems(labels: readonly string[], metrics: readonly Partial<LatencyMetrics>[]): string[] {
+  const out: string[] = [];
+  const busy = metrics.find((m) => m.latencyMachine?.busy)?.latencyMachine;
+  if (busy) out.push(`the machine was busy while measuring (${busy.reasons.join("; ")})`);
+  const overlaps = latencyOverlaps(metrics);
+  overlaps.forEach((others, i) => {
+    for (const j of others ?? []) {
+      if (j <= i) continue;
+      const a = metrics[i]!.latencyInterval!;
+      const b = metrics[j]!.latencyInterval!;
+      out.push(`${labels[i]} and ${labels[j]} cannot be told apart: their intervals [${fmt(a.low)}, ${fmt(a.high)}] and [${fmt(b.low)}, ${fmt(b.high)}] ms/token overlap`);
+    }
+  });
+  return out;
+}
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(4)).toString();
+}

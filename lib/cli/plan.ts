@@ -11,6 +11,8 @@ import { OptionError } from "../core/errors.js";
 import { PIPELINE_OPTIONS, parseLatencyCriterion } from "./pipeline-options.js";
 import { profileForCriterion } from "../pipeline/latency-criterion.js";
 import { toMethodProfile } from "../pipeline/profile-file.js";
+import { busyLatencyWarning } from "./latency-notes.js";
+import type { LatencyMetrics } from "../pipeline/measure-file.js";
 
 export const usage = `usage: apreqel plan --profile PROFILE.json --scores SCORES.json [options] [--json]
   The paper's method on measurements you already have: chooses how many layers get each type
@@ -72,10 +74,15 @@ export async function run(argv: readonly string[]): Promise<number> {
     constraints: choices.constraints,
     ...(choices.estimator !== undefined ? { estimator: choices.estimator } : {}),
   });
+  // a plan on latencies measured beside other work says so on every use (issue 26)
+  const busy = choices.weights.weights.latency > 0 && loaded.file ? busyLatencyWarning(choices.types, choices.types.map((t) => loaded.file!.types[t] as Partial<LatencyMetrics> | undefined)) : undefined;
+  const warnings = busy ? [busy] : [];
   if (values.json) {
-    console.log(JSON.stringify(planJson(result, choices.weights), null, 2));
+    // the contract JSON gains `warnings` only when there is one (a plan on busy latencies)
+    console.log(JSON.stringify({ ...planJson(result, choices.weights), ...(warnings.length > 0 ? { warnings } : {}) }, null, 2));
     return 0;
   }
+  for (const w of warnings) console.error(`apreqel plan: warning: ${w}`);
   console.log(describePlan(result, choices.weights).join("\n"));
   return 0;
 }

@@ -6,14 +6,16 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity } from "../core/format.js";
 import { parseTypes } from "./options.js";
 import type { LatencyMetrics } from "../pipeline/measure-file.js";
-import { latencyNotes } from "./latency-notes.js";
+import { latencyNotes, profileLatencyProblems } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
-import { invalidOption, OptionError } from "../core/errors.js";
+import { InputError, invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
   --only latency        memory and latency only: run this on the target device
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
+  Latencies measured on a busy machine, or whose intervals overlap (the profile cannot say which
+  type is faster), are not written: measure on a quiet machine, add --reps, or pass --force.
 ${pipelineOptionsUsage("profile")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
@@ -32,6 +34,16 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const { profile } = await withSession(positionals[0]!, settings, context, (s) =>
       profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
     );
+    // a latency that cannot separate the types, or measured beside other work, would steer plans
+    // silently (issue 26): not written unless --force (the measurements stay in the cache either way)
+    if (only !== "accuracy" && !settings.force) {
+      const problems = profileLatencyProblems(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>));
+      if (problems.length > 0) {
+        throw new InputError(
+          `profile: ${output} not written: its latencies cannot be trusted: ${problems.join("; ")}. Measure again on a quiet machine (more --reps narrow the intervals), or pass --force to write them as they are`,
+        );
+      }
+    }
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(profile, null, 2));

@@ -4,7 +4,7 @@ import path from "node:path";
 import type { GgmlType } from "../method/types.js";
 import { noiseWarnings, type MeasuredPoint } from "../method/noise.js";
 import type { Weights } from "../method/weights.js";
-import type { MeasuredModel } from "../pipeline/measure-file.js";
+import type { LatencyMetrics, MeasuredModel } from "../pipeline/measure-file.js";
 import type { ProfileFile } from "../pipeline/profile-file.js";
 import type { Estimate } from "../method/estimators.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
@@ -14,7 +14,7 @@ import { adaptiveReport, frontReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
-import { latencyNotes } from "./latency-notes.js";
+import { busyLatencyWarning, latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
 import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
@@ -186,7 +186,9 @@ function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "
   };
   const perplexity = (m: MeasuredModel, type: GgmlType): MeasuredPoint | undefined =>
     m.perplexity === undefined || m.perplexityStderr === undefined ? undefined : { type, value: m.perplexity, spread: m.perplexityStderr };
-  return [...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points(latency)) : []), ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points(perplexity)) : [])];
+  // a plan on latencies measured beside other work says so every time it is used (issue 26)
+  const busy = weights.latency > 0 ? busyLatencyWarning(types, types.map((t) => r.uniform[t] as Partial<LatencyMetrics> | undefined)) : undefined;
+  return [...(busy ? [busy] : []), ...(weights.latency > 0 ? noiseWarnings("latency", "ms/token", points(latency)) : []), ...(weights.accuracy > 0 ? noiseWarnings("perplexity", "", points(perplexity)) : [])];
 }
 
 /** The settings and the machine, for the report's notes (what the numbers were measured with). */

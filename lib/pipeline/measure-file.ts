@@ -108,18 +108,35 @@ export async function measureLatency(s: Session, file: string, label: string, o:
  */
 export async function measureLatencies(s: Session, files: readonly { readonly file: string; readonly label: string }[], o: LatencySettings): Promise<LatencyMetrics[]> {
   const settings = { nGen: o.nGen, nPrompt: o.nPrompt, reps: o.reps, threads: o.threads ?? 0, gpuLayers: o.gpuLayers ?? 0, protocol: "interleaved-median-v1" };
-  const keys = await Promise.all(
-    files.map(async ({ file }) => s.cache.key({ modelSha256: await s.cache.modelHash(file), kind: "measurement", type: "latency", settings, fingerprint: s.deviceFingerprint })),
-  );
+  const keyOf = (sha: string, busy: boolean) =>
+    s.cache.key({ modelSha256: sha, kind: "measurement", type: "latency", settings: busy ? { ...settings, machine: "busy" } : settings, fingerprint: s.deviceFingerprint });
+  const hashes = await Promise.all(files.map(({ file }) => s.cache.modelHash(file)));
+  const keys = hashes.map((h) => keyOf(h, false));
   const out: (LatencyMetrics | undefined)[] = await Promise.all(keys.map((k) => readCached<LatencyMetrics>(s, k)));
+  // a latency measured on a busy machine is kept apart from the valid ones (issue 26): it is used
+  // again only while the machine is still busy; the next run on a quiet machine measures anew
+  if (out.some((m) => m === undefined) && latencyMachineNow().busy) {
+    await Promise.all(hashes.map(async (h, i) => void (out[i] ??= await readCached<LatencyMetrics>(s, keyOf(h, true)))));
+  }
   const todo = files.flatMap((f, i) => (out[i] === undefined ? [i] : []));
   if (todo.length > 0) {
     const measured = await measureInterleaved(todo.map((i) => files[i]!), settings, jobOptions(s, todo.length === 1 ? `latency ${files[todo[0]!]!.label}` : `latency of ${todo.length} files, interleaved`));
     for (const [j, i] of todo.entries()) {
-      out[i] = await writeCached(s, keys[i]!, `latency of ${files[i]!.label}`, measured[j]!);
+      const m = measured[j]!;
+      if (m.latencyMachine?.busy) {
+        // stored under the busy key (a later busy run may reuse it), returned as measured now
+        await writeCached(s, keyOf(hashes[i]!, true), `latency of ${files[i]!.label} (machine busy: not a valid measurement)`, m);
+        out[i] = m;
+      } else out[i] = await writeCached(s, keys[i]!, `latency of ${files[i]!.label}`, m);
     }
   }
   return out as LatencyMetrics[];
+}
+
+/** Whether the machine is busy right now (the latency protocol's rule, one reading, none of the load ours). */
+function latencyMachineNow(): { readonly busy: boolean } {
+  const now = readMachineState();
+  return machineVerdict(now, now, 0);
 }
 
 /**

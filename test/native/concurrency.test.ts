@@ -39,7 +39,7 @@ describe("concurrency", () => {
     const profile = path.join(dir, "profile.json");
     // profile takes no --calibration with --no-imatrix (it would only collect the importance matrix)
     const profileSettings = settings.slice(2).filter((a, i, all) => a !== "--calibration" && all[i - 1] !== "--calibration");
-    expect((await runCli(["profile", model, "-o", profile, "--cache-dir", path.join(dir, "profile-cache"), ...profileSettings])).code).toBe(0);
+    expect((await runCli(["profile", "--force", model, "-o", profile, "--cache-dir", path.join(dir, "profile-cache"), ...profileSettings])).code).toBe(0);
     const run = (out: string) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
         // the paper's method: no probes, so the shared cache is what the two runs race on

@@ -127,7 +127,7 @@ describe("apreqel quantize --method front --report / --profile", () => {
     // the profile of this model with the same settings (cached): what a device-side `apreqel profile` writes
     const profileFile = path.join(dir, "profile.json");
     // with the same --calibration, so its uniform files carry the same importance matrix as quantize's
-    const p = await runCli(["profile", model, "-o", profileFile, ...common()]);
+    const p = await runCli(["profile", "--force", model, "-o", profileFile, ...common()]);
     expect(p.code, p.stderr).toBe(0);
     const report = path.join(dir, "front-report.html");
     // the default method and sensitivity: the front of measured Δ KLD per tensor

@@ -50,7 +50,7 @@ describe("the uniform files' importance matrix", () => {
 
   it("by default: the calibration pass's, in the cache key and in profile.json", async () => {
     const cache = path.join(dir, "cache-default");
-    const r = await runCli(["profile", model, "-o", path.join(dir, "default.json"), "--calibration", calibration, ...common(cache)]);
+    const r = await runCli(["profile", "--force", model, "-o", path.join(dir, "default.json"), "--calibration", calibration, ...common(cache)]);
     expect(r.code, r.stderr).toBe(0);
     const imatrix = await capturedImatrix(cache);
     const sha = await hashFile(imatrix);
@@ -65,7 +65,7 @@ describe("the uniform files' importance matrix", () => {
     const cache = path.join(dir, "cache-none");
     // a whole profile (latency too): the next test passes it to quantize
     const whole = [...common(cache).filter((a, i, all) => a !== "--only" && all[i - 1] !== "--only"), "--n-gen", "4", "--n-prompt", "0", "--reps", "1"];
-    const r = await runCli(["profile", model, "-o", path.join(dir, "none.json"), "--no-imatrix", ...whole]);
+    const r = await runCli(["profile", "--force", model, "-o", path.join(dir, "none.json"), "--no-imatrix", ...whole]);
     expect(r.code, r.stderr).toBe(0);
     const entries = await uniformEntries(cache);
     expect(entries.map((e) => e.settings.imatrixSha256)).toEqual([null]);
@@ -103,7 +103,7 @@ describe("the uniform files' importance matrix", () => {
     const cache = path.join(dir, "cache-short");
     const short = path.join(dir, "short.txt");
     writeFileSync(short, "Explain why the sky is blue.\n\nWrite a haiku about rivers.\n");
-    const r = await runCli(["profile", model, "-o", path.join(dir, "short.json"), "--calibration", short, ...common(cache)]);
+    const r = await runCli(["profile", "--force", model, "-o", path.join(dir, "short.json"), "--calibration", short, ...common(cache)]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--calibration .*short\.txt: no prompt reaches the 16 tokens llama-imatrix needs .*--no-imatrix/);
     expect(await uniformEntries(cache)).toEqual([]);
@@ -116,7 +116,7 @@ describe("the uniform files' importance matrix", () => {
     const cache = path.join(dir, "cache-tiny");
     const text = path.join(dir, "wiki-head.txt");
     writeFileSync(text, head(wiki!, 20_000));
-    const r = await runCli(["profile", tiny!, "-o", path.join(dir, "tiny.json"), "--calibration", text, ...common(cache)]);
+    const r = await runCli(["profile", "--force", tiny!, "-o", path.join(dir, "tiny.json"), "--calibration", text, ...common(cache)]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n").at(-1)).toMatch(/--calibration .*wiki-head\.txt: .*TinyStories-656K-F32\.gguf: the model's tokenizer cannot encode this text/);
     expect(await uniformEntries(cache)).toEqual([]);

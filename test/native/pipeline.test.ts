@@ -127,7 +127,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     // a fixed profile makes the plan reproducible (a fresh latency measurement would carry timing noise)
     const profileFile = path.join(dir, "profile.json");
     // the same --calibration: the profile's uniform files carry its importance matrix, as quantize's do
-    expect((await runCli(["profile", model, "-o", profileFile, ...common()])).code).toBe(0);
+    expect((await runCli(["profile", "--force", model, "-o", profileFile, ...common()])).code).toBe(0);
     const planOf = (stdout: string) => {
       const { output: _output, measured: _measured, uniform: _uniform, source: _source, ...plan } = JSON.parse(stdout) as Record<string, unknown>;
       return plan;

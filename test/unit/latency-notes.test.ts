@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { latencyNotes } from "../../lib/cli/latency-notes.js";
+import { busyLatencyWarning, latencyNotes, profileLatencyProblems } from "../../lib/cli/latency-notes.js";
 import { formatLatency, formatPerplexity } from "../../lib/core/format.js";
 import { latencyOverlaps, type LatencyMetrics } from "../../lib/pipeline/measure-file.js";
 
@@ -35,6 +35,27 @@ describe("latency output", () => {
       "latency: median of 6 interleaved rounds, [low, high] a distribution-free interval for it (96.9% coverage)",
       "not separable here (latency intervals overlap): q8_0 ~ q6_K",
       "the machine was busy while measuring latency: load average 3.50 on 2 CPUs at the start; timings may be slow and noisy",
+    ]);
+  });
+});
+
+// issue 26: a busy measurement is named on every use of a plan; profile refuses latencies that cannot separate the types
+describe("latencies not to be trusted silently", () => {
+  it("a plan on a busy measurement carries a warning naming the files and the load", () => {
+    expect(busyLatencyWarning(["q8_0", "q4_K"], [m(10, 9, 11), m(7, 6.5, 7.5)])).toBeUndefined();
+    const w = busyLatencyWarning(["q8_0", "q6_K", "q4_K"], [m(10, 9, 11), m(660, 650, 670, true), undefined]);
+    expect(w).toMatch(/^the latencies of q6_K were measured on a busy machine \(load average 3\.50 on 2 CPUs at the start\): /);
+    expect(w).toMatch(/measure again on a quiet machine/);
+  });
+
+  it("profile's reasons to refuse: overlapping intervals (each pair once) and a busy machine", () => {
+    expect(profileLatencyProblems(["q8_0", "q4_K"], [m(10, 9, 11), m(7, 6.5, 7.5)])).toEqual([]);
+    expect(profileLatencyProblems(["q8_0", "q6_K", "q4_K"], [m(10, 9, 11), m(10.5, 10.8, 12), m(7, 6.5, 7.5)])).toEqual([
+      "q8_0 and q6_K cannot be told apart: their intervals [9, 11] and [10.8, 12] ms/token overlap",
+    ]);
+    // separable but busy (issue 26's 660 against 72 ms/token): refused all the same
+    expect(profileLatencyProblems(["q8_0", "q4_K"], [m(660, 650, 670, true), m(72, 70, 74, true)])).toEqual([
+      "the machine was busy while measuring (load average 3.50 on 2 CPUs at the start)",
     ]);
   });
 });
