@@ -62,6 +62,7 @@ export { choose, NoVariantFitsError, MIN_OBSERVED, type Choice, type DeviceState
 export { profilePortfolio, type ProfilePortfolioOptions } from "./portfolio/profile.js";
 export { readLiveState, toDeviceState, type LiveState, type Known, type StateSources } from "./portfolio/state.js";
 export { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveModelOptions, type AdaptiveEvent, type VariantLoader, type LoadedVariant } from "./portfolio/adaptive-model.js";
+export { measuredThreads, type LoadSettings } from "./portfolio/adaptive-model.js";
 // Issue 14: measured sensitivity, its proxy, plan units, the imatrix from the calibration pass
 export { planUnits, unitOf, GRANULARITIES, type Granularity, type PlanUnit } from "./gguf/units.js";
 export { probeSensitivity, type ProbeOptions, type ProbeResult, type ProbeKld, type ProbeSpec } from "./ops/probe.js";

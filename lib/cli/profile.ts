@@ -40,7 +40,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       const problems = profileLatencyProblems(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>));
       if (problems.length > 0) {
         throw new InputError(
-          `profile: ${output} not written: its latencies cannot be trusted: ${problems.join("; ")}. Measure again on a quiet machine (more --reps narrow the intervals), or pass --force to write them as they are`,
+          `${output} not written: its latencies cannot be trusted: ${problems.join("; ")}. Measure again on a quiet machine (more --reps narrow the intervals), or pass --force to write them as they are`,
         );
       }
     }

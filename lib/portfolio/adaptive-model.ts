@@ -26,6 +26,7 @@
  *   that has been serving is not compared raw against benchmarks it never ran under. {@link AdaptiveModel.saveLearned}
  *   writes the learned figures into portfolio.json atomically.
  */
+import os from "node:os";
 import path from "node:path";
 import type { Llama } from "node-llama-cpp";
 import { choose, type Choice, type DeviceState, type PickPolicy } from "./choose.js";
@@ -52,12 +53,37 @@ export interface Completion {
   readonly decodeMsPerToken: number | null;
 }
 
-/** Loads `file` (a variant's GGUF). */
-export type VariantLoader = (file: string, variant: Variant) => Promise<LoadedVariant>;
+/**
+ * How a variant is to be loaded: `threads`, the CPU threads its latency was measured with on this
+ * device (absent when the portfolio does not say), so it runs as fast as the portfolio promises.
+ */
+export interface LoadSettings {
+  readonly threads?: number;
+}
+
+/** Loads `file` (a variant's GGUF), with the settings its latency was measured with. */
+export type VariantLoader = (file: string, variant: Variant, settings?: LoadSettings) => Promise<LoadedVariant>;
+
+/**
+ * The CPU threads `variant`'s latency was measured with: this device's entry when there is one,
+ * else the one figure all entries agree on; 0 (the benchmark's "all cores") is the core count.
+ * Issue 26: node-llama-cpp's default, 4 threads on 2 vCPUs, ran 9,000× slower than the portfolio
+ * said (6,726 against 0.72 ms/token); its own thread count gives the speed it was measured at.
+ *
+ * @example
+ * measuredThreads(variant, device) // 1 (portfolio profile --threads 1)
+ */
+export function measuredThreads(variant: Variant, device?: string, cores = os.availableParallelism()): number | undefined {
+  const own = device === undefined ? undefined : latencyOn(variant, device);
+  const candidates = own ? [own] : variant.latency;
+  const values = [...new Set(candidates.map((m) => m.settings["threads"]).filter((t): t is number => typeof t === "number" && Number.isInteger(t) && t >= 0))];
+  if (values.length !== 1) return undefined;
+  return values[0] === 0 ? cores : values[0];
+}
 
 export type AdaptiveEvent =
-  | { readonly type: "loaded"; readonly variant: string; readonly reason: string }
-  | { readonly type: "switched"; readonly from: string; readonly to: string; readonly reason: string }
+  | { readonly type: "loaded"; readonly variant: string; readonly reason: string; readonly threads?: number }
+  | { readonly type: "switched"; readonly from: string; readonly to: string; readonly reason: string; readonly threads?: number }
   | { readonly type: "kept"; readonly variant: string; readonly reason: string }
   | { readonly type: "error"; readonly error: Error };
 
@@ -79,6 +105,11 @@ export interface AdaptiveModelOptions {
    */
   readonly learn?: boolean;
   readonly onEvent?: (event: AdaptiveEvent) => void;
+}
+
+function loadSettings(variant: Variant, device: string | undefined): LoadSettings {
+  const threads = measuredThreads(variant, device);
+  return threads === undefined ? {} : { threads };
 }
 
 export class AdaptiveModel {
@@ -129,10 +160,11 @@ export class AdaptiveModel {
     const readState = o.readState ?? (async () => toDeviceState(await readLiveState()));
     const state = await readState();
     const choice = choose(manifest, { ...state, ...(o.device !== undefined ? { device: o.device } : {}) }, o.policy);
-    const model = await loader(path.join(dir, choice.variant.file), choice.variant);
+    const settings = loadSettings(choice.variant, o.device);
+    const model = await loader(path.join(dir, choice.variant.file), choice.variant, settings);
     const self = new AdaptiveModel(manifest, dir, file, o, loader, readState, { variant: choice.variant, model });
     self.#throttle = state.throttle ?? 1;
-    o.onEvent?.({ type: "loaded", variant: choice.variant.name, reason: choice.reason });
+    o.onEvent?.({ type: "loaded", variant: choice.variant.name, reason: choice.reason, ...settings });
     if (o.intervalMs !== undefined) {
       self.#timer = setInterval(() => self.#tick(), o.intervalMs);
       self.#timer.unref(); // a timer alone must not keep the process alive
@@ -182,20 +214,20 @@ export class AdaptiveModel {
       }
       await this.#loaded.model.dispose();
       try {
-        const model = await this.#loader(path.join(this.#dir, choice.variant.file), choice.variant);
+        const model = await this.#loader(path.join(this.#dir, choice.variant.file), choice.variant, loadSettings(choice.variant, this.#o.device));
         this.#loaded = { variant: choice.variant, model };
       } catch (e) {
         // back to the variant that was running, so requests keep being served
         const failed = `could not load variant ${choice.variant.name} (${(e as Error).message})`;
         try {
-          this.#loaded = { variant: current, model: await this.#loader(path.join(this.#dir, current.file), current) };
+          this.#loaded = { variant: current, model: await this.#loader(path.join(this.#dir, current.file), current, loadSettings(current, this.#o.device)) };
         } catch (again) {
           this.#broken = new Error(`${failed}, nor reload ${current.name} (${(again as Error).message}); no variant is loaded`, { cause: again });
           throw this.#broken;
         }
         throw new Error(`${failed}; ${current.name} was loaded again`, { cause: e });
       }
-      this.#o.onEvent?.({ type: "switched", from: current.name, to: choice.variant.name, reason: choice.reason });
+      this.#o.onEvent?.({ type: "switched", from: current.name, to: choice.variant.name, reason: choice.reason, ...loadSettings(choice.variant, this.#o.device) });
       return choice;
     });
   }
@@ -253,7 +285,8 @@ export interface NodeLlamaCppLoaderOptions {
   readonly contextSize?: number;
   readonly gpuLayers?: number | "auto" | "max";
   /**
-   * threads per context; default node-llama-cpp's (all cores). On a machine whose cores are
+   * threads per context; default the threads the variant's latency was measured with (the
+   * portfolio's, see {@link measuredThreads}), else node-llama-cpp's. On a machine whose cores are
    * busy with other work, fewer threads can be many times faster: ggml's threads wait for each
    * other at every step, and one descheduled thread stalls the rest.
    */
@@ -274,11 +307,12 @@ export function nodeLlamaCppLoader(o: NodeLlamaCppLoaderOptions = {}): VariantLo
     shared ??= import("node-llama-cpp").then((m) => m.getLlama({ gpu: false, build: "never", progressLogs: false, logLevel: m.LlamaLogLevel.error }));
     return shared;
   };
-  return async (file) => {
+  return async (file, _variant, settings) => {
     const { LlamaCompletion } = await import("node-llama-cpp");
+    const threads = o.threads ?? settings?.threads;
     const model = await (await llama()).loadModel({ modelPath: file, ...(o.gpuLayers !== undefined ? { gpuLayers: o.gpuLayers } : {}) });
     try {
-      const context = await model.createContext({ contextSize: o.contextSize ?? 512, ...(o.threads !== undefined ? { threads: o.threads } : {}) });
+      const context = await model.createContext({ contextSize: o.contextSize ?? 512, ...(threads !== undefined ? { threads } : {}) });
       const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
       return {
         async complete(prompt, c) {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AdaptiveModel, type AdaptiveEvent, type Completion, type LoadedVariant, type VariantLoader } from "../../../lib/portfolio/adaptive-model.js";
+import { AdaptiveModel, measuredThreads, type AdaptiveEvent, type Completion, type LoadedVariant, type VariantLoader } from "../../../lib/portfolio/adaptive-model.js";
 import type { DeviceState } from "../../../lib/portfolio/choose.js";
 import { writePortfolio } from "../../../lib/portfolio/write.js";
 import { tempDir } from "../../helpers/tmp.js";
@@ -175,6 +175,44 @@ describe("AdaptiveModel", () => {
     state.set({ ramFreeBytes: 10 * MiB }); // + large's resident 400 MiB: medium (220 MiB) is the best that fits
     await switched.promise;
     expect(model.variant.name).toBe("medium");
+    await model.dispose();
+  });
+});
+
+// issue 26: a variant runs with the threads its latency was measured with (node-llama-cpp's
+// default, 4 threads on 2 vCPUs, ran 9,000× slower than the portfolio said)
+describe("AdaptiveModel's threads", () => {
+  it("measuredThreads: this device's entry, else the figure all entries agree on; 0 is all cores", () => {
+    const v = FRONT.variants[0]!;
+    const entry = (threads: unknown, fp: string) => ({ ...v.latency[0]!, device: { ...v.latency[0]!.device, fingerprint: fp }, settings: { ...v.latency[0]!.settings, threads } });
+    expect(measuredThreads({ ...v, latency: [entry(1, HERE)] }, HERE)).toBe(1);
+    expect(measuredThreads({ ...v, latency: [entry(0, HERE)] }, HERE, 6)).toBe(6);
+    expect(measuredThreads({ ...v, latency: [entry(2, "elsewhere"), entry(1, HERE)] }, HERE)).toBe(1);
+    expect(measuredThreads({ ...v, latency: [entry(2, "x"), entry(2, "y")] }, undefined)).toBe(2);
+    expect(measuredThreads({ ...v, latency: [entry(2, "x"), entry(4, "y")] }, undefined)).toBeUndefined(); // they disagree
+    expect(measuredThreads({ ...v, latency: [entry(undefined, HERE)] }, HERE)).toBeUndefined(); // not recorded
+  });
+
+  it("hands the loader the measured threads and says so in the loaded event", async () => {
+    const tdir = tempDir("apreqel-adaptive-threads-");
+    await writePortfolio({
+      dir: tdir,
+      model: FRONT.model,
+      mixes: FRONT.variants.map((v) => {
+        writeFileSync(path.join(tdir, v.file), `weights of ${v.name}`);
+        return { name: v.name, file: v.file, weightBytes: v.weightBytes, latency: v.latency.map((m) => ({ ...m, settings: { ...m.settings, threads: 1 } })), accuracy: v.accuracy, chosenBy: v.chosenBy };
+      }),
+    });
+    const seen: (number | undefined)[] = [];
+    const events: AdaptiveEvent[] = [];
+    const loader: VariantLoader = async (_file, _variant, settings) => {
+      seen.push(settings?.threads);
+      return { complete: async () => ({ text: "", tokens: 0, decodeMsPerToken: null }), dispose: async () => undefined };
+    };
+    const state = stateSource({ ramFreeBytes: 8 * GiB });
+    const model = await AdaptiveModel.open({ portfolio: tdir, device: HERE, readState: state.read, loader, onEvent: (e) => events.push(e) });
+    expect(seen).toEqual([1]);
+    expect(events[0]).toMatchObject({ type: "loaded", threads: 1 });
     await model.dispose();
   });
 });
