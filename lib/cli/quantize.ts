@@ -28,6 +28,7 @@ import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 import { quantizeEta } from "./run-budget.js";
+import { nonLayerTypes } from "./non-layer.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
@@ -126,7 +127,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
     console.log(describePlan(r.plan, choices.weights).join("\n"));
     console.log("");
-    console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
+    console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${nonLayerTypes(r.output.model)})`);
     if (r.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
     console.log(resultTable(choices.types, r, r.plan.estimate).join("\n"));
     for (const note of settings.notes) console.log(`note: ${note}`);
@@ -261,7 +262,8 @@ async function runFront(o: {
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
   console.log(describeFrontChoice(r.result, choices.weights).join("\n"));
   console.log("");
-  console.log(`wrote ${r.result.output.output} (${formatBytes(r.result.output.fileSize)}; non-layer tensors ${r.result.nonLayerType})`);
+  // what the file holds: the front plans the embeddings and output head itself (issue 26)
+  console.log(`wrote ${r.result.output.output} (${formatBytes(r.result.output.fileSize)}; non-layer tensors ${nonLayerTypes(r.result.output.model)})`);
   if (r.result.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
   console.log(resultTable(choices.types, r.result, estimate).join("\n"));
   if (r.result.result?.kld) {

@@ -4,6 +4,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../../lib/ops/assemble.js";
 import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
+import { InputError } from "../../lib/core/errors.js";
+import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { listing, tempDir } from "../helpers/tmp.js";
 
@@ -52,6 +54,15 @@ describe("bad inputs give a clear JS Error, the process survives and nothing is 
   it("inspect: each broken file is an Error", async () => {
     for (const [what, file, message] of cases) {
       await expect(inspect(file()), what).rejects.toThrow(what === "missing file" ? /model: file not found/ : message);
+    }
+  });
+
+  // issue 26: README promises exit code 2 for a file that is not a GGUF (it was 1)
+  it("each broken file is an InputError, and the CLI exits 2 on it", async () => {
+    for (const [what, file] of cases) {
+      await expect(inspect(file()), what).rejects.toBeInstanceOf(InputError);
+      const r = await runCli(["inspect", file()]);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
     }
   });
 
