@@ -23,6 +23,7 @@ export async function evaluate(o: EvaluateOptions): Promise<{ readonly file: str
   if (o.models.length === 0) throw new Error("eval needs at least one model");
   const s = await openSession({
     model: o.base ?? o.models[0]!,
+    measureOnly: true,
     // a text too short for two chunks fails now, before anything is measured
     checks: [(model) => requireEvalTokens(model, o.accuracy, o.signal ? { signal: o.signal } : {})],
     ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),

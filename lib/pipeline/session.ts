@@ -33,6 +33,8 @@ export interface SessionOptions {
    * opened and the model hashed.
    */
   readonly checks?: ReadonlyArray<(model: string, info: ModelInfo) => Promise<void> | void>;
+  /** the session only measures `model` (eval), so it may be quantized; else it is a source and must not be */
+  readonly measureOnly?: boolean;
 }
 
 export interface Session {
@@ -59,6 +61,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
       throw new OptionError(option, `${option}: ${tokens} tokens is more than ${model}'s context of ${trained} tokens`);
     }
   }
+  if (!options.measureOnly) requireUnquantizedSource(model, info);
   for (const check of options.checks ?? []) await check(model, info);
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
   const sha256 = await cache.modelHash(model);
@@ -79,6 +82,24 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   };
+}
+
+/** Tensor types a source may have: llama.cpp quantizes only from these (it refuses to requantize). */
+const SOURCE_TYPES: ReadonlySet<string> = new Set(["f32", "f16", "bf16"]);
+
+/**
+ * The source must be unquantized: llama.cpp refuses to requantize ("requantizing from type q4_K is
+ * disabled"), which used to surface only after the calibration pass (issue 26). Checked from the
+ * header, before anything runs.
+ */
+export function requireUnquantizedSource(model: string, info: Pick<ModelInfo, "tensors">): void {
+  const quantized = info.tensors.filter((t) => t.quantizable && !SOURCE_TYPES.has(t.type.toLowerCase()));
+  if (quantized.length === 0) return;
+  const types = [...new Set(quantized.map((t) => t.type))].join(", ");
+  throw new InputError(
+    `model: ${model} is already quantized (${quantized.length} of its tensors are ${types}); apreqel quantizes from an F16, BF16 or F32 GGUF ` +
+      "(llama.cpp does not requantize): convert the original weights with llama.cpp's convert_hf_to_gguf.py --outtype f16",
+  );
 }
 
 /** Where a cache entry's content comes from, beyond its kind, type and settings. */

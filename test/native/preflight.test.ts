@@ -1,5 +1,6 @@
 // Issue 12: what the preflight checks rest on. countTokens counts as perplexity tokenizes (same
 // BOS rule, same prefix rule), and the smallest-mix bound never exceeds a real quantization.
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { smallestMix } from "../../lib/method/smallest-mix.js";
@@ -7,6 +8,7 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { perplexity } from "../../lib/ops/perplexity.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { countTokens } from "../../lib/ops/tokens.js";
+import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { slow } from "../helpers/machine-speed.js";
@@ -51,5 +53,19 @@ describe("smallestMix on a real model", () => {
       // exact here: the fixture's rows fill whole blocks and llama.cpp changes no tensor's type
       expect(bound, `${type}/${nonLayer}`).toBe(actual);
     }
+  });
+});
+
+// issue 26: an already-quantized input is refused when the session opens (from its header), not
+// after the calibration pass with llama.cpp's "requantizing from type q4_K is disabled"
+describe("an already-quantized source", () => {
+  it("is refused before anything runs, exit 2, naming its types", async () => {
+    const q4 = (await quantize({ input: model, output: path.join(dir, "already-q4_K.gguf"), type: "q4_K" })).output;
+    const cache = path.join(dir, "refused-cache");
+    const r = await runCli(["quantize", q4, "-o", path.join(dir, "never.gguf"), "--cache-dir", cache, "--ctx", "64"]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/already-q4_K\.gguf is already quantized \(\d+ of its tensors are q4_K[^)]*\); apreqel quantizes from an F16, BF16 or F32 GGUF/);
+    expect(r.stderr).not.toMatch(/similarity|started/); // nothing ran
+    expect(existsSync(path.join(dir, "never.gguf"))).toBe(false);
   });
 });
