@@ -34,6 +34,7 @@ export { readProfiles, type LoadedProfile } from "./pipeline/read-profiles.js";
 export { BUILTIN_EVAL_NOTE, readCalibration, readEvalText, type CalibrationSet, type EvalText, type TextSource } from "./pipeline/texts.js";
 export * from "./report/index.js";
 export { keyFor, openSession, type KeyScope, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
+export { requireContext, trainedContext } from "./pipeline/session.js";
 export { DEFAULT_NON_LAYER_TYPE, uniformModels, resolveUniform, type UniformOptions, type ResolvedUniformOptions } from "./pipeline/uniform.js";
 export { calibrationCapture, type CalibrationPass, type CalibrationCapture } from "./pipeline/calibration.js";
 export { profileModel, type ProfileOptions } from "./pipeline/profile.js";

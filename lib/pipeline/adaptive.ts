@@ -15,7 +15,7 @@ import { assembleMix } from "./mixed.js";
 import { profileOrGiven, type ProfileOptions } from "./profile.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
 import { DEFAULT_NON_LAYER_TYPE } from "./uniform.js";
-import type { Session } from "./session.js";
+import { requireContext, settingsContextUse, type Session } from "./session.js";
 import { measureOutcome, type MixOutcome } from "./outcome.js";
 import type { LatencyCriterion } from "./latency-criterion.js";
 
@@ -44,7 +44,8 @@ export interface AdaptiveResult extends MixOutcome {
 }
 
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
-  // a bad output path fails now, not after minutes of profiling
+  // a bad output path or a context the model does not have fails now, not after minutes of profiling
+  requireContext(s, settingsContextUse(o));
   await requireOutputPath(o.output, "output", [s.model]);
   const { profile, files, source: profiled } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);

@@ -30,7 +30,7 @@ import type { SourceModel } from "./source.js";
 import { measureOutcome, type MixOutcome } from "./outcome.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
 import { scoreLayers, type ScoreOptions } from "./scores.js";
-import type { Session } from "./session.js";
+import { requireContext, settingsContextUse, type Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./uniform.js";
 import { planUnits } from "../gguf/units.js";
 import { costTableFromMeasured } from "../method/measured-costs.js";
@@ -234,6 +234,7 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 
 /** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
+  requireContext(s, settingsContextUse(o));
   await requireOutputPath(o.output, "output", [s.model]);
   const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);

@@ -8,7 +8,7 @@ import type { LayerName } from "../method/layers.js";
 import type { GgmlType } from "../method/types.js";
 import type { MetricGroup, ProfileFile, Provenance, TypeMeasurements } from "./profile-file.js";
 import { LATENCY_RULES, type MeasuredModel, measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings } from "./measure-file.js";
-import type { Session } from "./session.js";
+import { requireContext, settingsContextUse, type Session } from "./session.js";
 import { measureSource, type SourceModel } from "./source.js";
 import { quantizationSettings, resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
 import { InputError } from "../core/errors.js";
@@ -26,6 +26,7 @@ export interface ProfileOptions extends UniformOptions {
 }
 
 export async function profileModel(s: Session, o: ProfileOptions): Promise<{ profile: ProfileFile; files: Map<GgmlType, string>; source?: SourceModel }> {
+  requireContext(s, settingsContextUse(o));
   // the calibration pass first (when the importance matrix comes from it): a text it cannot use fails before any quantization
   const uniform = await resolveUniform(s, o);
   const files = await uniformModels(s, o.types, uniform);

@@ -55,12 +55,7 @@ export interface Session {
 export async function openSession(options: SessionOptions): Promise<Session> {
   const model = await requireInputFile(options.model, "model");
   const info = await inspect(model);
-  const trained = info.metadata[`${info.architecture}.context_length`];
-  for (const { option, tokens } of options.contextUse ?? []) {
-    if (typeof trained === "number" && trained > 0 && tokens > trained) {
-      throw new OptionError(option, `${option}: ${tokens} tokens is more than ${model}'s context of ${trained} tokens`);
-    }
-  }
+  requireContext({ model, info }, options.contextUse ?? []);
   if (!options.measureOnly) requireUnquantizedSource(model, info);
   for (const check of options.checks ?? []) await check(model, info);
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
@@ -82,6 +77,39 @@ export async function openSession(options: SessionOptions): Promise<Session> {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   };
+}
+
+/** The context the model was trained with (its header's `<arch>.context_length`), when it says. */
+export function trainedContext(info: Pick<ModelInfo, "architecture" | "metadata">): number | undefined {
+  const trained = info.metadata[`${info.architecture}.context_length`];
+  return typeof trained === "number" && trained > 0 ? trained : undefined;
+}
+
+/**
+ * Token counts that must fit in one context of the model: the CLI's --ctx/--n-prompt/--n-gen when
+ * the session opens, the library's `accuracy.nCtx`, `score.nCtx`, `latency.nPrompt`/`nGen` when a
+ * pipeline call starts (issue 26: the library accepted nCtx 512 on a 256-token model; the CLI refused it).
+ */
+export function requireContext(s: Pick<Session, "model" | "info">, uses: ReadonlyArray<{ readonly option: string; readonly tokens: number | undefined }>): void {
+  const trained = trainedContext(s.info);
+  if (trained === undefined) return;
+  for (const { option, tokens } of uses) {
+    if (tokens !== undefined && tokens > trained) throw new OptionError(option, `${option}: ${tokens} tokens is more than ${s.model}'s context of ${trained} tokens`);
+  }
+}
+
+/** The library's settings that put tokens in one context, named as its callers spell them. */
+export function settingsContextUse(o: {
+  readonly accuracy?: { readonly nCtx: number };
+  readonly score?: { readonly nCtx?: number };
+  readonly latency?: { readonly nPrompt: number; readonly nGen: number };
+}): { option: string; tokens: number | undefined }[] {
+  return [
+    { option: "accuracy.nCtx", tokens: o.accuracy?.nCtx },
+    { option: "score.nCtx", tokens: o.score?.nCtx },
+    { option: "latency.nPrompt", tokens: o.latency?.nPrompt },
+    { option: "latency.nGen", tokens: o.latency?.nGen },
+  ];
 }
 
 /** Tensor types a source may have: llama.cpp quantizes only from these (it refuses to requantize). */
