@@ -18,6 +18,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { cleanAfterBuild } from "./build-cleanup.mjs";
 import { BuildDepsError, findPackageDir, missingSystemTools, resolveBuildDeps } from "./build-deps.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -145,3 +146,10 @@ if (check && check.status !== 0) {
   process.exit(1);
 }
 console.log(`apreqel build: ${path.relative(root, out)} (${process.platform}-${arch}, ${cuda ? "CUDA" : "CPU"}${tools ? " + llama.cpp tools" : ""}; ${checked}) built in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+// installed as a dependency: keep the addon, drop the build tree, llama.cpp's source and the fetched
+// build tools (scripts/build-cleanup.mjs; APREQEL_KEEP_BUILD=1 keeps them for a rebuild)
+const cleaned = cleanAfterBuild(root, { buildDirs: [buildDir], tools });
+if (cleaned.removed?.length) {
+  console.log(`apreqel build: removed what only the build needed (${(cleaned.bytes / 2 ** 20).toFixed(0)} MiB: ${cleaned.removed.join(", ")}); APREQEL_KEEP_BUILD=1 keeps it`);
+}
