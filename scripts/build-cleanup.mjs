@@ -13,7 +13,8 @@ import path from "node:path";
 /** Files of vendor/llama.cpp/ that package.json's "files" ships (they must survive the cleanup). */
 export function shippedVendorFiles(root) {
   const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
-  return (pkg.files ?? []).filter((f) => f.startsWith("vendor/llama.cpp/")).map((f) => path.normalize(f));
+  // npm ships a LICENSE beside shipped files on its own: llama.cpp's, for the vocabulary
+  return [...(pkg.files ?? []).filter((f) => f.startsWith("vendor/llama.cpp/")), "vendor/llama.cpp/LICENSE"].map((f) => path.normalize(f));
 }
 
 /** Whether `root` is a package installed as a dependency (a path through node_modules). */

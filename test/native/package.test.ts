@@ -193,7 +193,13 @@ describe.skipIf(skipAll)("the packed package installed into a fresh app", () => 
     const started = Date.now();
     await install(dir, await variant("no-prebuild-2", null), true);
     console.log(`package.test: npm install building from source: ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    expect(existsSync(path.join(dir, "node_modules", "apreqel", "build", "Release", "apreqel.node"))).toBe(true);
+    const pkg = path.join(dir, "node_modules", "apreqel");
+    expect(existsSync(path.join(pkg, "build", "Release", "apreqel.node"))).toBe(true);
+    // issue 26: the build cleaned up after itself (it left 291 MB), keeping the vocabulary `fixture` uses
+    for (const gone of ["build-cmake", path.join("vendor", "llama.cpp", ".git"), path.join(".cache", "build-deps")]) expect(existsSync(path.join(pkg, gone)), gone).toBe(false);
+    const size = Number(ok(await run("du", ["-sb", path.join(dir, "node_modules")], dir), "du").split(/\s+/)[0]);
+    console.log(`package.test: node_modules after a source build: ${(size / 2 ** 20).toFixed(1)} MiB`);
+    expect(size).toBeLessThan(50 * 2 ** 20);
     ok(await apreqel(dir, ["fixture", "-o", path.join(dir, "m.gguf")]), "apreqel fixture");
   }, BUILD_TIMEOUT);
 

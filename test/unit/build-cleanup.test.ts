@@ -35,6 +35,7 @@ function builtPackage(under: string): string {
   file("vendor/llama.cpp/src/llama.cpp", 700);
   file("vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf", 50);
   file("vendor/llama.cpp/models/ggml-vocab-phi-3.gguf", 60);
+  file("vendor/llama.cpp/LICENSE", 40);
   return pkg;
 }
 
@@ -47,7 +48,7 @@ describe("cleanAfterBuild", () => {
   it("in node_modules: keeps the addon and the shipped files, removes the rest and says how much", () => {
     const pkg = builtPackage(path.join("app", "node_modules", "apreqel"));
     const r = cleanup.cleanAfterBuild(pkg, { buildDirs: [path.join(pkg, "build-cmake")], env: {} });
-    expect(files(pkg)).toEqual(["build/Release/apreqel.node", "dist/index.js", "package.json", "vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf", "vendor/patches/0001.patch"]);
+    expect(files(pkg)).toEqual(["build/Release/apreqel.node", "dist/index.js", "package.json", "vendor/llama.cpp/LICENSE", "vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf", "vendor/patches/0001.patch"]);
     expect(r).toEqual({
       removed: ["build-cmake", ".cache/build-deps", "vendor/llama.cpp/.git", "vendor/llama.cpp/models/ggml-vocab-phi-3.gguf", "vendor/llama.cpp/src"],
       bytes: 5000 + 100 + 300 + 20000 + 60 + 700,
