@@ -251,7 +251,7 @@ async function runFront(o: {
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
   if (o.report !== undefined) {
-    const notes = [...reportSettings(choices, settings, !measureResult), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, not drawn (the charts' accuracy axis is perplexity)` : "drawn as the reference point"}`, ...settings.notes];
+    const notes = [...reportSettings(choices, settings, !measureResult), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, drawn as the reference point on the KLD views (the plan's accuracy; perplexity follows as a second view)` : "drawn as the reference point"}`, ...settings.notes];
     await writeReport(frontReport(r.result, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label: o.label }), { output: o.report });
   }
   const warnings = planNoiseWarnings(choices.types, r.result, choices.weights.weights);

@@ -13,7 +13,9 @@ import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
 
 /** The three objectives of a measured model, NaN where one was not measured, with their spreads where measured. */
 export function reportMetrics(
-  m: ({ readonly memoryBytes: number; readonly latencyMsPerToken?: number; readonly perplexity?: number } & Spread) | undefined,
+  m:
+    | ({ readonly memoryBytes: number; readonly latencyMsPerToken?: number; readonly perplexity?: number; readonly kld?: { readonly mean: number; readonly stderr: number } } & Omit<Spread, "kld" | "kldStderr">)
+    | undefined,
 ): Estimate & Spread {
   return {
     memoryBytes: m?.memoryBytes ?? Number.NaN,
@@ -22,12 +24,16 @@ export function reportMetrics(
     ...(m?.latencyInterval !== undefined ? { latencyInterval: { low: m.latencyInterval.low, high: m.latencyInterval.high } } : {}),
     ...(m?.latencyMsPerTokenSd !== undefined ? { latencyMsPerTokenSd: m.latencyMsPerTokenSd } : {}),
     ...(m?.perplexityStderr !== undefined ? { perplexityStderr: m.perplexityStderr } : {}),
+    ...(m?.kld !== undefined ? { kld: m.kld.mean, kldStderr: m.kld.stderr } : {}),
   };
 }
 
 /** The source model as the report's reference point, labelled with its type ("source (F16)"). */
 function sourcePoint(source: SourceModel | null | undefined): Pick<ReportInput, "source"> {
-  return source ? { source: { label: source.label, ...reportMetrics(source.measured) } } : {};
+  if (!source) return {};
+  // its KLD from itself is 0 by definition: no point on a log axis, so none is drawn
+  const { kld: _kld, kldStderr: _se, ...metrics } = reportMetrics(source.measured);
+  return { source: { label: source.label, ...metrics } };
 }
 
 /**
@@ -47,22 +53,26 @@ export function adaptiveReport(
 
 /**
  * The report of one `--method front` quantization, as {@link adaptiveReport}: the allocation is
- * per unit (sub-layer or tensor). The report's accuracy axis is perplexity, so the front's
- * estimate is drawn only when its table's accuracy column is perplexity (a KLD table's estimate
- * has no perplexity: cost-table.ts says why KLD is never converted).
+ * per unit (sub-layer or tensor). The report speaks the front's accuracy: with a KLD table the
+ * charts' accuracy axis is KLD from the source and the estimate is drawn there (perplexity follows
+ * as a second view, where the estimate has no point: cost-table.ts says why KLD is never converted).
  */
 export function frontReport(
   r: FrontResult,
   o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[]; readonly label: string },
 ): ReportInput {
   const e = r.choice.estimate;
-  const estimate = r.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
+  if (r.model.costs.accuracy === "kld") {
+    const estimate = { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: Number.NaN, kld: e.kld };
+    return { ...oneMixReport(r, estimate, r.choice.assignment, o), accuracy: "kld" };
+  }
+  const estimate = { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld };
   return oneMixReport(r, estimate, r.choice.assignment, o);
 }
 
 function oneMixReport(
   r: { readonly uniform: Readonly<Partial<Record<GgmlType, MeasuredModel>>>; readonly result: MeasuredModel | null; readonly source?: SourceModel | null },
-  estimate: Estimate | null,
+  estimate: (Estimate & Spread) | null,
   allocation: LabelledAllocation["allocation"],
   o: { readonly title: string; readonly notes: readonly string[]; readonly types: readonly GgmlType[]; readonly label: string },
 ): ReportInput {

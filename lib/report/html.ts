@@ -27,6 +27,7 @@ export function escapeHtml(text: string): string {
  * const html = reportHtml(input, charts);
  */
 export function reportHtml(input: ReportInput, charts: readonly RenderedChart[]): string {
+  const kld = input.accuracy === "kld";
   const rows = [
     ...(input.source ? [{ series: "source", name: input.source.label, ...input.source }] : []),
     ...input.uniform.map((p) => ({ series: "uniform", name: p.type, ...p })),
@@ -38,7 +39,7 @@ export function reportHtml(input: ReportInput, charts: readonly RenderedChart[])
     .map(
       (r) =>
         `<tr data-series="${escapeHtml(r.series)}"><td>${escapeHtml(r.series)}</td><td>${escapeHtml(r.name)}</td>` +
-        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${formatLatency(r, "")}</td><td>${formatPerplexity(r)}</td></tr>`,
+        `<td>${formatNumber(r.memoryBytes / 1e6, 5)}</td><td>${formatLatency(r, "")}</td><td>${formatPerplexity(r)}</td>${kld ? `<td>${formatKld(r)}</td>` : ""}</tr>`,
     )
     .join("\n");
   const figures = charts
@@ -72,7 +73,7 @@ ${notes === "" ? "" : `<ul class="notes">${notes}</ul>`}
 ${figures}
 </div>
 <table>
-<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>${LATENCY_HEADER.replace("/token", " (ms/token)")}</th><th>${PERPLEXITY_HEADER}</th></tr></thead>
+<thead><tr><th>series</th><th>model</th><th>memory (MB)</th><th>${LATENCY_HEADER.replace("/token", " (ms/token)")}</th><th>${PERPLEXITY_HEADER}</th>${kld ? "<th>KLD ± se</th>" : ""}</tr></thead>
 <tbody>
 ${table}
 </tbody>
@@ -81,6 +82,12 @@ ${table}
 </body>
 </html>
 `;
+}
+
+/** KLD from the source ± its stderr, the estimate alone, or nothing where not known. */
+function formatKld(p: { readonly kld?: number; readonly kldStderr?: number }): string {
+  if (p.kld === undefined || !Number.isFinite(p.kld)) return "";
+  return p.kldStderr !== undefined ? `${formatNumber(p.kld, 4)} ± ${formatNumber(p.kldStderr, 2)}` : formatNumber(p.kld, 4);
 }
 
 function stripXmlProlog(svg: string): string {

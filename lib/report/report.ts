@@ -5,7 +5,7 @@ import { InputError } from "../core/errors.js";
 import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { reportHtml, type RenderedChart } from "./html.js";
 import { renderSvg } from "./render.js";
-import { PARETO_VIEWS, paretoSpec, typeMapSpec } from "./specs.js";
+import { KLD_VIEWS, PARETO_VIEWS, paretoSpec, typeMapSpec } from "./specs.js";
 import type { ReportInput } from "./types.js";
 
 /** Options of {@link writeReport}. */
@@ -32,10 +32,12 @@ export interface WriteReportResult {
 export async function renderCharts(input: ReportInput): Promise<RenderedChart[]> {
   if (input.uniform.length === 0 && input.mixed.length === 0) throw new InputError("report: nothing to plot (no uniform and no mixed points)");
   const charts: RenderedChart[] = [];
-  for (const [x, y] of PARETO_VIEWS) {
+  const kld = input.accuracy === "kld";
+  for (const [x, y] of kld ? KLD_VIEWS : PARETO_VIEWS) {
+    const second = kld && (x === "perplexity" || y === "perplexity") ? " A second view: the plan ran on KLD." : "";
     charts.push({
       id: `pareto-${x}-${y}`,
-      caption: `${x} vs ${y}: uniform and mixed models; opaque points are not dominated in this view, joined by the dashed front.`,
+      caption: `${x === "kld" ? "KLD" : x} vs ${y === "kld" ? "KLD" : y}: uniform and mixed models; opaque points are not dominated in this view, joined by the dashed front.${second}`,
       svg: await renderSvg(paretoSpec(input, x, y)),
     });
   }

@@ -10,12 +10,24 @@ import type { Estimate } from "../method/estimators.js";
 import { placeLabels, type LabelPoint } from "./labels.js";
 import type { LabelledAllocation, ReportInput, Spread } from "./types.js";
 
-/** The three objectives, with how an axis shows them. */
-export type Objective = "memory" | "latency" | "perplexity";
+/** The objectives, with how an axis shows them (KLD from the source: the default method's accuracy). */
+export type Objective = "memory" | "latency" | "perplexity" | "kld";
 
 /** The views the paper plots, in its order. */
 export const PARETO_VIEWS: readonly (readonly [Objective, Objective])[] = [
   ["memory", "latency"],
+  ["memory", "perplexity"],
+  ["latency", "perplexity"],
+];
+
+/**
+ * The views of a plan that ran on KLD (issue 26: the report drew perplexity while the front planned
+ * on KLD, and the chosen mix's estimate was "not drawn"): KLD first, perplexity as a second view.
+ */
+export const KLD_VIEWS: readonly (readonly [Objective, Objective])[] = [
+  ["memory", "latency"],
+  ["memory", "kld"],
+  ["latency", "kld"],
   ["memory", "perplexity"],
   ["latency", "perplexity"],
 ];
@@ -71,11 +83,11 @@ export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRo
   const unit = memoryUnit(input);
   type Point = Estimate & Spread;
   const value = (p: Point, o: Objective): number =>
-    o === "memory" ? p.memoryBytes / unit.bytes : o === "latency" ? p.latencyMsPerToken : p.perplexity;
+    o === "memory" ? p.memoryBytes / unit.bytes : o === "latency" ? p.latencyMsPerToken : o === "kld" ? (p.kld ?? Number.NaN) : p.perplexity;
   // error bar ends: the latency's interval where measured (asymmetric), else ± its sd; perplexity ± stderr
   const bar = (p: Point, o: Objective, v: number): readonly [number, number] => {
     if (o === "latency" && p.latencyInterval !== undefined) return [p.latencyInterval.low, p.latencyInterval.high];
-    const s = o === "latency" ? p.latencyMsPerTokenSd : o === "perplexity" ? p.perplexityStderr : undefined;
+    const s = o === "latency" ? p.latencyMsPerTokenSd : o === "perplexity" ? p.perplexityStderr : o === "kld" ? p.kldStderr : undefined;
     return s !== undefined && Number.isFinite(s) ? [v - s, v + s] : [v, v];
   };
   const row = (series: SeriesName, label: string, p: Point, labelled: boolean) => {
@@ -206,9 +218,10 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective, optio
   const rows = viewRows(input, x, y);
   const present = (Object.values(SERIES) as SeriesName[]).filter((s) => rows.some((r) => r.series === s));
   const axisTitle = (o: Objective): string =>
-    options.titles?.[o] ?? (o === "memory" ? `memory (${memoryUnit(input).name})` : o === "latency" ? "latency (ms/token)" : "perplexity");
+    options.titles?.[o] ?? (o === "memory" ? `memory (${memoryUnit(input).name})` : o === "latency" ? "latency (ms/token)" : o === "kld" ? "KLD from the source (log)" : "perplexity");
   const kind = input.measured ? "measured" : "estimated";
-  const [xLog, yLog] = [options.log?.includes(x) ?? false, options.log?.includes(y) ?? false];
+  // KLD spans orders of magnitude along a front: always a log axis
+  const [xLog, yLog] = [options.log?.includes(x) ?? x === "kld", options.log?.includes(y) ?? y === "kld"];
   // the points set the domains, not their error bars: a bar wider than the differences runs off
   // the frame (clipped), which says what it must, and the points keep the room to be told apart
   const xDomain = axisDomain(rows.map((r) => r.x), xLog);

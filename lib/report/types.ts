@@ -11,6 +11,10 @@ export interface Spread {
   readonly latencyMsPerTokenSd?: number;
   /** stderr of the perplexity */
   readonly perplexityStderr?: number;
+  /** mean KL divergence from the source model (measured, or a front's estimate); absent where not known */
+  readonly kld?: number;
+  /** stderr of the measured KLD */
+  readonly kldStderr?: number;
 }
 
 /** A model uniformly quantized to one type. */
@@ -42,6 +46,11 @@ export interface ReportInput {
   /** Free lines under the title (model, hardware, settings, caveats such as the built-in eval text). */
   readonly notes?: readonly string[];
   readonly measured: boolean;
+  /**
+   * The accuracy the plan ran on (default perplexity). With "kld" the charts' accuracy axis is KLD
+   * from the source (log), the plan's estimate is drawn on it, and perplexity follows as a second view.
+   */
+  readonly accuracy?: "perplexity" | "kld";
   readonly uniform: readonly UniformPoint[];
   readonly mixed: readonly MixedPoint[];
   readonly presets?: readonly PresetPoint[];
