@@ -413,7 +413,7 @@ function stepProgress(json: boolean, plannedSteps?: number, now: () => number = 
   let current: { name: string; bar: StepProgress } | null = null;
   let eta: RunEta | null = null;
   return {
-    onStep(step, fraction) {
+    onStep(step, fraction, detail) {
       eta?.step(step, fraction, now());
       if (current?.name !== step) {
         current?.bar.done();
@@ -424,7 +424,7 @@ function stepProgress(json: boolean, plannedSteps?: number, now: () => number = 
         const label = eta && plannedSteps !== undefined ? () => etaLabel(step, at, plannedSteps, eta!.remainingMs(now())) : fixed;
         current = { name: step, bar: startProgress(label, { mode }) };
       }
-      current.bar.update(fraction);
+      current.bar.update(fraction, detail);
     },
     useEta(e) {
       eta = e;

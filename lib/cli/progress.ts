@@ -81,8 +81,8 @@ export function formatPlainLine(label: string, fraction: number, elapsedMs: numb
 
 /** A running step's progress sink. */
 export interface StepProgress {
-  /** Reports the fraction done, 0..1; cheap to call often (bar redraws are throttled). */
-  update(fraction: number): void;
+  /** Reports the fraction done, 0..1, and what is done in the step's words; cheap to call often (bar redraws are throttled). */
+  update(fraction: number, detail?: string): void;
   /** Ends the step (prints its final line). */
   done(note?: string): void;
   /** Ends the step after a failure (clears the bar so the error prints cleanly). */
@@ -109,15 +109,18 @@ export function startProgress(labelOf: string | (() => string), options: Progres
   const text = typeof labelOf === "function" ? labelOf : () => labelOf;
   const started = now();
   if (mode === "silent") return { update: () => undefined, done: () => undefined, fail: () => undefined };
+  let detail: string | undefined;
+  const withDetail = (line: string) => (detail === undefined ? line : `${line}, ${detail}`);
   if (mode === "lines") {
     let nextDecile = 1;
     stream.write(`${text()}: started\n`);
     return {
-      update(fraction) {
+      update(fraction, d) {
+        if (d !== undefined) detail = d;
         const decile = Math.floor(clamp(fraction) * 10);
         if (decile < nextDecile || decile >= 10) return;
         nextDecile = decile + 1;
-        stream.write(`${formatPlainLine(text(), fraction, now() - started)}\n`);
+        stream.write(`${withDetail(formatPlainLine(text(), fraction, now() - started))}\n`);
       },
       done(note) {
         stream.write(`${text()}: done in ${formatDuration(now() - started)}${note ? `, ${note}` : ""}\n`);
@@ -132,11 +135,12 @@ export function startProgress(labelOf: string | (() => string), options: Progres
   const draw = (fraction: number) => {
     const label = text();
     const width = Math.max(10, Math.min(30, (stream.columns ?? 80) - label.length - 32));
-    stream.write(`\r\x1b[2K${formatProgressLine({ label, fraction, elapsedMs: now() - started, width })}`);
+    stream.write(`\r\x1b[2K${withDetail(formatProgressLine({ label, fraction, elapsedMs: now() - started, width }))}`);
   };
   draw(0);
   return {
-    update(fraction) {
+    update(fraction, d) {
+      if (d !== undefined) detail = d;
       last = fraction;
       const t = now();
       if (t - lastDraw < 100 && fraction < 1) return;

@@ -40,7 +40,8 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
   if (work.measure?.kind === "measured") {
     const probeCtx = settings.score.nCtx ?? DEFAULT_SCORE_CTX;
     const perProbe = work.measure.chunks !== undefined ? Math.min(calibrationTokens, work.measure.chunks * probeCtx) : calibrationTokens;
-    const probes = planUnits(s.info.tensors, work.measure.granularity).length * work.measure.types.length + 1;
+    // a unit at the reference type is the reference itself (sensitivity.ts): not probed again
+    const probes = planUnits(s.info.tensors, work.measure.granularity).length * Math.max(0, work.measure.types.length - 1) + 1;
     // a probe runs the probed model and reads the reference's logits: one forward pass of its tokens
     probeTokens = probes * perProbe;
   }

@@ -40,6 +40,18 @@ export interface ScoreResult {
   readonly measured?: MeasuredSensitivity;
 }
 
+/**
+ * "probe 12 of 290" (and how many were cached) from the fraction of the probes to run.
+ *
+ * @example
+ * probeDetail(0.5, { toRun: 200, total: 290 }) // "probe 100 of 200 (90 cached)"
+ */
+export function probeDetail(fraction: number, probes: { readonly toRun: number; readonly total: number } | undefined): string | undefined {
+  if (probes === undefined || probes.toRun === 0) return undefined;
+  const done = Math.min(probes.toRun, Math.max(0, Math.floor(fraction * probes.toRun + 1e-9)));
+  return `probe ${done} of ${probes.toRun}${probes.total > probes.toRun ? ` (${probes.total - probes.toRun} cached)` : ""}`;
+}
+
 export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreResult> {
   const nCtx = o.nCtx ?? DEFAULT_SCORE_CTX;
   const pass = await calibrationCapture(s, {
@@ -55,6 +67,7 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
     return { scores: { ...scores, sensitivity: table }, tokens: pass.tokens };
   }
   if (o.gpuLayers) throw new Error("measured sensitivity probes run on the CPU only; leave out --gpu-layers with --sensitivity measured");
+  let probes: { readonly toRun: number; readonly total: number } | undefined;
   const measured = await measureSensitivity(s, {
     units: o.measure.granularity,
     types: o.measure.types,
@@ -63,7 +76,8 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
     ...(o.measure.chunks !== undefined ? { chunks: o.measure.chunks } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     uniform: o.measure.uniform,
-    ...(s.onStep ? { onProgress: (f: number) => s.onStep!("sensitivity probes", f) } : {}),
+    // probes done of those to run, beside the fraction: a step of 40 minutes says where it is (issue 26)
+    ...(s.onStep ? { onProbeCount: (toRun: number, total: number) => void (probes = { toRun, total }), onProgress: (f: number) => s.onStep!("sensitivity probes", f, probeDetail(f, probes)) } : {}),
   });
   return { scores: { ...scores, sensitivity: measured.table }, tokens: pass.tokens, measured };
 }

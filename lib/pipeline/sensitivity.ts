@@ -33,6 +33,8 @@ export interface SensitivityOptions {
   readonly signal?: AbortSignal;
   /** fraction of the probes still to run that are done */
   readonly onProgress?: (fraction: number) => void;
+  /** how many probes will run (the rest are cached) of how many in all, before the first runs */
+  readonly onProbeCount?: (toRun: number, total: number) => void;
 }
 
 export interface MeasuredSensitivity {
@@ -104,6 +106,7 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
     cached++;
   }
   const todo = all.filter((c) => c.result === undefined);
+  o.onProbeCount?.(todo.length, all.length);
   let timing: MeasuredSensitivity["timing"];
   if (todo.length > 0) {
     // each finished probe is published at once; the chain is awaited even when the call fails

@@ -12,8 +12,8 @@ import { buildInfo } from "../ops/build-info.js";
 import type { JobOptions } from "../core/job-options.js";
 import { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./hardware.js";
 
-/** Reports progress of one named step (0..1). */
-export type StepReporter = (step: string, fraction: number) => void;
+/** Reports progress of one named step (0..1), with what it has done in its own words (e.g. "probe 12 of 290"). */
+export type StepReporter = (step: string, fraction: number, detail?: string) => void;
 
 export interface SessionOptions {
   /** the source model: F16/F32/BF16 GGUF, the more precise the better */

@@ -8,6 +8,7 @@ import {
   progressMode,
   startProgress,
 } from "../../lib/cli/progress.js";
+import { probeDetail } from "../../lib/pipeline/scores.js";
 
 describe("progress formatting", () => {
   it("draws bars with rounded, clamped cells", () => {
@@ -79,6 +80,17 @@ describe("startProgress", () => {
     p.update(0.5);
     p.done();
     expect(out.split("\n").slice(0, 3)).toEqual(["[2/5, ETA 60s] probes: started", "[2/5, ETA 50s] probes: 50% (10s, ETA 10s)", "[2/5, ETA 50s] probes: done in 10s"]);
+  });
+
+  it("adds the step's own count to its lines (probe k of n)", () => {
+    let out = "";
+    let t = 0;
+    const p = startProgress("sensitivity probes", { mode: "lines", stream: { write: (s: string) => (out += s) }, now: () => t });
+    t = 20_000;
+    p.update(0.5, probeDetail(0.5, { toRun: 200, total: 290 }));
+    expect(out.split("\n")[1]).toBe("sensitivity probes: 50% (20s, ETA 20s), probe 100 of 200 (90 cached)");
+    expect(probeDetail(1, { toRun: 7, total: 7 })).toBe("probe 7 of 7");
+    expect(probeDetail(0.3, undefined)).toBeUndefined();
   });
 
   it("writes nothing when silent", () => {
