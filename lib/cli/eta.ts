@@ -42,6 +42,7 @@ export const PRIOR_MODEL_QUANTIZATION_IN_TOKENS = 3000;
 export const ETA_NOISE = 0.25;
 
 interface Seen {
+  readonly name: string;
   readonly kind: WorkKind;
   readonly units: number;
   readonly start: number;
@@ -74,7 +75,7 @@ export class RunEta {
       const cost = this.costOf(name);
       this.currentName = name;
       if (!cost) return;
-      this.current = { ...cost, start: nowMs, fraction: 0, progressed: false };
+      this.current = { ...cost, name, start: nowMs, fraction: 0, progressed: false };
     }
     const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
     if (f > 0 && f < 1) this.current.progressed = true;
@@ -88,13 +89,17 @@ export class RunEta {
   }
 
   private currentName: string | null = null;
+  private readonly closedNames = new Set<string>();
 
   private close(nowMs: number): void {
     const c = this.current;
     this.current = null;
     this.currentName = null;
     if (!c) return;
-    this.doneUnits[c.kind] += c.units;
+    // a step answered from the cache under a name already seen is the pipeline asking again for
+    // work it did (the uniform files are looked up more than once): no budget is used by it
+    if (c.progressed || !this.closedNames.has(c.name)) this.doneUnits[c.kind] += c.units;
+    this.closedNames.add(c.name);
     // a step without progress in between was answered from the cache: its time is no rate
     if (c.progressed) {
       this.spentMs[c.kind] += nowMs - c.start;

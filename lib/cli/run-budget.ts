@@ -37,7 +37,11 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
   const perplexities = work.types + 1 + (work.measureResult ? 1 : 0);
   const kldFactor = settings.accuracy.kld ? 2 : 1;
   let probeTokens = 0;
+  let extraQuantizations = 0;
   if (work.measure?.kind === "measured") {
+    // units outside the blocks (tensor granularity) are probed from uniform files that differ in
+    // their non-layer type: one more quantization per type but the reference's (sensitivity.ts)
+    if (planUnits(s.info.tensors, work.measure.granularity).some((u) => u.block === null)) extraQuantizations = Math.max(0, work.measure.types.length - 1);
     const probeCtx = settings.score.nCtx ?? DEFAULT_SCORE_CTX;
     const perProbe = work.measure.chunks !== undefined ? Math.min(calibrationTokens, work.measure.chunks * probeCtx) : calibrationTokens;
     // a unit at the reference type is the reference itself (sensitivity.ts): not probed again
@@ -55,7 +59,7 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
       tokens: calibrationTokens + perplexities * evalTokens * kldFactor,
       probe: probeTokens,
       decode: latencyFiles * latencyTokensPerFile,
-      bytes: work.types * modelBytes,
+      bytes: (work.types + extraQuantizations) * modelBytes,
     },
     pipelineStepCost({ modelBytes, evalTokens: evalTokens * kldFactor, calibrationTokens, probeTokens, latencyTokensPerFile }),
     modelBytes,

@@ -123,3 +123,22 @@ describe("pipelineStepCost", () => {
     expect(etaLabel("similarity", 1, 12, undefined)).toBe("[1/12] similarity");
   });
 });
+
+describe("RunEta and steps asked for again", () => {
+  it("a cached step under a name already seen uses no budget; a real one under it does", () => {
+    const eta = new RunEta({ tokens: 0, probe: 0, decode: 0, bytes: 3 * 10 * MB }, costs, 10 * MB);
+    // q8_0 quantized for real (2 s), then asked for again from the cache twice
+    eta.step("quantize q8_0", 0, 0);
+    eta.step("quantize q8_0", 0.5, 1000);
+    eta.step("quantize q4_K", 1, 2000); // q4_K cached (first time seen: its work is done)
+    eta.step("quantize q8_0", 1, 2000); // q8_0 again, cached: nothing
+    eta.step("quantize q4_K", 1, 2000); // q4_K again, cached: nothing
+    eta.step("front", 0, 2000);
+    // one quantization of the budget is left (a third file: 2 s at the measured rate)
+    expect(eta.estimateMs(2000)).toBeCloseTo(2000, 6);
+    // it runs under a name already seen, for real: it uses the budget
+    eta.step("quantize q8_0", 0, 2000);
+    eta.step("quantize q8_0", 0.5, 3000);
+    expect(eta.estimateMs(3000)).toBeCloseTo(1000, 6);
+  });
+});
