@@ -62,6 +62,9 @@ export function profileLatencyProblems(labels: readonly string[], metrics: reado
   const out: string[] = [];
   const busy = metrics.find((m) => m.latencyMachine?.busy)?.latencyMachine;
   if (busy) out.push(`the machine was busy while measuring (${busy.reasons.join("; ")})`);
+  // a [min, max] of too few rounds is no interval: it cannot say whether two types differ
+  const thin = metrics.find((m) => m.latencyInterval !== undefined && m.latencyInterval.coverage < 0.95)?.latencyInterval;
+  if (thin) out.push(`${thin.samples} round${thin.samples === 1 ? " gives" : "s give"} an interval that holds the median ${(100 * thin.coverage).toFixed(1)}% of the time (6 or more give 95%: --reps 6)`);
   const overlaps = latencyOverlaps(metrics);
   overlaps.forEach((others, i) => {
     for (const j of others ?? []) {

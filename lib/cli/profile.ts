@@ -14,8 +14,9 @@ export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only 
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
   --only latency        memory and latency only: run this on the target device
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
-  Latencies measured on a busy machine, or whose intervals overlap (the profile cannot say which
-  type is faster), are not written: measure on a quiet machine, add --reps, or pass --force.
+  Latencies measured on a busy machine, from fewer than 6 rounds, or whose intervals overlap (the
+  profile cannot say which type is faster) are not written: measure on a quiet machine with
+  --reps 6 or more, or pass --force.
 ${pipelineOptionsUsage("profile")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {

@@ -57,5 +57,8 @@ describe("latencies not to be trusted silently", () => {
     expect(profileLatencyProblems(["q8_0", "q4_K"], [m(660, 650, 670, true), m(72, 70, 74, true)])).toEqual([
       "the machine was busy while measuring (load average 3.50 on 2 CPUs at the start)",
     ]);
+    // one round: a point, not an interval
+    const one = (x: number): Partial<LatencyMetrics> => ({ latencyMsPerToken: x, latencyInterval: { low: x, high: x, coverage: 0, samples: 1 } });
+    expect(profileLatencyProblems(["q8_0", "q4_K"], [one(20), one(11)])).toEqual(["1 round gives an interval that holds the median 0.0% of the time (6 or more give 95%: --reps 6)"]);
   });
 });
