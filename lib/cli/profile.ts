@@ -8,6 +8,7 @@ import { parseTypes } from "./options.js";
 import type { LatencyMetrics } from "../pipeline/measure-file.js";
 import { latencyNotes, profileLatencyProblems } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
+import { quantizeEta } from "./run-budget.js";
 import { InputError, invalidOption, OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
@@ -32,8 +33,16 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const output = claimed.paths[0]!;
   try {
-    const { profile } = await withSession(positionals[0]!, settings, context, (s) =>
-      profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
+    const { profile } = await withSession(
+      positionals[0]!,
+      settings,
+      context,
+      (s) => profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
+      // steps: the calibration pass, per type quantize and perplexity, the latencies (one interleaved run)
+      2 + 2 * types.length,
+      [],
+      // the ETA from the run's work (issue 26): each type quantized, and measured as --only says
+      (s) => quantizeEta(s, settings, { types: types.length, measure: undefined, measureResult: false, perplexityFiles: only === "latency" ? 0 : types.length, latencyFiles: only === "accuracy" ? 0 : types.length, calibrationPass: settings.uniform.imatrixFrom !== undefined }),
     );
     // a latency that cannot separate the types, or measured beside other work, would steer plans
     // silently (issue 26): not written unless --force (the measurements stay in the cache either way)

@@ -15,6 +15,11 @@ export interface QuantizeWork {
   readonly measure: ScoreOptions["measure"];
   /** the result is measured too (its latency and perplexity) */
   readonly measureResult: boolean;
+  /** files whose perplexity / latency is measured, when not the uniform set, the source and the result (profile) */
+  readonly perplexityFiles?: number;
+  readonly latencyFiles?: number;
+  /** whether the calibration pass runs (default true; profile runs it only for the importance matrix) */
+  readonly calibrationPass?: boolean;
 }
 
 /** Tokens of a text with the model's tokenizer (0 when it cannot be tokenized: the run will say why). */
@@ -30,11 +35,12 @@ async function tokensOf(model: string, text: string, signal?: AbortSignal): Prom
 /** An ETA for a quantize run in session `s`. */
 export async function quantizeEta(s: Session, settings: PipelineSettings, work: QuantizeWork): Promise<RunEta> {
   const calibrationTokens = await tokensOf(s.model, settings.score.calibration.prompts.join("\n\n"), s.signal);
+  const calibrationPass = work.calibrationPass ?? true;
   const evalAll = await tokensOf(s.model, settings.accuracy.evalText.text, s.signal);
   const nCtx = settings.accuracy.nCtx;
   const evalTokens = settings.accuracy.chunks !== undefined ? Math.min(evalAll, settings.accuracy.chunks * nCtx) : evalAll;
   // perplexity of each uniform file, the source, and the result (KLD runs the source beside: twice the tokens)
-  const perplexities = work.types + 1 + (work.measureResult ? 1 : 0);
+  const perplexities = work.perplexityFiles ?? work.types + 1 + (work.measureResult ? 1 : 0);
   const kldFactor = settings.accuracy.kld ? 2 : 1;
   let probeTokens = 0;
   let extraQuantizations = 0;
@@ -52,11 +58,11 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
   const { nGen, nPrompt, reps } = settings.latency;
   // a warm-up round and `reps` rounds, each nGen decode tokens and an nPrompt prefill (batched: a quarter as dear)
   const latencyTokensPerFile = (reps + 1) * (nGen + nPrompt / 4);
-  const latencyFiles = work.types + 1 + (work.measureResult ? 1 : 0);
+  const latencyFiles = work.latencyFiles ?? work.types + 1 + (work.measureResult ? 1 : 0);
   const modelBytes = s.info.fileSize;
   return new RunEta(
     {
-      tokens: calibrationTokens + perplexities * evalTokens * kldFactor,
+      tokens: (calibrationPass ? calibrationTokens : 0) + perplexities * evalTokens * kldFactor,
       probe: probeTokens,
       decode: latencyFiles * latencyTokensPerFile,
       bytes: (work.types + extraQuantizations) * modelBytes,

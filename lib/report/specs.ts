@@ -104,7 +104,10 @@ export function viewRows(input: ReportInput, x: Objective, y: Objective): ViewRo
   // the source model and the references (the plan's estimate) are drawn but take no part in the
   // front (the source is what is quantized, not one of the choices); the source is opaque when no
   // quantized point beats it on both axes
-  const front = new Set(nonDominated(scored.map((r) => [r.x, r.y])));
+  // a point without a value on an axis (not measured: a uniform file without KLD) is drawn as
+  // missing and takes no part in the front
+  const finite = scored.flatMap((r, i) => (Number.isFinite(r.x) && Number.isFinite(r.y) ? [i] : []));
+  const front = new Set(nonDominated(finite.map((i) => [scored[i]!.x, scored[i]!.y])).map((k) => finite[k]!));
   const source = input.source ? row(SERIES.source, input.source.label, input.source, true) : undefined;
   const beaten = source !== undefined && scored.some((r) => r.x <= source.x && r.y <= source.y && (r.x < source.x || r.y < source.y));
   return [

@@ -29,6 +29,14 @@ const front = (accuracy: "kld" | "perplexity") =>
 const o = { title: "apreqel: m.gguf", notes: [], types: ["q8_0", "q4_K"] as const, label: "balanced" };
 
 describe("the report of a front planned on KLD", () => {
+  it("uniform files measured without KLD (a given profile) are missing on the KLD views, not an error", () => {
+    const r = front("kld") as unknown as { uniform: Record<string, Record<string, unknown>> };
+    const withoutKld = { ...r, uniform: Object.fromEntries(Object.entries(r.uniform).map(([t, m]) => [t, { ...m, kld: undefined }])) };
+    const rows = viewRows(frontReport(withoutKld as never, { ...o, types: [...o.types] }), "memory", "kld");
+    expect(rows.filter((x) => x.series === "uniform").every((x) => Number.isNaN(x.y) && !x.front)).toBe(true);
+    expect(rows.find((x) => x.label === "chosen: balanced")?.front).toBe(true);
+  });
+
   it("draws KLD from the measurements and the plan's estimate as the reference point; the source has none", () => {
     const input = frontReport(front("kld"), { ...o, types: [...o.types] });
     expect(input.accuracy).toBe("kld");
