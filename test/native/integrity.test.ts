@@ -1,0 +1,108 @@
+// Issue 22, items 3, 4 and 7 through the native layer: temp files made exclusively (never through a
+// planted symlink), NUL bytes refused before fopen, library outputs claimed as the CLI claims them,
+// and a model with 200k metadata keys quantized in linear time.
+import { createHash } from "node:crypto";
+import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { captureSimilarity } from "../../lib/ops/capture.js";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize } from "../../lib/ops/quantize.js";
+import { InputError, OptionError } from "../../lib/core/errors.js";
+import { readLayout } from "../../scripts/fuzz/gguf-layout.js";
+import { fixtureModel } from "../helpers/fixtures.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const dir = tempDir("apreqel-integrity-");
+let model: string;
+const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+const TEXTS = ["The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(8)];
+
+beforeAll(async () => {
+  model = path.join(dir, "model.gguf");
+  copyFileSync(await fixtureModel({ nLayer: 2 }), model);
+});
+
+describe("temp files (issue 22, item 3)", () => {
+  it("an imatrix output whose old fixed temp name is a symlink to the model leaves the model alone", async () => {
+    const before = sha(model);
+    const out = path.join(dir, "out.gguf");
+    symlinkSync(model, `${out}.tmp`);
+    const r = await captureSimilarity({ model, texts: TEXTS, nCtx: 64, similarity: false, imatrix: out, threads: 2 });
+    expect(r.imatrixTensors).toBeGreaterThan(0);
+    expect(sha(model)).toBe(before);
+    expect(readFileSync(out).subarray(0, 4).toString("latin1")).toBe("GGUF");
+    expect((await inspect(out)).metadata["apreqel.writer"]).toBe("apreqel imatrix");
+    // nothing left beside it but the planted link
+    expect(readdirSync(dir).filter((n) => n.includes("out.gguf")).sort()).toEqual(["out.gguf", "out.gguf.tmp"]);
+  });
+});
+
+describe("library paths (issue 22, item 4)", () => {
+  it("a NUL byte in a path is refused before anything is opened", async () => {
+    const before = sha(model);
+    const e = await quantize({ input: model, output: path.join(dir, "hidden.gguf\0"), type: "q8_0" }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OptionError);
+    expect((e as Error).message).toMatch(/^expected a file path without NUL bytes for option output but received /);
+    expect(await quantize({ input: `${model}\0.x`, output: path.join(dir, "x.gguf"), type: "q8_0" }).catch((x: unknown) => x)).toBeInstanceOf(OptionError);
+    expect(sha(model)).toBe(before);
+    expect(existsSync(path.join(dir, "hidden.gguf"))).toBe(false);
+  });
+
+  it("quantize({ output: X, imatrix: X }) is refused: the importance matrix is an input", async () => {
+    const imatrix = path.join(dir, "im.gguf");
+    await captureSimilarity({ model, texts: TEXTS, nCtx: 64, similarity: false, imatrix, threads: 2 });
+    const before = sha(imatrix);
+    const e = await quantize({ input: model, output: imatrix, imatrix, type: "q4_K" }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toBe(`output: the output ${imatrix} is also an input (imatrix); choose another output path (inputs are never overwritten)`);
+    expect(sha(imatrix)).toBe(before);
+  });
+
+  it("quantize({ output }) onto a file apreqel did not write is refused, as the CLI refuses it; force replaces it", async () => {
+    const notes = path.join(dir, "notes.txt");
+    writeFileSync(notes, "my notes, not a model\n");
+    const e = await quantize({ input: model, output: notes, type: "q8_0" }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toBe(`output: ${notes} exists and is not a file apreqel wrote; pass force: true to replace it, or choose another path`);
+    expect(readFileSync(notes, "utf8")).toBe("my notes, not a model\n");
+    await quantize({ input: model, output: notes, type: "q8_0", force: true });
+    expect(readFileSync(notes).subarray(0, 4).toString("latin1")).toBe("GGUF");
+  });
+});
+
+/**
+ * `src` with `count` extra u32 keys ("apreqel.test.kNNNNNNN", 36 bytes each) inserted after its
+ * metadata. count is a multiple of 8, so the insertion (36 × 8 = 288 = 9 × 32 bytes) keeps the
+ * data section's 32-byte alignment and every tensor offset stays valid.
+ */
+function withManyKeys(src: string, dst: string, count: number): void {
+  const buf = readFileSync(src);
+  const layout = readLayout(buf);
+  if (count % 8 !== 0 || layout.alignment !== 32) throw new Error("withManyKeys: count must be a multiple of 8 and the alignment 32");
+  const insertAt = layout.kvs[layout.kvs.length - 1]!.end;
+  const extra = Buffer.alloc(count * 36);
+  for (let i = 0; i < count; i++) {
+    const at = i * 36;
+    extra.writeBigUInt64LE(20n, at);
+    extra.write(`apreqel.test.k${String(i).padStart(6, "0")}`, at + 8, "latin1");
+    extra.writeUInt32LE(4, at + 28); // GGUF_TYPE_UINT32
+    extra.writeUInt32LE(i, at + 32);
+  }
+  const out = Buffer.concat([buf.subarray(0, insertAt), extra, buf.subarray(insertAt)]);
+  out.writeBigUInt64LE(BigInt(layout.kvs.length + count), layout.kvCount.offset);
+  writeFileSync(dst, out);
+}
+
+describe("the metadata copy (issue 22, item 7)", () => {
+  it("quantizes a model with 200,000 metadata keys, every key copied (linear: gguf_set_kv was O(n²), minutes)", async () => {
+    const many = path.join(dir, "many-keys.gguf");
+    withManyKeys(model, many, 200_000);
+    const out = path.join(dir, "many-keys-q8.gguf");
+    await quantize({ input: many, output: out, type: "q8_0", threads: 2 });
+    const info = await inspect(out);
+    const keys = Object.keys(info.metadata).filter((k) => k.startsWith("apreqel.test.k"));
+    expect(keys).toHaveLength(200_000);
+    expect(info.metadata["apreqel.test.k199999"]).toBe(199_999);
+  }, 120_000);
+});
