@@ -50,15 +50,26 @@ export interface Session {
   readonly onStep?: StepReporter;
 }
 
-export async function openSession(options: SessionOptions): Promise<Session> {
-  const model = await requireInputFile(options.model, "model");
-  const info = await inspect(model);
+/**
+ * Each token count of `uses` must fit `model`'s training context (read from its header): an
+ * OptionError naming the option otherwise.
+ *
+ * @example
+ * requireContextFits("m.gguf", info, [{ option: "--n-prompt", tokens: 1_000_000 }]) // throws: --n-prompt: 1000000 tokens is more than m.gguf's context of 256 tokens
+ */
+export function requireContextFits(model: string, info: ModelInfo, uses: NonNullable<SessionOptions["contextUse"]>): void {
   const trained = info.metadata[`${info.architecture}.context_length`];
-  for (const { option, tokens } of options.contextUse ?? []) {
+  for (const { option, tokens } of uses) {
     if (typeof trained === "number" && trained > 0 && tokens > trained) {
       throw new OptionError(option, `${option}: ${tokens} tokens is more than ${model}'s context of ${trained} tokens`);
     }
   }
+}
+
+export async function openSession(options: SessionOptions): Promise<Session> {
+  const model = await requireInputFile(options.model, "model");
+  const info = await inspect(model);
+  requireContextFits(model, info, options.contextUse ?? []);
   for (const check of options.checks ?? []) await check(model, info);
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
   const sha256 = await cache.modelHash(model);

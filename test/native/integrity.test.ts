@@ -10,7 +10,9 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { InputError, OptionError } from "../../lib/core/errors.js";
 import { readLayout } from "../../scripts/fuzz/gguf-layout.js";
+import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
+import { sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const dir = tempDir("apreqel-integrity-");
@@ -104,5 +106,38 @@ describe("the metadata copy (issue 22, item 7)", () => {
     const keys = Object.keys(info.metadata).filter((k) => k.startsWith("apreqel.test.k"));
     expect(keys).toHaveLength(200_000);
     expect(info.metadata["apreqel.test.k199999"]).toBe(199_999);
+  }, 120_000);
+});
+
+describe("options checked against the context, and only the options used (issue 22, item 7)", () => {
+  let short: string;
+  beforeAll(async () => {
+    short = path.join(dir, "short-context.gguf");
+    copyFileSync(await fixtureModel({ nLayer: 2, nCtx: 128 }), short);
+  });
+
+  it("eval refuses an --n-prompt longer than the model's context, before anything runs", async () => {
+    const cache = path.join(dir, "cache-eval");
+    const r = await runCli(["eval", short, "--ctx", "64", "--n-prompt", "1000000", "--cache-dir", cache]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`--n-prompt: 1000000 tokens is more than ${short}'s context of 128 tokens`);
+    expect(existsSync(cache)).toBe(false);
+  });
+
+  it("score accepts a model whose context is under 512 tokens (it times nothing)", async () => {
+    const out = path.join(dir, "scores.json");
+    const r = await runCli(["score", short, "-o", out, "--ctx", "64", "--cache-dir", path.join(dir, "cache-score"), "--threads", "2"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(out, "utf8")) as { layers: unknown[] }).layers).toHaveLength(2 * 2);
+  }, 60_000);
+
+  const debian = sharedFile("models/debian-prose-11m/debian-prose-llama-11M-F16.gguf");
+  it.skipIf(!debian)(`score accepts debian-prose-11m (context 256) with --ctx 256${debian ? "" : ` (skipped: ${skipReason("models/debian-prose-11m")})`}`, async () => {
+    const out = path.join(dir, "debian-scores.json");
+    const calibration = path.join(dir, "two-prompts.txt");
+    writeFileSync(calibration, "The package manager installs the program.\n\nThe kernel loads the module at boot.\n");
+    const r = await runCli(["score", debian!, "-o", out, "--ctx", "256", "--calibration", calibration, "--cache-dir", path.join(dir, "cache-debian"), "--threads", "2"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(out)).toBe(true);
   }, 120_000);
 });
