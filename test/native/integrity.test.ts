@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, symlinkSync, write
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { captureSimilarity } from "../../lib/ops/capture.js";
+import { checkImatrix, coverageNote } from "../../lib/ops/imatrix-check.js";
 import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
 import { InputError, OptionError } from "../../lib/core/errors.js";
@@ -140,4 +141,57 @@ describe("options checked against the context, and only the options used (issue 
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
   }, 120_000);
+});
+
+describe("an --imatrix checked for meaning (issue 22, item 6)", () => {
+  let imatrix: string;
+  let info: Awaited<ReturnType<typeof inspect>>;
+  beforeAll(async () => {
+    imatrix = path.join(dir, "own.imatrix.gguf");
+    await captureSimilarity({ model, texts: TEXTS, nCtx: 64, similarity: false, imatrix, threads: 2 });
+    info = await inspect(model);
+  });
+
+  it("its own model's matrix covers every block tensor", async () => {
+    const c = await checkImatrix(info, imatrix, "--imatrix");
+    expect(c.missing).toEqual([]);
+    expect(c.covered).toBe(info.tensors.filter((t) => t.subLayer !== null && t.quantizable && t.shape.length >= 2).length);
+  });
+
+  it("a deeper model: the blocks it lacks are named once, in one note", async () => {
+    const deeper = await inspect(await fixtureModel({ nLayer: 3 }));
+    const c = await checkImatrix(deeper, imatrix, "--imatrix");
+    expect(c.missing.length).toBeGreaterThan(0);
+    expect(c.missing.every((n) => n.startsWith("blk.2."))).toBe(true);
+    expect(coverageNote("--imatrix x", c)).toMatch(new RegExp(`^--imatrix x covers ${c.covered} of ${c.covered + c.missing.length} block tensors; quantized without importance weights: blk\\.2\\.`));
+  });
+
+  it("names that match nothing (another model's matrix) are refused, also by the CLI with exit 2", async () => {
+    const other = path.join(dir, "renamed.imatrix.gguf");
+    const buf = readFileSync(imatrix);
+    const header = buf.subarray(0, readLayout(buf).dataStart);
+    header.set(Buffer.from(header.toString("latin1").replaceAll("blk.", "xyz."), "latin1"));
+    writeFileSync(other, buf);
+    await expect(checkImatrix(info, other, "--imatrix")).rejects.toThrow(/none of its \d+ entries \(xyz\.0\..*\) is a tensor of .*model\.gguf; is it another model's importance matrix\?/);
+    const r = await runCli(["profile", model, "--imatrix", other, "-o", path.join(dir, "p.json"), "--cache-dir", path.join(dir, "cache-im")]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/is it another model's importance matrix\?/);
+  });
+
+  it("the same names at another width are refused", async () => {
+    const wider = await inspect(await fixtureModel({ nLayer: 2, nEmbd: 512 }));
+    await expect(checkImatrix(wider, imatrix, "--imatrix")).rejects.toThrow(/has \d+ importance values, the model's tensor \d+ columns; is it another model's importance matrix\?/);
+  });
+
+  it("a zero or negative activation count is refused", async () => {
+    for (const value of [0, -3]) {
+      const bad = path.join(dir, `count${value}.imatrix.gguf`);
+      const buf = readFileSync(imatrix);
+      const im = await inspect(imatrix);
+      const counts = im.tensors.find((t) => t.name.endsWith(".counts"))!;
+      buf.writeFloatLE(value, counts.offset);
+      writeFileSync(bad, buf);
+      await expect(checkImatrix(info, bad, "--imatrix")).rejects.toThrow(new RegExp(`activation count is ${value}; counts must be positive`));
+    }
+  });
 });
