@@ -25,6 +25,7 @@ import path from "node:path";
 import { isAlive, writeAtomically } from "../core/files.js";
 import { InputError } from "../core/errors.js";
 import { requirePath } from "../core/validate.js";
+import { fileIdentity, sameFileIdentity, type FileIdentity } from "../core/file-identity.js";
 import { defaultCacheDir } from "./location.js";
 import { cacheKey, type CacheKey, type CacheKeyInputs, type CacheKind } from "./key.js";
 
@@ -492,7 +493,7 @@ export class Cache {
           // hashed once here, while the file is fresh in the page cache; the mark spares warm runs
           const sha256 = await hashFile(file);
           files.push({ ...f, sha256 });
-          marks[f.name] = { ...(await identityOf(file)), sha256 };
+          marks[f.name] = { ...(await fileIdentity(file)), sha256 };
         }
         await fs.writeFile(path.join(tmpDir, VERIFIED), JSON.stringify(marks));
         const manifest: CacheManifest = {
@@ -572,9 +573,9 @@ export class Cache {
       const st = await fs.lstat(file).catch(() => undefined);
       if (st === undefined || !st.isFile()) return `${f.name} is missing or not a regular file`;
       if (st.size !== f.bytes) return `${f.name} has ${st.size} bytes, the manifest says ${f.bytes}`;
-      const identity = await identityOf(file);
+      const identity = await fileIdentity(file);
       const mark = marks[f.name];
-      if (mark !== undefined && mark.sha256 === f.sha256 && sameIdentity(mark as Record<string, unknown>, identity)) continue;
+      if (mark !== undefined && mark.sha256 === f.sha256 && sameFileIdentity(mark, identity)) continue;
       const sha256 = await hashFileNoFollow(file);
       if (sha256 !== f.sha256) return `${f.name} does not have the SHA-256 its manifest records`;
       marks[f.name] = { ...identity, sha256 };
@@ -643,18 +644,8 @@ function about(key: CacheKey): { key: string; kind: CacheKind; type: string | nu
 }
 
 /** A file's identity when it last hashed right (verified.json, one per entry file). */
-interface FileMark {
-  readonly dev: string;
-  readonly ino: string;
-  readonly size: number;
-  readonly mtimeNs: string;
-  readonly ctimeNs: string;
+interface FileMark extends FileIdentity {
   readonly sha256: string;
-}
-
-async function identityOf(file: string): Promise<Omit<FileMark, "sha256">> {
-  const st = await fs.lstat(file, { bigint: true });
-  return { dev: String(st.dev), ino: String(st.ino), size: Number(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
 }
 
 // The manifest as this version writes it, every field typed; anything else is not an entry.

@@ -32,6 +32,7 @@ import { choose, type Choice, type DeviceState, type PickPolicy } from "./choose
 import { latencyOn, type PortfolioManifest, type Variant } from "./manifest.js";
 import { readLiveState, toDeviceState } from "./state.js";
 import { readPortfolio, saveManifest } from "./write.js";
+import { verifiedVariantFile } from "./verify.js";
 
 /** A loaded variant, as the wrapper uses it. */
 export interface LoadedVariant {
@@ -129,7 +130,7 @@ export class AdaptiveModel {
     const readState = o.readState ?? (async () => toDeviceState(await readLiveState()));
     const state = await readState();
     const choice = choose(manifest, { ...state, ...(o.device !== undefined ? { device: o.device } : {}) }, o.policy);
-    const model = await loader(path.join(dir, choice.variant.file), choice.variant);
+    const model = await loader(await verifiedVariantFile(dir, choice.variant, file), choice.variant);
     const self = new AdaptiveModel(manifest, dir, file, o, loader, readState, { variant: choice.variant, model });
     self.#throttle = state.throttle ?? 1;
     o.onEvent?.({ type: "loaded", variant: choice.variant.name, reason: choice.reason });
@@ -182,7 +183,7 @@ export class AdaptiveModel {
       }
       await this.#loaded.model.dispose();
       try {
-        const model = await this.#loader(path.join(this.#dir, choice.variant.file), choice.variant);
+        const model = await this.#loader(await verifiedVariantFile(this.#dir, choice.variant, this.#file), choice.variant);
         this.#loaded = { variant: choice.variant, model };
       } catch (e) {
         // back to the variant that was running, so requests keep being served
