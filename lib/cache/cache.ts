@@ -215,7 +215,8 @@ export class Cache {
    * const entry = await cache.get(key); if (entry) use(path.join(entry.dir, "model.gguf"));
    */
   async get(key: CacheKey): Promise<CacheEntry | undefined> {
-    const entry = await this.read(key.id);
+    // (a valid manifest whose files are missing, truncated or links: damage, noted like a wrong hash)
+    const entry = await this.readManifest(key.id);
     if (entry === undefined) return undefined;
     const damage = await this.verify(entry);
     if (damage !== undefined) {
@@ -546,6 +547,17 @@ export class Cache {
 
   // The entry as its manifest describes it, checked for shape and sizes only (cheap: list, clear).
   private async read(id: string): Promise<CacheEntry | undefined> {
+    const entry = await this.readManifest(id);
+    if (entry === undefined) return undefined;
+    for (const f of entry.manifest.files) {
+      const st = await fs.lstat(path.join(entry.dir, f.name)).catch(() => undefined);
+      if (st === undefined || !st.isFile() || st.size !== f.bytes) return undefined;
+    }
+    return entry;
+  }
+
+  // The entry whose manifest is valid (its files not looked at), or undefined.
+  private async readManifest(id: string): Promise<CacheEntry | undefined> {
     if (!ENTRY_NAME.test(id)) return undefined;
     const dir = path.join(this.dir, "entries", id);
     const dirSt = await fs.lstat(dir).catch(() => undefined);
@@ -553,10 +565,6 @@ export class Cache {
     const manifestPath = path.join(dir, MANIFEST);
     const manifest = await readJson(manifestPath);
     if (manifest === undefined || !isManifest(manifest, id)) return undefined;
-    for (const f of manifest.files) {
-      const st = await fs.lstat(path.join(dir, f.name)).catch(() => undefined);
-      if (st === undefined || !st.isFile() || st.size !== f.bytes) return undefined;
-    }
     const st = await fs.stat(manifestPath);
     return { key: id, dir, manifest, lastUsedAt: st.mtime };
   }

@@ -92,7 +92,7 @@ describe("a content-verified cache (issue 22, item 1)", () => {
   });
 
   it("treats a symlink in place of an entry's file as damage (never read through)", async () => {
-    const { cache } = await openWithNotes();
+    const { cache, notes } = await openWithNotes();
     const outside = path.join(root, `outside${n++}.bin`);
     writeFileSync(outside, "xyzw");
     const entry = await cache.getOrCreate(key("q2_K"), (tmp) => writeFile(path.join(tmp, "f.bin"), "xyzw"));
@@ -101,6 +101,15 @@ describe("a content-verified cache (issue 22, item 1)", () => {
     symlinkSync(outside, file);
     expect(await cache.get(key("q2_K"))).toBeUndefined();
     expect(readFileSync(outside, "utf8")).toBe("xyzw");
+    expect(notes).toEqual([`cache: entry ${key("q2_K").id.slice(0, 12)} (uniform q2_K) is damaged: f.bin is missing or not a regular file; removed it, recomputing`]);
+  });
+
+  it("a truncated file is damage too, with its note", async () => {
+    const { cache, notes } = await openWithNotes();
+    const entry = await cache.getOrCreate(key("q4_1"), (tmp) => writeFile(path.join(tmp, "f.bin"), "12345"), { description: "a file" });
+    writeFileSync(path.join(entry.dir, "f.bin"), "12");
+    expect(await cache.get(key("q4_1"))).toBeUndefined();
+    expect(notes).toEqual([`cache: entry ${key("q4_1").id.slice(0, 12)} (a file) is damaged: f.bin has 2 bytes, the manifest says 5; removed it, recomputing`]);
   });
 
   it("use(): garbage JSON, a null where a number was written, a binary of the wrong length are misses, recomputed", async () => {
