@@ -211,6 +211,21 @@ async function silentWrong(mix: string): Promise<string | null> {
   return null;
 }
 
+// the detector itself, checked both ways: the warm run's mix passes, the same mix with 8 bytes flipped in a tensor does not
+{
+  const warmMix = path.join(out, "warm-mix.gguf");
+  const why = await silentWrong(warmMix);
+  if (why !== null) throw new Error(`the warm run's own mix fails the silent-wrong check: ${why}`);
+  const flipped = path.join(out, "flipped-mix.gguf");
+  cpSync(warmMix, flipped);
+  const last = (await inspect(flipped)).tensors.at(-1)!;
+  const fd = openSync(flipped, "r+");
+  writeSync(fd, Buffer.alloc(8, 0xa5), 0, 8, last.offset);
+  closeSync(fd);
+  if ((await silentWrong(flipped)) === null) throw new Error("the silent-wrong check does not see 8 flipped bytes");
+  rmSync(flipped);
+}
+
 const RAW = /^\s+at .+[(:]\d+|TypeError|SyntaxError|ReferenceError|RangeError|ENOTDIR|unhandled|Unhandled/m;
 const log = path.join(out, "cases.jsonl");
 rmSync(log, { force: true });
