@@ -5,10 +5,11 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../../lib/core/errors.js";
 import { verifiedVariantFile } from "../../../lib/portfolio/verify.js";
+import { AdaptiveModel } from "../../../lib/portfolio/adaptive-model.js";
 import { readPortfolio, writePortfolio } from "../../../lib/portfolio/write.js";
 import type { Variant } from "../../../lib/portfolio/manifest.js";
 import { tempDir } from "../../helpers/tmp.js";
-import { FRONT } from "./helpers.js";
+import { FRONT, HERE } from "./helpers.js";
 
 const root = tempDir("apreqel-portfolio-verify-");
 let n = 0;
@@ -66,5 +67,26 @@ describe("verifiedVariantFile", () => {
     const v = variants[0]!;
     writeFileSync(path.join(dir, v.file), "short");
     await expect(verifiedVariantFile(dir, v, manifestFile)).rejects.toThrow(`has 5 bytes, the manifest says ${v.bytes} (replaced or truncated?)`);
+  });
+});
+
+describe("AdaptiveModel.open", () => {
+  it("loads only a variant whose bytes are the manifest's", async () => {
+    const { dir, manifestFile, variants } = await portfolio();
+    const loaded: string[] = [];
+    const loader = async (file: string) => {
+      loaded.push(path.basename(file));
+      return { complete: async () => ({ text: "", tokens: 0, decodeMsPerToken: null }), dispose: async () => undefined };
+    };
+    // plenty of memory: the picker takes the most accurate variant, "large"
+    const open = () => AdaptiveModel.open({ portfolio: dir, device: HERE, readState: async () => ({ ramFreeBytes: 64 * 2 ** 30 }), loader });
+    await (await open()).dispose();
+    expect(loaded).toEqual(["large.gguf"]);
+    const large = variants.find((v) => v.name === "large")!;
+    const fd = openSync(path.join(dir, large.file), "r+");
+    writeSync(fd, Buffer.from("W"), 0, 1, 0);
+    closeSync(fd);
+    await expect(open()).rejects.toThrow(`${manifestFile}: variant large's file large.gguf does not have the SHA-256 the manifest records`);
+    expect(loaded).toEqual(["large.gguf"]);
   });
 });
