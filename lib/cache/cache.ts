@@ -234,7 +234,7 @@ export class Cache {
    * entry is then removed, with a note naming it, and undefined returned.
    *
    * @example
-   * const kld = await cache.find(key, (dir) => readJsonFile(path.join(dir, "probe.json"), isProbe));
+   * const kld = await cache.find(key, (dir) => readCachedJson<ProbeKld>(dir, "probe.json", PROBE_SHAPE));
    */
   async find<T>(key: CacheKey, load: (dir: string) => Promise<T>): Promise<T | undefined> {
     const entry = await this.get(key);
@@ -252,9 +252,8 @@ export class Cache {
    * files into tmpDir (an empty directory inside the cache); when it resolves, the files are
    * fsynced and hashed, the manifest is written and the directory is published. If `create`
    * throws, nothing is published and the error propagates. A published entry that is damaged is
-   * removed and created again. With `load`, the entry is also read by it: a load that throws on a
-   * found entry marks it damaged (removed, recreated, loaded again); on an entry just created, its
-   * error propagates, naming the entry.
+   * removed (with a note) and created again. To read the entry's content, use {@link use}: it
+   * checks what it reads.
    *
    * @example
    * const { dir, outcome } = await cache.getOrCreate(key, (tmp) => quantize({ input, output: path.join(tmp, "model.gguf"), type }));
