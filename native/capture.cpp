@@ -215,15 +215,11 @@ class CaptureJob : public Job {
       gguf_add_tensor(out.get(), sums);
       gguf_add_tensor(out.get(), counts);
     }
-    // written beside the destination and renamed over it: never a partial file at that path
-    const std::string tmp = imatrix_ + ".tmp";
-    if (!gguf_write_to_file(out.get(), tmp.c_str(), false)) {
-      std::remove(tmp.c_str());
+    // imatrix_ is the unique temp file lib/core/files.ts created exclusively beside the destination
+    // (writeAtomically): TypeScript renames it over the destination, or removes it on failure. No
+    // fixed "<output>.tmp" here: such a name could be a symlink planted to anything (the model).
+    if (!gguf_write_to_file(out.get(), imatrix_.c_str(), false)) {
       throw std::runtime_error(withLogReason("cannot write the imatrix " + imatrix_));
-    }
-    if (std::rename(tmp.c_str(), imatrix_.c_str()) != 0) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error(errnoMessage("cannot write the imatrix", imatrix_));
     }
     imatrixTensors_ = names.size();
   }

@@ -4,6 +4,7 @@ import { buildInfo } from "../ops/build-info.js";
 import { describeBuild, describeHardware, fingerprint } from "../pipeline/hardware.js";
 import { choose, type Choice, type PickPolicy } from "../portfolio/choose.js";
 import { readPortfolio } from "../portfolio/write.js";
+import { verifiedVariantFile } from "../portfolio/verify.js";
 import { readLiveState, toDeviceState, type GpuDeviceInfo, type Known, type LiveState } from "../portfolio/state.js";
 import { OptionError, invalidOption } from "../core/errors.js";
 import { parse } from "./args.js";
@@ -90,7 +91,7 @@ export async function pick(argv: readonly string[], env: PickEnvironment): Promi
     ...(values.budget !== undefined ? { latencyBudgetMs: parseMilliseconds(values.budget, "--budget") } : {}),
     ...(values.throttle !== undefined ? { throttle: parsePositiveNumber(values.throttle, "--throttle") } : {}),
   };
-  const { manifest, dir } = await readPortfolio(positionals[0]!, { verifyFiles: true });
+  const { manifest, dir, path: manifestFile } = await readPortfolio(positionals[0]!, { verifyFiles: true });
   const backend = env.backend();
   const live = await env.readState("info" in backend ? backend.info.devices : undefined);
   const device = "info" in backend ? fingerprint({ hardware: describeHardware(backend.info), build: describeBuild(backend.info) }) : undefined;
@@ -102,7 +103,8 @@ export async function pick(argv: readonly string[], env: PickEnvironment): Promi
     ...given,
   };
   const choice = choose(manifest, state, policy);
-  const file = path.join(dir, choice.variant.file);
+  // the variant recommended is the one the manifest describes: size, SHA-256 (verified-once mark), inside the folder
+  const file = await verifiedVariantFile(dir, choice.variant, manifestFile);
   if (values.json) {
     console.log(JSON.stringify(pickJson(choice, file, live, "error" in backend ? backend.error : undefined, given), null, 2));
     return 0;

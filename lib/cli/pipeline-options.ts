@@ -152,6 +152,8 @@ export interface PipelineSettings {
   readonly notes: readonly string[];
   /** whether the command measures perplexity on the eval text (then withSession checks it is long enough) */
   readonly evalTextUsed: boolean;
+  /** the command measures latency (--n-prompt, --n-gen): only then must they fit the model's context */
+  readonly latencyUsed: boolean;
 }
 
 function int(text: string | undefined, option: string, fallback: number, min = 1): number {
@@ -307,6 +309,7 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
       ...(latencyCriterion === "prefill" ? [`latency here is prefill: ${CRITERION_UNIT.prefill} (--latency prefill)`] : []),
     ],
     evalTextUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("eval-text"),
+    latencyUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("n-prompt"),
   };
 }
 
@@ -365,8 +368,13 @@ export function withSession<T>(
           ...(context.signal ? { signal: context.signal } : {}),
           contextUse: [
             { option: "--ctx", tokens: settings.accuracy.nCtx },
-            { option: "--n-prompt", tokens: settings.latency.nPrompt },
-            { option: "--n-gen", tokens: settings.latency.nGen },
+            // (score times nothing: its default 512-token prompt must not refuse a 256-token model)
+            ...(settings.latencyUsed
+              ? [
+                  { option: "--n-prompt", tokens: settings.latency.nPrompt },
+                  { option: "--n-gen", tokens: settings.latency.nGen },
+                ]
+              : []),
           ],
         }),
         useEta,

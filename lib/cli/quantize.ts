@@ -10,6 +10,7 @@ import type { Estimate } from "../method/estimators.js";
 import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { claimOutputs } from "../core/files.js";
+import { tableLines } from "./safe-table.js";
 import { adaptiveReport, frontReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
 import { parse, type CommandContext } from "./args.js";
@@ -127,9 +128,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
     console.log(describePlan(r.plan, choices.weights).join("\n"));
     console.log("");
+    const table = tableLines(() => resultTable(choices.types, r, r.plan.estimate), "apreqel quantize");
     console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${nonLayerTypes(r.output.model)})`);
     if (r.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
-    console.log(resultTable(choices.types, r, r.plan.estimate).join("\n"));
+    console.log(table.join("\n"));
     for (const note of settings.notes) console.log(`note: ${note}`);
     return 0;
   } finally {
@@ -262,10 +264,11 @@ async function runFront(o: {
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
   console.log(describeFrontChoice(r.result, choices.weights).join("\n"));
   console.log("");
+  const table = tableLines(() => resultTable(choices.types, r.result, estimate), "apreqel quantize");
   // what the file holds: the front plans the embeddings and output head itself (issue 26)
   console.log(`wrote ${r.result.output.output} (${formatBytes(r.result.output.fileSize)}; non-layer tensors ${nonLayerTypes(r.result.output.model)})`);
   if (r.result.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
-  console.log(resultTable(choices.types, r.result, estimate).join("\n"));
+  console.log(table.join("\n"));
   if (r.result.result?.kld) {
     const estimated = r.result.model.costs.accuracy === "kld" ? ` (estimate ${formatNumber(e.kld)})` : "";
     console.log(`  result KLD ${formatNumber(r.result.result.kld.mean)} ± ${formatNumber(r.result.result.kld.stderr)}${estimated}`);

@@ -7,13 +7,14 @@ import { randomBytes } from "node:crypto";
 import { constants, promises as fs, rmSync } from "node:fs";
 import path from "node:path";
 import { InputError, invalidOption } from "./errors.js";
+import { requirePath } from "./validate.js";
+
+// O_NOFOLLOW where the platform has it (Windows has no such flag; its symlinks need privileges)
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /** Checks `file` is an existing regular file; returns its absolute path. */
 export async function requireInputFile(file: unknown, option: string): Promise<string> {
-  if (typeof file !== "string" || file.length === 0) {
-    throw invalidOption(option, "a file path", file);
-  }
-  const abs = path.resolve(file);
+  const abs = path.resolve(requirePath(file, option));
   let st;
   try {
     st = await fs.stat(abs);
@@ -31,24 +32,45 @@ function tempPathFor(output: string): string {
 }
 
 /**
- * Validates an output path: its folder exists and is writable, and it is none of `inputs`
- * (compared by real path and by inode, so links and `./` spellings do not slip through).
+ * A new, empty temp file beside `output`, created exclusively (O_CREAT | O_EXCL | O_NOFOLLOW):
+ * the name is unique and no file, link or another run's temp can already be there, so whatever
+ * writes it (fs, or a native writer handed the path) writes a file this process just made, never
+ * through a planted symlink. The one way apreqel makes a temp file (issue 22).
+ *
+ * @example
+ * const temp = await createTempBeside("out.gguf") // "/abs/.out.gguf.tmp-4242-9f3a0c1d", empty
  */
-export async function requireOutputPath(output: unknown, option: string, inputs: readonly string[]): Promise<string> {
-  if (typeof output !== "string" || output.length === 0) {
-    throw invalidOption(option, "a file path", output);
-  }
-  const abs = path.resolve(output);
-  await requireWritableFolder(path.dirname(abs), option);
-  const out = await fs.stat(abs).catch(() => null);
-  if (out?.isDirectory()) throw new InputError(`${option}: ${abs} is a directory, expected a file path`);
-  for (const input of inputs) {
-    const inp = await fs.stat(input).catch(() => null);
-    const sameInode = out !== null && inp !== null && out.dev === inp.dev && out.ino === inp.ino;
-    if (sameInode || path.resolve(input) === abs) {
-      throw new InputError(`${option}: the output ${abs} is also an input; choose another output path (inputs are never overwritten)`);
+export async function createTempBeside(output: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const temp = tempPathFor(output);
+    try {
+      const fh = await fs.open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o644);
+      await fh.close();
+      return temp;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 4) throw e;
     }
   }
+}
+
+/**
+ * Validates an output path of a library call exactly as the command line claims its outputs
+ * ({@link claimOutputs}, without the lock): a path without NUL bytes, its folder exists and is
+ * writable, it is none of `inputs` (compared by path and by device + inode, so links and `./`
+ * spellings do not slip through), and an existing non-empty file there is one apreqel wrote
+ * (`kind`) unless `force`, or unless this process has already claimed it (the CLI, after its
+ * own --force).
+ */
+export async function requireOutputPath(
+  output: unknown,
+  option: string,
+  inputs: readonly (string | InputRef)[],
+  options: { readonly kind?: Exclude<OutputKind, "dir">; readonly force?: boolean } = {},
+): Promise<string> {
+  const abs = path.resolve(requirePath(output, option));
+  const refs = inputs.map((i) => (typeof i === "string" ? { path: i, option: "input" } : i));
+  const resolved = await resolveClaims([{ path: abs, option, kind: options.kind ?? "gguf" }]);
+  await checkClaims(resolved, refs, { force: options.force === true || claimedHere.has(abs), wording: "library" });
   return abs;
 }
 
@@ -96,7 +118,7 @@ export function isAlive(pid: number): boolean {
 /** Runs `write(temp)` and renames temp → output on success; removes temp on any failure. */
 export async function writeAtomically<T>(output: string, write: (temp: string) => Promise<T>): Promise<T> {
   await sweepStaleTemps(output);
-  const temp = tempPathFor(output);
+  const temp = await createTempBeside(output);
   try {
     const result = await write(temp);
     await fs.rename(temp, output);
@@ -166,39 +188,8 @@ export async function claimOutputs(
   inputs: readonly InputRef[],
   options: { readonly force?: boolean } = {},
 ): Promise<ClaimedOutputs> {
-  const dirs = outputs.filter((o) => o.kind === "dir").map((o) => path.resolve(o.path));
-  const resolved: Resolved[] = [];
-  for (const o of outputs) {
-    if (typeof o.path !== "string" || o.path.length === 0) throw invalidOption(o.option, "a file path", o.path);
-    const abs = path.resolve(o.path);
-    const st = await fs.stat(abs).catch(() => null);
-    if (o.kind === "dir") {
-      if (st !== null && !st.isDirectory()) throw new InputError(`${o.option}: ${abs} exists and is not a folder; choose a folder path`);
-      await requireWritableFolder(st === null ? path.dirname(abs) : abs, o.option);
-    } else if (st?.isDirectory()) {
-      throw new InputError(`${o.option}: ${abs} is a directory, expected a file path`);
-    } else if (!dirs.includes(path.dirname(abs))) {
-      // (a file inside a folder this claim creates: the folder's own check covers it)
-      await requireWritableFolder(path.dirname(abs), o.option);
-    }
-    resolved.push({ ...o, abs, st });
-  }
-  const same = (a: { abs: string; st: import("node:fs").Stats | null }, b: { abs: string; st: import("node:fs").Stats | null }) =>
-    a.abs === b.abs || (a.st !== null && b.st !== null && a.st.dev === b.st.dev && a.st.ino === b.st.ino);
-  const ins = await Promise.all(inputs.map(async (i) => ({ ...i, abs: path.resolve(i.path), st: await fs.stat(path.resolve(i.path)).catch(() => null) })));
-  for (const [k, o] of resolved.entries()) {
-    for (const i of ins) {
-      if (same(o, i)) {
-        throw new InputError(`${o.option}: the output ${o.abs} is also an input (${i.option}); choose another output path (inputs are never overwritten)`);
-      }
-    }
-    for (const other of resolved.slice(0, k)) {
-      if (same(o, other)) throw new InputError(`${other.option} and ${o.option} name the same file ${o.abs}; give each output its own path`);
-    }
-    if (o.kind !== "dir" && o.st !== null && o.st.size > 0 && !options.force && !(await wroteByApreqel(o.abs, o.kind))) {
-      throw new InputError(`${o.option}: ${o.abs} exists and is not a file apreqel wrote; pass --force to replace it, or choose another path`);
-    }
-  }
+  const resolved = await resolveClaims(outputs);
+  await checkClaims(resolved, inputs, { force: options.force === true, wording: "cli" });
   const created: string[] = [];
   const locks: string[] = [];
   try {
@@ -223,13 +214,70 @@ export async function claimOutputs(
     for (const l of locks) rmSync(l, { force: true });
   };
   process.once("exit", onExit);
+  // the library calls that write these paths next (requireOutputPath) accept them: checked here
+  for (const o of resolved) claimedHere.set(o.abs, (claimedHere.get(o.abs) ?? 0) + 1);
   return {
     paths: resolved.map((o) => o.abs),
     async release() {
       process.removeListener("exit", onExit);
+      for (const o of resolved) {
+        const left = (claimedHere.get(o.abs) ?? 1) - 1;
+        if (left > 0) claimedHere.set(o.abs, left);
+        else claimedHere.delete(o.abs);
+      }
       await Promise.all(locks.map((l) => fs.rm(l, { force: true })));
     },
   };
+}
+
+// Paths this process has claimed (claimOutputs) and not released, with how many claims hold each.
+const claimedHere = new Map<string, number>();
+
+async function resolveClaims(outputs: readonly OutputClaim[]): Promise<Resolved[]> {
+  const dirs = outputs.filter((o) => o.kind === "dir").map((o) => path.resolve(o.path));
+  const resolved: Resolved[] = [];
+  for (const o of outputs) {
+    const abs = path.resolve(requirePath(o.path, o.option));
+    const st = await fs.stat(abs).catch(() => null);
+    if (o.kind === "dir") {
+      if (st !== null && !st.isDirectory()) throw new InputError(`${o.option}: ${abs} exists and is not a folder; choose a folder path`);
+      await requireWritableFolder(st === null ? path.dirname(abs) : abs, o.option);
+    } else if (st?.isDirectory()) {
+      throw new InputError(`${o.option}: ${abs} is a directory, expected a file path`);
+    } else if (!dirs.includes(path.dirname(abs))) {
+      // (a file inside a folder this claim creates: the folder's own check covers it)
+      await requireWritableFolder(path.dirname(abs), o.option);
+    }
+    resolved.push({ ...o, abs, st });
+  }
+  return resolved;
+}
+
+// The checks of claimOutputs and requireOutputPath, one code for the CLI and the library: no output
+// is an input or another output; an existing file there is apreqel's unless forced.
+async function checkClaims(resolved: readonly Resolved[], inputs: readonly InputRef[], o: { readonly force: boolean; readonly wording: "cli" | "library" }): Promise<void> {
+  const same = (a: { abs: string; st: import("node:fs").Stats | null }, b: { abs: string; st: import("node:fs").Stats | null }) =>
+    a.abs === b.abs || (a.st !== null && b.st !== null && a.st.dev === b.st.dev && a.st.ino === b.st.ino);
+  const ins = await Promise.all(
+    inputs.map(async (i) => {
+      const abs = path.resolve(requirePath(i.path, i.option));
+      return { ...i, abs, st: await fs.stat(abs).catch(() => null) };
+    }),
+  );
+  for (const [k, out] of resolved.entries()) {
+    for (const i of ins) {
+      if (same(out, i)) {
+        throw new InputError(`${out.option}: the output ${out.abs} is also an input (${i.option}); choose another output path (inputs are never overwritten)`);
+      }
+    }
+    for (const other of resolved.slice(0, k)) {
+      if (same(out, other)) throw new InputError(`${other.option} and ${out.option} name the same file ${out.abs}; give each output its own path`);
+    }
+    if (out.kind !== "dir" && out.st !== null && out.st.size > 0 && !o.force && !(await wroteByApreqel(out.abs, out.kind))) {
+      const how = o.wording === "cli" ? "pass --force to replace it" : "pass force: true to replace it";
+      throw new InputError(`${out.option}: ${out.abs} exists and is not a file apreqel wrote; ${how}, or choose another path`);
+    }
+  }
 }
 
 /** `.<name>.lock` beside `output`, created exclusively; a lock whose owner is gone is taken over. */

@@ -81,3 +81,19 @@ export function nameIgnoringCase(name: string, valid: readonly string[]): string
   const matches = valid.filter((v) => v.toLowerCase() === name.toLowerCase());
   return matches.length === 1 ? matches[0] : undefined;
 }
+
+/**
+ * A path given to the library: a non-empty string without a NUL byte. The native layer hands
+ * paths to fopen as C strings, where a NUL ends the string early: "out.gguf\0x" would name
+ * "out.gguf", a file the checks on the whole string never looked at (issue 22). The one check of
+ * the library's paths; files.ts applies it to every input and output.
+ *
+ * @example
+ * requirePath("model.gguf", "model")   // "model.gguf"
+ * requirePath("out.gguf\0", "output") // throws: expected a file path without NUL bytes for option output but received "out.gguf\u0000"
+ */
+export function requirePath(value: unknown, option: string): string {
+  if (typeof value !== "string" || value.length === 0) throw invalidOption(option, "a file path", value);
+  if (value.includes("\0")) throw invalidOption(option, "a file path without NUL bytes", value);
+  return value;
+}

@@ -4,7 +4,7 @@
  * the layer (vendor/patches/0002-layer-similarity.patch). Layout: cos[t·2B + 2b + (0 attn | 1 ffn)].
  */
 import { invalidOption } from "../core/errors.js";
-import { requireOutputPath } from "../core/files.js";
+import { requireOutputPath, writeAtomically } from "../core/files.js";
 import { binding, type RawCaptureResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
 import { optionalBoolean } from "../core/validate.js";
@@ -41,20 +41,24 @@ export async function captureSimilarity(options: CaptureOptions): Promise<Simila
   optionalBoolean(options.similarity, "similarity");
   optionalBoolean(options.chunked, "chunked");
   if (options.similarity === false && options.reference) throw invalidOption("reference", "false when similarity is false", options.reference);
-  const imatrix = options.imatrix === undefined ? undefined : await requireOutputPath(options.imatrix, "imatrix", [run.model]);
+  const imatrix = options.imatrix === undefined ? undefined : await requireOutputPath(options.imatrix, "imatrix", [{ path: run.model, option: "model" }]);
   if (options.dataset !== undefined && typeof options.dataset !== "string") throw invalidOption("dataset", "a string", options.dataset);
   const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 2);
   const nBatch = requireInt(options.nBatch ?? Math.min(512, nCtx), "nBatch", 1);
-  return runJob(options, (job) =>
-    binding().captureSimilarity({
-      ...run,
-      texts: options.texts,
-      nCtx,
-      nBatch,
-      mode: options.similarity === false ? "none" : options.reference ? "reference" : "device",
-      ...(imatrix ? { imatrix, dataset: options.dataset ?? "" } : {}),
-      ...(options.chunked ? { chunked: true } : {}),
-      ...job,
-    }),
-  );
+  const capture = (imatrixTemp: string | undefined) =>
+    runJob(options, (job) =>
+      binding().captureSimilarity({
+        ...run,
+        texts: options.texts,
+        nCtx,
+        nBatch,
+        mode: options.similarity === false ? "none" : options.reference ? "reference" : "device",
+        ...(imatrixTemp ? { imatrix: imatrixTemp, dataset: options.dataset ?? "" } : {}),
+        ...(options.chunked ? { chunked: true } : {}),
+        ...job,
+      }),
+    );
+  // the native side writes the importance matrix into the unique temp file made here (O_EXCL,
+  // no-follow), renamed over the destination on success: never a fixed "<output>.tmp" (issue 22)
+  return imatrix === undefined ? capture(undefined) : writeAtomically(imatrix, capture);
 }

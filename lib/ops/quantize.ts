@@ -27,6 +27,8 @@ export type QuantizeOptions = QuantizeTarget &
     readonly outputType?: string;
     /** GGUF importance matrix from llama-imatrix */
     readonly imatrix?: string;
+    /** replace an existing output that is not a file apreqel wrote (default: refused, as the CLI without --force) */
+    readonly force?: boolean;
     /** allow quantizing tensors that are already quantized (quality loss) */
     readonly allowRequantize?: boolean;
   };
@@ -48,7 +50,9 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
   requireOptions(options, "quantize");
   validateJobOptions(options);
   const input = await requireInputFile(options.input, "input");
-  const output = await requireOutputPath(options.output, "output", [input]);
+  // the importance matrix is an input too: `output: X, imatrix: X` would replace it (issue 22)
+  const inputs = [{ path: input, option: "input" }, ...(typeof options.imatrix === "string" ? [{ path: options.imatrix, option: "imatrix" }] : [])];
+  const output = await requireOutputPath(options.output, "output", inputs, { force: optionalBoolean(options.force, "force") === true });
   if ((options.type === undefined) === (options.preset === undefined)) {
     throw invalidOption("type", "exactly one of type or preset", { type: options.type, preset: options.preset });
   }

@@ -6,6 +6,7 @@
  */
 import type { AssembleResult } from "../ops/assemble.js";
 import { requireOutputPath } from "../core/files.js";
+import { runInputs } from "./output-inputs.js";
 import { plan, type Constraints, type PlanResult } from "../method/plan.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { GgmlType } from "../method/types.js";
@@ -46,7 +47,7 @@ export interface AdaptiveResult extends MixOutcome {
 export async function quantizeAdaptive(s: Session, o: AdaptiveOptions): Promise<AdaptiveResult> {
   // a bad output path or a context the model does not have fails now, not after minutes of profiling
   requireContext(s, settingsContextUse(o));
-  await requireOutputPath(o.output, "output", [s.model]);
+  await requireOutputPath(o.output, "output", runInputs(s.model, o));
   const { profile, files, source: profiled } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);
   const chosen = plan({

@@ -8,6 +8,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { hashFile } from "../cache/cache.js";
+import { CacheDamage } from "../cache/cache.js";
+import { readCachedFile, readCachedJson } from "../cache/read.js";
 import { InputError } from "../core/errors.js";
 import { captureSimilarity } from "../ops/capture.js";
 import type { CalibrationSet } from "./texts.js";
@@ -48,7 +50,7 @@ interface Meta {
  */
 export async function calibrationCapture(s: Session, o: CalibrationPass): Promise<CalibrationCapture> {
   const nCtx = o.nCtx ?? 512;
-  const entry = await s.cache.getOrCreate(
+  const { value } = await s.cache.use(
     // imatrix: 1 — the capture also holds the importance matrix (entries from before it do not)
     keyFor(s, "similarity", null, { calibrationSha256: o.calibration.sha256, nCtx, imatrix: 1 }),
     async (dir) => {
@@ -78,18 +80,27 @@ export async function calibrationCapture(s: Session, o: CalibrationPass): Promis
       await fs.writeFile(path.join(dir, "cos.f32"), Buffer.from(r.cos.buffer, r.cos.byteOffset, r.cos.byteLength));
       await fs.writeFile(path.join(dir, "meta.json"), JSON.stringify(meta));
     },
+    async (dir) => {
+      // read back checked (issue 22): typed meta, a cosine file of exactly tokens × blocks × 2 floats
+      const meta = await readCachedJson<Meta>(dir, "meta.json", META_SHAPE);
+      const raw = await readCachedFile(dir, "cos.f32", meta.tokens * meta.blocks * 2 * Float32Array.BYTES_PER_ELEMENT);
+      const cosines = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      if (meta.imatrixSha256 !== null && !(await fs.lstat(path.join(dir, "imatrix.gguf")).catch(() => null))?.isFile()) {
+        throw new CacheDamage("meta.json names an importance matrix, but imatrix.gguf is not in the entry");
+      }
+      return {
+        cosines,
+        blocks: meta.blocks,
+        tokens: meta.tokens,
+        imatrix: meta.imatrixSha256 === null ? null : { path: path.join(dir, "imatrix.gguf"), sha256: meta.imatrixSha256 },
+      };
+    },
     { description: `calibration pass over ${path.basename(s.model)}: similarity and importance matrix of ${o.calibration.prompts.length} prompts` },
   );
-  const meta = JSON.parse(await fs.readFile(path.join(entry.dir, "meta.json"), "utf8")) as Meta;
-  const raw = await fs.readFile(path.join(entry.dir, "cos.f32"));
-  const cosines = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  return {
-    cosines,
-    blocks: meta.blocks,
-    tokens: meta.tokens,
-    imatrix: meta.imatrixSha256 === null ? null : { path: path.join(entry.dir, "imatrix.gguf"), sha256: meta.imatrixSha256 },
-  };
+  return value;
 }
+
+const META_SHAPE = { blocks: "count", tokens: "count", tokensPerText: ["array", "count"], imatrixTensors: "count", imatrixSha256: ["nullable", "string"] } as const;
 
 /** "--calibration FILE" or "the built-in calibration set", for messages. */
 export function describeCalibration(c: CalibrationSet): string {

@@ -5,7 +5,9 @@
 import path from "node:path";
 import { measureAccuracy, measureLatencies, measureMemory, type AccuracySettings, type LatencySettings, type MeasuredModel } from "./measure-file.js";
 import { requireEvalTokens } from "./preflight.js";
-import { openSession } from "./session.js";
+import { inspect } from "../ops/inspect.js";
+import { requireInputFile } from "../core/files.js";
+import { openSession, requireContext } from "./session.js";
 import type { StepReporter } from "./session.js";
 
 export interface EvaluateOptions {
@@ -21,7 +23,20 @@ export interface EvaluateOptions {
 
 export async function evaluate(o: EvaluateOptions): Promise<{ readonly file: string; readonly metrics: MeasuredModel }[]> {
   if (o.models.length === 0) throw new Error("eval needs at least one model");
+  // every model measured must hold the prompt, the generated tokens and the perplexity window
+  // (a 1,000,000-token --n-prompt on a 256-token model was run, not refused): checked from each
+  // header before anything is hashed or measured
+  const contextUse = [
+    { option: "--ctx", tokens: o.accuracy.nCtx },
+    { option: "--n-prompt", tokens: o.latency.nPrompt },
+    { option: "--n-gen", tokens: o.latency.nGen },
+  ];
+  for (const file of o.models) {
+    const model = await requireInputFile(file, "MODEL");
+    requireContext({ model, info: await inspect(model, o.signal ? { signal: o.signal } : {}) }, contextUse);
+  }
   const s = await openSession({
+    contextUse,
     model: o.base ?? o.models[0]!,
     measureOnly: true,
     // a text too short for two chunks fails now, before anything is measured

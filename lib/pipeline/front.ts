@@ -14,6 +14,7 @@
  * the parameter-share split.
  */
 import { requireOutputPath } from "../core/files.js";
+import { runInputs } from "./output-inputs.js";
 import type { AssembleResult } from "../ops/assemble.js";
 import { inspect } from "../ops/inspect.js";
 import type { CostTable } from "../method/cost-table.js";
@@ -235,7 +236,7 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 /** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
   requireContext(s, settingsContextUse(o));
-  await requireOutputPath(o.output, "output", [s.model]);
+  await requireOutputPath(o.output, "output", runInputs(s.model, o));
   const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });

@@ -8,6 +8,8 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CacheKey } from "../cache/index.js";
+import { readCachedJson, type Shape } from "../cache/read.js";
+import { ACCURACY_SHAPE, LATENCY_SHAPE } from "./cached-shapes.js";
 import type { JobOptions } from "../core/job-options.js";
 import { inspect } from "../ops/inspect.js";
 import type { LayerName } from "../method/layers.js";
@@ -112,11 +114,11 @@ export async function measureLatencies(s: Session, files: readonly { readonly fi
     s.cache.key({ modelSha256: sha, kind: "measurement", type: "latency", settings: busy ? { ...settings, machine: "busy" } : settings, fingerprint: s.deviceFingerprint });
   const hashes = await Promise.all(files.map(({ file }) => s.cache.modelHash(file)));
   const keys = hashes.map((h) => keyOf(h, false));
-  const out: (LatencyMetrics | undefined)[] = await Promise.all(keys.map((k) => readCached<LatencyMetrics>(s, k)));
+  const out: (LatencyMetrics | undefined)[] = await Promise.all(keys.map((k) => readCached<LatencyMetrics>(s, k, LATENCY_SHAPE)));
   // a latency measured on a busy machine is kept apart from the valid ones (issue 26): it is used
   // again only while the machine is still busy; the next run on a quiet machine measures anew
   if (out.some((m) => m === undefined) && latencyMachineNow().busy) {
-    await Promise.all(hashes.map(async (h, i) => void (out[i] ??= await readCached<LatencyMetrics>(s, keyOf(h, true)))));
+    await Promise.all(hashes.map(async (h, i) => void (out[i] ??= await readCached<LatencyMetrics>(s, keyOf(h, true), LATENCY_SHAPE))));
   }
   const todo = files.flatMap((f, i) => (out[i] === undefined ? [i] : []));
   if (todo.length > 0) {
@@ -125,9 +127,9 @@ export async function measureLatencies(s: Session, files: readonly { readonly fi
       const m = measured[j]!;
       if (m.latencyMachine?.busy) {
         // stored under the busy key (a later busy run may reuse it), returned as measured now
-        await writeCached(s, keyOf(hashes[i]!, true), `latency of ${files[i]!.label} (machine busy: not a valid measurement)`, m);
+        await writeCached(s, keyOf(hashes[i]!, true), `latency of ${files[i]!.label} (machine busy: not a valid measurement)`, m, LATENCY_SHAPE);
         out[i] = m;
-      } else out[i] = await writeCached(s, keys[i]!, `latency of ${files[i]!.label}`, m);
+      } else out[i] = await writeCached(s, keys[i]!, `latency of ${files[i]!.label}`, m, LATENCY_SHAPE);
     }
   }
   return out as LatencyMetrics[];
@@ -209,7 +211,7 @@ export async function measureAccuracy(s: Session, file: string, label: string, o
     kldBase: o.kld ? s.sha256 : null,
     gpuLayers: o.gpuLayers ?? 0,
   };
-  return cachedJson(s, file, "accuracy", settings, false, `accuracy of ${label}`, async () => {
+  return cachedJson(s, file, "accuracy", settings, false, `accuracy of ${label}`, ACCURACY_SHAPE, async () => {
     const r = await perplexity({
       model: file,
       text: o.evalText.text,
@@ -224,15 +226,14 @@ export async function measureAccuracy(s: Session, file: string, label: string, o
   });
 }
 
-async function readCached<T>(s: Session, key: CacheKey): Promise<T | undefined> {
-  const entry = await s.cache.get(key);
-  if (entry === undefined) return undefined;
-  return JSON.parse(await fs.readFile(path.join(entry.dir, "result.json"), "utf8")) as T;
+// Cached results are read back checked against their shape: a damaged one is a miss (issue 22).
+async function readCached<T>(s: Session, key: CacheKey, shape: Shape): Promise<T | undefined> {
+  return s.cache.find(key, (dir) => readCachedJson<T>(dir, "result.json", shape));
 }
 
-async function writeCached<T>(s: Session, key: CacheKey, description: string, value: T): Promise<T> {
-  const entry = await s.cache.getOrCreate(key, (dir) => fs.writeFile(path.join(dir, "result.json"), JSON.stringify(value)), { description });
-  return JSON.parse(await fs.readFile(path.join(entry.dir, "result.json"), "utf8")) as T;
+async function writeCached<T>(s: Session, key: CacheKey, description: string, value: T, shape: Shape): Promise<T> {
+  const entry = await s.cache.use(key, (dir) => fs.writeFile(path.join(dir, "result.json"), JSON.stringify(value)), (dir) => readCachedJson<T>(dir, "result.json", shape), { description });
+  return entry.value;
 }
 
 async function cachedJson<T>(
@@ -242,19 +243,21 @@ async function cachedJson<T>(
   settings: Record<string, unknown>,
   device: boolean,
   description: string,
+  shape: Shape,
   compute: () => Promise<T>,
 ): Promise<T> {
   const fileSha = await s.cache.modelHash(file);
   const key = keyFor(s, "measurement", group, settings, { device, modelSha256: fileSha });
-  const entry = await s.cache.getOrCreate(
+  const entry = await s.cache.use(
     key,
     async (dir) => {
       const value = await compute();
       await fs.writeFile(path.join(dir, "result.json"), JSON.stringify(value));
     },
+    (dir) => readCachedJson<T>(dir, "result.json", shape),
     { description },
   );
-  return JSON.parse(await fs.readFile(path.join(entry.dir, "result.json"), "utf8")) as T;
+  return entry.value;
 }
 
 

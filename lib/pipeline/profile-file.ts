@@ -264,7 +264,19 @@ function parseType(entry: Readonly<Record<string, unknown>>, what: string): Type
   }
   if (!any) throw new InputError(`${what} has none of memoryBytes, latencyMsPerToken, perplexity`);
   if (entry["layerBytes"] !== undefined) checkLayerMap(entry["layerBytes"], `${what}.layerBytes`);
+  // the tables and reports read these: a null there was accepted, then threw after the mix was written (issue 22)
+  if (entry["latencyInterval"] !== undefined) checkInterval(entry["latencyInterval"], `${what}.latencyInterval`);
+  if (entry["promptMsPerToken"] !== undefined && entry["promptMsPerToken"] !== null) checkInterval(entry["promptMsPerToken"], `${what}.promptMsPerToken`);
   return { ...entry, measuredWith } as TypeMeasurements;
+}
+
+function checkInterval(value: unknown, what: string): void {
+  const o = object(value, what);
+  for (const key of ["low", "high"]) {
+    const v = o[key];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new InputError(`${what}.${key} must be a number ≥ 0 (got ${describeValue(v)})`);
+  }
+  if ((o["low"] as number) > (o["high"] as number)) throw new InputError(`${what}: low (${String(o["low"])}) must not exceed high (${String(o["high"])})`);
 }
 
 function checkLayerMap(value: unknown, what: string): void {

@@ -16,6 +16,8 @@ import { quantizationError } from "../ops/quant-error.js";
 import type { CalibrationSet } from "./texts.js";
 import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
 import { keyFor, type Session } from "./session.js";
+import { readCachedJson } from "../cache/read.js";
+import { PROBE_SHAPE } from "./cached-shapes.js";
 
 export interface SensitivityOptions {
   /** a granularity (every unit of the model at it), or chosen units of one */
@@ -100,9 +102,10 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
   const all = [referenceCell, ...new Set(cells.flat().filter((c) => c !== referenceCell))];
   let cached = 0;
   for (const cell of all) {
-    const entry = await s.cache.get(cell.key);
-    if (entry === undefined) continue;
-    cell.result = JSON.parse(await fs.readFile(path.join(entry.dir, "probe.json"), "utf8")) as ProbeKld;
+    // read back checked: a damaged probe.json is a miss (removed, noted, probed again)
+    const result = await s.cache.find(cell.key, (dir) => readCachedJson<ProbeKld>(dir, "probe.json", PROBE_SHAPE));
+    if (result === undefined) continue;
+    cell.result = result;
     cached++;
   }
   const todo = all.filter((c) => c.result === undefined);
@@ -111,13 +114,20 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
   if (todo.length > 0) {
     // each finished probe is published at once; the chain is awaited even when the call fails
     let publishing: Promise<unknown> = Promise.resolve();
+    // caught where the chain is made (a rejection nobody awaits yet is an unhandled one: a raw
+    // stack); the first fault is thrown once the probes are done (the cache's error names the entry)
+    let publishFault: { readonly error: unknown } | undefined;
     const publish = (cell: Cell, kld: ProbeKld) => {
       cell.result = kld;
-      publishing = publishing.then(() =>
-        s.cache.getOrCreate(cell.key, (dir) => fs.writeFile(path.join(dir, "probe.json"), JSON.stringify(kld)), {
-          description: `sensitivity probe of ${path.basename(s.model)}: ${cell.spec.tensors.length === 0 ? "reference" : cell.spec.tensors.join(", ")}`,
-        }),
-      );
+      publishing = publishing
+        .then(() =>
+          s.cache.getOrCreate(cell.key, (dir) => fs.writeFile(path.join(dir, "probe.json"), JSON.stringify(kld)), {
+            description: `sensitivity probe of ${path.basename(s.model)}: ${cell.spec.tensors.length === 0 ? "reference" : cell.spec.tensors.join(", ")}`,
+          }),
+        )
+        .catch((error: unknown) => {
+          publishFault ??= { error };
+        });
     };
     try {
       const r = await probeSensitivity({
@@ -136,6 +146,7 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
     } finally {
       await publishing;
     }
+    if (publishFault !== undefined) throw publishFault.error;
   }
   const ref = referenceCell.result!;
   const kld = cells.map((row) => row.map((c) => c.result!));

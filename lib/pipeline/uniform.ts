@@ -12,6 +12,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { quantize } from "../ops/quantize.js";
 import { InputError } from "../core/errors.js";
+import { checkImatrix, coverageNote } from "../ops/imatrix-check.js";
 import type { GgmlType } from "../method/types.js";
 import { calibrationCapture, describeCalibration, IMATRIX_MIN_TOKENS, type CalibrationPass } from "./calibration.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
@@ -38,6 +39,7 @@ export type ResolvedUniformOptions = Omit<UniformOptions, "imatrixFrom"> & { rea
  */
 export async function resolveUniform(s: Session, o: UniformOptions): Promise<ResolvedUniformOptions> {
   const { imatrixFrom, ...rest } = o;
+  if (o.imatrix !== undefined) await requireImatrixFor(s, o.imatrix);
   if (imatrixFrom === undefined || o.imatrix !== undefined) return rest;
   const pass = await calibrationCapture(s, imatrixFrom);
   if (pass.imatrix === null) {
@@ -46,6 +48,18 @@ export async function resolveUniform(s: Session, o: UniformOptions): Promise<Res
     );
   }
   return { ...rest, imatrix: pass.imatrix };
+}
+
+// (model, importance matrix) pairs already checked in this process: the note is said once
+const checkedImatrix = new Set<string>();
+
+/** The user's importance matrix must be this model's (imatrix-check.ts); tensors it misses are noted once. */
+async function requireImatrixFor(s: Session, imatrix: { readonly path: string; readonly sha256: string }): Promise<void> {
+  const id = `${s.sha256}:${imatrix.sha256}`;
+  if (checkedImatrix.has(id)) return;
+  const note = coverageNote(`--imatrix ${imatrix.path}`, await checkImatrix(s.info, imatrix.path, "--imatrix"));
+  checkedImatrix.add(id);
+  if (note !== undefined) process.stderr.write(`apreqel: note: ${note}\n`);
 }
 
 /** Settings that shape the uniform files (recorded in profiles; merged profiles must agree). */

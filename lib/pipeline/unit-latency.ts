@@ -21,6 +21,8 @@ import type { LatencyCriterion } from "./latency-criterion.js";
 import type { LatencySettings } from "./measure-file.js";
 import type { ProfileFile } from "./profile-file.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import { readCachedJson } from "../cache/read.js";
+import { MATMUL_COSTS_SHAPE } from "./cached-shapes.js";
 
 /** Which latency column the front's cost table carries. */
 export type LatencyModelName = "share" | "unit";
@@ -57,7 +59,7 @@ export async function unitLatencyModel(
   const threads = o.latency.threads ?? 0;
   const settings = { shapes: shapes.map((x) => costKey(x.type, x.k, x.n)), batch, reps: MATMUL_REPS, threads, gpu: (o.latency.gpuLayers ?? 0) !== 0 };
   const step = `unit latency (${o.criterion})`;
-  const entry = await s.cache.getOrCreate(
+  const { value: cachedCosts } = await s.cache.use(
     keyFor(s, "measurement", "matmul", settings, { device: true }),
     async (dir) => {
       const timings = await matmulBench({ shapes, batches: [batch], reps: MATMUL_REPS, threads, gpu: settings.gpu, ...jobOptions(s, step) });
@@ -65,10 +67,11 @@ export async function unitLatencyModel(
       for (const t of timings) out[costKey(t.type, t.k, t.n)] = median(t.samplesMs) / t.batch;
       await fs.writeFile(path.join(dir, "result.json"), JSON.stringify(out));
     },
+    (dir) => readCachedJson<Record<string, number>>(dir, "result.json", MATMUL_COSTS_SHAPE),
     { description: `matmul costs of ${shapes.length} (type, shape) pairs at batch ${batch}` },
   );
   s.onStep?.(step, 1);
-  const costs = new Map(Object.entries(JSON.parse(await fs.readFile(path.join(entry.dir, "result.json"), "utf8")) as Record<string, number>));
+  const costs = new Map(Object.entries(cachedCosts));
   const fit = asInputError(
     () =>
       fitForTable(

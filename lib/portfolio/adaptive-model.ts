@@ -33,6 +33,7 @@ import { choose, type Choice, type DeviceState, type PickPolicy } from "./choose
 import { latencyOn, type PortfolioManifest, type Variant } from "./manifest.js";
 import { readLiveState, toDeviceState } from "./state.js";
 import { readPortfolio, saveManifest } from "./write.js";
+import { verifiedVariantFile } from "./verify.js";
 
 /** A loaded variant, as the wrapper uses it. */
 export interface LoadedVariant {
@@ -161,7 +162,7 @@ export class AdaptiveModel {
     const state = await readState();
     const choice = choose(manifest, { ...state, ...(o.device !== undefined ? { device: o.device } : {}) }, o.policy);
     const settings = loadSettings(choice.variant, o.device);
-    const model = await loader(path.join(dir, choice.variant.file), choice.variant, settings);
+    const model = await loader(await verifiedVariantFile(dir, choice.variant, file), choice.variant, settings);
     const self = new AdaptiveModel(manifest, dir, file, o, loader, readState, { variant: choice.variant, model });
     self.#throttle = state.throttle ?? 1;
     o.onEvent?.({ type: "loaded", variant: choice.variant.name, reason: choice.reason, ...settings });
@@ -214,7 +215,7 @@ export class AdaptiveModel {
       }
       await this.#loaded.model.dispose();
       try {
-        const model = await this.#loader(path.join(this.#dir, choice.variant.file), choice.variant, loadSettings(choice.variant, this.#o.device));
+        const model = await this.#loader(await verifiedVariantFile(this.#dir, choice.variant, this.#file), choice.variant, loadSettings(choice.variant, this.#o.device));
         this.#loaded = { variant: choice.variant, model };
       } catch (e) {
         // back to the variant that was running, so requests keep being served

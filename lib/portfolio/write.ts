@@ -12,6 +12,7 @@ import path from "node:path";
 import { hashFile } from "../cache/cache.js";
 import { InputError } from "../core/errors.js";
 import { readJsonInput, writeAtomically } from "../core/files.js";
+import { variantFileInside } from "./verify.js";
 import {
   MANIFEST_FILE,
   PORTFOLIO_FORMAT,
@@ -114,8 +115,8 @@ export async function readPortfolio(dirOrManifest: string, o: { readonly verifyF
   const dir = path.dirname(file);
   if (o.verifyFiles) {
     for (const v of manifest.variants) {
-      const st = await fs.stat(path.join(dir, v.file)).catch(() => null);
-      if (st === null) throw new InputError(`${file}: variant ${v.name}'s file ${path.join(dir, v.file)} does not exist`);
+      // (exists, and a link only within the folder; the variant about to be loaded is hashed too: verify.ts)
+      const st = await fs.stat(await variantFileInside(dir, v, file));
       if (st.size !== v.bytes) throw new InputError(`${file}: variant ${v.name}'s file ${v.file} has ${st.size} bytes, the manifest says ${v.bytes} (replaced or truncated?)`);
     }
   }

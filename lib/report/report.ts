@@ -59,12 +59,13 @@ export async function renderCharts(input: ReportInput): Promise<RenderedChart[]>
  * await writeReport({ title: "sweep of tiny.gguf", measured: true, uniform, mixed, allocations }, { output: "report.html" });
  */
 export async function writeReport(input: ReportInput, options: WriteReportOptions): Promise<WriteReportResult> {
-  const html = await requireOutputPath(options.output, "--report", []);
+  const html = await requireOutputPath(options.output, "--report", [], { kind: "html" });
   const charts = await renderCharts(input);
   const svgs: string[] = [];
   if (options.svgDir !== undefined) {
     for (const chart of charts) {
-      const file = await requireOutputPath(path.join(options.svgDir, `${chart.id}.svg`), "--svg-dir", []);
+      // (an SVG carries no mark of apreqel's to recognise it by: replaced as before)
+      const file = await requireOutputPath(path.join(options.svgDir, `${chart.id}.svg`), "--svg-dir", [], { force: true });
       await writeAtomically(file, (temp) => fs.writeFile(temp, chart.svg));
       svgs.push(file);
     }

@@ -57,8 +57,8 @@ describe("Cache", () => {
     expect(first.outcome).toBe("created");
     expect(await readFile(path.join(first.dir, "model.gguf"), "utf8")).toBe("0123456789");
     expect(first.manifest.files).toEqual([
-      { name: "model.gguf", bytes: 10 },
-      { name: "sub/extra.json", bytes: 2 },
+      { name: "model.gguf", bytes: 10, sha256: "84d89877f0d4041efb6bf91a16f0248f2fd573e6af05c19f96bedb9f882f7882" }, // SHA-256("0123456789")
+      { name: "sub/extra.json", bytes: 2, sha256: "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" }, // SHA-256("{}")
     ]);
     expect(first.manifest.totalBytes).toBe(12);
     expect(first.manifest.inputs.type).toBe("q4_K");

@@ -149,6 +149,15 @@ describe("the latency protocol's fields in profiles", () => {
     expect(parseProfileFile(JSON.parse(JSON.stringify(latencyOnly)), "old.json").types.q8_0?.["latencyInterval"]).toBeUndefined();
   });
 
+  // issue 22: a null interval was accepted, then the summary table threw after the mix was written
+  it("refuses an interval that is null, not a number, or upside down", () => {
+    const withInterval = (latencyInterval: unknown) =>
+      JSON.parse(JSON.stringify({ ...latencyOnly, types: { ...latencyOnly.types, q8_0: { ...latencyOnly.types.q8_0!, latencyInterval } } })) as unknown;
+    expect(() => parseProfileFile(withInterval(null), "p.json")).toThrow(new InputError("p.json: types.q8_0.latencyInterval must be an object (got null)"));
+    expect(() => parseProfileFile(withInterval({ low: null, high: 2 }), "p.json")).toThrow(/latencyInterval\.low must be a number ≥ 0 \(got null\)/);
+    expect(() => parseProfileFile(withInterval({ low: 3, high: 2 }), "p.json")).toThrow(/latencyInterval: low \(3\) must not exceed high \(2\)/);
+  });
+
   it("merges them with the latency group, from the profile that measured latency", () => {
     const merged = mergeProfiles(accuracyOnly, withProtocol, ["server.json", "edge.json"]);
     expect(merged.types.q8_0).toMatchObject({ latencyMsPerToken: 20, perplexity: 6.0, ...protocol });
