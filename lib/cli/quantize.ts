@@ -27,6 +27,9 @@ import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
 import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
+import { FLEET_OPTIONS, FLEET_OPTIONS_USAGE, openFleet } from "./fleet-options.js";
+import type { Coordinator } from "../fleet/coordinator.js";
+import type { Session } from "../pipeline/session.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
@@ -42,6 +45,7 @@ ${FRONT_OPTIONS_USAGE}
   --recipe FILE         --method front: also write the mix as a llama-quantize --tensor-type-file
                         recipe and print the command that makes it from MODEL with stock llama.cpp
 ${SENSITIVITY_OPTIONS_USAGE}
+${FLEET_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
@@ -55,6 +59,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     "no-measure": { type: "boolean" },
     ...FRONT_OPTIONS,
     recipe: { type: "string" },
+    ...FLEET_OPTIONS,
   });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
@@ -65,6 +70,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const settings = await pipelineSettings(values, "quantize");
   const sensitivity = sensitivitySettings(values, choices.types, settings.uniform, front.method);
   const model = positionals[0]!;
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, settings.json);
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work
   const claimed = await claimOutputs(
@@ -80,20 +87,21 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
   const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
+    const onFleet = fleet === undefined ? undefined : (s: Session) => fleetSteps(s, fleet, choices.types, settings, sensitivity);
     const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
     if (front.method === "front") {
-      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
+      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context, onFleet });
     }
     // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
       { ...settings, evalTextUsed: !(given && !measure) },
       context,
-      (s) =>
-        quantizeAdaptive(s, {
+      async (s) =>
+        (await onFleet?.(s), quantizeAdaptive(s, {
           ...settings.uniform,
           output,
           types: choices.types,
@@ -107,7 +115,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           ...(given ? { profile: given } : {}),
           latencyCriterion: settings.latencyCriterion,
           measureResult: measure,
-        }),
+        })),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
       [limitsCheck(choices, settings), ...sensitivityChecks(settings, sensitivity, context)],
@@ -131,7 +139,24 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return 0;
   } finally {
     await claimed.release();
+    if (fleet) {
+      for (const line of fleet.summary()) console.error(`fleet: ${line}`);
+      await fleet.close();
+    }
   }
+}
+
+/** --redis: the run's cacheable steps on the fleet, their results brought into this session's cache (lib/fleet). */
+async function fleetSteps(s: Session, fleet: Coordinator, types: readonly GgmlType[], settings: PipelineSettings, measure: ReturnType<typeof sensitivitySettings>): Promise<void> {
+  const { computeOnFleet } = await import("../fleet/coordinator.js");
+  await computeOnFleet(s, fleet, {
+    uniform: settings.uniform,
+    types,
+    calibration: settings.score.calibration,
+    nCtx: settings.score.nCtx ?? 512,
+    threads: settings.uniform.threads ?? 0,
+    ...(measure?.kind === "measured" ? { measure: { granularity: measure.granularity, types: measure.types, ...(measure.chunks !== undefined ? { chunks: measure.chunks } : {}) } } : {}),
+  });
 }
 
 /** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
@@ -214,10 +239,12 @@ async function runFront(o: {
   readonly measure: ReturnType<typeof sensitivitySettings>;
   readonly measureResult: boolean;
   readonly context: CommandContext;
+  readonly onFleet: ((s: Session) => Promise<void>) | undefined;
 }): Promise<number> {
   const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
   const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
+    await o.onFleet?.(s);
     const result = await quantizeFront(s, {
       ...settings.uniform,
       output,

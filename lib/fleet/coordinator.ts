@@ -1,0 +1,404 @@
+/**
+ * The coordinator: a run's cacheable steps as jobs on the fleet's queues, waited for with one
+ * progress report, their results brought from the store into this machine's cache. Then the
+ * command runs as it does in-process, and every step it would have computed is a cache hit: the
+ * front, TOPSIS and the assembly run here, on the same bytes, so the mix is the in-process mix.
+ *
+ * The steps depend on each other (the calibration pass's importance matrix goes into every uniform
+ * file, the uniform files into every probe), and one uniform file feeds every probe batch: a DAG,
+ * where BullMQ's flows are trees (a job has one parent). So a run is a few stages, each a set of
+ * independent jobs, the next added when the last is done.
+ *
+ * A job's id is a cache key (keyFor, over everything that decides its result), so the queue adds a
+ * job once however often a coordinator asks, a rerun of the command finds the jobs a dead
+ * coordinator left (waiting, running or done) and the store's record of a finished job answers for
+ * it without running it again.
+ */
+import path from "node:path";
+import { AbortError, InputError } from "../core/errors.js";
+import { planUnits, type Granularity } from "../gguf/units.js";
+import type { GgmlType } from "../method/types.js";
+import type { CacheKind } from "../cache/index.js";
+import { keyFor, type Session } from "../pipeline/session.js";
+import type { CalibrationSet } from "../pipeline/texts.js";
+import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
+import type { FleetJob, ImatrixRef, TextRef, UniformRef } from "./jobs.js";
+import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ, requireRedis, type BullMQ } from "./redis.js";
+import { Store, type StoreJobResult } from "./store.js";
+
+/** Where the run stands, for the one progress display. */
+export interface FleetProgress {
+  readonly stage: string;
+  /** jobs of the whole run known so far */
+  readonly done: number;
+  readonly total: number;
+  /** finished jobs of this run by worker name */
+  readonly byWorker: Readonly<Record<string, number>>;
+  readonly running: number;
+  /** from this run's own pace; absent before the first job this run ran finishes */
+  readonly etaMs?: number;
+  /** Redis cannot be reached right now (it restarted?): the coordinator keeps trying */
+  readonly waitingForRedis?: string;
+}
+
+export interface CoordinatorOptions {
+  readonly redis: string;
+  readonly store: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: FleetProgress) => void;
+  /** how often the store and the queue are polled (default 250 ms) */
+  readonly pollMs?: number;
+  /** attempts per job before a transient failure fails the run (default 3) */
+  readonly attempts?: number;
+}
+
+/** One job of a stage. */
+export interface StageJob {
+  readonly id: string;
+  readonly queue: string;
+  readonly data: FleetJob;
+}
+
+/** The cache kind a job's id is keyed as (the kind of entry the job makes). */
+const KIND_OF: Readonly<Record<FleetJob["kind"], CacheKind>> = { calibration: "similarity", uniform: "uniform", probe: "probe", latency: "measurement" };
+
+/**
+ * A job's id: the cache key of everything that decides its result (threads and the model's file
+ * name do not), built where every key is built (session.ts keyFor).
+ */
+export function jobId(s: Session, job: FleetJob): string {
+  const { threads: _threads, modelName: _name, ...decides } = job;
+  const type = job.kind === "uniform" ? job.type : null;
+  return keyFor(s, KIND_OF[job.kind], type, { fleetJob: decides }).id;
+}
+
+export class Coordinator {
+  readonly store: Store;
+  /** every finished job of this run, in the order they were seen finished */
+  readonly results: StoreJobResult[] = [];
+  private readonly queues = new Map<string, InstanceType<BullMQ["Queue"]>>();
+  private total = 0;
+  private finishedHere = 0;
+  private readonly started = Date.now();
+
+  private constructor(
+    private readonly bull: BullMQ,
+    private readonly o: CoordinatorOptions,
+    store: Store,
+  ) {
+    this.store = store;
+  }
+
+  /** Checks that Redis answers and the store opens, before any work. */
+  static async open(o: CoordinatorOptions): Promise<Coordinator> {
+    await requireRedis(o.redis);
+    const store = await Store.open(o.store);
+    return new Coordinator(await loadBullMQ(), o, store);
+  }
+
+  private queue(name: string): InstanceType<BullMQ["Queue"]> {
+    let q = this.queues.get(name);
+    if (q === undefined) {
+      q = new this.bull.Queue(name, { connection: connectionOptions(this.o.redis) });
+      // connection trouble is reported through the progress (waitingForRedis), not as an unhandled event
+      q.on("error", () => {});
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /**
+   * Runs one stage: adds the jobs not yet done (a job already queued is not added twice; one a
+   * previous run left failed is retried), waits for all of them, and returns their results. A job
+   * that fails for good fails the stage with its reason; an abort removes the stage's waiting jobs.
+   */
+  async runStage(stage: string, jobs: readonly StageJob[]): Promise<StoreJobResult[]> {
+    const unique = [...new Map(jobs.map((j) => [j.id, j])).values()];
+    this.total += unique.length;
+    const out = new Map<string, StoreJobResult>();
+    const pending = new Map<string, StageJob>();
+    for (const j of unique) {
+      const done = await this.store.readJob(j.id);
+      if (done) out.set(j.id, done);
+      else pending.set(j.id, j);
+    }
+    for (const r of out.values()) this.results.push(r);
+    await this.withRedis(stage, () => this.enqueue([...pending.values()]));
+    let polls = 0;
+    while (pending.size > 0) {
+      if (this.o.signal?.aborted) {
+        const removed = await this.cancel([...pending.values()]).catch(() => 0);
+        throw new AbortError(`interrupted: ${removed} waiting job${removed === 1 ? "" : "s"} removed from the queue; the running ones finish, and a rerun uses what they leave in the store`);
+      }
+      for (const [id] of pending) {
+        const r = await this.store.readJob(id);
+        if (r === undefined) continue;
+        pending.delete(id);
+        out.set(id, r);
+        this.results.push(r);
+        this.finishedHere++;
+      }
+      if (pending.size === 0) break;
+      let running = 0;
+      const trouble = await this.withRedis(stage, async () => {
+        // failures, each poll; a job that vanished (Redis lost its data, or a rerun found it removed), now and then
+        const check = polls % 20 === 0;
+        for (const j of pending.values()) {
+          const job = await this.queue(j.queue).getJob(j.id);
+          if (job === undefined) {
+            if (check) await this.enqueue([j]);
+            continue;
+          }
+          const state = await job.getState();
+          if (state === "active") running++;
+          if (state === "failed" && (await this.store.readJob(j.id)) === undefined) {
+            const attempts = job.opts.attempts ?? 1;
+            const removed = await this.cancel([...pending.values()].filter((p) => p.id !== j.id));
+            const what = `the ${j.data.kind} job ${j.id.slice(0, 12)} (${describeJob(j.data)})`;
+            const also = removed > 0 ? `; ${removed} waiting job${removed === 1 ? "" : "s"} removed` : "";
+            // UnrecoverableError ends a job before its attempts are used up: a reason that will not change
+            if (job.attemptsMade < attempts) throw new InputError(`fleet: ${what} failed: ${job.failedReason}${also}`);
+            throw new Error(`fleet: ${what} failed ${job.attemptsMade} times; last: ${job.failedReason}${also}`);
+          }
+        }
+      }, true);
+      this.report(stage, running, trouble);
+      polls++;
+      await sleep(this.o.pollMs ?? 250, this.o.signal);
+    }
+    this.report(stage, 0);
+    return unique.map((j) => out.get(j.id)!);
+  }
+
+  /** Brings the entries of `results` from the store into the session's cache (verified). */
+  async importResults(s: Session, results: readonly StoreJobResult[]): Promise<void> {
+    for (const key of new Set(results.flatMap((r) => r.entries))) await this.store.importEntry(s.cache, key);
+  }
+
+  /** Finished jobs of this run by worker: "alice: 3 probe, 1 uniform". */
+  summary(): string[] {
+    const by = new Map<string, Map<string, number>>();
+    for (const r of this.results) {
+      const kinds = by.get(r.worker) ?? new Map<string, number>();
+      kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+      by.set(r.worker, kinds);
+    }
+    return [...by].map(([worker, kinds]) => `${worker}: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}`);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => {})));
+  }
+
+  private async enqueue(jobs: readonly StageJob[]): Promise<void> {
+    const attempts = this.o.attempts ?? 3;
+    for (const j of jobs) {
+      const q = this.queue(j.queue);
+      const existing = await q.getJob(j.id);
+      if (existing !== undefined) {
+        // a previous run's job that failed (attempts used up, or a worker gone): this run tries it again
+        if ((await existing.getState()) === "failed") await existing.retry("failed");
+        continue;
+      }
+      await q.add(j.data.kind, j.data, {
+        jobId: j.id,
+        attempts,
+        backoff: { type: "exponential", delay: 1000 },
+        // the store keeps the results; the queue keeps finished jobs a while for inspection
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+    }
+  }
+
+  /** Removes the jobs that no worker has started; returns how many. */
+  private async cancel(jobs: readonly StageJob[]): Promise<number> {
+    let removed = 0;
+    for (const j of jobs) {
+      const job = await this.queue(j.queue).getJob(j.id);
+      if (job === undefined) continue;
+      const state = await job.getState();
+      if (state === "waiting" || state === "delayed" || state === "prioritized" || state === "waiting-children") {
+        await job.remove().catch(() => {});
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  // runs a Redis step; a connection failure is waited out (reported), any other error propagates
+  private async withRedis(stage: string, step: () => Promise<void>, once = false): Promise<string | undefined> {
+    for (;;) {
+      try {
+        await step();
+        return undefined;
+      } catch (e) {
+        if (!isConnectionError(e)) throw e;
+        const why = (e as Error).message;
+        if (once) return why;
+        this.report(stage, 0, why);
+        await sleep(500, this.o.signal);
+        if (this.o.signal?.aborted) throw new AbortError("interrupted while waiting for Redis");
+      }
+    }
+  }
+
+  private report(stage: string, running: number, waitingForRedis?: string): void {
+    if (!this.o.onProgress) return;
+    const byWorker: Record<string, number> = {};
+    for (const r of this.results) byWorker[r.worker] = (byWorker[r.worker] ?? 0) + 1;
+    const done = this.results.length;
+    const elapsed = Date.now() - this.started;
+    const left = this.total - done;
+    this.o.onProgress({
+      stage,
+      done,
+      total: this.total,
+      byWorker,
+      running,
+      ...(this.finishedHere > 0 && left > 0 ? { etaMs: (elapsed / this.finishedHere) * left } : {}),
+      ...(waitingForRedis !== undefined ? { waitingForRedis } : {}),
+    });
+  }
+}
+
+function isConnectionError(e: unknown): boolean {
+  const m = (e as Error | undefined)?.message ?? "";
+  return /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection is closed|Stream isn't writeable|LOADING|connect/i.test(m) && !(e instanceof InputError);
+}
+
+function describeJob(j: FleetJob): string {
+  switch (j.kind) {
+    case "calibration":
+      return `calibration pass of ${j.modelName}`;
+    case "uniform":
+      return `${j.modelName} quantized to ${j.type}, non-layer tensors ${j.uniform.nonLayerType}`;
+    case "probe":
+      return `probes of ${j.units.length} unit${j.units.length === 1 ? "" : "s"} × ${j.types.length} types of ${j.modelName}`;
+    case "latency":
+      return `latency of ${j.modelName}'s uniform files on ${j.deviceClass}`;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+/** Units per probe batch: enough cells to pay for loading the reference once, few enough to spread a model over many workers. */
+export const PROBE_BATCH_UNITS = 8;
+
+/** What a run computes before its plan: the settings the in-process steps are called with. */
+export interface FleetSteps {
+  readonly uniform: UniformOptions;
+  /** the uniform set's types, least aggressive first */
+  readonly types: readonly GgmlType[];
+  /** the calibration pass (score's cosines; the importance matrix when uniform.imatrixFrom) */
+  readonly calibration: CalibrationSet;
+  readonly nCtx: number;
+  readonly threads: number;
+  /** a measured Δ table: its granularity, types and probe chunks */
+  readonly measure?: { readonly granularity: Granularity; readonly types: readonly GgmlType[]; readonly chunks?: number };
+}
+
+/**
+ * The run's cacheable steps on the fleet, stage by stage (calibration pass; uniform files; the
+ * probes' reference; probe batches), each stage's results brought into the session's cache. What
+ * the in-process run then asks of the cache is there.
+ */
+export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSteps): Promise<void> {
+  const store = fleet.store;
+  const modelName = path.basename(s.model);
+  await store.putFile(s.model, s.sha256);
+  const calibration = await putText(store, o.calibration);
+  const common = { v: 1 as const, model: s.sha256, modelName, threads: o.threads };
+  const imatrix: ImatrixRef = o.uniform.imatrix
+    ? { from: "file", sha256: await store.putFile(o.uniform.imatrix.path, o.uniform.imatrix.sha256) }
+    : o.uniform.imatrixFrom
+      ? { from: "calibration", calibration: await putText(store, o.uniform.imatrixFrom.calibration), nCtx: o.uniform.imatrixFrom.nCtx ?? 512 }
+      : { from: "none" };
+  const job = (data: FleetJob): StageJob => ({ id: jobId(s, data), queue: JOB_QUEUE, data });
+
+  const stageA = [job({ ...common, kind: "calibration", needs: [], calibration, nCtx: o.nCtx })];
+  if (imatrix.from === "calibration" && (imatrix.calibration.sha256 !== calibration.sha256 || imatrix.nCtx !== o.nCtx)) {
+    stageA.push(job({ ...common, kind: "calibration", needs: [], calibration: imatrix.calibration, nCtx: imatrix.nCtx }));
+  }
+  const a = await fleet.runStage("calibration pass", stageA);
+  await fleet.importResults(s, a);
+  const afterA = entriesOf(a);
+
+  const nonLayerType = o.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE;
+  const uniformRef = (nlt: string): UniformRef => ({ nonLayerType: nlt, imatrix });
+  const units = o.measure ? planUnits(s.info.tensors, o.measure.granularity) : [];
+  // tensor units outside the blocks are probed from the reference type's file with that type outside the blocks
+  const nonLayer = o.measure && units.some((u) => u.block === null) ? o.measure.types.filter((t) => t !== nonLayerType) : [];
+  const stageB = [
+    ...o.types.map((type) => job({ ...common, kind: "uniform", needs: afterA, type, uniform: uniformRef(nonLayerType) })),
+    ...nonLayer.map((t) => job({ ...common, kind: "uniform", needs: afterA, type: o.measure!.types[0]!, uniform: uniformRef(t) })),
+  ];
+  const b = await fleet.runStage("uniform files", stageB);
+  await fleet.importResults(s, b);
+  if (!o.measure) return;
+
+  const m = o.measure;
+  const probe = (batch: readonly string[], types: readonly string[], needs: readonly string[]) =>
+    job({ ...common, kind: "probe", needs, granularity: m.granularity, units: batch, types, calibration, nCtx: o.nCtx, chunks: m.chunks ?? null, uniform: uniformRef(nonLayerType) });
+  // the reference probe alone first (a block unit at the reference type is the reference): every batch uses it
+  const firstBlockUnit = units.find((u) => u.block !== null);
+  const afterB = entriesOf([...a, ...b]);
+  let needs = afterB;
+  if (firstBlockUnit) {
+    const c = await fleet.runStage("probe reference", [probe([firstBlockUnit.name], [m.types[0]!], afterB)]);
+    await fleet.importResults(s, c);
+    needs = entriesOf([...a, ...b, ...c]);
+  }
+  const batches: string[][] = [];
+  for (let i = 0; i < units.length; i += PROBE_BATCH_UNITS) batches.push(units.slice(i, i + PROBE_BATCH_UNITS).map((u) => u.name));
+  const d = await fleet.runStage("probe batches", batches.map((batch) => probe(batch, m.types, needs)));
+  await fleet.importResults(s, d);
+}
+
+/**
+ * The latency part of the uniform set's profile, measured by a worker of `deviceClass`; returns
+ * the profile (parsed JSON of `apreqel profile --only latency`).
+ */
+export async function latencyOnFleet(s: Session, fleet: Coordinator, o: Omit<FleetSteps, "measure"> & { readonly deviceClass: string; readonly latency: { readonly nGen: number; readonly nPrompt: number; readonly reps: number }; readonly gpuLayers: number }): Promise<unknown> {
+  // the uniform files first, on any worker (the device builds nothing it can be sent)
+  await computeOnFleet(s, fleet, o);
+  const store = fleet.store;
+  const imatrix: ImatrixRef = o.uniform.imatrix
+    ? { from: "file", sha256: o.uniform.imatrix.sha256 }
+    : o.uniform.imatrixFrom
+      ? { from: "calibration", calibration: await putText(store, o.uniform.imatrixFrom.calibration), nCtx: o.uniform.imatrixFrom.nCtx ?? 512 }
+      : { from: "none" };
+  const needs = entriesOf(fleet.results);
+  const data: FleetJob = {
+    v: 1,
+    kind: "latency",
+    model: s.sha256,
+    modelName: path.basename(s.model),
+    threads: o.threads,
+    needs,
+    deviceClass: o.deviceClass,
+    types: o.types,
+    uniform: { nonLayerType: o.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, imatrix },
+    latency: o.latency,
+    gpuLayers: o.gpuLayers,
+  };
+  const [r] = await fleet.runStage(`latency on ${o.deviceClass}`, [{ id: jobId(s, data), queue: latencyQueue(o.deviceClass), data }]);
+  if (r?.profile === undefined) throw new Error(`fleet: the latency job on ${o.deviceClass} left no profile in the store`);
+  return JSON.parse((await store.readBlob(r.profile)).toString("utf8"));
+}
+
+function entriesOf(results: readonly StoreJobResult[]): string[] {
+  return [...new Set(results.flatMap((r) => r.entries))].sort();
+}
+
+async function putText(store: Store, c: CalibrationSet): Promise<TextRef> {
+  // the blob is the prompts' JSON, whose sha256 is the set's (texts.ts): the worker reads back the same set
+  const sha = await store.putBytes(Buffer.from(JSON.stringify(c.prompts)));
+  if (sha !== c.sha256) throw new Error(`fleet: the calibration set's sha256 ${c.sha256} is not its prompts' (${sha})`);
+  return { sha256: sha, name: c.source.kind === "builtin" ? null : path.basename(c.source.path) };
+}
