@@ -78,6 +78,9 @@ export class Coordinator {
   readonly results: StoreJobResult[] = [];
   private readonly queues = new Map<string, InstanceType<BullMQ["Queue"]>>();
   private total = 0;
+  // jobs whose result was in the store before this run asked for them
+  private reused = 0;
+  private readonly reusedAt = new Set<number>();
   private finishedHere = 0;
   private readonly started = Date.now();
 
@@ -122,7 +125,8 @@ export class Coordinator {
       if (done) out.set(j.id, done);
       else pending.set(j.id, j);
     }
-    for (const r of out.values()) this.results.push(r);
+    for (const r of out.values()) this.reusedAt.add(this.results.push(r) - 1);
+    this.reused += out.size;
     await this.withRedis(stage, () => this.enqueue([...pending.values()]));
     let polls = 0;
     while (pending.size > 0) {
@@ -175,15 +179,17 @@ export class Coordinator {
     for (const key of new Set(results.flatMap((r) => r.entries))) await this.store.importEntry(s.cache, key);
   }
 
-  /** Finished jobs of this run by worker: "alice: 3 probe, 1 uniform". */
+  /** Finished jobs of this run by worker ("alice: 3 probe, 1 uniform"), and how many were in the store already. */
   summary(): string[] {
     const by = new Map<string, Map<string, number>>();
-    for (const r of this.results) {
+    for (const r of this.results.filter((_, i) => !this.reusedAt.has(i))) {
       const kinds = by.get(r.worker) ?? new Map<string, number>();
       kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
       by.set(r.worker, kinds);
     }
-    return [...by].map(([worker, kinds]) => `${worker}: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    const lines = [...by].map(([worker, kinds]) => `${worker}: ${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    if (this.reused > 0) lines.push(`${this.reused} job${this.reused === 1 ? "" : "s"} done before (results in the store, not run again)`);
+    return lines;
   }
 
   async close(): Promise<void> {
@@ -295,8 +301,8 @@ export interface FleetSteps {
   readonly uniform: UniformOptions;
   /** the uniform set's types, least aggressive first */
   readonly types: readonly GgmlType[];
-  /** the calibration pass (score's cosines; the importance matrix when uniform.imatrixFrom) */
-  readonly calibration: CalibrationSet;
+  /** the calibration pass score's cosines come from (the importance matrix's pass, when uniform.imatrixFrom, runs anyway) */
+  readonly calibration?: CalibrationSet;
   readonly nCtx: number;
   readonly threads: number;
   /** a measured Δ table: its granularity, types and probe chunks */
@@ -312,7 +318,7 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
   const store = fleet.store;
   const modelName = path.basename(s.model);
   await store.putFile(s.model, s.sha256);
-  const calibration = await putText(store, o.calibration);
+  const calibration = o.calibration === undefined ? undefined : await putText(store, o.calibration);
   const common = { v: 1 as const, model: s.sha256, modelName, threads: o.threads };
   const imatrix: ImatrixRef = o.uniform.imatrix
     ? { from: "file", sha256: await store.putFile(o.uniform.imatrix.path, o.uniform.imatrix.sha256) }
@@ -321,11 +327,11 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
       : { from: "none" };
   const job = (data: FleetJob): StageJob => ({ id: jobId(s, data), queue: JOB_QUEUE, data });
 
-  const stageA = [job({ ...common, kind: "calibration", needs: [], calibration, nCtx: o.nCtx })];
-  if (imatrix.from === "calibration" && (imatrix.calibration.sha256 !== calibration.sha256 || imatrix.nCtx !== o.nCtx)) {
-    stageA.push(job({ ...common, kind: "calibration", needs: [], calibration: imatrix.calibration, nCtx: imatrix.nCtx }));
-  }
-  const a = await fleet.runStage("calibration pass", stageA);
+  const stageA = [
+    ...(calibration ? [job({ ...common, kind: "calibration", needs: [], calibration, nCtx: o.nCtx })] : []),
+    ...(imatrix.from === "calibration" ? [job({ ...common, kind: "calibration", needs: [], calibration: imatrix.calibration, nCtx: imatrix.nCtx })] : []),
+  ];
+  const a = stageA.length === 0 ? [] : await fleet.runStage("calibration pass", stageA);
   await fleet.importResults(s, a);
   const afterA = entriesOf(a);
 
@@ -343,6 +349,7 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
   if (!o.measure) return;
 
   const m = o.measure;
+  if (calibration === undefined) throw new TypeError("computeOnFleet: probes need the calibration set");
   const probe = (batch: readonly string[], types: readonly string[], needs: readonly string[]) =>
     job({ ...common, kind: "probe", needs, granularity: m.granularity, units: batch, types, calibration, nCtx: o.nCtx, chunks: m.chunks ?? null, uniform: uniformRef(nonLayerType) });
   // the reference probe alone first (a block unit at the reference type is the reference): every batch uses it
