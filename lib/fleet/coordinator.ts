@@ -23,7 +23,7 @@ import { keyFor, type Session } from "../pipeline/session.js";
 import type { CalibrationSet } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
 import type { FleetJob, ImatrixRef, TextRef, UniformRef } from "./jobs.js";
-import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ, requireRedis, type BullMQ } from "./redis.js";
+import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ, queuePrefix, requireRedis, type BullMQ } from "./redis.js";
 import { Store, type StoreJobResult } from "./store.js";
 
 /** Where the run stands, for the one progress display. */
@@ -102,7 +102,7 @@ export class Coordinator {
   private queue(name: string): InstanceType<BullMQ["Queue"]> {
     let q = this.queues.get(name);
     if (q === undefined) {
-      q = new this.bull.Queue(name, { connection: connectionOptions(this.o.redis) });
+      q = new this.bull.Queue(name, { connection: connectionOptions(this.o.redis), prefix: queuePrefix(this.store.id) });
       // connection trouble is reported through the progress (waitingForRedis), not as an unhandled event
       q.on("error", () => {});
       this.queues.set(name, q);

@@ -15,6 +15,11 @@ export function latencyQueue(deviceClass: string): string {
   return `apreqel-latency-${deviceClass}`;
 }
 
+/** The queues' prefix in Redis: one store's fleet (store.ts's id) does not see another's jobs. */
+export function queuePrefix(storeId: string): string {
+  return `apreqel-${storeId}`;
+}
+
 /** bullmq, or a clear error naming what to install. */
 export async function loadBullMQ(option = "--redis"): Promise<BullMQ> {
   try {
@@ -75,13 +80,14 @@ export async function requireRedis(url: string, option = "--redis"): Promise<voi
   await loadBullMQ(option);
   const { Redis } = await import("ioredis");
   const client = new Redis({ ...(options as object), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
-  // ioredis also emits connection errors as events; they are the rejection below
-  client.on("error", () => {});
+  // the event carries the reason (ECONNREFUSED, ENOTFOUND, a TLS failure); the rejection often only "Connection is closed."
+  let reason: string | undefined;
+  client.on("error", (e: Error) => void (reason ??= e.message));
   try {
     await client.connect();
     await client.ping();
   } catch (e) {
-    const why = (e as Error).message;
+    const why = reason ?? (e as Error).message;
     throw new InputError(`${option} ${redactUrl(url)}: no Redis answers there (${why}); start one (redis-server --port 6379) or check the host, port and password`);
   } finally {
     client.disconnect();

@@ -7,7 +7,7 @@
  * twice, or one done by an earlier run, is not run again.
  */
 import path from "node:path";
-import type { CacheEntry } from "../cache/index.js";
+import { Cache, type CacheEntry } from "../cache/index.js";
 import { InputError, OptionError } from "../core/errors.js";
 import { packageRoot } from "../core/package.js";
 import { planUnits } from "../gguf/units.js";
@@ -107,10 +107,16 @@ export async function runJob(id: string, data: unknown, o: RunJobOptions): Promi
 }
 
 async function openJobSession(job: FleetJob, o: RunJobOptions): Promise<Session> {
-  // the model is read in place from the store; the session's hash of it (remembered per file in the
-  // worker's cache) must be the one the payload names
-  const session = await openSession({ model: o.store.blobPath(job.model), ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}), ...(o.signal ? { signal: o.signal } : {}) });
-  if (session.sha256 !== job.model) throw new StoreIntegrityError(`store: the model blob ${job.model} is damaged (its bytes hash to ${session.sha256})`);
+  // the model is read in place from the store: its hash (remembered per file in the worker's cache,
+  // as the session's own) must be the one the payload names before anything reads it
+  const model = o.store.blobPath(job.model);
+  const cache = await Cache.open(o.cacheDir !== undefined ? { dir: o.cacheDir } : {});
+  const sha256 = await cache.modelHash(model).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") throw new StoreIntegrityError(`store: the model blob ${job.model} is missing (the coordinator puts it there before queueing)`);
+    throw e;
+  });
+  if (sha256 !== job.model) throw new StoreIntegrityError(`store: the model blob ${job.model} is damaged (its bytes hash to ${sha256})`);
+  const session = await openSession({ model, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}), ...(o.signal ? { signal: o.signal } : {}) });
   for (const key of job.needs) await o.store.importEntry(session.cache, key);
   return session;
 }

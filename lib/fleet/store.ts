@@ -53,6 +53,11 @@ export interface StoreJobResult {
 export class Store {
   /** Absolute folder. */
   readonly dir: string;
+  /**
+   * The store's id, made when it was created (in the marker): the queues of a fleet are named
+   * after it, so the workers of one store never take the jobs of another on the same Redis.
+   */
+  id = "";
   // blobs already verified in this process, by sha → (size, mtime, inode) when verified
   private readonly verified = new Map<string, string>();
 
@@ -76,10 +81,13 @@ export class Store {
       const names = await fs.readdir(store.dir);
       if (!names.includes(MARKER)) {
         if (names.length > 0) throw new InputError(`${option}: ${store.dir} is not empty and is not an apreqel store; give an empty or new folder`);
-        await fs.writeFile(marker, "apreqel store 1\n", { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
+        await fs.writeFile(marker, `apreqel store 1\n${randomBytes(8).toString("hex")}\n`, { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
           if (e.code !== "EEXIST") throw e; // another machine created it at the same moment
         });
       }
+      const id = (await fs.readFile(marker, "utf8")).split("\n")[1] ?? "";
+      if (!/^[0-9a-f]{16}$/.test(id)) throw new InputError(`${option}: ${marker} is damaged (no store id); it is not used`);
+      store.id = id;
       for (const sub of ["blobs", "entries", "jobs", "tmp"]) await fs.mkdir(path.join(store.dir, sub), { recursive: true });
     } catch (e) {
       if (e instanceof InputError) throw e;
@@ -180,7 +188,7 @@ export class Store {
    * Brings a store entry into `cache` (a hit when the cache has it already): the key is rebuilt
    * from its inputs and must be the one named, each file's bytes must match its sha256.
    */
-  async importEntry(cache: Cache, key: string): Promise<CacheEntry> {
+  async importEntry(cache: Cache, key: string): ReturnType<Cache["getOrCreate"]> {
     const record = parseEntry(JSON.parse(await fs.readFile(this.entryPath(key), "utf8")), key);
     const cacheKey = cache.key(record.inputs);
     if (cacheKey.id !== key) throw new StoreIntegrityError(`store: entry ${key}'s inputs make the key ${cacheKey.id}; it is not used`);

@@ -8,7 +8,7 @@
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { DEVICE_CLASS } from "./jobs.js";
-import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ } from "./redis.js";
+import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ, queuePrefix } from "./redis.js";
 import { Store } from "./store.js";
 import { OptionError } from "../core/errors.js";
 
@@ -49,6 +49,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const stallMs = o.stallMs ?? 30_000;
   const common = {
     connection,
+    prefix: queuePrefix(store.id),
     name,
     useWorkerThreads: false,
     workerForkOptions: {

@@ -1,0 +1,194 @@
+// The fleet end to end, with a real Redis (started here on a free port) and `apreqel worker`
+// processes: the mix made through the fleet is the in-process mix byte for byte, through a worker
+// killed with -9 during a probe batch, a coordinator killed and rerun, and Redis restarted while
+// the run waits; a damaged model in the store fails the run once with its reason; a hostile payload
+// is refused before any work; --redis where nothing answers is a clear error before any work.
+import { createHash } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashFile } from "../../lib/cache/index.js";
+import { Store } from "../../lib/fleet/store.js";
+import { connectionOptions, JOB_QUEUE, queuePrefix } from "../../lib/fleet/redis.js";
+import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
+import { fixtureModel } from "../helpers/fixtures.js";
+import { freePort, REDIS_MISSING, REDIS_SERVER, startRedis, type TestRedis } from "../helpers/redis.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const dir = tempDir("apreqel-fleet-");
+let redis: TestRedis;
+let model: string;
+let local: string;
+const children: ChildProcess[] = [];
+
+// small settings; the choice depends on the KLD table and the size limit only (latency weight 0),
+// so two runs agree whatever the latencies measured on a busy machine
+const common = () => [
+  "--calibration", path.join(dir, "calibration.txt"),
+  "--eval-text", path.join(dir, "eval.txt"),
+  "--ctx", "64",
+  "--n-gen", "4",
+  "--n-prompt", "0",
+  "--reps", "1",
+  "--types", "q8_0,q4_K,q3_K",
+  "--threads", "1",
+  "--probe-chunks", "2",
+  "--weights", "0,0,1",
+  "--target-size", "16MB",
+  "--no-measure",
+];
+
+interface Proc {
+  readonly child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  exited(): Promise<number | null>;
+}
+
+function start(args: readonly string[]): Proc {
+  const child = spawnCli(args);
+  children.push(child);
+  let text = "";
+  const waiters: (() => void)[] = [];
+  const take = (d: Buffer) => {
+    text += String(d);
+    for (const w of waiters.splice(0)) w();
+  };
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    output: () => text,
+    async waitFor(pattern, ms = 120_000) {
+      const deadline = Date.now() + ms;
+      while (!pattern.test(text)) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited before ${pattern}: ${text}`);
+        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${ms} ms: ${text}`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 200);
+        });
+      }
+    },
+    exited: () => exit,
+  };
+}
+
+const worker = (store: string, name: string, extra: readonly string[] = []) =>
+  start(["worker", "--redis", redis.url, "--store", store, "--cache-dir", path.join(dir, `cache-${name}`), "--name", name, "--stall-ms", "2000", ...extra]);
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+
+describe("--redis where nothing answers", () => {
+  it("is a clear error before any work: no output, no store", async () => {
+    const port = await freePort();
+    const out = path.join(dir, "never.gguf");
+    const store = path.join(dir, "never-store");
+    const r = await runCli(["quantize", await fixtureModel(), "-o", out, "--redis", `redis://:secret@127.0.0.1:${port}`, "--store", store, "--cache-dir", path.join(dir, "never-cache")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`apreqel quantize: --redis redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}: no Redis answers there \\(.*ECONNREFUSED.*\\); start one`));
+    expect(r.stderr).not.toContain("secret");
+    expect(existsSync(out) || existsSync(store) || existsSync(path.join(dir, "never-cache"))).toBe(false);
+    const w = await runCli(["worker", "--redis", `redis://127.0.0.1:${port}`, "--store", store]);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/no Redis answers there/);
+  });
+});
+
+describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER === null ? ` (skipped: ${REDIS_MISSING})` : ""}`, () => {
+  beforeAll(async () => {
+    await buildDist();
+    redis = await startRedis(dir);
+    model = await fixtureModel();
+    writeFileSync(path.join(dir, "calibration.txt"), `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n\ndef add(a, b):\n    return a + b\n`);
+    writeFileSync(path.join(dir, "eval.txt"), "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
+    local = path.join(dir, "local.gguf");
+    const r = await runCli(["quantize", model, "-o", local, "--cache-dir", path.join(dir, "cache-local"), ...common()]);
+    expect(r.code, r.stderr).toBe(0);
+  }, 300_000);
+
+  it("gives the in-process mix byte for byte, through a worker killed -9 mid-probe, a dead coordinator rerun and a Redis restart", async () => {
+    const store = path.join(dir, "store");
+    const out = path.join(dir, "fleet.gguf");
+    const coordinator = () => ["quantize", model, "-o", out, "--force", "--cache-dir", path.join(dir, "cache-coordinator"), "--redis", redis.url, "--store", store, ...common()];
+    const w1 = worker(store, "w1");
+    await w1.waitFor(/waiting for jobs/);
+    const first = start(coordinator());
+    await w1.waitFor(/started probe [0-9a-f]{12}/);
+    const killedJob = /started probe ([0-9a-f]{12})/.exec(w1.output())![1]!;
+    // the worker dies during a probe batch, and so does the coordinator: the queue keeps the jobs
+    w1.child.kill("SIGKILL");
+    first.child.kill("SIGKILL");
+    await first.exited();
+    const w2 = worker(store, "w2");
+    const w3 = worker(store, "w3", ["--device-class", "edge"]);
+    const rerun = start(coordinator());
+    await Promise.race([w2.waitFor(/started probe/), w3.waitFor(/started probe/)]);
+    // Redis goes away while jobs run and the coordinator waits; it comes back with its append-only file
+    await redis.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    await redis.start();
+    expect(await rerun.exited(), rerun.output()).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(local))).toBe(true);
+    // which worker did what, printed by the coordinator; the edge worker took shared jobs too
+    expect(rerun.output()).toMatch(/^fleet: w[23]: .*probe/m);
+    expect(rerun.output()).toMatch(/jobs? done before \(results in the store, not run again\)/);
+    // the job the killed worker held went to another worker once its lock ran out
+    expect(w2.output() + w3.output()).toContain(`started probe ${killedJob}`);
+    // the workers saw Redis gone, and went on after it came back
+    expect(w2.output() + w3.output()).toMatch(/ECONNREFUSED/);
+
+    // nothing partial and nothing twice: every blob is its sha256, every job recorded once
+    for (const name of readdirSync(path.join(store, "blobs"))) expect(await hashFile(path.join(store, "blobs", name))).toBe(name);
+    for (const name of readdirSync(path.join(store, "entries"))) expect(JSON.parse(readFileSync(path.join(store, "entries", name), "utf8")).format).toBe("apreqel-store-entry");
+    const done = [w1, w2, w3].flatMap((w) => [...w.output().matchAll(/done \w+ ([0-9a-f]{12}) in/g)].map((m) => m[1]!));
+    expect(new Set(done).size).toBe(done.length);
+    expect(readdirSync(path.join(store, "jobs")).length).toBeGreaterThanOrEqual(done.length);
+
+    // the same command again: every job's result is in the store, nothing is queued or run
+    const before = w2.output().length + w3.output().length;
+    const again = await runCli(coordinator());
+    expect(again.code).toBe(0);
+    expect(readFileSync(out).equals(readFileSync(local))).toBe(true);
+    expect(w2.output().length + w3.output().length).toBe(before);
+    w2.child.kill("SIGINT");
+    w3.child.kill("SIGINT");
+    await Promise.all([w2.exited(), w3.exited()]);
+  }, 600_000);
+
+  it("fails the run once, with its reason, on a damaged model; refuses a hostile payload without running it", async () => {
+    const store = path.join(dir, "store-bad");
+    const s = await Store.open(store);
+    // the store's copy of the model, damaged: the coordinator finds a blob by that name and does not copy it again
+    writeFileSync(s.blobPath(await hashFile(model)), Buffer.alloc(1024, 7));
+    const w4 = worker(store, "w4");
+    await w4.waitFor(/waiting for jobs/);
+    const r = await runCli(["quantize", model, "-o", path.join(dir, "bad.gguf"), "--cache-dir", path.join(dir, "cache-bad"), "--redis", redis.url, "--store", store, ...common()]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/apreqel quantize: fleet: the calibration job [0-9a-f]{12} \(calibration pass of .*\) failed: store: the model blob [0-9a-f]{64} is damaged/);
+    expect(existsSync(path.join(dir, "bad.gguf"))).toBe(false);
+    // once: not retried
+    expect([...w4.output().matchAll(/started calibration/g)].length).toBe(1);
+
+    const { Queue } = await import("bullmq");
+    const queue = new Queue(JOB_QUEUE, { connection: connectionOptions(redis.url), prefix: queuePrefix(s.id) });
+    try {
+      const hostile = { v: 1, kind: "uniform", model: "../../../etc/passwd", modelName: "passwd", threads: 1, needs: [], type: "q4_K", uniform: { nonLayerType: "q8_0", imatrix: { from: "none" } } };
+      const id = createHash("sha256").update("hostile").digest("hex");
+      const job = await queue.add("uniform", hostile, { jobId: id, attempts: 3 });
+      for (let i = 0; i < 300 && (await job.getState()) !== "failed"; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      const failed = (await queue.getJob(id))!;
+      expect(await failed.getState()).toBe("failed");
+      expect(failed.failedReason).toMatch(/job\.model: expected a sha256 \(64 lowercase hex digits\) but received/);
+      expect(failed.attemptsMade).toBe(1);
+    } finally {
+      await queue.close();
+    }
+    w4.child.kill("SIGINT");
+    await w4.exited();
+  }, 300_000);
+});
