@@ -128,13 +128,22 @@ export class Coordinator {
     for (const r of out.values()) this.reusedAt.add(this.results.push(r) - 1);
     this.reused += out.size;
     await this.withRedis(stage, () => this.enqueue([...pending.values()]));
+    const queues = [...new Set(unique.map((j) => j.queue))];
+    // failed jobs are kept a while (removeOnFail): only a count above the stage's start means one of ours
+    const failedAtStart = new Map<string, number>();
+    await this.withRedis(stage, async () => {
+      for (const name of queues) failedAtStart.set(name, (await this.queue(name).getJobCounts("failed")).failed ?? 0);
+    });
     let polls = 0;
     while (pending.size > 0) {
       if (this.o.signal?.aborted) {
         const removed = await this.cancel([...pending.values()]).catch(() => 0);
         throw new AbortError(`interrupted: ${removed} waiting job${removed === 1 ? "" : "s"} removed from the queue; the running ones finish, and a rerun uses what they leave in the store`);
       }
+      // one listing of the store's job records per poll, however many jobs are pending
+      const finished = await this.store.finishedJobs();
       for (const [id] of pending) {
+        if (!finished.has(id)) continue;
         const r = await this.store.readJob(id);
         if (r === undefined) continue;
         pending.delete(id);
@@ -145,19 +154,29 @@ export class Coordinator {
       if (pending.size === 0) break;
       let running = 0;
       const trouble = await this.withRedis(stage, async () => {
-        // failures, each poll; a job that vanished (Redis lost its data, or a rerun found it removed), now and then
-        const check = polls % 20 === 0;
-        for (const j of pending.values()) {
-          const job = await this.queue(j.queue).getJob(j.id);
-          if (job === undefined) {
-            if (check) await this.enqueue([j]);
-            continue;
-          }
-          const state = await job.getState();
-          if (state === "active") running++;
-          if (state === "failed" && (await this.store.readJob(j.id)) === undefined) {
+        let failed = false;
+        for (const name of queues) {
+          const counts = await this.queue(name).getJobCounts("active", "failed");
+          running += counts.active ?? 0;
+          failed ||= (counts.failed ?? 0) > (failedAtStart.get(name) ?? 0);
+        }
+        // each job's state only when something failed, or now and then to find a job that vanished
+        // (Redis lost its data, or a rerun found it removed): re-added
+        if (!failed && polls % 20 !== 0) return;
+        const list = [...pending.values()];
+        for (let i = 0; i < list.length; i += 200) {
+          const chunk = list.slice(i, i + 200);
+          const jobs = await Promise.all(chunk.map((j) => this.queue(j.queue).getJob(j.id)));
+          const states = await Promise.all(jobs.map((job) => job?.getState()));
+          for (const [k, j] of chunk.entries()) {
+            const job = jobs[k];
+            if (job === undefined) {
+              await this.enqueue([j]);
+              continue;
+            }
+            if (states[k] !== "failed" || (await this.store.readJob(j.id)) !== undefined) continue;
             const attempts = job.opts.attempts ?? 1;
-            const removed = await this.cancel([...pending.values()].filter((p) => p.id !== j.id));
+            const removed = await this.cancel(list.filter((p) => p.id !== j.id));
             const what = `the ${j.data.kind} job ${j.id.slice(0, 12)} (${describeJob(j.data)})`;
             const also = removed > 0 ? `; ${removed} waiting job${removed === 1 ? "" : "s"} removed` : "";
             // UnrecoverableError ends a job before its attempts are used up: a reason that will not change
@@ -198,22 +217,32 @@ export class Coordinator {
 
   private async enqueue(jobs: readonly StageJob[]): Promise<void> {
     const attempts = this.o.attempts ?? 3;
-    for (const j of jobs) {
-      const q = this.queue(j.queue);
-      const existing = await q.getJob(j.id);
-      if (existing !== undefined) {
+    for (let i = 0; i < jobs.length; i += 200) {
+      const chunk = jobs.slice(i, i + 200);
+      const existing = await Promise.all(chunk.map((j) => this.queue(j.queue).getJob(j.id)));
+      const add = new Map<string, StageJob[]>();
+      for (const [k, j] of chunk.entries()) {
+        const job = existing[k];
+        if (job === undefined) add.set(j.queue, [...(add.get(j.queue) ?? []), j]);
         // a previous run's job that failed (attempts used up, or a worker gone): this run tries it again
-        if ((await existing.getState()) === "failed") await existing.retry("failed");
-        continue;
+        else if ((await job.getState()) === "failed") await job.retry("failed");
       }
-      await q.add(j.data.kind, j.data, {
-        jobId: j.id,
-        attempts,
-        backoff: { type: "exponential", delay: 1000 },
-        // the store keeps the results; the queue keeps finished jobs a while for inspection
-        removeOnComplete: { age: 24 * 3600 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      });
+      for (const [name, list] of add) {
+        await this.queue(name).addBulk(
+          list.map((j) => ({
+            name: j.data.kind,
+            data: j.data,
+            opts: {
+              jobId: j.id,
+              attempts,
+              backoff: { type: "exponential", delay: 1000 },
+              // the store keeps the results; the queue keeps finished jobs a while for inspection
+              removeOnComplete: { age: 24 * 3600 },
+              removeOnFail: { age: 7 * 24 * 3600 },
+            },
+          })),
+        );
+      }
     }
   }
 

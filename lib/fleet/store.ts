@@ -209,6 +209,12 @@ export class Store {
     await this.writeJson(this.jobPath(result.id), result);
   }
 
+  /** The ids of the jobs recorded as finished (one listing: cheap to poll with many jobs pending). */
+  async finishedJobs(): Promise<Set<string>> {
+    const names = await fs.readdir(path.join(this.dir, "jobs"));
+    return new Set(names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)));
+  }
+
   /** A finished job's result, or undefined when it has not finished (or its record is unreadable). */
   async readJob(id: string): Promise<StoreJobResult | undefined> {
     let value: unknown;
