@@ -7,6 +7,9 @@ import { OptionError } from "../core/errors.js";
 import { formatDuration } from "./progress.js";
 import type { CommandContext } from "./args.js";
 import type { Coordinator, FleetProgress } from "../fleet/coordinator.js";
+import type { GgmlType } from "../method/types.js";
+import type { Session } from "../pipeline/session.js";
+import type { PipelineSettings, sensitivitySettings } from "./pipeline-options.js";
 
 export const FLEET_OPTIONS = {
   redis: { type: "string" },
@@ -57,4 +60,27 @@ export function describeFleetProgress(p: FleetProgress): string {
   const eta = p.etaMs === undefined ? "" : `, ETA ${formatDuration(p.etaMs)}`;
   const redis = p.waitingForRedis === undefined ? "" : `; waiting for Redis (${p.waitingForRedis})`;
   return `fleet: ${p.stage}: ${p.done}/${p.total} jobs done, ${p.running} running${eta}${workers ? ` (${workers})` : ""}${redis}`;
+}
+
+/**
+ * --redis: a pipeline command's cacheable steps (calibration pass, uniform files, probe batches) on
+ * the fleet, their results brought into the session's cache; the command then runs as in-process.
+ */
+export async function fleetSteps(s: Session, fleet: Coordinator, types: readonly GgmlType[], settings: PipelineSettings, measure: ReturnType<typeof sensitivitySettings>): Promise<void> {
+  const { computeOnFleet } = await import("../fleet/coordinator.js");
+  await computeOnFleet(s, fleet, {
+    uniform: settings.uniform,
+    types,
+    calibration: settings.score.calibration,
+    nCtx: settings.score.nCtx ?? 512,
+    threads: settings.uniform.threads ?? 0,
+    ...(measure?.kind === "measured" ? { measure: { granularity: measure.granularity, types: measure.types, ...(measure.chunks !== undefined ? { chunks: measure.chunks } : {}) } } : {}),
+  });
+}
+
+/** After a fleet run: which worker did what (stderr), and the queues' connections closed. */
+export async function closeFleet(fleet: Coordinator | undefined): Promise<void> {
+  if (fleet === undefined) return;
+  for (const line of fleet.summary()) console.error(`fleet: ${line}`);
+  await fleet.close();
 }

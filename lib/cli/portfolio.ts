@@ -9,6 +9,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
 import { parseTypes } from "./options.js";
 import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
 
@@ -21,11 +22,12 @@ export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [op
   --count K             variants (default ${DEFAULT_COUNT})
   --types T,...         candidate types (default q8_0,q6_K,q5_K,q4_K,q3_K)
 ${SENSITIVITY_OPTIONS_USAGE}
+${FLEET_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   if (argv[0] === "profile") return runProfile(argv.slice(1), context);
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" }, ...FLEET_OPTIONS });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file (or `profile DIR`)");
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
@@ -34,6 +36,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
   const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, settings.json);
   // the folder and every file that may go into it, against every input, before any work
   const claimed = await claimOutputs(
     [{ path: values.output, option: "--output", kind: "dir" }, ...portfolioFiles(values.output, model, count).map((file) => ({ path: file, option: "--output", kind: file.endsWith(".json") ? ("json" as const) : ("gguf" as const) }))],
@@ -42,8 +46,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   );
   try {
     return printPortfolio(
-      await withSession(model, settings, context, (s) =>
-        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+      await withSession(model, settings, context, async (s) =>
+        (fleet && (await fleetSteps(s, fleet, types, settings, measure)), buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } })),
         undefined,
         sensitivityChecks(settings, measure, context),
       ),
@@ -51,6 +55,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     );
   } finally {
     await claimed.release();
+    await closeFleet(fleet);
   }
 }
 

@@ -9,7 +9,7 @@ import type { LatencyMetrics } from "../pipeline/measure-file.js";
 import { latencyNotes } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { invalidOption, OptionError } from "../core/errors.js";
-import { FLEET_OPTIONS, FLEET_OPTIONS_USAGE, openFleet } from "./fleet-options.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, openFleet } from "./fleet-options.js";
 import { parseProfileFile } from "../pipeline/profile-file.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
@@ -71,10 +71,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return 0;
   } finally {
     await claimed.release();
-    if (fleet) {
-      for (const line of fleet.summary()) console.error(`fleet: ${line}`);
-      await fleet.close();
-    }
+    await closeFleet(fleet);
   }
 }
 

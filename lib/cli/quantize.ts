@@ -27,8 +27,7 @@ import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
 import type { ModelInfo } from "../ops/inspect.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
-import { FLEET_OPTIONS, FLEET_OPTIONS_USAGE, openFleet } from "./fleet-options.js";
-import type { Coordinator } from "../fleet/coordinator.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
 import type { Session } from "../pipeline/session.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
@@ -139,24 +138,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return 0;
   } finally {
     await claimed.release();
-    if (fleet) {
-      for (const line of fleet.summary()) console.error(`fleet: ${line}`);
-      await fleet.close();
-    }
+    await closeFleet(fleet);
   }
-}
-
-/** --redis: the run's cacheable steps on the fleet, their results brought into this session's cache (lib/fleet). */
-async function fleetSteps(s: Session, fleet: Coordinator, types: readonly GgmlType[], settings: PipelineSettings, measure: ReturnType<typeof sensitivitySettings>): Promise<void> {
-  const { computeOnFleet } = await import("../fleet/coordinator.js");
-  await computeOnFleet(s, fleet, {
-    uniform: settings.uniform,
-    types,
-    calibration: settings.score.calibration,
-    nCtx: settings.score.nCtx ?? 512,
-    threads: settings.uniform.threads ?? 0,
-    ...(measure?.kind === "measured" ? { measure: { granularity: measure.granularity, types: measure.types, ...(measure.chunks !== undefined ? { chunks: measure.chunks } : {}) } } : {}),
-  });
 }
 
 /** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */

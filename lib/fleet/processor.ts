@@ -10,6 +10,12 @@ import { Store } from "./store.js";
 
 let store: Promise<Store> | undefined;
 
+// The worker that forked this child died (killed -9, or the machine's OOM killer): the queue hands
+// the job to another worker once its lock runs out, so this copy stops now rather than run on as an
+// orphan. SIGKILL, not exit(): exit would wait for the native job on libuv's thread pool. What it
+// was writing stays in temp files (the cache's tmp/, the store's tmp/), which nothing reads.
+process.once("disconnect", () => process.kill(process.pid, "SIGKILL"));
+
 export default async function process_(job: SandboxedJob): Promise<{ worker: string; seconds: number; reused: boolean }> {
   const env = process.env;
   try {

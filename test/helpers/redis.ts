@@ -6,7 +6,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
-import { afterAll } from "vitest";
 
 function findRedisServer(): string | null {
   const r = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
@@ -34,7 +33,7 @@ export interface TestRedis {
   start(): Promise<void>;
 }
 
-/** Starts redis-server in `dir`; stopped after the file's tests. */
+/** Starts redis-server in `dir`; call stop() in the file's afterAll (a hook registered inside beforeAll is not run). */
 export async function startRedis(dir: string): Promise<TestRedis> {
   if (REDIS_SERVER === null) throw new Error(REDIS_MISSING);
   const port = await freePort();
@@ -55,7 +54,6 @@ export async function startRedis(dir: string): Promise<TestRedis> {
     await exited;
   };
   await start();
-  afterAll(stop);
   return { url: `redis://127.0.0.1:${port}`, port, stop, start };
 }
 

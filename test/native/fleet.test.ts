@@ -4,7 +4,7 @@
 // the run waits; a damaged model in the store fails the run once with its reason; a hostile payload
 // is refused before any work; --redis where nothing answers is a clear error before any work.
 import { createHash } from "node:crypto";
-import type { ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,8 +79,24 @@ function start(args: readonly string[]): Proc {
 const worker = (store: string, name: string, extra: readonly string[] = []) =>
   start(["worker", "--redis", redis.url, "--store", store, "--cache-dir", path.join(dir, `cache-${name}`), "--name", name, "--stall-ms", "2000", ...extra]);
 
+/** The processes whose parent is `pid` (a worker's sandboxed job processes). */
+function childPids(pid: number): number[] {
+  const r = spawnSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" });
+  return r.stdout.split("\n").map((l) => Number(l.trim())).filter((n) => n > 0);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  await redis?.stop();
 });
 
 describe("--redis where nothing answers", () => {
@@ -121,9 +137,14 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     await w1.waitFor(/started probe [0-9a-f]{12}/);
     const killedJob = /started probe ([0-9a-f]{12})/.exec(w1.output())![1]!;
     // the worker dies during a probe batch, and so does the coordinator: the queue keeps the jobs
+    const sandbox = childPids(w1.child.pid!);
+    expect(sandbox.length).toBeGreaterThan(0);
     w1.child.kill("SIGKILL");
     first.child.kill("SIGKILL");
     await first.exited();
+    // the job's child process goes with its worker (no orphan running on)
+    for (let i = 0; i < 50 && sandbox.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(sandbox.filter(alive)).toEqual([]);
     const w2 = worker(store, "w2");
     const w3 = worker(store, "w3", ["--device-class", "edge"]);
     const rerun = start(coordinator());
