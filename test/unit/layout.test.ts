@@ -20,7 +20,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   portfolio: ["core", "method", "cache", "ops", "pipeline"],
   fleet: ["core", "method", "gguf", "cache", "ops", "pipeline"],
   cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio", "fleet"],
-  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio"],
+  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio", "fleet"],
 };
 
 function sources(dir: string): string[] {
