@@ -21,7 +21,7 @@ import type { GgmlType } from "../method/types.js";
 import type { CacheKind } from "../cache/index.js";
 import { keyFor, type Session } from "../pipeline/session.js";
 import type { CalibrationSet } from "../pipeline/texts.js";
-import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
+import { DEFAULT_NON_LAYER_TYPE, resolveUniform, type UniformOptions } from "../pipeline/uniform.js";
 import type { FleetJob, ImatrixRef, TextRef, UniformRef } from "./jobs.js";
 import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ, queuePrefix, requireRedis, type BullMQ } from "./redis.js";
 import { Store, type StoreJobResult } from "./store.js";
@@ -348,7 +348,7 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
   const modelName = path.basename(s.model);
   await store.putFile(s.model, s.sha256);
   const calibration = o.calibration === undefined ? undefined : await putText(store, o.calibration);
-  const common = { v: 1 as const, model: s.sha256, modelName, threads: o.threads };
+  const common = { v: 1 as const, model: s.sha256, modelName, threads: o.threads, build: s.buildFingerprint };
   const imatrix: ImatrixRef = o.uniform.imatrix
     ? { from: "file", sha256: await store.putFile(o.uniform.imatrix.path, o.uniform.imatrix.sha256) }
     : o.uniform.imatrixFrom
@@ -404,11 +404,10 @@ export async function latencyOnFleet(s: Session, fleet: Coordinator, o: Omit<Fle
   // the uniform files first, on any worker (the device builds nothing it can be sent)
   await computeOnFleet(s, fleet, o);
   const store = fleet.store;
-  const imatrix: ImatrixRef = o.uniform.imatrix
-    ? { from: "file", sha256: o.uniform.imatrix.sha256 }
-    : o.uniform.imatrixFrom
-      ? { from: "calibration", calibration: await putText(store, o.uniform.imatrixFrom.calibration), nCtx: o.uniform.imatrixFrom.nCtx ?? 512 }
-      : { from: "none" };
+  // the importance matrix as a file (the calibration pass's, from this cache): a device of another build
+  // that makes its uniform files itself makes them with the same matrix, so the same bytes
+  const resolved = await resolveUniform(s, o.uniform);
+  const imatrix: ImatrixRef = resolved.imatrix ? { from: "file", sha256: await store.putFile(resolved.imatrix.path, resolved.imatrix.sha256) } : { from: "none" };
   const needs = entriesOf(fleet.results);
   const data: FleetJob = {
     v: 1,
@@ -416,6 +415,7 @@ export async function latencyOnFleet(s: Session, fleet: Coordinator, o: Omit<Fle
     model: s.sha256,
     modelName: path.basename(s.model),
     threads: o.threads,
+    build: s.buildFingerprint,
     needs,
     deviceClass: o.deviceClass,
     types: o.types,

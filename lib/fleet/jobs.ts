@@ -35,6 +35,11 @@ interface JobCommon {
   /** the source model's file name, for descriptions and messages only */
   readonly modelName: string;
   readonly threads: number;
+  /**
+   * The coordinator's build fingerprint (apreqel + llama.cpp + CUDA or not): a uniform file or a
+   * probe depends on it, and a worker of another build would make entries under other keys
+   */
+  readonly build: string;
   /** cache entries (their key ids) the job uses, put in the store by earlier jobs */
   readonly needs: readonly string[];
 }
@@ -113,9 +118,10 @@ export function parseJob(value: unknown): FleetJob {
     model: hex(o["model"], "job.model"),
     modelName: str(o["modelName"], "job.modelName", BASENAME),
     threads: int(o["threads"], "job.threads", 0, 4096),
+    build: str(o["build"], "job.build", /^[0-9a-f]{16}$/),
     needs: list(o["needs"], "job.needs", 100_000).map((x, i) => hex(x, `job.needs[${i}]`)),
   };
-  const fields = ["kind", "v", "model", "modelName", "threads", "needs"];
+  const fields = ["kind", "v", "model", "modelName", "threads", "build", "needs"];
   switch (kind) {
     case "calibration":
       exact(o, [...fields, "calibration", "nCtx"]);

@@ -117,6 +117,14 @@ async function openJobSession(job: FleetJob, o: RunJobOptions): Promise<Session>
   });
   if (sha256 !== job.model) throw new StoreIntegrityError(`store: the model blob ${job.model} is damaged (its bytes hash to ${sha256})`);
   const session = await openSession({ model, ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  // a latency is the device's own, whatever its build (a Jetson's CUDA build measures the CPU build's files
+  // the same way): its uniform files, when their keys differ, are made here from the store's source and
+  // the coordinator's importance matrix (the same bytes); everything else must be the coordinator's build
+  if (job.kind !== "latency" && session.buildFingerprint !== job.build) {
+    throw new JobPayloadError(
+      `this worker's build (fingerprint ${session.buildFingerprint}: apreqel ${session.build.apreqelVersion}, llama.cpp ${session.build.llamaCppCommit.slice(0, 12)}${session.build.cuda ? ", CUDA" : ""}) is not the coordinator's (${job.build}); install the same apreqel version on every machine of the fleet`,
+    );
+  }
   for (const key of job.needs) await o.store.importEntry(session.cache, key);
   return session;
 }

@@ -181,6 +181,23 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     await Promise.all([w2.exited(), w3.exited()]);
   }, 600_000);
 
+  it("Ctrl-C on the coordinator removes the jobs no worker has started", async () => {
+    const store = path.join(dir, "store-cancel");
+    // no worker on this store: the calibration job waits in the queue
+    const c = start(["quantize", model, "-o", path.join(dir, "cancel.gguf"), "--cache-dir", path.join(dir, "cache-cancel"), "--redis", redis.url, "--store", store, ...common()]);
+    await c.waitFor(/fleet: calibration pass: 0\/1 jobs done/);
+    c.child.kill("SIGINT");
+    expect(await c.exited(), c.output()).toBe(130);
+    expect(c.output()).toMatch(/interrupted: 1 waiting job removed from the queue/);
+    const { Queue } = await import("bullmq");
+    const queue = new Queue(JOB_QUEUE, { connection: connectionOptions(redis.url), prefix: queuePrefix((await Store.open(store)).id) });
+    try {
+      expect(await queue.getJobCounts("waiting", "active", "delayed")).toEqual({ waiting: 0, active: 0, delayed: 0 });
+    } finally {
+      await queue.close();
+    }
+  });
+
   it("fails the run once, with its reason, on a damaged model; refuses a hostile payload without running it", async () => {
     const store = path.join(dir, "store-bad");
     const s = await Store.open(store);
@@ -198,7 +215,7 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     const { Queue } = await import("bullmq");
     const queue = new Queue(JOB_QUEUE, { connection: connectionOptions(redis.url), prefix: queuePrefix(s.id) });
     try {
-      const hostile = { v: 1, kind: "uniform", model: "../../../etc/passwd", modelName: "passwd", threads: 1, needs: [], type: "q4_K", uniform: { nonLayerType: "q8_0", imatrix: { from: "none" } } };
+      const hostile = { v: 1, kind: "uniform", model: "../../../etc/passwd", modelName: "passwd", threads: 1, build: "0123456789abcdef", needs: [], type: "q4_K", uniform: { nonLayerType: "q8_0", imatrix: { from: "none" } } };
       const id = createHash("sha256").update("hostile").digest("hex");
       const job = await queue.add("uniform", hostile, { jobId: id, attempts: 3 });
       for (let i = 0; i < 300 && (await job.getState()) !== "failed"; i++) await new Promise((resolve) => setTimeout(resolve, 100));
