@@ -176,6 +176,16 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(again.code).toBe(0);
     expect(readFileSync(out).equals(readFileSync(local))).toBe(true);
     expect(w2.output().length + w3.output().length).toBe(before);
+    // a latency profile for the other device class: only its worker (w3) takes the job
+    const edge = path.join(dir, "edge.json");
+    const profile = await runCli(["profile", model, "-o", edge, "--only", "latency", "--device-class", "edge", "--cache-dir", path.join(dir, "cache-coordinator"), "--redis", redis.url, "--store", store, ...common().slice(0, 16)]);
+    expect(profile.code, profile.stderr).toBe(0);
+    const measured = JSON.parse(readFileSync(edge, "utf8"));
+    expect(measured.model.name).toBe(path.basename(model));
+    for (const t of ["q8_0", "q4_K", "q3_K"]) expect(measured.types[t].latencyMsPerToken).toBeGreaterThan(0);
+    expect(w3.output()).toMatch(/started latency/);
+    expect(w2.output()).not.toMatch(/started latency/);
+    expect(profile.stderr).toMatch(/^fleet: w3: 1 latency$/m);
     w2.child.kill("SIGINT");
     w3.child.kill("SIGINT");
     await Promise.all([w2.exited(), w3.exited()]);
@@ -192,7 +202,7 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     const { Queue } = await import("bullmq");
     const queue = new Queue(JOB_QUEUE, { connection: connectionOptions(redis.url), prefix: queuePrefix((await Store.open(store)).id) });
     try {
-      expect(await queue.getJobCounts("waiting", "active", "delayed")).toEqual({ waiting: 0, active: 0, delayed: 0 });
+      expect(await queue.getJobCounts("waiting", "active", "delayed")).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
     } finally {
       await queue.close();
     }
