@@ -18,7 +18,11 @@ import path from "node:path";
 import { AbortError, InputError } from "../core/errors.js";
 import { planUnits, type Granularity } from "../gguf/units.js";
 import type { GgmlType } from "../method/types.js";
-import type { CacheKind } from "../cache/index.js";
+import { cacheKey, type CacheKind } from "../cache/index.js";
+import { buildInfo } from "../ops/build-info.js";
+import { describeBuild, fingerprint } from "../pipeline/hardware.js";
+import type { DeviceDescription, LatencyMeasurement, PortfolioManifest } from "../portfolio/manifest.js";
+import { addDeviceLatencies, readPortfolio, saveManifest } from "../portfolio/write.js";
 import { keyFor, type Session } from "../pipeline/session.js";
 import type { CalibrationSet } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, resolveUniform, type UniformOptions } from "../pipeline/uniform.js";
@@ -60,7 +64,7 @@ export interface StageJob {
 }
 
 /** The cache kind a job's id is keyed as (the kind of entry the job makes). */
-const KIND_OF: Readonly<Record<FleetJob["kind"], CacheKind>> = { calibration: "similarity", uniform: "uniform", probe: "probe", latency: "measurement" };
+const KIND_OF: Readonly<Record<FleetJob["kind"], CacheKind>> = { calibration: "similarity", uniform: "uniform", probe: "probe", latency: "measurement", variants: "measurement" };
 
 /**
  * A job's id: the cache key of everything that decides its result (threads and the model's file
@@ -312,6 +316,8 @@ function describeJob(j: FleetJob): string {
       return `probes of ${j.units.length} unit${j.units.length === 1 ? "" : "s"} × ${j.types.length} types of ${j.modelName}`;
     case "latency":
       return `latency of ${j.modelName}'s uniform files on ${j.deviceClass}`;
+    case "variants":
+      return `latency of ${j.variants.length} portfolio variant${j.variants.length === 1 ? "" : "s"} of ${j.modelName} on ${j.deviceClass}`;
   }
 }
 
@@ -437,4 +443,39 @@ async function putText(store: Store, c: CalibrationSet): Promise<TextRef> {
   const sha = await store.putBytes(Buffer.from(JSON.stringify(c.prompts)));
   if (sha !== c.sha256) throw new Error(`fleet: the calibration set's sha256 ${c.sha256} is not its prompts' (${sha})`);
   return { sha256: sha, name: c.source.kind === "builtin" ? null : path.basename(c.source.path) };
+}
+
+/**
+ * A portfolio's variants measured on each device class by its workers (`apreqel portfolio profile
+ * DIR --redis …`): the variant files go into the store, one job per class on the class's queue,
+ * and each class's device is added to every variant's latencies in DIR/portfolio.json (rewritten
+ * once, atomically, when all are measured).
+ */
+export async function profilePortfolioOnFleet(
+  fleet: Coordinator,
+  dir: string,
+  o: { readonly deviceClasses: readonly string[]; readonly latency: { readonly nGen: number; readonly nPrompt: number; readonly reps: number }; readonly threads: number; readonly gpuLayers: number },
+): Promise<{ manifest: PortfolioManifest; devices: { readonly deviceClass: string; readonly device: DeviceDescription }[] }> {
+  const { manifest, dir: root, path: file } = await readPortfolio(dir, { verifyFiles: true });
+  const variants: { name: string; sha256: string }[] = [];
+  for (const v of manifest.variants) variants.push({ name: v.name, sha256: await fleet.store.putFile(path.join(root, v.file), v.sha256) });
+  const build = fingerprint({ build: describeBuild(buildInfo()) });
+  const jobs = o.deviceClasses.map((deviceClass): StageJob => {
+    const data: FleetJob = { v: 1, kind: "variants", model: manifest.model.sha256, modelName: path.basename(manifest.model.name), threads: o.threads, build, needs: [], deviceClass, variants, latency: o.latency, gpuLayers: o.gpuLayers };
+    const { threads: _threads, modelName: _name, ...decides } = data;
+    // no session here (no model is opened): the key keyFor would build, from the portfolio's source model and this build
+    return { id: cacheKey({ modelSha256: manifest.model.sha256, kind: "measurement", type: null, settings: { fleetJob: decides }, fingerprint: build }).id, queue: latencyQueue(deviceClass), data };
+  });
+  const results = await fleet.runStage("portfolio latency", jobs);
+  let updated = manifest;
+  const devices: { deviceClass: string; device: DeviceDescription }[] = [];
+  for (const [i, r] of results.entries()) {
+    if (r.profile === undefined) throw new Error(`fleet: the portfolio latency job on ${o.deviceClasses[i]} left no measurements in the store`);
+    const measured = JSON.parse((await fleet.store.readBlob(r.profile)).toString("utf8")) as { byName: Record<string, LatencyMeasurement>; device: DeviceDescription };
+    updated = addDeviceLatencies(updated, measured.byName);
+    devices.push({ deviceClass: o.deviceClasses[i]!, device: measured.device });
+  }
+  // validated as a whole before it replaces the manifest (saveManifest)
+  await saveManifest(file, updated);
+  return { manifest: updated, devices };
 }

@@ -84,9 +84,21 @@ export interface LatencyJob extends JobCommon {
   readonly gpuLayers: number;
 }
 
-export type FleetJob = CalibrationJob | UniformJob | ProbeJob | LatencyJob;
+/**
+ * The latencies of a portfolio's variants (`apreqel portfolio profile` on a device of one class):
+ * the variant files are blobs in the store, measured in place with llama-bench's rules.
+ */
+export interface VariantsJob extends JobCommon {
+  readonly kind: "variants";
+  readonly deviceClass: string;
+  readonly variants: readonly { readonly name: string; readonly sha256: string }[];
+  readonly latency: { readonly nGen: number; readonly nPrompt: number; readonly reps: number };
+  readonly gpuLayers: number;
+}
+
+export type FleetJob = CalibrationJob | UniformJob | ProbeJob | LatencyJob | VariantsJob;
 export type FleetJobKind = FleetJob["kind"];
-export const JOB_KINDS: readonly FleetJobKind[] = ["calibration", "uniform", "probe", "latency"];
+export const JOB_KINDS: readonly FleetJobKind[] = ["calibration", "uniform", "probe", "latency", "variants"];
 
 /** A payload that is not a job this version runs: never retried (the payload will not change). */
 export class JobPayloadError extends Error {
@@ -147,23 +159,37 @@ export function parseJob(value: unknown): FleetJob {
         uniform: uniformRef(o["uniform"], "job.uniform"),
       };
     }
+    case "variants": {
+      exact(o, [...fields, "deviceClass", "variants", "latency", "gpuLayers"]);
+      const variants = list(o["variants"], "job.variants", 1000).map((x, i) => {
+        const v = record(x, `job.variants[${i}]`);
+        exact(v, ["name", "sha256"], `job.variants[${i}]`);
+        return { name: str(v["name"], `job.variants[${i}].name`, NAME), sha256: hex(v["sha256"], `job.variants[${i}].sha256`) };
+      });
+      if (variants.length === 0) throw new JobPayloadError("job.variants: expected at least one variant");
+      return { ...common, kind, deviceClass: str(o["deviceClass"], "job.deviceClass", DEVICE_CLASS), variants, latency: latencySettings(o["latency"]), gpuLayers: int(o["gpuLayers"], "job.gpuLayers", -1, 100_000) };
+    }
     case "latency": {
       exact(o, [...fields, "deviceClass", "types", "uniform", "latency", "gpuLayers"]);
       const types = list(o["types"], "job.types", 64).map((x, i) => str(x, `job.types[${i}]`, NAME));
       if (types.length === 0) throw new JobPayloadError("job.types: expected at least one type");
-      const l = record(o["latency"], "job.latency");
-      exact(l, ["nGen", "nPrompt", "reps"], "job.latency");
       return {
         ...common,
         kind,
         deviceClass: str(o["deviceClass"], "job.deviceClass", DEVICE_CLASS),
         types,
         uniform: uniformRef(o["uniform"], "job.uniform"),
-        latency: { nGen: int(l["nGen"], "job.latency.nGen", 1, 1 << 20), nPrompt: int(l["nPrompt"], "job.latency.nPrompt", 0, 1 << 20), reps: int(l["reps"], "job.latency.reps", 1, 1000) },
+        latency: latencySettings(o["latency"]),
         gpuLayers: int(o["gpuLayers"], "job.gpuLayers", -1, 100_000),
       };
     }
   }
+}
+
+function latencySettings(value: unknown): { nGen: number; nPrompt: number; reps: number } {
+  const l = record(value, "job.latency");
+  exact(l, ["nGen", "nPrompt", "reps"], "job.latency");
+  return { nGen: int(l["nGen"], "job.latency.nGen", 1, 1 << 20), nPrompt: int(l["nPrompt"], "job.latency.nPrompt", 0, 1 << 20), reps: int(l["reps"], "job.latency.reps", 1, 1000) };
 }
 
 function textRef(value: unknown, where: string): TextRef {

@@ -16,6 +16,7 @@ import type { GgmlType } from "../method/types.js";
 import { quantizeTypes } from "../ops/ggml-types.js";
 import { calibrationCapture } from "../pipeline/calibration.js";
 import { profileModel } from "../pipeline/profile.js";
+import { measureVariants } from "../portfolio/profile.js";
 import { measureSensitivity } from "../pipeline/sensitivity.js";
 import { openSession, type Session } from "../pipeline/session.js";
 import { readEvalText, type CalibrationSet } from "../pipeline/texts.js";
@@ -49,8 +50,18 @@ export async function runJob(id: string, data: unknown, o: RunJobOptions): Promi
   const job = parseJob(data);
   const done = await o.store.readJob(id);
   if (done !== undefined) return { ...done, reused: true };
-  if (job.kind === "latency" && job.deviceClass !== o.deviceClass) throw new JobPayloadError(`job ${id} is for device class ${job.deviceClass}; this worker serves ${o.deviceClass}`);
+  if ((job.kind === "latency" || job.kind === "variants") && job.deviceClass !== o.deviceClass) throw new JobPayloadError(`job ${id} is for device class ${job.deviceClass}; this worker serves ${o.deviceClass}`);
   const started = Date.now();
+  if (job.kind === "variants") {
+    // a portfolio's files, measured in place: no session on the source model
+    const files = [];
+    for (const v of job.variants) files.push({ name: v.name, file: await o.store.verifiedBlobPath(v.sha256) });
+    const measured = await measureVariants(files, { ...job.latency, threads: job.threads, gpuLayers: job.gpuLayers, ...(o.signal ? { signal: o.signal } : {}) });
+    const output = await o.store.putBytes(Buffer.from(JSON.stringify(measured)));
+    const result: StoreJobResult = { format: "apreqel-store-job", id, kind: job.kind, worker: o.worker, seconds: (Date.now() - started) / 1000, entries: [], profile: output };
+    await o.store.writeJob(result);
+    return { ...result, reused: false };
+  }
   const session = await openJobSession(job, o);
   const touched = new Map<string, CacheEntry>();
   const s: Session = { ...session, cache: recording(session.cache, touched) };
@@ -106,7 +117,7 @@ export async function runJob(id: string, data: unknown, o: RunJobOptions): Promi
   return { ...result, reused: false };
 }
 
-async function openJobSession(job: FleetJob, o: RunJobOptions): Promise<Session> {
+async function openJobSession(job: Exclude<FleetJob, { kind: "variants" }>, o: RunJobOptions): Promise<Session> {
   // the model is read in place from the store: its hash (remembered per file in the worker's cache,
   // as the session's own) must be the one the payload names before anything reads it
   const model = o.store.blobPath(job.model);

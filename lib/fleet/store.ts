@@ -46,7 +46,7 @@ export interface StoreJobResult {
   readonly seconds: number;
   /** the cache entries it produced or used, in the store */
   readonly entries: readonly string[];
-  /** a latency job: its profile (JSON) as a blob */
+  /** a latency job: its profile (JSON) as a blob; a variants job: its measurements (JSON) */
   readonly profile?: string;
 }
 
