@@ -5,11 +5,13 @@
 // is refused before any work; --redis where nothing answers is a clear error before any work.
 import { createHash } from "node:crypto";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashFile } from "../../lib/cache/index.js";
 import { Store } from "../../lib/fleet/store.js";
+import { readPortfolio, writePortfolio } from "../../lib/portfolio/write.js";
+import { HERE, variant } from "../unit/portfolio/helpers.js";
 import { connectionOptions, JOB_QUEUE, queuePrefix } from "../../lib/fleet/redis.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
@@ -186,6 +188,19 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(w3.output()).toMatch(/started latency/);
     expect(w2.output()).not.toMatch(/started latency/);
     expect(profile.stderr).toMatch(/^fleet: w3: 1 latency$/m);
+    // a portfolio's variants measured by the edge class's worker, added to its manifest
+    const pf = path.join(dir, "portfolio");
+    mkdirSync(pf);
+    copyFileSync(local, path.join(pf, "mix.gguf"));
+    const v = variant("mix", 1, 5, 0.1);
+    await writePortfolio({ dir: pf, model: { name: path.basename(model), sha256: await hashFile(model) }, mixes: [{ name: "mix", file: path.join(pf, "mix.gguf"), weightBytes: v.weightBytes, latency: v.latency, accuracy: v.accuracy, chosenBy: v.chosenBy }] });
+    const pp = await runCli(["portfolio", "profile", pf, "--redis", redis.url, "--store", store, "--device-class", "edge", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--threads", "1"]);
+    expect(pp.code, pp.stderr).toBe(0);
+    expect(pp.stdout).toMatch(/^added device class edge \([0-9a-f]{16}: /m);
+    const profiled = (await readPortfolio(pf, { verifyFiles: true })).manifest.variants[0]!.latency;
+    expect(profiled.map((m) => m.device.fingerprint)).toEqual([HERE, expect.stringMatching(/^[0-9a-f]{16}$/)]);
+    expect(w3.output()).toMatch(/started variants/);
+    expect(w2.output()).not.toMatch(/started variants/);
     w2.child.kill("SIGINT");
     w3.child.kill("SIGINT");
     await Promise.all([w2.exited(), w3.exited()]);
