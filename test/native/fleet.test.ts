@@ -172,6 +172,12 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(new Set(done).size).toBe(done.length);
     expect(readdirSync(path.join(store, "jobs")).length).toBeGreaterThanOrEqual(done.length);
 
+    // the coordinator computed none of it: every uniform file, calibration pass and probe its cache holds came from the store
+    const published = readFileSync(path.join(dir, "cache-coordinator", "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string; kind?: string; key?: string });
+    const made = published.filter((e) => e.event === "published" && ["uniform", "similarity", "probe"].includes(e.kind!));
+    expect(made.length).toBeGreaterThan(30);
+    for (const e of made) expect(existsSync(path.join(store, "entries", `${e.key}.json`)), `${e.kind} ${e.key}`).toBe(true);
+
     // the same command again: every job's result is in the store, nothing is queued or run
     const before = w2.output().length + w3.output().length;
     const again = await runCli(coordinator());
