@@ -1,7 +1,7 @@
 /**
  * The connection to Redis, and the one place bullmq and ioredis are loaded: only when a command is
- * given --redis (dynamic imports), so the in-process path never loads them and an install without
- * them (they are optional dependencies) works as before.
+ * given --redis (dynamic imports), so the in-process path never loads them. They are optional peer
+ * dependencies (like node-llama-cpp): an app that does not use a fleet does not install their 13 MB.
  */
 import { InputError, OptionError } from "../core/errors.js";
 import type { ConnectionOptions } from "bullmq";
@@ -25,7 +25,7 @@ export async function loadBullMQ(option = "--redis"): Promise<BullMQ> {
   try {
     return await import("bullmq");
   } catch (e) {
-    throw new OptionError(option, `${option} needs the optional dependency bullmq, which is not installed (${(e as Error).message.split("\n")[0]}); install it with npm install bullmq`);
+    throw new OptionError(option, `${option} needs the optional peer dependencies bullmq and ioredis, which are not installed (${(e as Error).message.split("\n")[0]}); install them with npm install bullmq ioredis`);
   }
 }
 
@@ -78,7 +78,9 @@ export function connectionOptions(url: string, option = "--redis"): ConnectionOp
 export async function requireRedis(url: string, option = "--redis"): Promise<void> {
   const options = connectionOptions(url, option);
   await loadBullMQ(option);
-  const { Redis } = await import("ioredis");
+  const { Redis } = await import("ioredis").catch((e: Error) => {
+    throw new OptionError(option, `${option} needs the optional peer dependency ioredis, which is not installed (${e.message.split("\n")[0]}); install it with npm install bullmq ioredis`);
+  });
   const client = new Redis({ ...(options as object), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000, enableOfflineQueue: false });
   // the event carries the reason (ECONNREFUSED, ENOTFOUND, a TLS failure); the rejection often only "Connection is closed."
   let reason: string | undefined;
