@@ -85,6 +85,8 @@ export class Coordinator {
   // jobs whose result was in the store before this run asked for them
   private reused = 0;
   private readonly reusedAt = new Set<number>();
+  // the last connection error since a poll last went through
+  private redisTrouble: string | undefined;
   private finishedHere = 0;
   private readonly started = Date.now();
 
@@ -107,8 +109,9 @@ export class Coordinator {
     let q = this.queues.get(name);
     if (q === undefined) {
       q = new this.bull.Queue(name, { connection: connectionOptions(this.o.redis), prefix: queuePrefix(this.store.id) });
-      // connection trouble is reported through the progress (waitingForRedis), not as an unhandled event
-      q.on("error", () => {});
+      // connection trouble is reported through the progress (waitingForRedis), not as an unhandled event;
+      // while Redis is away the queue's commands wait for the reconnection (ioredis' offline queue)
+      q.on("error", (e: Error) => void (this.redisTrouble = e.message));
       this.queues.set(name, q);
     }
     return q;
@@ -139,59 +142,66 @@ export class Coordinator {
       for (const name of queues) failedAtStart.set(name, (await this.queue(name).getJobCounts("failed")).failed ?? 0);
     });
     let polls = 0;
-    while (pending.size > 0) {
-      if (this.o.signal?.aborted) {
-        const removed = await this.cancel([...pending.values()]).catch(() => 0);
-        throw new AbortError(`interrupted: ${removed} waiting job${removed === 1 ? "" : "s"} removed from the queue; the running ones finish, and a rerun uses what they leave in the store`);
-      }
-      // one listing of the store's job records per poll, however many jobs are pending
-      const finished = await this.store.finishedJobs();
-      for (const [id] of pending) {
-        if (!finished.has(id)) continue;
-        const r = await this.store.readJob(id);
-        if (r === undefined) continue;
-        pending.delete(id);
-        out.set(id, r);
-        this.results.push(r);
-        this.finishedHere++;
-      }
-      if (pending.size === 0) break;
-      let running = 0;
-      const trouble = await this.withRedis(stage, async () => {
-        let failed = false;
-        for (const name of queues) {
-          const counts = await this.queue(name).getJobCounts("active", "failed");
-          running += counts.active ?? 0;
-          failed ||= (counts.failed ?? 0) > (failedAtStart.get(name) ?? 0);
+    // a poll blocked on a reconnecting Redis still says why the run is waiting
+    const watch = setInterval(() => this.redisTrouble !== undefined && this.report(stage, 0, this.redisTrouble), 1000);
+    try {
+      while (pending.size > 0) {
+        if (this.o.signal?.aborted) {
+          const removed = await this.cancel([...pending.values()]).catch(() => 0);
+          throw new AbortError(`interrupted: ${removed} waiting job${removed === 1 ? "" : "s"} removed from the queue; the running ones finish, and a rerun uses what they leave in the store`);
         }
-        // each job's state only when something failed, or now and then to find a job that vanished
-        // (Redis lost its data, or a rerun found it removed): re-added
-        if (!failed && polls % 20 !== 0) return;
-        const list = [...pending.values()];
-        for (let i = 0; i < list.length; i += 200) {
-          const chunk = list.slice(i, i + 200);
-          const jobs = await Promise.all(chunk.map((j) => this.queue(j.queue).getJob(j.id)));
-          const states = await Promise.all(jobs.map((job) => job?.getState()));
-          for (const [k, j] of chunk.entries()) {
-            const job = jobs[k];
-            if (job === undefined) {
-              await this.enqueue([j]);
-              continue;
-            }
-            if (states[k] !== "failed" || (await this.store.readJob(j.id)) !== undefined) continue;
-            const attempts = job.opts.attempts ?? 1;
-            const removed = await this.cancel(list.filter((p) => p.id !== j.id));
-            const what = `the ${j.data.kind} job ${j.id.slice(0, 12)} (${describeJob(j.data)})`;
-            const also = removed > 0 ? `; ${removed} waiting job${removed === 1 ? "" : "s"} removed` : "";
-            // UnrecoverableError ends a job before its attempts are used up: a reason that will not change
-            if (job.attemptsMade < attempts) throw new InputError(`fleet: ${what} failed: ${job.failedReason}${also}`);
-            throw new Error(`fleet: ${what} failed ${job.attemptsMade} times; last: ${job.failedReason}${also}`);
+        // one listing of the store's job records per poll, however many jobs are pending
+        const finished = await this.store.finishedJobs();
+        for (const [id] of pending) {
+          if (!finished.has(id)) continue;
+          const r = await this.store.readJob(id);
+          if (r === undefined) continue;
+          pending.delete(id);
+          out.set(id, r);
+          this.results.push(r);
+          this.finishedHere++;
+        }
+        if (pending.size === 0) break;
+        let running = 0;
+        const trouble = await this.withRedis(stage, async () => {
+          let failed = false;
+          for (const name of queues) {
+            const counts = await this.queue(name).getJobCounts("active", "failed");
+            running += counts.active ?? 0;
+            failed ||= (counts.failed ?? 0) > (failedAtStart.get(name) ?? 0);
           }
-        }
-      }, true);
-      this.report(stage, running, trouble);
-      polls++;
-      await sleep(this.o.pollMs ?? 250, this.o.signal);
+          // each job's state only when something failed, or now and then to find a job that vanished
+          // (Redis lost its data, or a rerun found it removed): re-added
+          if (!failed && polls % 20 !== 0) return;
+          const list = [...pending.values()];
+          for (let i = 0; i < list.length; i += 200) {
+            const chunk = list.slice(i, i + 200);
+            const jobs = await Promise.all(chunk.map((j) => this.queue(j.queue).getJob(j.id)));
+            const states = await Promise.all(jobs.map((job) => job?.getState()));
+            for (const [k, j] of chunk.entries()) {
+              const job = jobs[k];
+              if (job === undefined) {
+                await this.enqueue([j]);
+                continue;
+              }
+              if (states[k] !== "failed" || (await this.store.readJob(j.id)) !== undefined) continue;
+              const attempts = job.opts.attempts ?? 1;
+              const removed = await this.cancel(list.filter((p) => p.id !== j.id));
+              const what = `the ${j.data.kind} job ${j.id.slice(0, 12)} (${describeJob(j.data)})`;
+              const also = removed > 0 ? `; ${removed} waiting job${removed === 1 ? "" : "s"} removed` : "";
+              // UnrecoverableError ends a job before its attempts are used up: a reason that will not change
+              if (job.attemptsMade < attempts) throw new InputError(`fleet: ${what} failed: ${job.failedReason}${also}`);
+              throw new Error(`fleet: ${what} failed ${job.attemptsMade} times; last: ${job.failedReason}${also}`);
+            }
+          }
+        }, true);
+        if (trouble === undefined) this.redisTrouble = undefined;
+        this.report(stage, running, trouble);
+        polls++;
+        await sleep(this.o.pollMs ?? 250, this.o.signal);
+      }
+    } finally {
+      clearInterval(watch);
     }
     this.report(stage, 0);
     return unique.map((j) => out.get(j.id)!);

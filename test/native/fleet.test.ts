@@ -162,8 +162,9 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(rerun.output()).toMatch(/jobs? done before \(results in the store, not run again\)/);
     // the job the killed worker held went to another worker once its lock ran out
     expect(w2.output() + w3.output()).toContain(`started probe ${killedJob}`);
-    // the workers saw Redis gone, and went on after it came back
+    // the workers and the coordinator saw Redis gone (the coordinator said so), and went on after it came back
     expect(w2.output() + w3.output()).toMatch(/ECONNREFUSED/);
+    expect(rerun.output()).toMatch(/^fleet: probe batches: .*; waiting for Redis \(.*ECONNREFUSED.*\)$/m);
 
     // nothing partial and nothing twice: every blob is its sha256, every job recorded once
     for (const name of readdirSync(path.join(store, "blobs"))) expect(await hashFile(path.join(store, "blobs", name))).toBe(name);
