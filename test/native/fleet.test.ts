@@ -164,7 +164,7 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(w2.output() + w3.output()).toContain(`started probe ${killedJob}`);
     // the workers and the coordinator saw Redis gone (the coordinator said so), and went on after it came back
     expect(w2.output() + w3.output()).toMatch(/ECONNREFUSED/);
-    expect(rerun.output()).toMatch(/^fleet: probe batches: .*; waiting for Redis \(.*ECONNREFUSED.*\)$/m);
+    expect(rerun.output()).toMatch(/^fleet: [a-z ]+: .*; waiting for Redis \(.*ECONNREFUSED.*\)$/m);
 
     // nothing partial and nothing twice: every blob is its sha256, every job recorded once
     for (const name of readdirSync(path.join(store, "blobs"))) expect(await hashFile(path.join(store, "blobs", name))).toBe(name);
