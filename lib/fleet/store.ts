@@ -89,11 +89,30 @@ export class Store {
       if (!/^[0-9a-f]{16}$/.test(id)) throw new InputError(`${option}: ${marker} is damaged (no store id); it is not used`);
       store.id = id;
       for (const sub of ["blobs", "entries", "jobs", "tmp"]) await fs.mkdir(path.join(store.dir, sub), { recursive: true });
+      await store.sweepTemp();
     } catch (e) {
       if (e instanceof InputError) throw e;
       throw new InputError(`${option}: cannot use ${store.dir} as the store: ${(e as Error).message}`);
     }
     return store;
+  }
+
+  /**
+   * Removes temp files a killed writer left (untouched for a day: a writer on another machine may
+   * still be streaming into a fresh one, and its pid means nothing here). Nothing reads tmp/.
+   */
+  async sweepTemp(maxAgeMs = 24 * 3600_000, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const name of await fs.readdir(path.join(this.dir, "tmp"))) {
+      // only names this code makes: <pid>.<16 hex>
+      if (!/^\d+\.[0-9a-f]{16}$/.test(name)) continue;
+      const file = path.join(this.dir, "tmp", name);
+      const st = await fs.lstat(file).catch(() => undefined);
+      if (st === undefined || !st.isFile() || now - st.mtimeMs < maxAgeMs) continue;
+      await fs.rm(file, { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   blobPath(sha256: string): string {

@@ -94,6 +94,16 @@ describe("Store", () => {
     expect(() => store.blobPath("../../etc/passwd")).toThrow(StoreIntegrityError);
   });
 
+  it("sweeps only its own temp files, and only old ones", async () => {
+    const store = await Store.open(path.join(tempDir(), "s"));
+    const tmp = path.join(store.dir, "tmp");
+    writeFileSync(path.join(tmp, "123.0123456789abcdef"), "half a blob");
+    writeFileSync(path.join(tmp, "notes.txt"), "not ours");
+    expect(await store.sweepTemp()).toBe(0);
+    expect(await store.sweepTemp(24 * 3600_000, Date.now() + 25 * 3600_000)).toBe(1);
+    expect(readdirSync(tmp)).toEqual(["notes.txt"]);
+  });
+
   it("moves a cache entry between two caches through the store, verified, and refuses entries naming paths outside it", async () => {
     const dir = tempDir();
     const store = await Store.open(path.join(dir, "store"));
