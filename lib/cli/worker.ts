@@ -9,6 +9,8 @@ export const usage = `usage: apreqel worker --redis URL --store DIR [--device-cl
   --redis URL           redis://[user:password@]host:port[/db], or rediss://… for TLS
   --store DIR           the folder the coordinator and every worker share (models in, results out)
   --device-class NAME   which latency jobs it takes (default: this machine's fingerprint, cpu-… or gpu-…)
+  --latency-only        take only the latency jobs of its device class (a device measuring latency
+                        should run nothing else meanwhile)
   --concurrency N       jobs at a time from the shared queue (default 1; each job uses --threads of
                         the coordinator's command)
   --name NAME           this worker's name in the coordinator's report (default host:pid)
@@ -27,12 +29,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       name: { type: "string" },
       "cache-dir": { type: "string" },
       "stall-ms": { type: "string" },
+      "latency-only": { type: "boolean" },
     },
     false,
   );
   if (positionals.length > 0) throw new OptionError("arguments", "worker takes no positional arguments");
   if (values.redis === undefined) throw new OptionError("--redis", "--redis URL is required: the Redis the coordinator queues jobs on");
   if (values.store === undefined) throw new OptionError("--store", "--store DIR is required: the folder the coordinator and workers share");
+  if (values["latency-only"] && values.concurrency !== undefined) throw new OptionError("--concurrency", "--concurrency is for the shared queue, which a --latency-only worker does not take from");
   const concurrency = values.concurrency === undefined ? 1 : parseInteger(values.concurrency, "--concurrency", 1);
   const stallMs = values["stall-ms"] === undefined ? undefined : parseInteger(values["stall-ms"], "--stall-ms", 1000);
   const { requireRedis } = await import("../fleet/redis.js");
@@ -47,6 +51,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     ...(values.name !== undefined ? { name: values.name } : {}),
     ...(values["cache-dir"] !== undefined ? { cacheDir: values["cache-dir"] } : {}),
     ...(stallMs !== undefined ? { stallMs } : {}),
+    ...(values["latency-only"] ? { latencyOnly: true } : {}),
     log: (line) => console.log(line),
   });
   console.log(`${worker.name}: device class ${deviceClass}; waiting for jobs on ${worker.queues.join(", ")} (Ctrl-C stops)`);

@@ -3,7 +3,8 @@
  * (processor.ts, BullMQ's sandboxed processors), so a crash fails the job, not the worker. One
  * worker takes uniform files, calibration passes and probe batches from the shared queue
  * (`concurrency` at a time), and latency jobs of its device class from that class's queue, one at
- * a time: a latency is measured with the machine to itself as far as the worker can see to it.
+ * a time. A latency is the device's only when nothing else runs there: `latencyOnly` (the CLI's
+ * --latency-only) makes a worker that takes nothing but its class's latency jobs.
  */
 import os from "node:os";
 import { fileURLToPath } from "node:url";
@@ -19,6 +20,11 @@ export interface WorkerOptions {
   readonly deviceClass: string;
   /** jobs of the shared queue at a time (default 1) */
   readonly concurrency?: number;
+  /**
+   * take latency jobs only (none from the shared queue): a device measuring latency should run
+   * nothing else meanwhile, and a worker taking both runs a probe beside a latency job
+   */
+  readonly latencyOnly?: boolean;
   /** this worker's name in the coordinator's display (default host:pid) */
   readonly name?: string;
   /** how long a job's lock lasts without renewal before the job counts as stalled and goes to another worker (default 30 s) */
@@ -66,9 +72,9 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     // a job whose worker died is handed to another; one that stalls this often is failed
     maxStalledCount: 3,
   } as const;
-  const queues = [JOB_QUEUE, latencyQueue(o.deviceClass)];
+  const queues = [...(o.latencyOnly ? [] : [JOB_QUEUE]), latencyQueue(o.deviceClass)];
   const workers = [
-    new Worker(JOB_QUEUE, processorFile(), { ...common, concurrency: o.concurrency ?? 1 }),
+    ...(o.latencyOnly ? [] : [new Worker(JOB_QUEUE, processorFile(), { ...common, concurrency: o.concurrency ?? 1 })]),
     new Worker(latencyQueue(o.deviceClass), processorFile(), { ...common, concurrency: 1 }),
   ];
   let lastError = "";
