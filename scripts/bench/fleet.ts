@@ -8,7 +8,7 @@
 //     --sim-workers BullMQ workers in this process; jobs/s the coordinator sustains against the
 //     workers' ideal (workers / sim-ms).
 //   npm run build:ts && npx vite-node scripts/bench/fleet.ts [--shape tiny|llama-3.2-1b] [--sim-jobs 2000]
-//     [--sim-workers 64] [--sim-ms 20] [--write]
+//     [--sim-workers 64] [--sim-ms 20] [--sim-only] [--write]
 // Timings mean something only on a quiet machine; --write puts them in docs/benchmarks.md.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -152,10 +152,15 @@ async function simulation(): Promise<{ jobsPerSecond: number; ideal: number; wal
   return { jobsPerSecond: simJobs / wall, ideal: simWorkers / (simMs / 1000), wall };
 }
 
+const simOnly = process.argv.includes("--sim-only");
+const sim = await simulation();
+if (simOnly) {
+  console.log(`coordinator, ${simWorkers} stand-in workers × ${simMs} ms jobs, ${simJobs} jobs: ${sim.jobsPerSecond.toFixed(0)} jobs/s (workers' ideal ${sim.ideal.toFixed(0)} jobs/s; ${sim.wall.toFixed(1)} s)`);
+  process.exit(0);
+}
 const one = await fleetProbeStage(1);
 const inProcess = await inProcessProbes();
 const two = await fleetProbeStage(2);
-const sim = await simulation();
 const perBatch = inProcess.seconds / inProcess.batches;
 const overhead = (one.wall - inProcess.seconds) / one.batches;
 const lines = [
