@@ -34,12 +34,12 @@ export interface TestRedis {
 }
 
 /** Starts redis-server in `dir`; call stop() in the file's afterAll (a hook registered inside beforeAll is not run). */
-export async function startRedis(dir: string): Promise<TestRedis> {
+export async function startRedis(dir: string, extraArgs: readonly string[] = []): Promise<TestRedis> {
   if (REDIS_SERVER === null) throw new Error(REDIS_MISSING);
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(REDIS_SERVER, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", path.join(dir, "redis.log")], { stdio: "ignore" });
+    child = spawn(REDIS_SERVER, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", path.join(dir, "redis.log"), ...extraArgs], { stdio: "ignore" });
     for (let i = 0; i < 100; i++) {
       if (await ping(port)) return;
       await new Promise((r) => setTimeout(r, 50));
@@ -66,7 +66,8 @@ function ping(port: number): Promise<boolean> {
       data += String(d);
       if (data.includes("\r\n")) {
         socket.destroy();
-        resolve(data.startsWith("+PONG"));
+        // +PONG, or -NOAUTH from a server that wants a password: either way it answers
+        resolve(data.startsWith("+PONG") || data.startsWith("-NOAUTH"));
       }
     });
     socket.on("error", () => resolve(false));

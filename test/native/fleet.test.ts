@@ -5,14 +5,14 @@
 // is refused before any work; --redis where nothing answers is a clear error before any work.
 import { createHash } from "node:crypto";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashFile } from "../../lib/cache/index.js";
 import { Store } from "../../lib/fleet/store.js";
 import { readPortfolio, writePortfolio } from "../../lib/portfolio/write.js";
 import { HERE, variant } from "../unit/portfolio/helpers.js";
-import { connectionOptions, JOB_QUEUE, queuePrefix } from "../../lib/fleet/redis.js";
+import { connectionOptions, JOB_QUEUE, queuePrefix, requireRedis } from "../../lib/fleet/redis.js";
 import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { freePort, REDIS_MISSING, REDIS_SERVER, startRedis, type TestRedis } from "../helpers/redis.js";
@@ -212,6 +212,18 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     w3.child.kill("SIGINT");
     await Promise.all([w2.exited(), w3.exited()]);
   }, 600_000);
+
+  it("passes a password through to Redis, and a wrong one is a clear error", async () => {
+    const secured = await startRedis(mkdtempSync(path.join(dir, "auth-")), ["--requirepass", "s3cr@t"]);
+    try {
+      const url = `redis://:${encodeURIComponent("s3cr@t")}@127.0.0.1:${secured.port}`;
+      await expect(requireRedis(url)).resolves.toBeUndefined();
+      await expect(requireRedis(`redis://:wrong@127.0.0.1:${secured.port}`)).rejects.toThrow(/--redis redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: no Redis answers there \(.*(WRONGPASS|invalid password).*\)/);
+      await expect(requireRedis(`redis://127.0.0.1:${secured.port}`)).rejects.toThrow(/NOAUTH/);
+    } finally {
+      await secured.stop();
+    }
+  });
 
   it("Ctrl-C on the coordinator removes the jobs no worker has started", async () => {
     const store = path.join(dir, "store-cancel");
