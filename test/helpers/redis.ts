@@ -44,6 +44,7 @@ export async function startRedis(dir: string, extraArgs: readonly string[] = [])
       if (await ping(port)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
+    child.kill("SIGKILL");
     throw new Error(`redis-server did not answer on port ${port} within 5 s (see ${path.join(dir, "redis.log")})`);
   };
   const stop = async () => {
