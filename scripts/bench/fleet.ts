@@ -4,14 +4,15 @@
 //     fraction of one batch's in-process time. It holds everything between enqueue and the result in
 //     the store: queueing, the child process, the session, bringing the uniform files in, the export.
 //  2. Speed-up: the same probe stage with 2 workers (1 thread each) against 1 worker.
-//  3. The coordinator's ceiling: N stand-in jobs (each sleeps --sim-ms and writes its record) over
+//  3. The whole quantize in-process and through 2 workers: wall time of each, and the same bytes.
+//  4. The coordinator's ceiling: N stand-in jobs (each sleeps --sim-ms and writes its record) over
 //     --sim-workers BullMQ workers in this process; jobs/s the coordinator sustains against the
 //     workers' ideal (workers / sim-ms).
 //   npm run build:ts && npx vite-node scripts/bench/fleet.ts [--shape tiny|llama-3.2-1b] [--sim-jobs 2000]
 //     [--sim-workers 64] [--sim-ms 20] [--sim-only] [--write]
 // Timings mean something only on a quiet machine; --write puts them in docs/benchmarks.md.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -123,6 +124,30 @@ async function inProcessProbes(): Promise<{ seconds: number; batches: number }> 
   return { seconds: (performance.now() - t0) / 1000, batches };
 }
 
+/**
+ * The whole `quantize` (calibration, uniform files, probes, plan, assembly; the result not measured)
+ * in-process and through 2 workers, each from an empty cache and store: the wall time of each, and
+ * whether the two mixes are the same bytes. The choice depends on the KLD table and a size limit only.
+ */
+async function quantizeBoth(): Promise<{ inProcess: number; fleet: number; identical: boolean }> {
+  const settings = ["--calibration", calibrationFile, "--ctx", String(nCtx), "--probe-chunks", String(chunks), "--types", types.join(","), "--threads", "1", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--weights", "0,0,1", "--target-bpw", "5.5", "--no-measure", "--json"];
+  const cli = async (args: readonly string[]) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [path.join(packageRoot, "bin", "apreqel.js"), ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    if (code !== 0) throw new Error(`apreqel ${args.join(" ")} exited with ${code}`);
+    return (performance.now() - t0) / 1000;
+  };
+  const inProcess = await cli(["quantize", model, "-o", path.join(dir, "whole-in-process.gguf"), "--cache-dir", path.join(dir, "cache-whole-local"), ...settings]);
+  const store = path.join(dir, "store-whole");
+  await Store.open(store);
+  await Promise.all([startWorker(store, "whole-0"), startWorker(store, "whole-1")]);
+  const fleet = await cli(["quantize", model, "-o", path.join(dir, "whole-fleet.gguf"), "--cache-dir", path.join(dir, "cache-whole-coordinator"), "--redis", redis, "--store", store, ...settings]);
+  for (const c of children.splice(1)) c.kill("SIGINT");
+  const identical = readFileSync(path.join(dir, "whole-in-process.gguf")).equals(readFileSync(path.join(dir, "whole-fleet.gguf")));
+  return { inProcess, fleet, identical };
+}
+
 /** N stand-in jobs over `workers` in-process BullMQ workers; the coordinator's jobs/s. */
 async function simulation(): Promise<{ jobsPerSecond: number; ideal: number; wall: number }> {
   const { Worker } = await import("bullmq");
@@ -161,6 +186,7 @@ if (simOnly) {
 const one = await fleetProbeStage(1);
 const inProcess = await inProcessProbes();
 const two = await fleetProbeStage(2);
+const whole = await quantizeBoth();
 const perBatch = inProcess.seconds / inProcess.batches;
 const overhead = (one.wall - inProcess.seconds) / one.batches;
 const lines = [
@@ -173,6 +199,7 @@ const lines = [
   `| fleet, 1 worker: probe stage wall | ${one.wall.toFixed(2)} s (jobs' own time ${one.jobSeconds.toFixed(2)} s) |`,
   `| per-job overhead (enqueue → result stored) | ${overhead.toFixed(3)} s = ${((overhead / perBatch) * 100).toFixed(1)}% of a batch (target ≤ 2%) |`,
   `| fleet, 2 workers: probe stage wall | ${two.wall.toFixed(2)} s: speed-up ${(one.wall / two.wall).toFixed(2)}× (target ≥ 1.8×) |`,
+  `| whole quantize, in-process / 2 workers (fresh caches) | ${whole.inProcess.toFixed(1)} s / ${whole.fleet.toFixed(1)} s; the mixes ${whole.identical ? "are identical bytes" : "DIFFER"} |`,
   `| coordinator, ${simWorkers} stand-in workers × ${simMs} ms jobs, ${simJobs} jobs | ${sim.jobsPerSecond.toFixed(0)} jobs/s (workers' ideal ${sim.ideal.toFixed(0)} jobs/s; ${sim.wall.toFixed(1)} s) |`,
 ];
 console.log(lines.join("\n"));
