@@ -77,3 +77,8 @@ export { latencyFor, profileForCriterion, LATENCY_CRITERIA, type LatencyCriterio
 export { unitLatencyModel, unitLatencyTable, LATENCY_MODELS, type LatencyModelName, type UnitLatencyModel } from "./pipeline/unit-latency.js";
 export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront, type FrontLatency } from "./pipeline/front.js";
 export { buildPortfolio, DEFAULT_COUNT, type BuildPortfolioOptions, type BuildPortfolioResult } from "./portfolio/build.js";
+// Issue 23: a fleet (BullMQ over Redis; bullmq is loaded only when these are used)
+export { Coordinator, computeOnFleet, latencyOnFleet, jobId, type CoordinatorOptions, type FleetProgress, type FleetSteps } from "./fleet/coordinator.js";
+export { startWorker, type WorkerOptions, type RunningWorker } from "./fleet/worker.js";
+export { parseJob, JobPayloadError, type FleetJob } from "./fleet/jobs.js";
+export { Store, StoreIntegrityError } from "./fleet/store.js";

@@ -20,13 +20,14 @@ import * as plan from "./plan.js";
 import * as imatrix from "./imatrix.js";
 import * as pick from "./pick.js";
 import * as portfolio from "./portfolio.js";
+import * as worker from "./worker.js";
 
 interface Command {
   readonly usage: string;
   run(argv: readonly string[], context: CommandContext): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick, imatrix, portfolio };
+const commands: Readonly<Record<string, Command>> = { quantize, demo, profile, score, plan, sweep, eval: evalCommand, inspect, cache, fixture, build, pick, imatrix, portfolio, worker };
 
 const help = `usage: apreqel <command> [options]
 commands:
@@ -44,6 +45,7 @@ commands:
   build                compile the native addon from source
   pick DIR             the portfolio variant to run on this machine now, and why
   portfolio MODEL.gguf K mixes along the Pareto front, measured, for \`pick\`; \`portfolio profile DIR\`
+  worker --redis URL   take a fleet's jobs (uniform files, probes, latency) from Redis
 Run \`apreqel <command> --help\` for a command's options; \`apreqel --version\` for the versions.`;
 
 /** `apreqel --version`: ours and the llama.cpp we build on (read from the pin; needs no addon). */

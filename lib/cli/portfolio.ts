@@ -9,23 +9,27 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
 import { parseTypes } from "./options.js";
 import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
        apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
+                                     [--redis URL --store DIR --device-class NAME...]
   Writes K mixes spread along MODEL's Pareto front (the least memory, fastest and most accurate
   ends included; identical mixes merged) into DIR, each measured here, and DIR/portfolio.json for
-  \`apreqel pick\`. \`portfolio profile DIR\` adds this device's latencies to a portfolio.
+  \`apreqel pick\`. \`portfolio profile DIR\` adds this device's latencies to a portfolio (with --redis,
+  those of each --device-class, measured by that class's \`apreqel worker\`s).
   -o, --output DIR      the portfolio folder (created)
   --count K             variants (default ${DEFAULT_COUNT})
   --types T,...         candidate types (default q8_0,q6_K,q5_K,q4_K,q3_K)
 ${SENSITIVITY_OPTIONS_USAGE}
+${FLEET_OPTIONS_USAGE}
 ${PIPELINE_OPTIONS_USAGE}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   if (argv[0] === "profile") return runProfile(argv.slice(1), context);
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, output: { type: "string", short: "o" }, count: { type: "string" }, types: { type: "string" }, ...FLEET_OPTIONS });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file (or `profile DIR`)");
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
@@ -34,6 +38,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
   const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, settings.json);
   // the folder and every file that may go into it, against every input, before any work
   const claimed = await claimOutputs(
     [{ path: values.output, option: "--output", kind: "dir" }, ...portfolioFiles(values.output, model, count).map((file) => ({ path: file, option: "--output", kind: file.endsWith(".json") ? ("json" as const) : ("gguf" as const) }))],
@@ -42,8 +48,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   );
   try {
     return printPortfolio(
-      await withSession(model, settings, context, (s) =>
-        buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
+      await withSession(model, settings, context, async (s) =>
+        (fleet && (await fleetSteps(s, fleet, types, settings, measure)), buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } })),
         undefined,
         sensitivityChecks(settings, measure, context),
       ),
@@ -51,6 +57,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     );
   } finally {
     await claimed.release();
+    await closeFleet(fleet);
   }
 }
 
@@ -82,8 +89,13 @@ async function runProfile(argv: readonly string[], context: CommandContext): Pro
     threads: { type: "string" },
     "gpu-layers": { type: "string" },
     json: { type: "boolean" },
+    ...FLEET_OPTIONS,
+    "device-class": { type: "string", multiple: true },
   });
   if (positionals.length !== 1) throw new OptionError("DIR", "expected exactly one portfolio folder");
+  const classes = values["device-class"] ?? [];
+  if (values.redis !== undefined && classes.length === 0) throw new OptionError("--device-class", "portfolio profile --redis needs --device-class NAME (repeatable): the device classes whose workers measure the variants");
+  if (values.redis === undefined && classes.length > 0) throw new OptionError("--device-class", "--device-class goes with --redis URL: this device is profiled without it");
   const int = (v: string | undefined, option: string, min: number) => (v === undefined ? undefined : parseInteger(v, option, min));
   const nGen = int(values["n-gen"], "--n-gen", 1);
   const nPrompt = int(values["n-prompt"], "--n-prompt", 0);
@@ -93,7 +105,29 @@ async function runProfile(argv: readonly string[], context: CommandContext): Pro
   // the manifest is rewritten in place: locked, so two devices' profiles cannot lose each other's
   const given = path.resolve(positionals[0]!);
   const manifestFile = (await fs.stat(given).catch(() => null))?.isDirectory() ? path.join(given, MANIFEST_FILE) : given;
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, values.json ?? false);
   const claimed = await claimOutputs([{ path: manifestFile, option: "DIR", kind: "json" }], []);
+  if (fleet) {
+    try {
+      const { profilePortfolioOnFleet } = await import("../fleet/coordinator.js");
+      const r = await profilePortfolioOnFleet(fleet, positionals[0]!, {
+        deviceClasses: classes,
+        latency: { nGen: nGen ?? 128, nPrompt: nPrompt ?? 512, reps: reps ?? 5 },
+        threads: threads ?? 0,
+        gpuLayers: gpuLayers ?? 0,
+      });
+      if (values.json) {
+        console.log(JSON.stringify({ devices: r.devices, manifest: r.manifest }, null, 2));
+        return 0;
+      }
+      for (const { deviceClass, device } of r.devices) console.log(`added device class ${deviceClass} (${device.fingerprint}: ${device.hardware.cpu}) to ${positionals[0]}`);
+      return 0;
+    } finally {
+      await claimed.release();
+      await closeFleet(fleet);
+    }
+  }
   const r = await withProgress(values.json ?? false, (onStep) =>
     profilePortfolio(positionals[0]!, {
       ...(nGen !== undefined ? { nGen } : {}),

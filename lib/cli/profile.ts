@@ -10,24 +10,32 @@ import { latencyNotes, profileLatencyProblems } from "./latency-notes.js";
 import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession } from "./pipeline-options.js";
 import { quantizeEta } from "./run-budget.js";
 import { InputError, invalidOption, OptionError } from "../core/errors.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, openFleet } from "./fleet-options.js";
+import { parseProfileFile } from "../pipeline/profile-file.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
   --only latency        memory and latency only: run this on the target device
   --only accuracy       perplexity only: run it on any machine; \`plan\`/\`quantize\` merge the parts
+${FLEET_OPTIONS_USAGE}
+  --device-class NAME   with --redis and --only latency: measured by a worker of that device class
   Latencies measured on a busy machine, from fewer than 6 rounds, or whose intervals overlap (the
   profile cannot say which type is faster) are not written: measure on a quiet machine with
   --reps 6 or more, or pass --force.
 ${pipelineOptionsUsage("profile")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, output: { type: "string", short: "o" }, only: { type: "string" }, types: { type: "string" }, ...FLEET_OPTIONS, "device-class": { type: "string" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.output) throw new OptionError("--output", "-o PROFILE.json is required");
   const only = values.only;
   if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
   const settings = await pipelineSettings(values, "profile");
+  const deviceClass = values["device-class"];
+  if (deviceClass !== undefined && (values.redis === undefined || only !== "latency")) throw new OptionError("--device-class", "--device-class goes with --redis URL and --only latency: the latency is measured by a worker of that class");
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, settings.json);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });
@@ -37,7 +45,20 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       positionals[0]!,
       settings,
       context,
-      (s) => profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy }),
+      async (s) => {
+        if (fleet) {
+          const { computeOnFleet, latencyOnFleet } = await import("../fleet/coordinator.js");
+          const steps = { uniform: settings.uniform, types, nCtx: settings.accuracy.nCtx, threads: settings.latency.threads ?? 0 };
+          if (deviceClass !== undefined) {
+            const { nGen, nPrompt, reps } = settings.latency;
+            const measured = await latencyOnFleet(s, fleet, { ...steps, deviceClass, latency: { nGen, nPrompt, reps }, gpuLayers: settings.latency.gpuLayers ?? 0 });
+            return { profile: parseProfileFile(measured, `the latency profile from device class ${deviceClass}`) };
+          }
+          // the uniform files (and the importance matrix's calibration pass) on the fleet; measured here
+          await computeOnFleet(s, fleet, steps);
+        }
+        return profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy });
+      },
       // steps: the calibration pass, per type quantize and perplexity, the latencies (one interleaved run)
       2 + 2 * types.length,
       [],
@@ -74,6 +95,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return 0;
   } finally {
     await claimed.release();
+    await closeFleet(fleet);
   }
 }
 

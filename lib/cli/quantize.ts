@@ -30,6 +30,8 @@ import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 import { quantizeEta } from "./run-budget.js";
 import { nonLayerTypes } from "./non-layer.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
+import type { Session } from "../pipeline/session.js";
 
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
@@ -45,6 +47,7 @@ ${FRONT_OPTIONS_USAGE}
   --recipe FILE         --method front: also write the mix as a llama-quantize --tensor-type-file
                         recipe and print the command that makes it from MODEL with stock llama.cpp
 ${SENSITIVITY_OPTIONS_USAGE}
+${FLEET_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
@@ -58,6 +61,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     "no-measure": { type: "boolean" },
     ...FRONT_OPTIONS,
     recipe: { type: "string" },
+    ...FLEET_OPTIONS,
   });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
@@ -68,6 +72,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const settings = await pipelineSettings(values, "quantize");
   const sensitivity = sensitivitySettings(values, choices.types, settings.uniform, front.method);
   const model = positionals[0]!;
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, settings.json);
   const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work
   const claimed = await claimOutputs(
@@ -83,20 +89,21 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
   const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
+    const onFleet = fleet === undefined ? undefined : (s: Session) => fleetSteps(s, fleet, choices.types, settings, sensitivity);
     const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
     if (front.method === "front") {
-      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
+      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context, onFleet });
     }
     // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
       { ...settings, evalTextUsed: !(given && !measure) },
       context,
-      (s) =>
-        quantizeAdaptive(s, {
+      async (s) =>
+        (await onFleet?.(s), quantizeAdaptive(s, {
           ...settings.uniform,
           output,
           types: choices.types,
@@ -110,7 +117,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
           ...(given ? { profile: given } : {}),
           latencyCriterion: settings.latencyCriterion,
           measureResult: measure,
-        }),
+        })),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
       [limitsCheck(choices, settings), ...sensitivityChecks(settings, sensitivity, context)],
@@ -136,6 +143,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return 0;
   } finally {
     await claimed.release();
+    await closeFleet(fleet);
   }
 }
 
@@ -221,10 +229,12 @@ async function runFront(o: {
   readonly measure: ReturnType<typeof sensitivitySettings>;
   readonly measureResult: boolean;
   readonly context: CommandContext;
+  readonly onFleet: ((s: Session) => Promise<void>) | undefined;
 }): Promise<number> {
   const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
   const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
+    await o.onFleet?.(s);
     const result = await quantizeFront(s, {
       ...settings.uniform,
       output,

@@ -13,6 +13,7 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatNumber, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { METHOD_USAGE, parseMethod, parseTypes } from "./options.js";
+import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
 import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
@@ -22,10 +23,11 @@ export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q
 ${METHOD_USAGE}
                         (with --method front and --sensitivity measured the accuracy axis is KLD)
 ${SENSITIVITY_OPTIONS_USAGE}
+${FLEET_OPTIONS_USAGE}
 ${pipelineOptionsUsage("sweep")}`;
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" }, method: { type: "string" } });
+  const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, "out-dir": { type: "string" }, presets: { type: "string" }, types: { type: "string" }, method: { type: "string" }, ...FLEET_OPTIONS });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values["out-dir"]) throw new OptionError("--out-dir", "--out-dir DIR is required");
   const types = parseTypes(values.types);
@@ -40,6 +42,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const measure = sensitivitySettings(values, types, settings.uniform, method);
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
   const accuracy = accuracyForPlan(settings.accuracy, method, measure);
+  // --redis: Redis must answer and the store open before any work
+  const fleet = await openFleet(values, context, settings.json);
   const outDir = path.resolve(values["out-dir"]);
   // the folder and every file the sweep writes into it, before any work
   const claimed = await claimOutputs(
@@ -54,8 +58,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   );
   const jsonFile = claimed.paths[0]!;
   try {
-    const r = await withSession(positionals[0]!, settings, context, (s) =>
-      sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
+    const r = await withSession(positionals[0]!, settings, context, async (s) =>
+      (fleet && (await fleetSteps(s, fleet, types, settings, measure)), sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets })),
       undefined,
       sensitivityChecks(settings, measure, context),
     );
@@ -83,6 +87,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return 0;
   } finally {
     await claimed.release();
+    await closeFleet(fleet);
   }
 }
 

@@ -40,15 +40,29 @@ export async function profilePortfolio(dir: string, o: ProfilePortfolioOptions =
     throw invalidOption("nGen", "a whole number ≥ 1 (decode latency is what the picker uses)", o.nGen);
   }
   const { manifest, dir: root, path: file } = await readPortfolio(dir, { verifyFiles: true });
+  const { byName, device } = await measureVariants(manifest.variants.map((v) => ({ name: v.name, file: path.join(root, v.file) })), o);
+  const updated = addDeviceLatencies(manifest, byName);
+  await saveManifest(file, updated);
+  return { manifest: updated, device };
+}
+
+/**
+ * Benchmarks variant files on this device (the measuring half of {@link profilePortfolio}; a fleet
+ * worker of a device class runs it on the variants in its store).
+ */
+export async function measureVariants(
+  variants: readonly { readonly name: string; readonly file: string }[],
+  o: ProfilePortfolioOptions = {},
+): Promise<{ byName: Record<string, LatencyMeasurement>; device: DeviceDescription }> {
   const info = buildInfo();
   const hardware = describeHardware(info);
   const build = describeBuild(info);
   const device: DeviceDescription = { fingerprint: fingerprint({ hardware, build }), hardware, build };
   const settings = { nGen: o.nGen ?? 128, nPrompt: o.nPrompt ?? 512, reps: o.reps ?? 5, threads: o.threads ?? 0, gpuLayers: o.gpuLayers ?? 0 };
   const byName: Record<string, LatencyMeasurement> = {};
-  for (const v of manifest.variants) {
+  for (const v of variants) {
     const r = await bench({
-      model: path.join(root, v.file),
+      model: v.file,
       ...settings,
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
       ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}),
@@ -63,7 +77,5 @@ export async function profilePortfolio(dir: string, o: ProfilePortfolioOptions =
     byName[v.name] = m;
     o.onVariant?.(v.name, m);
   }
-  const updated = addDeviceLatencies(manifest, byName);
-  await saveManifest(file, updated);
-  return { manifest: updated, device };
+  return { byName, device };
 }

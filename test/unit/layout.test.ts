@@ -18,8 +18,9 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   report: ["core", "method", "gguf", "pipeline"],
   pipeline: ["core", "method", "gguf", "ops", "cache"],
   portfolio: ["core", "method", "cache", "ops", "pipeline"],
-  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio"],
-  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio"],
+  fleet: ["core", "method", "gguf", "cache", "ops", "pipeline", "portfolio"],
+  cli: ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "native", "portfolio", "fleet"],
+  ".": ["core", "method", "gguf", "ops", "cache", "report", "pipeline", "portfolio", "fleet"],
 };
 
 function sources(dir: string): string[] {
