@@ -30,7 +30,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values, "quantize");
+  const settings = await pipelineSettings(values, "quantize", positionals[0]);
   // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
   const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;

@@ -23,7 +23,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const only = values.only;
   if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values, "profile");
+  const settings = await pipelineSettings(values, "profile", positionals[0]);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
     force: settings.force,
   });

@@ -7,7 +7,7 @@ import type { Weights } from "../method/weights.js";
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import type { ProfileFile } from "../pipeline/profile-file.js";
 import type { Estimate } from "../method/estimators.js";
-import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
+import type { AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { claimOutputs } from "../core/files.js";
 import { adaptiveReport, frontReport } from "../report/from-results.js";
@@ -16,12 +16,16 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import { latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { parsePipelineOptions, sensitivityChecks, sensitivityOptions, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
-import { quantizeFront } from "../pipeline/front.js";
+import type { FrontResult } from "../pipeline/front.js";
+import { presetSize, quantizeModel, type QuantizeModelResult } from "../pipeline/quantize-model.js";
+import { resolveSettings, type Limits, type RunWeights, type Settings, type SettingsOptions } from "../pipeline/settings.js";
+import type { ScoreOptions } from "../pipeline/scores.js";
+import type { WeightChoice } from "../method/weightings.js";
 import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
 import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
 import type { ModelInfo } from "../ops/inspect.js";
@@ -44,28 +48,60 @@ ${FRONT_OPTIONS_USAGE}
 ${SENSITIVITY_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
 
-export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...PLAN_OPTIONS,
-    ...PIPELINE_OPTIONS,
-    ...SENSITIVITY_OPTIONS,
-    output: { type: "string", short: "o" },
-    profile: { type: "string", multiple: true },
-    report: { type: "string" },
-    "no-measure": { type: "boolean" },
-    ...FRONT_OPTIONS,
-    recipe: { type: "string" },
-  });
-  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+/** The flags of `apreqel quantize`. */
+export const QUANTIZE_OPTIONS = {
+  ...PLAN_OPTIONS,
+  ...PIPELINE_OPTIONS,
+  ...SENSITIVITY_OPTIONS,
+  output: { type: "string", short: "o" },
+  profile: { type: "string", multiple: true },
+  report: { type: "string" },
+  "no-measure": { type: "boolean" },
+  ...FRONT_OPTIONS,
+  recipe: { type: "string" },
+} as const;
+
+type QuantizeValues = ReturnType<typeof parse<typeof QUANTIZE_OPTIONS>>["values"];
+
+/**
+ * `quantize`'s flags → the library's options (pipeline/settings.ts) and their resolution: the
+ * command is a parser over `quantizeModel`, so `apreqel quantize` with no flags resolves to what
+ * `resolveSettings({})` does. `model` (the positional) lets a default window fit its context.
+ */
+export async function quantizeOptions(values: QuantizeValues, model?: string) {
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
-  if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
-  if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
-  const settings = await pipelineSettings(values, "quantize");
-  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform, front.method);
+  const parsed = await parsePipelineOptions(values, "quantize", model);
+  const limits: Limits = {
+    ...choices.constraints,
+    ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}),
+    ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}),
+    ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}),
+    ...(front.targetPreset !== undefined ? { targetPreset: front.targetPreset } : {}),
+  };
+  const options: SettingsOptions = {
+    ...parsed.options,
+    method: front.method,
+    ...(values.types !== undefined ? { types: choices.types } : {}),
+    // only what was given: a size target without weights or a priority is a budget (settings.ts)
+    ...(values.weights !== undefined ? { weights: choices.weights.weights } : {}),
+    ...(choices.weights.source === "priority" && values.priority !== undefined ? { priority: choices.weights.priority } : {}),
+    limits,
+    ...(choices.estimator !== undefined ? { estimator: choices.estimator } : {}),
+    ...sensitivityOptions(values),
+    ...(values["no-measure"] ? { measureResult: false } : {}),
+  };
+  return { options, settings: await resolveSettings(options, parsed.facts), cli: parsed.settings, choices, front };
+}
+
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
+  const { values, positionals } = parse(argv, QUANTIZE_OPTIONS);
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const model = positionals[0]!;
-  const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
+  const { settings: resolved, cli: settings, choices, front } = await quantizeOptions(values, model);
+  const weights = resolved.weights;
+  const label = weights.source === "priority" ? weights.priority : weights.source === "budget" ? "target" : "custom";
   // every output against every input and each other, and locked, before any work
   const claimed = await claimOutputs(
     [
@@ -80,49 +116,36 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
   const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
-    const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
+    const loaded = values.profile ? await readProfiles(values.profile, resolved.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
-    const measure = values["no-measure"] !== true;
-    if (front.method === "front") {
-      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
+    const measure = resolved.measureResult;
+    if (resolved.method === "front") {
+      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, resolved, settings, context });
     }
     // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
       { ...settings, evalTextUsed: !(given && !measure) },
       context,
-      (s) =>
-        quantizeAdaptive(s, {
-          ...settings.uniform,
-          output,
-          types: choices.types,
-          weights: choices.weights.weights,
-          ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
-          constraints: choices.constraints,
-          ...(choices.estimator ? { estimator: choices.estimator } : sensitivity ? { estimator: "measured" as const } : {}),
-          latency: settings.latency,
-          accuracy: settings.accuracy,
-          score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
-          ...(given ? { profile: given } : {}),
-          latencyCriterion: settings.latencyCriterion,
-          measureResult: measure,
-        }),
+      async (s) => paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) })),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
-      [limitsCheck(choices, settings), ...sensitivityChecks(settings, sensitivity, context)],
+      [limitsCheck(choices, settings, front, undefined, context), ...sensitivityChecks(settings, resolved.measure, context)],
     );
+    // the paper's method takes no size target, so its weights are a priority's or the user's
+    const weightChoice = weights as WeightChoice;
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
       await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label }), { output: report });
     }
-    const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
+    const warnings = planNoiseWarnings(choices.types, r, weights.weights);
     if (settings.json) {
-      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
+      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, weightChoice), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
       return 0;
     }
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
-    console.log(describePlan(r.plan, choices.weights).join("\n"));
+    console.log(describePlan(r.plan, weightChoice).join("\n"));
     console.log("");
     console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${r.nonLayerType})`);
     if (r.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");
@@ -134,18 +157,34 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
 }
 
-/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
-function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices, measure?: ReturnType<typeof sensitivitySettings>) {
-  // the front at tensor granularity chooses the types of token_embd and output too
-  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
-  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, plan, memoryLimits(choices, front));
+function paperResult(r: QuantizeModelResult): AdaptiveResult {
+  if (r.method !== "paper") throw new Error("internal: quantizeModel ran the front where the paper's method was asked for");
+  return r.result;
 }
 
-function memoryLimits(choices: PlanChoices, front?: FrontChoices): MemoryLimit[] {
+function frontResult(r: QuantizeModelResult): FrontResult {
+  if (r.method !== "front") throw new Error("internal: quantizeModel ran the paper's method where the front was asked for");
+  return r.result;
+}
+
+/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
+function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front: FrontChoices, measure: ScoreOptions["measure"], context: CommandContext) {
+  // the front at tensor granularity chooses the types of token_embd and output too
+  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
+  const job = context.signal ? { signal: context.signal } : {};
+  return async (model: string, info: ModelInfo) => {
+    // a preset's size from llama.cpp's dry run (seconds: no tensor is quantized)
+    const presetBytes = front.targetPreset === undefined ? undefined : await presetSize(model, front.targetPreset, job);
+    return requireReachableLimits(model, info, plan, memoryLimits(choices, front, presetBytes));
+  };
+}
+
+function memoryLimits(choices: PlanChoices, front: FrontChoices, presetBytes: number | undefined): MemoryLimit[] {
   return [
     ...(choices.constraints.maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: choices.constraints.maxMemoryBytes }] : []),
-    ...(front?.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
-    ...(front?.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
+    ...(front.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
+    ...(presetBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: presetBytes }] : []),
+    ...(front.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
   ];
 }
 
@@ -188,8 +227,8 @@ function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "
 }
 
 /** The settings and the machine, for the report's notes (what the numbers were measured with). */
-function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: Awaited<ReturnType<typeof pipelineSettings>>, noMeasure: boolean): string[] {
-  const w = choices.weights.weights;
+function reportSettings(choices: PlanChoices, settings: PipelineSettings, noMeasure: boolean, weights: RunWeights = choices.weights): string[] {
+  const w = weights.weights;
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
     `weights: memory ${formatNumber(w.memory, 3)}, latency ${formatNumber(w.latency, 3)}, accuracy ${formatNumber(w.accuracy, 3)}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
@@ -210,29 +249,16 @@ async function runFront(o: {
   readonly given: ProfileFile | undefined;
   readonly choices: PlanChoices;
   readonly front: FrontChoices;
+  readonly resolved: Settings;
   readonly settings: PipelineSettings;
-  readonly measure: ReturnType<typeof sensitivitySettings>;
-  readonly measureResult: boolean;
   readonly context: CommandContext;
 }): Promise<number> {
-  const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
+  const { model, output, recipeFile, choices, front, settings, resolved, context } = o;
+  const measureResult = resolved.measureResult;
+  const weights = resolved.weights;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
   const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
-    const result = await quantizeFront(s, {
-      ...settings.uniform,
-      output,
-      types: choices.types,
-      weights: choices.weights.weights,
-      ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
-      limits: { ...choices.constraints, ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}), ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}), ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}) },
-      latency: settings.latency,
-      latencyCriterion: settings.latencyCriterion,
-      latencyModel: settings.latencyModel,
-      accuracy: accuracyForPlan(settings.accuracy, "front", measure),
-      score: { ...settings.score, ...(measure ? { measure } : {}) },
-      measureResult,
-      ...(o.given ? { profile: o.given } : {}),
-    });
+    const result = frontResult(await quantizeModel(s, { settings: resolved, output, ...(o.given ? { profile: o.given } : {}) }));
     // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
     const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
     const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(imatrix ? { imatrix: imatrix.path } : {}) });
@@ -240,21 +266,21 @@ async function runFront(o: {
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  [limitsCheck(choices, settings, front, measure), ...sensitivityChecks(settings, measure, context)]);
+  [limitsCheck(choices, settings, front, resolved.measure, context), ...sensitivityChecks(settings, resolved.measure, context)]);
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
   if (o.report !== undefined) {
-    const notes = [...reportSettings(choices, settings, !measureResult), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, not drawn (the charts' accuracy axis is perplexity)` : "drawn as the reference point"}`, ...settings.notes];
+    const notes = [...reportSettings(choices, settings, !measureResult, weights), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, not drawn (the charts' accuracy axis is perplexity)` : "drawn as the reference point"}`, ...settings.notes];
     await writeReport(frontReport(r.result, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label: o.label }), { output: o.report });
   }
-  const warnings = planNoiseWarnings(choices.types, r.result, choices.weights.weights);
+  const warnings = planNoiseWarnings(choices.types, r.result, weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;
   }
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
-  console.log(describeFrontChoice(r.result, choices.weights).join("\n"));
+  console.log(describeFrontChoice(r.result, weights).join("\n"));
   console.log("");
   console.log(`wrote ${r.result.output.output} (${formatBytes(r.result.output.fileSize)}; non-layer tensors ${r.result.nonLayerType})`);
   if (r.result.interrupted) console.log("note: interrupted after the output was written: it is complete, but was not measured");

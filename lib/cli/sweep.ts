@@ -36,7 +36,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return name;
   });
   const method = parseMethod(values.method);
-  const settings = await pipelineSettings(values, "sweep");
+  const settings = await pipelineSettings(values, "sweep", positionals[0]);
   const measure = sensitivitySettings(values, types, settings.uniform, method);
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
   const accuracy = accuracyForPlan(settings.accuracy, method, measure);

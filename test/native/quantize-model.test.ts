@@ -1,0 +1,74 @@
+// The library is the product: quantizeModel (the one quantize entry) writes the same bytes as
+// `apreqel quantize` given the same settings, and a preset's size (--target-size Q4_K_M) is the
+// exact size of the file llama.cpp's preset writes, found by llama.cpp's dry run without
+// quantizing anything.
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { inspect } from "../../lib/ops/inspect.js";
+import { quantize, quantizePlan } from "../../lib/ops/quantize.js";
+import { presetSize, quantizeModel } from "../../lib/pipeline/quantize-model.js";
+import { openSession } from "../../lib/pipeline/session.js";
+import { runCli } from "../helpers/cli.js";
+import { fixtureModel } from "../helpers/fixtures.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const dir = tempDir();
+const cacheDir = path.join(dir, "cache");
+let model: string;
+let calibration: string;
+let evalText: string;
+
+beforeAll(async () => {
+  model = await fixtureModel();
+  calibration = path.join(dir, "calibration.txt");
+  // long enough for the sensitivity probes (two chunks of --ctx 64)
+  writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n\ndef add(a, b):\n    return a + b\n`);
+  evalText = path.join(dir, "eval.txt");
+  writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
+}, 300_000);
+
+describe("a preset's size", () => {
+  it("is the size of the file the preset writes, with the same type per tensor", async () => {
+    for (const preset of ["Q4_K_M", "Q3_K_S", "Q8_0"]) {
+      const plan = await quantizePlan({ input: model, preset });
+      const written = await quantize({ input: model, output: path.join(dir, `${preset}.gguf`), preset });
+      expect(plan.fileBytes, preset).toBe(written.fileSize);
+      expect(Object.fromEntries(plan.tensors.map((t) => [t.name, t.type]))).toEqual(Object.fromEntries(written.tensors.map((t) => [t.name, t.type])));
+      // the dry run writes nothing
+      expect(() => readFileSync(`${model}.dry-run`)).toThrow();
+    }
+    // names ignore case, as llama-quantize's do
+    expect(await presetSize(model, "q4_k_m")).toBe((await inspect(path.join(dir, "Q4_K_M.gguf"))).fileSize);
+    await expect(presetSize(model, "Q4_K_X")).rejects.toThrow(/unknown llama\.cpp preset "Q4_K_X" for option --target-size; did you mean "Q4_K_M"\?/);
+  });
+});
+
+describe("quantizeModel", () => {
+  // small settings, the same on both sides: the pipeline's path, not its numbers, is under test
+  const flags = ["--calibration", "CAL", "--eval-text", "EVAL", "--ctx", "64", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--types", "q8_0,q4_K,q3_K", "--threads", "2", "--probe-chunks", "2", "--chunks", "2"];
+  const options = () => ({ calibration, evalText, nCtx: 64, nGen: 4, nPrompt: 0, reps: 1, types: ["q8_0", "q4_K", "q3_K"] as const, threads: 2, probeChunks: 2, chunks: 2 });
+
+  it("writes the bytes `apreqel quantize` writes, and spends a preset's size on accuracy", async () => {
+    const cliOut = path.join(dir, "cli.gguf");
+    const argv = flags.map((f) => (f === "CAL" ? calibration : f === "EVAL" ? evalText : f));
+    const r = await runCli(["quantize", model, "-o", cliOut, "--cache-dir", cacheDir, "--target-size", "q4_k_m", "--no-measure", "--json", ...argv]);
+    expect(r.code, r.stderr).toBe(0);
+    const printed = JSON.parse(r.stdout);
+    expect(printed.weights).toEqual({ memory: 0, latency: 0, accuracy: 1 });
+    expect(printed.budget).toMatch(/most accurate mix within the size target/);
+
+    const s = await openSession({ model, cacheDir });
+    const libOut = path.join(dir, "library.gguf");
+    const q = await quantizeModel(s, { ...options(), output: libOut, limits: { targetPreset: "Q4_K_M" }, measureResult: false });
+    if (q.method !== "front") throw new Error(`quantizeModel ran ${q.method}, not the front`);
+    expect(q.settings.weights.source).toBe("budget");
+    expect(readFileSync(libOut).equals(readFileSync(cliOut))).toBe(true);
+
+    // within the preset's bytes, and the most accurate such mix on the front
+    const budget = await presetSize(model, "Q4_K_M");
+    expect(q.result.output.fileSize).toBeLessThanOrEqual(budget);
+    const within = q.result.model.front.points.filter((p) => p.estimate.sizeBytes <= budget);
+    expect(Math.min(...within.map((p) => p.estimate.kld))).toBe(q.result.choice.estimate.kld);
+  }, 600_000);
+});
