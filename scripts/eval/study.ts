@@ -48,7 +48,7 @@ import {
   type ScoresFile,
   type Session,
   type Weighting,
-} from "../../lib/index.js";
+} from "../../lib/all.js";
 import { estimates, frontSectionOnly, writeStudy, type Study } from "./study-doc.js";
 import { FRONT_GRANULARITIES, FRONT_PRESETS, runFrontStage, type FrontStudy } from "./study-front.js";
 import { prng } from "../shared/prng.js";
