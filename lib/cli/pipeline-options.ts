@@ -18,7 +18,7 @@ import { buildInfo } from "../ops/build-info.js";
 import { unknownName } from "../core/errors.js";
 import type { Granularity } from "../gguf/units.js";
 import type { GgmlType } from "../method/types.js";
-import { accuracyFor, DEFAULTS, readModelFacts, resolveRunSettings, sensitivityFor, type MethodName, type ModelFacts, type RunOptions, type SensitivityChoice, type SettingsOptions } from "../pipeline/settings.js";
+import { accuracyFor, DEFAULTS, readModelFacts, resolveRunSettings, sensitivityFor, type MethodName, type ModelFacts, type RunSettingsOptions, type SensitivityChoice, type SettingsOptions } from "../pipeline/settings.js";
 import { parsePositiveNumber } from "./options.js";
 import type { CommandContext } from "./args.js";
 import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
@@ -238,7 +238,7 @@ export async function pipelineSettings(v: PipelineValues, command: PipelineComma
 }
 
 /** {@link pipelineSettings} with the options it resolved them from (the library's spelling of the flags). */
-export async function parsePipelineOptions(v: PipelineValues, command: PipelineCommand, model?: string): Promise<{ readonly options: RunOptions; readonly facts: ModelFacts; readonly settings: PipelineSettings }> {
+export async function parsePipelineOptions(v: PipelineValues, command: PipelineCommand, model?: string): Promise<{ readonly options: RunSettingsOptions; readonly facts: ModelFacts; readonly settings: PipelineSettings }> {
   rejectUnusedOptions(command, v as Readonly<Record<string, unknown>>);
   const cores = os.availableParallelism();
   let threads = int(v.threads, "--threads", DEFAULTS.threads, 0);
@@ -270,7 +270,7 @@ export async function parsePipelineOptions(v: PipelineValues, command: PipelineC
   const latencyCriterion = parseLatencyCriterion(v.latency);
   const latencyModel = v["latency-model"] as LatencyModelName | undefined;
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
-  const options: RunOptions = {
+  const options: RunSettingsOptions = {
     calibration,
     evalText,
     ...(imatrixPath !== undefined ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : v["no-imatrix"] ? { imatrix: false } : {}),

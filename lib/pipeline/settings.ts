@@ -84,7 +84,7 @@ export interface Limits extends FrontLimits {
 }
 
 /** What a run measures with: the options every pipeline step shares. */
-export interface RunOptions {
+export interface RunSettingsOptions {
   /** calibration prompts (a file to read, or a set already read); default the built-in 72 prompts */
   readonly calibration?: string | CalibrationSet;
   /** the text perplexity is measured on; default a small built-in text (indicative only) */
@@ -108,7 +108,7 @@ export interface RunOptions {
 }
 
 /** Everything a quantization run can be told; every field optional ({@link DEFAULTS}). */
-export interface SettingsOptions extends RunOptions {
+export interface SettingsOptions extends RunSettingsOptions {
   readonly method?: MethodName;
   readonly types?: readonly GgmlType[];
   /** memory, latency, accuracy weights summing to 1; not together with `priority` */
@@ -179,7 +179,7 @@ export async function readModelFacts(file: string): Promise<ModelFacts> {
  * (await resolveRunSettings({}, { contextLength: 256 })).nCtx   // 256: the model's context is shorter
  * (await resolveRunSettings({ latencyCriterion: "prefill", nPrompt: 0 })) // throws: --latency prefill needs a prompt to time …
  */
-export async function resolveRunSettings(o: RunOptions, model: ModelFacts = {}): Promise<RunSettings> {
+export async function resolveRunSettings(o: RunSettingsOptions, model: ModelFacts = {}): Promise<RunSettings> {
   const threads = o.threads ?? DEFAULTS.threads;
   const gpuLayers = o.gpuLayers ?? DEFAULTS.gpuLayers;
   const nCtx = o.nCtx === undefined ? Math.min(DEFAULTS.nCtx, model.contextLength ?? DEFAULTS.nCtx) : requireInt(o.nCtx, "nCtx", 8);
