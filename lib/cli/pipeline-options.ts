@@ -10,6 +10,8 @@ import { openSession, type Session, type SessionOptions, type StepReporter } fro
 import { requireEvalTokens, requireProbeTokens } from "../pipeline/preflight.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import type { UniformOptions } from "../pipeline/uniform.js";
+import type { ModelInfo } from "../ops/inspect.js";
+import type { JobOptions } from "../core/job-options.js";
 import type { ScoreOptions } from "../pipeline/scores.js";
 import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipeline/latency-criterion.js";
 import type { LatencyModelName } from "../pipeline/unit-latency.js";
@@ -204,10 +206,9 @@ export function sensitivityOptions(v: { readonly sensitivity?: string | undefine
 }
 
 /** What a measured Δ table needs, checked when the session opens: calibration text for two probe chunks. */
-export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOptions["measure"], context: CommandContext): NonNullable<SessionOptions["checks"]> {
+export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOptions["measure"]): NonNullable<SessionOptions["checks"]> {
   if (measure?.kind !== "measured") return [];
-  const job = context.signal ? { signal: context.signal } : {};
-  return [(model: string) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULTS.nCtx, job)];
+  return [(model, _info, job) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULTS.nCtx, job)];
 }
 
 /** The accuracy settings of a run (pipeline/settings.ts, accuracyFor: a measured front also measures KLD). */
@@ -346,14 +347,13 @@ export function withSession<T>(
   plannedSteps?: number,
   checks: NonNullable<SessionOptions["checks"]> = [],
 ): Promise<T> {
-  const signal = context.signal ? { signal: context.signal } : {};
   return withProgress(
     settings.json,
     async (onStep) =>
       work(
         await openSession({
           // what cannot work is found from the header before the model is hashed or anything runs
-          checks: [...(settings.evalTextUsed ? [(m: string) => requireEvalTokens(m, settings.accuracy, signal)] : []), ...checks],
+          checks: [...(settings.evalTextUsed ? [(m: string, _info: ModelInfo, job: JobOptions) => requireEvalTokens(m, settings.accuracy, job)] : []), ...checks],
           model,
           ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
           onStep,

@@ -45,7 +45,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       await withSession(model, settings, context, (s) =>
         buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
         undefined,
-        sensitivityChecks(settings, measure, context),
+        sensitivityChecks(settings, measure),
       ),
       settings,
     );

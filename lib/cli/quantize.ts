@@ -29,6 +29,7 @@ import type { WeightChoice } from "../method/weightings.js";
 import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
 import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
 import type { ModelInfo } from "../ops/inspect.js";
+import type { JobOptions } from "../core/job-options.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 
@@ -131,7 +132,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       async (s) => paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) })),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
-      [limitsCheck(choices, settings, front, undefined, context), ...sensitivityChecks(settings, resolved.measure, context)],
+      [limitsCheck(choices, settings, front, undefined), ...sensitivityChecks(settings, resolved.measure)],
     );
     // the paper's method takes no size target, so its weights are a priority's or the user's
     const weightChoice = weights as WeightChoice;
@@ -168,11 +169,10 @@ function frontResult(r: QuantizeModelResult): FrontResult {
 }
 
 /** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
-function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front: FrontChoices, measure: ScoreOptions["measure"], context: CommandContext) {
+function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front: FrontChoices, measure: ScoreOptions["measure"]) {
   // the front at tensor granularity chooses the types of token_embd and output too
   const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
-  const job = context.signal ? { signal: context.signal } : {};
-  return async (model: string, info: ModelInfo) => {
+  return async (model: string, info: ModelInfo, job: JobOptions) => {
     // a preset's size from llama.cpp's dry run (seconds: no tensor is quantized)
     const presetBytes = front.targetPreset === undefined ? undefined : await presetSize(model, front.targetPreset, job);
     return requireReachableLimits(model, info, plan, memoryLimits(choices, front, presetBytes));
@@ -266,7 +266,7 @@ async function runFront(o: {
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  [limitsCheck(choices, settings, front, resolved.measure, context), ...sensitivityChecks(settings, resolved.measure, context)]);
+  [limitsCheck(choices, settings, front, resolved.measure), ...sensitivityChecks(settings, resolved.measure)]);
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;

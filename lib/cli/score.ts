@@ -33,7 +33,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const output = claimed.paths[0]!;
   try {
-    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure, context));
+    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure));
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(scores, null, 2));

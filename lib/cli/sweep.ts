@@ -57,7 +57,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const r = await withSession(positionals[0]!, settings, context, (s) =>
       sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
       undefined,
-      sensitivityChecks(settings, measure, context),
+      sensitivityChecks(settings, measure),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));

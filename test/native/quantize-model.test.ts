@@ -44,6 +44,16 @@ describe("a preset's size", () => {
   });
 });
 
+describe("openSession", () => {
+  it("hands its checks the signal, and an interrupt ends the wait for the model's hash", async () => {
+    const controller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const opening = openSession({ model, cacheDir: path.join(dir, "abort-cache"), signal: controller.signal, checks: [(_m, _i, job) => void ((seen = job.signal), controller.abort())] });
+    await expect(opening).rejects.toMatchObject({ name: "AbortError" });
+    expect(seen).toBe(controller.signal);
+  });
+});
+
 describe("quantizeModel", () => {
   // small settings, the same on both sides: the pipeline's path, not its numbers, is under test
   const flags = ["--calibration", "CAL", "--eval-text", "EVAL", "--ctx", "64", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--types", "q8_0,q4_K,q3_K", "--threads", "2", "--probe-chunks", "2", "--chunks", "2"];
