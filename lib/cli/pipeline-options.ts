@@ -175,7 +175,7 @@ export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each
   --granularity G       tensor (each weight alone, token embeddings and output head included; the
                         default with --method front) | sublayer (blk.N.attn / blk.N.ffn; the
                         default with --method paper); with --sensitivity measured or proxy
-  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default ${DEFAULTS.probeChunks})`;
 
 export const DEFAULT_PROBE_CHUNKS = DEFAULTS.probeChunks;
 

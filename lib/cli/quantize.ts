@@ -36,7 +36,8 @@ import type { PipelineSettings } from "./pipeline-options.js";
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
   this machine: uniform quantizations → profile → layer scores → plan → mixed GGUF.
-  -o, --output FILE     the mixed model (default: MODEL-apreqel-PRIORITY.gguf beside MODEL)
+  -o, --output FILE     the mixed model (default: MODEL-apreqel-PRIORITY.gguf beside MODEL;
+                        MODEL-apreqel-target.gguf for a size target given without weights)
   --profile FILE        use measured profiles (repeatable; e.g. latency from the edge device)
                         instead of profiling here
   --report FILE.html    also write an HTML report (Pareto views, per-layer type map)
