@@ -288,7 +288,7 @@ export async function parsePipelineOptions(v: PipelineValues, command: PipelineC
     ...(gamma !== undefined ? { gamma } : {}),
     ...(v.kld !== undefined ? { kld: v.kld } : {}),
   };
-  const facts = nCtx === undefined && model !== undefined ? await readModelFacts(model) : {};
+  const facts = (nCtx === undefined || nPrompt === undefined) && model !== undefined ? await readModelFacts(model) : {};
   const run = await resolveRunSettings(options, facts);
   return {
     options,
@@ -312,6 +312,7 @@ export async function parsePipelineOptions(v: PipelineValues, command: PipelineC
         ...(evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : []),
         ...(latencyCriterion === "prefill" ? [`latency here is prefill: ${CRITERION_UNIT.prefill} (--latency prefill)`] : []),
         ...(nCtx === undefined && run.nCtx < DEFAULTS.nCtx ? [`windows of ${run.nCtx} tokens: the model's context (the default ${DEFAULTS.nCtx} is longer; --ctx sets it)`] : []),
+        ...(nPrompt === undefined && run.latency.nPrompt < DEFAULTS.latency.nPrompt ? [`latency prompts of ${run.latency.nPrompt} tokens: the model's context (the default ${DEFAULTS.latency.nPrompt} is longer; --n-prompt sets it)`] : []),
       ],
       evalTextUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("eval-text"),
     },

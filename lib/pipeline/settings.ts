@@ -16,8 +16,9 @@
  *   unless a file or none (`imatrix: false`) is given;
  * - a size target (`targetSizeBytes`, `targetBpw`, `targetPreset`) with neither weights nor a
  *   priority is a budget to spend: all weight on accuracy, the most accurate mix within it;
- * - the window length is the model's context when that is shorter than the default (a 256-token
- *   model works without flags); a length given is never changed (openSession refuses one too long).
+ * - the window length and the latency test's prompt are the model's context when that is shorter
+ *   than the default (a 256-token model works without flags); a length given is never changed
+ *   (openSession refuses one too long).
  *
  * Errors name the command-line option of the same meaning (one wording for both doors).
  */
@@ -176,7 +177,7 @@ export async function readModelFacts(file: string): Promise<ModelFacts> {
  *
  * @example
  * (await resolveRunSettings({})).nCtx                           // 512
- * (await resolveRunSettings({}, { contextLength: 256 })).nCtx   // 256: the model's context is shorter
+ * (await resolveRunSettings({}, { contextLength: 256 })).nCtx   // 256: the model's context is shorter (nPrompt too)
  * (await resolveRunSettings({ latencyCriterion: "prefill", nPrompt: 0 })) // throws: --latency prefill needs a prompt to time …
  */
 export async function resolveRunSettings(o: RunSettingsOptions, model: ModelFacts = {}): Promise<RunSettings> {
@@ -184,7 +185,7 @@ export async function resolveRunSettings(o: RunSettingsOptions, model: ModelFact
   const gpuLayers = o.gpuLayers ?? DEFAULTS.gpuLayers;
   const nCtx = o.nCtx === undefined ? Math.min(DEFAULTS.nCtx, model.contextLength ?? DEFAULTS.nCtx) : requireInt(o.nCtx, "nCtx", 8);
   const nGen = o.nGen === undefined ? DEFAULTS.latency.nGen : requireInt(o.nGen, "nGen", 1);
-  const nPrompt = o.nPrompt === undefined ? DEFAULTS.latency.nPrompt : requireInt(o.nPrompt, "nPrompt", 0);
+  const nPrompt = o.nPrompt === undefined ? Math.min(DEFAULTS.latency.nPrompt, model.contextLength ?? DEFAULTS.latency.nPrompt) : requireInt(o.nPrompt, "nPrompt", 0);
   const reps = o.reps === undefined ? DEFAULTS.latency.reps : requireInt(o.reps, "reps", 1);
   const latencyCriterion = o.latencyCriterion ?? DEFAULTS.latencyCriterion;
   if (!LATENCY_CRITERIA.includes(latencyCriterion)) throw unknownName("--latency", "latency criterion", latencyCriterion, LATENCY_CRITERIA);

@@ -9,6 +9,7 @@ import { inspect } from "../../lib/ops/inspect.js";
 import { quantize, quantizePlan } from "../../lib/ops/quantize.js";
 import { presetSize, quantizeModel } from "../../lib/pipeline/quantize-model.js";
 import { openSession } from "../../lib/pipeline/session.js";
+import { modelFacts, resolveSettings } from "../../lib/pipeline/settings.js";
 import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -52,6 +53,22 @@ describe("openSession", () => {
     await expect(opening).rejects.toMatchObject({ name: "AbortError" });
     expect(seen).toBe(controller.signal);
   });
+});
+
+describe("a model whose context is shorter than the default window", () => {
+  it("works without flags (windows and latency prompts fit it); a length given is still checked", async () => {
+    const short = await fixtureModel({ nCtx: 256 });
+    const cache = path.join(dir, "short-cache");
+    const r = await runCli(["score", short, "-o", path.join(dir, "short-scores.json"), "--cache-dir", cache, "--threads", "2"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/layers scored over \d+ tokens/);
+    const given = await runCli(["score", short, "-o", path.join(dir, "short-scores.json"), "--cache-dir", cache, "--ctx", "512"]);
+    expect(given.code).toBe(2);
+    expect(given.stderr).toMatch(/--ctx: 512 tokens is more than .*'s context of 256 tokens/);
+    const s = await openSession({ model: short, cacheDir: cache });
+    const settings = await resolveSettings({}, modelFacts(s.info));
+    expect([settings.nCtx, settings.latency.nPrompt]).toEqual([256, 256]);
+  }, 300_000);
 });
 
 describe("quantizeModel", () => {

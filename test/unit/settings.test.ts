@@ -68,9 +68,11 @@ describe("resolveSettings", () => {
 
   it("fits a default window to a model whose context is shorter, and never changes one given", async () => {
     const short = await resolveRunSettings({}, { contextLength: 256 });
-    expect([short.nCtx, short.accuracy.nCtx, short.score.nCtx, short.uniform.imatrixFrom?.nCtx]).toEqual([256, 256, 256, 256]);
+    expect([short.nCtx, short.accuracy.nCtx, short.score.nCtx, short.uniform.imatrixFrom?.nCtx, short.latency.nPrompt]).toEqual([256, 256, 256, 256, 256]);
+    expect(short.latency.nGen).toBe(DEFAULTS.latency.nGen);
     expect((await resolveRunSettings({}, { contextLength: 4096 })).nCtx).toBe(DEFAULTS.nCtx);
-    expect((await resolveRunSettings({ nCtx: 512 }, { contextLength: 256 })).nCtx).toBe(512);
+    expect((await resolveRunSettings({ nCtx: 512, nPrompt: 512 }, { contextLength: 256 })).nCtx).toBe(512);
+    expect((await resolveRunSettings({ nCtx: 512, nPrompt: 512 }, { contextLength: 256 })).latency.nPrompt).toBe(512);
   });
 
   it("refuses combinations that cannot mean anything, in the CLI's words", async () => {
