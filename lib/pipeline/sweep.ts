@@ -94,6 +94,14 @@ export function sweepModelFile(outDir: string, weighting: Weighting): string {
   return path.join(path.resolve(outDir), `${weighting.id}.gguf`);
 }
 
+/**
+ * The sweep of `o.weightings` on the session's model. Its measuring settings are given, as
+ * `apreqel sweep` resolves them; the same defaults as the command come from settings.ts:
+ *
+ * @example
+ * const settings = await resolveSettings({}, modelFacts(s.info)); // what `apreqel sweep` with no flags uses
+ * await sweep(s, { ...settings, ...settings.uniform, outDir: "sweep" });
+ */
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
   const method = o.method ?? DEFAULTS.method;
