@@ -81,6 +81,7 @@ export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult,
 export { buildPortfolio, DEFAULT_COUNT, type BuildPortfolioOptions, type BuildPortfolioResult } from "./portfolio/build.js";
 // Issue 24: one set of defaults, one quantize entry, a preset's size from llama.cpp's dry run
 export { DEFAULTS, IMATRIX_TYPES, METHODS, SENSITIVITY_CHOICES, accuracyFor, modelFacts, readModelFacts, resolveRunSettings, resolveSettings, sensitivityFor, weightsFor, type Limits, type MethodName, type ModelFacts, type RunSettingsOptions, type RunSettings, type RunWeights, type SensitivityChoice, type Settings, type SettingsOptions } from "./pipeline/settings.js";
-export { limitsInBytes, presetSize, quantizeModel, type QuantizeModelOptions, type QuantizeModelResult } from "./pipeline/quantize-model.js";
+export { limitsInBytes, presetSize, quantizeChecks, quantizeFile, quantizeModel, type QuantizeFileOptions, type QuantizeModelOptions, type QuantizeModelResult } from "./pipeline/quantize-model.js";
+export { runOnModel, type ModelRun } from "./pipeline/runner.js";
 export { quantizePlan, type QuantizePlan } from "./ops/quantize.js";
 export { DEFAULT_CTX, DEFAULT_LATENCY_PROTOCOL } from "./core/defaults.js";

@@ -12,7 +12,7 @@
  */
 export { openSession, type Session, type SessionOptions, type StepReporter } from "./pipeline/session.js";
 export { DEFAULTS, resolveSettings, type Limits, type MethodName, type RunWeights, type Settings, type SettingsOptions } from "./pipeline/settings.js";
-export { presetSize, quantizeModel, type QuantizeModelOptions, type QuantizeModelResult } from "./pipeline/quantize-model.js";
+export { presetSize, quantizeFile, quantizeModel, type QuantizeFileOptions, type QuantizeModelOptions, type QuantizeModelResult } from "./pipeline/quantize-model.js";
 export type { FrontResult } from "./pipeline/front.js";
 export type { AdaptiveResult } from "./pipeline/adaptive.js";
 export { readCalibration, readEvalText, type CalibrationSet, type EvalText } from "./pipeline/texts.js";

@@ -16,20 +16,16 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import { latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { parsePipelineOptions, sensitivityChecks, sensitivityOptions, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
+import { parsePipelineOptions, sensitivityOptions, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import type { FrontResult } from "../pipeline/front.js";
-import { presetSize, quantizeModel, type QuantizeModelResult } from "../pipeline/quantize-model.js";
+import { quantizeChecks, quantizeModel, type QuantizeModelResult } from "../pipeline/quantize-model.js";
 import { resolveSettings, type Limits, type RunWeights, type Settings, type SettingsOptions } from "../pipeline/settings.js";
-import type { ScoreOptions } from "../pipeline/scores.js";
 import type { WeightChoice } from "../method/weightings.js";
-import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
-import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
-import type { ModelInfo } from "../ops/inspect.js";
-import type { JobOptions } from "../core/job-options.js";
+import { resolveUniform } from "../pipeline/uniform.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 
@@ -133,7 +129,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       async (s) => paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) })),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
-      [limitsCheck(choices, settings, front, undefined), ...sensitivityChecks(settings, resolved.measure)],
+      quantizeChecks(resolved),
     );
     // the paper's method takes no size target, so its weights are a priority's or the user's
     const weightChoice = weights as WeightChoice;
@@ -167,26 +163,6 @@ function paperResult(r: QuantizeModelResult): AdaptiveResult {
 function frontResult(r: QuantizeModelResult): FrontResult {
   if (r.method !== "front") throw new Error("internal: quantizeModel ran the paper's method where the front was asked for");
   return r.result;
-}
-
-/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
-function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front: FrontChoices, measure: ScoreOptions["measure"]) {
-  // the front at tensor granularity chooses the types of token_embd and output too
-  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
-  return async (model: string, info: ModelInfo, job: JobOptions) => {
-    // a preset's size from llama.cpp's dry run (seconds: no tensor is quantized)
-    const presetBytes = front.targetPreset === undefined ? undefined : await presetSize(model, front.targetPreset, job);
-    return requireReachableLimits(model, info, plan, memoryLimits(choices, front, presetBytes));
-  };
-}
-
-function memoryLimits(choices: PlanChoices, front: FrontChoices, presetBytes: number | undefined): MemoryLimit[] {
-  return [
-    ...(choices.constraints.maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: choices.constraints.maxMemoryBytes }] : []),
-    ...(front.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
-    ...(presetBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: presetBytes }] : []),
-    ...(front.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
-  ];
 }
 
 /**
@@ -254,7 +230,7 @@ async function runFront(o: {
   readonly settings: PipelineSettings;
   readonly context: CommandContext;
 }): Promise<number> {
-  const { model, output, recipeFile, choices, front, settings, resolved, context } = o;
+  const { model, output, recipeFile, choices, settings, resolved, context } = o;
   const measureResult = resolved.measureResult;
   const weights = resolved.weights;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
@@ -267,7 +243,7 @@ async function runFront(o: {
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  [limitsCheck(choices, settings, front, resolved.measure), ...sensitivityChecks(settings, resolved.measure)]);
+  quantizeChecks(resolved));
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;

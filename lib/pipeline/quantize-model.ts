@@ -12,8 +12,11 @@ import { quantizePresets } from "../ops/ggml-types.js";
 import { quantizeAdaptive, type AdaptiveResult } from "./adaptive.js";
 import { quantizeFront, type FrontResult } from "./front.js";
 import type { ProfileFile } from "./profile-file.js";
-import { jobOptions, type Session } from "./session.js";
-import { modelFacts, resolveSettings, type Limits, type Settings, type SettingsOptions } from "./settings.js";
+import { jobOptions, type Session, type SessionOptions } from "./session.js";
+import { requireEvalTokens, requireProbeTokens, requireReachableLimits, type MemoryLimit } from "./preflight.js";
+import { runOnModel } from "./runner.js";
+import type { InputRef } from "../core/files.js";
+import { DEFAULTS, modelFacts, readModelFacts, resolveSettings, type Limits, type Settings, type SettingsOptions } from "./settings.js";
 
 /**
  * What to quantize with: options (every one optional, resolved here against the model: settings.ts),
@@ -65,6 +68,73 @@ export async function quantizeModel(s: Session, options: QuantizeModelOptions): 
     ...(maxPerplexity !== undefined ? { maxPerplexity } : {}),
   };
   return { method: "paper", settings, result: await quantizeAdaptive(s, { ...common, constraints, ...(settings.estimator ? { estimator: settings.estimator } : {}) }) };
+}
+
+/** Where and how {@link quantizeFile} runs: the session's cache, signal and progress, and whether outputs may replace files. */
+export type QuantizeFileOptions = QuantizeModelOptions & Pick<SessionOptions, "cacheDir" | "signal" | "onStep"> & { readonly force?: boolean };
+
+/**
+ * `apreqel quantize MODEL -o OUTPUT` as one call: the output claimed against every input, the
+ * settings resolved against the model's header, every check that needs no long work (eval and
+ * calibration text long enough, size limits some mix can meet) before the model is hashed, then
+ * quantizeModel.
+ *
+ * @example
+ * const { result } = await quantizeFile("model-f16.gguf", { output: "mix.gguf", limits: { targetPreset: "Q4_K_M" } });
+ */
+export async function quantizeFile(model: string, options: QuantizeFileOptions): Promise<QuantizeModelResult> {
+  const { cacheDir, signal, onStep, force, ...rest } = options;
+  const settings = "settings" in rest ? rest.settings : await resolveSettings(rest, await readModelFacts(model));
+  const { calibration } = settings.score;
+  const { evalText } = settings.accuracy;
+  const inputs: InputRef[] = [
+    ...(calibration.source.kind === "file" ? [{ path: calibration.source.path, option: "calibration" }] : []),
+    ...(evalText.source.kind === "file" ? [{ path: evalText.source.path, option: "evalText" }] : []),
+    ...(settings.uniform.imatrix ? [{ path: settings.uniform.imatrix.path, option: "imatrix" }] : []),
+  ];
+  const evalTextUsed = !(rest.profile && !settings.measureResult);
+  return runOnModel(
+    {
+      model,
+      outputs: [{ path: rest.output, option: "output", kind: "gguf" }],
+      inputs,
+      ...(force !== undefined ? { force } : {}),
+      ...(cacheDir !== undefined ? { cacheDir } : {}),
+      ...(signal ? { signal } : {}),
+      ...(onStep ? { onStep } : {}),
+      contextUse: [
+        { option: "nCtx", tokens: settings.nCtx },
+        { option: "nPrompt", tokens: settings.latency.nPrompt },
+        { option: "nGen", tokens: settings.latency.nGen },
+      ],
+      checks: [...(evalTextUsed ? [(m: string, _i: unknown, job: JobOptions) => requireEvalTokens(m, settings.accuracy, job)] : []), ...quantizeChecks(settings)],
+    },
+    (s, [output]) => quantizeModel(s, { settings, output: output!, ...(rest.profile ? { profile: rest.profile } : {}) }),
+  );
+}
+
+/**
+ * The checks of a quantization run that need the model's header but no long work, the CLI's
+ * and {@link quantizeFile}'s: size limits some mix can meet (a preset's size from the dry run),
+ * calibration text long enough for the probes of a measured table.
+ */
+export function quantizeChecks(settings: Settings): NonNullable<SessionOptions["checks"]> {
+  // the front at tensor granularity chooses the types of token_embd and output too
+  const plan = { types: settings.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULTS.nonLayerType, plansNonLayer: settings.method === "front" && settings.measure?.granularity === "tensor" };
+  const { maxMemoryBytes, targetSizeBytes, targetBpw, targetPreset } = settings.limits;
+  return [
+    async (model, info, job) => {
+      const presetBytes = targetPreset === undefined ? undefined : await presetSize(model, targetPreset, job);
+      const limits: MemoryLimit[] = [
+        ...(maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: maxMemoryBytes }] : []),
+        ...(targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: targetSizeBytes }] : []),
+        ...(presetBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: presetBytes }] : []),
+        ...(targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: targetBpw }] : []),
+      ];
+      requireReachableLimits(model, info, plan, limits);
+    },
+    ...(settings.measure?.kind === "measured" ? [(model: string, _info: unknown, job: JobOptions) => requireProbeTokens(model, settings.score.calibration, settings.nCtx, job)] : []),
+  ];
 }
 
 /**

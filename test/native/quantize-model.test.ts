@@ -2,12 +2,12 @@
 // `apreqel quantize` given the same settings, and a preset's size (--target-size Q4_K_M) is the
 // exact size of the file llama.cpp's preset writes, found by llama.cpp's dry run without
 // quantizing anything.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inspect } from "../../lib/ops/inspect.js";
 import { quantize, quantizePlan } from "../../lib/ops/quantize.js";
-import { presetSize, quantizeModel } from "../../lib/pipeline/quantize-model.js";
+import { presetSize, quantizeFile, quantizeModel } from "../../lib/pipeline/quantize-model.js";
 import { openSession } from "../../lib/pipeline/session.js";
 import { modelFacts, resolveSettings } from "../../lib/pipeline/settings.js";
 import { runCli } from "../helpers/cli.js";
@@ -71,6 +71,15 @@ describe("a model whose context is shorter than the default window", () => {
   }, 300_000);
 });
 
+describe("quantizeFile", () => {
+  it("refuses, before any work, an output that is an input and a limit no mix can meet", async () => {
+    await expect(quantizeFile(model, { output: model, cacheDir })).rejects.toThrow(/output/);
+    await expect(quantizeFile(model, { output: path.join(dir, "never.gguf"), limits: { targetBpw: 1 }, cacheDir: path.join(dir, "never-cache") })).rejects.toThrow(/--target-bpw: no mix can meet 1 bits per weight/);
+    // refused before the model was hashed: the cache was never opened
+    expect(existsSync(path.join(dir, "never-cache"))).toBe(false);
+  });
+});
+
 describe("quantizeModel", () => {
   // small settings, the same on both sides: the pipeline's path, not its numbers, is under test
   const flags = ["--calibration", "CAL", "--eval-text", "EVAL", "--ctx", "64", "--n-gen", "4", "--n-prompt", "0", "--reps", "1", "--types", "q8_0,q4_K,q3_K", "--threads", "2", "--probe-chunks", "2", "--chunks", "2"];
@@ -91,6 +100,11 @@ describe("quantizeModel", () => {
     if (q.method !== "front") throw new Error(`quantizeModel ran ${q.method}, not the front`);
     expect(q.settings.weights.source).toBe("budget");
     expect(readFileSync(libOut).equals(readFileSync(cliOut))).toBe(true);
+
+    // the one-call entry (claims the output, checks before hashing): the same bytes again, from the cache
+    const fileOut = path.join(dir, "file.gguf");
+    await quantizeFile(model, { ...options(), output: fileOut, limits: { targetPreset: "Q4_K_M" }, measureResult: false, cacheDir });
+    expect(readFileSync(fileOut).equals(readFileSync(cliOut))).toBe(true);
 
     // within the preset's bytes, and the most accurate such mix on the front
     const budget = await presetSize(model, "Q4_K_M");
