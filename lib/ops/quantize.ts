@@ -3,6 +3,10 @@
  * exact per-tensor overrides. Written atomically; reports the type each tensor actually got
  * (llama.cpp falls back to another type where a tensor's rows do not fit the requested one).
  */
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { invalidOption, unknownName } from "../core/errors.js";
 import { requireInputFile, requireOutputPath, writeAtomically } from "../core/files.js";
 import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./ggml-types.js";
@@ -127,15 +131,25 @@ export async function quantizePlan(options: QuantizeTarget & RunOptions & { read
   if (options.type !== undefined && !quantizeTypes().includes(options.type)) throw unknownName("type", "quantization type", options.type, quantizeTypes());
   if (options.preset !== undefined && !quantizePresets().includes(options.preset)) throw unknownName("preset", "llama.cpp preset", options.preset, quantizePresets());
   if (options.threads !== undefined) requireInt(options.threads, "threads", 0);
-  // nothing is written: the output path is only llama.cpp's name for a file it does not open
-  return runJob(options, (job) =>
-    binding().quantize({
-      input,
-      output: `${input}.dry-run`,
-      ...(options.type !== undefined ? { type: options.type } : { preset: options.preset! }),
-      threads: options.threads ?? 0,
-      dryRun: true,
-      ...job,
-    }),
-  );
+  // nothing is written: the output path is only llama.cpp's name for a file it does not open (a
+  // temporary name all the same, removed after, so an addon built before dry runs leaves nothing)
+  const output = path.join(os.tmpdir(), `apreqel-dry-run-${process.pid}-${randomUUID()}.gguf`);
+  try {
+    const plan: unknown = await runJob(options, (job) =>
+      binding().quantize({
+        input,
+        output,
+        ...(options.type !== undefined ? { type: options.type } : { preset: options.preset! }),
+        threads: options.threads ?? 0,
+        dryRun: true,
+        ...job,
+      }),
+    );
+    if (typeof plan !== "object" || plan === null || typeof (plan as QuantizePlan).fileBytes !== "number") {
+      throw new Error("this build of apreqel's addon has no quantize dry run: rebuild it (npm run build, or npx apreqel build)");
+    }
+    return plan as QuantizePlan;
+  } finally {
+    await fs.rm(output, { force: true });
+  }
 }
