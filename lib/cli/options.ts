@@ -103,6 +103,7 @@ export function parseTypes(text: string | undefined, option = "--types"): GgmlTy
  * parseTargetSize("30MB")    // 30000000
  * parseTargetSize("8270016") // 8270016: bytes
  * parseTargetSize("q4_k_m")  // { preset: "Q4_K_M" }
+ * parseTargetSize("Q4_K_X")  // throws: unknown llama.cpp preset "Q4_K_X" for option --target-size; did you mean "Q4_K_M"?
  */
 export function parseTargetSize(text: string): number | { readonly preset: string } {
   if (/^\s*\d+\s*$/.test(text)) {
@@ -110,8 +111,10 @@ export function parseTargetSize(text: string): number | { readonly preset: strin
     if (Number.isSafeInteger(bytes) && bytes > 0) return bytes;
   }
   if (/^\s*[A-Za-z]/.test(text)) {
+    // a size starts with a digit: a name is a preset's, or a misspelt one
     const preset = nameIgnoringCase(text.trim(), quantizePresets());
-    if (preset !== undefined) return { preset };
+    if (preset === undefined) throw unknownName("--target-size", "llama.cpp preset", text.trim(), quantizePresets());
+    return { preset };
   }
   return parseSize(text, "--target-size");
 }

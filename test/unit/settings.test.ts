@@ -91,7 +91,8 @@ describe("sizes in the words users think in", () => {
     expect(parseTargetSize("30MB")).toBe(30_000_000);
     expect(parseTargetSize("8270016")).toBe(8_270_016);
     expect(parseTargetSize("q4_k_m")).toEqual({ preset: "Q4_K_M" });
-    expect(() => parseTargetSize("Q4_K_X")).toThrow('expected a size like 2GB or 512MiB for option --target-size but received "Q4_K_X"');
+    expect(() => parseTargetSize("Q4_K_X")).toThrow('unknown llama.cpp preset "Q4_K_X" for option --target-size; did you mean "Q4_K_M"?');
+    expect(() => parseTargetSize("30XB")).toThrow('expected a size like 2GB or 512MiB for option --target-size but received "30XB"');
     expect(() => parseTargetSize("0")).toThrow("--target-size");
   });
 
