@@ -56,6 +56,8 @@ class Job : public Napi::AsyncProgressWorker<Progress> {
   const std::string& lastLogError() const { return log_.lastError(); }
   // Message for a llama.cpp call that failed with only a log line to explain it.
   std::string withLogReason(const std::string& what) const;
+  // This job's log sink (e.g. to keep llama.cpp's informational report of a dry run).
+  LogCapture& log() { return log_; }
 
  private:
   void Execute(const ExecutionProgress& progress) final;

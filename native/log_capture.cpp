@@ -22,6 +22,7 @@ static std::string trim(std::string s) {
 }
 
 void LogCapture::add(int level, const char* text) {
+  if (keepInfo_ && (level == GGML_LOG_LEVEL_INFO || level == GGML_LOG_LEVEL_CONT)) info_.emplace_back(text);
   if (level != GGML_LOG_LEVEL_CONT) {
     pending_.clear();
     pendingLevel_ = level;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace apreqel {
 
@@ -24,8 +25,13 @@ class LogCapture {
 
   const std::string& lastError() const { return lastError_; }
   void add(int level, const char* text);
+  // Also keep every informational text as it arrives (a dry run's per-tensor report is only logged).
+  void keepInfo() { keepInfo_ = true; }
+  const std::vector<std::string>& info() const { return info_; }
 
  private:
+  bool keepInfo_ = false;
+  std::vector<std::string> info_;
   std::string lastError_;
   std::string pending_;  // a line may arrive in pieces (GGML_LOG_LEVEL_CONT)
   int pendingLevel_ = 0;

@@ -105,7 +105,8 @@ class QuantizeJob : public Job {
         output_(requireString(o, "output")),
         imatrixPath_(optionalString(o, "imatrix", "")),
         threads_(optionalInt(o, "threads", 0)),
-        allowRequantize_(optionalBool(o, "allowRequantize", false)) {
+        allowRequantize_(optionalBool(o, "allowRequantize", false)),
+        dryRun_(optionalBool(o, "dryRun", false)) {
     std::string type = optionalString(o, "type", "");
     std::string preset = optionalString(o, "preset", "");
     if (!preset.empty()) {
@@ -170,9 +171,13 @@ class QuantizeJob : public Job {
       return true;
     };
     p.progress_callback_user_data = this;
-    p.abort_callback = &Job::abortRequested;  // inside a slab, per chunk of rows (patch 0008)
+    p.abort_callback = &Job::abortRequested;  // inside a slab, per chunk of rows (vendor/patches/0001)
     p.abort_callback_data = this;
     p.max_buf_size = 64u << 20;  // slabs of rows small enough that cancellation is prompt
+    // a dry run decides every tensor's type as the real run would and writes nothing; llama.cpp
+    // reports the types only in its log, one line per tensor
+    p.dry_run = dryRun_;
+    if (dryRun_) log().keepInfo();
     errno = 0;
     uint32_t rc = llama_model_quantize(input_.c_str(), output_.c_str(), &p);
     const int writeErrno = errno;  // a failed write of its ofstream leaves ENOSPC here
@@ -182,12 +187,82 @@ class QuantizeJob : public Job {
       if (noSpaceLeft(output_, writeErrno)) throw std::runtime_error("cannot write " + output_ + ": no space left on device");
       throw std::runtime_error(withLogReason("quantizing " + input_ + " failed"));
     }
+    if (dryRun_) {
+      planned_ = parseDryRun(log().info());
+      fileBytes_ = plannedFileBytes();
+    }
+  }
+
+  // The bytes of the file the real run would write: the header llama_model_quantize builds (the
+  // input's metadata, its two keys set, the split keys removed, one info per tensor at its new
+  // type), padded to the alignment, then each tensor's data padded to it (llama-quant.cpp).
+  uint64_t plannedFileBytes() const {
+    GgufHeader in = GgufHeader::read(input_, "not a GGUF file");
+    GgufPtr out(gguf_init_empty());
+    gguf_set_kv(out.get(), in.gguf.get());
+    gguf_set_val_u32(out.get(), "general.quantization_version", GGML_QNT_VERSION);
+    gguf_set_val_u32(out.get(), "general.file_type", ftype_);
+    for (const char* key : {"split.no", "split.count", "split.tensors.count"}) gguf_remove_key(out.get(), key);
+    std::map<std::string, ggml_type> types;
+    for (const auto& [name, type] : planned_) types[name] = ggmlTypeFromName(type);
+    const size_t align = gguf_get_alignment(out.get());
+    uint64_t data = 0;
+    for (ggml_tensor* t = ggml_get_first_tensor(in.meta.get()); t != nullptr; t = ggml_get_next_tensor(in.meta.get(), t)) {
+      auto it = types.find(ggml_get_name(t));
+      if (it == types.end() || it->second == GGML_TYPE_COUNT) throw std::runtime_error(std::string("the dry run reported no type for tensor ") + ggml_get_name(t));
+      gguf_add_tensor(out.get(), t);
+      gguf_set_tensor_type(out.get(), ggml_get_name(t), it->second);
+      data += GGML_PAD(ggml_row_size(it->second, t->ne[0]) * ggml_nrows(t), align);
+    }
+    return gguf_get_meta_size(out.get()) + data;
+  }
+
+  // The dry run's log, per tensor: "[   3/  39] NAME - [shape], type = CUR, " then
+  // "size = A MiB -> B MiB (NEW)\n" (quantized) or "size = A MiB\n" (kept as CUR).
+  static std::vector<std::pair<std::string, std::string>> parseDryRun(const std::vector<std::string>& lines) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto trim = [](const std::string& s) {
+      size_t b = s.find_first_not_of(" \t\n"), e = s.find_last_not_of(" \t\n");
+      return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+    };
+    for (size_t i = 0; i + 1 < lines.size(); ++i) {
+      const std::string& head = lines[i];
+      size_t close = head.find("] "), dash = head.find(" - ["), typeAt = head.find("], type = ");
+      if (head.empty() || head[0] != '[' || close == std::string::npos || dash == std::string::npos || typeAt == std::string::npos) continue;
+      std::string name = trim(head.substr(close + 2, dash - close - 2));
+      std::string current = trim(head.substr(typeAt + 10, head.find(',', typeAt + 10) - typeAt - 10));
+      const std::string& size = lines[i + 1];
+      if (size.compare(0, 7, "size = ") != 0) continue;
+      size_t open = size.rfind('('), end = size.rfind(')');
+      std::string type = open != std::string::npos && end != std::string::npos && end > open ? size.substr(open + 1, end - open - 1) : current;
+      out.emplace_back(name, type);
+      ++i;
+    }
+    return out;
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    if (!dryRun_) return env.Undefined();
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Array tensors = Napi::Array::New(env, planned_.size());
+    for (size_t i = 0; i < planned_.size(); ++i) {
+      Napi::Object t = Napi::Object::New(env);
+      t.Set("name", planned_[i].first);
+      t.Set("type", planned_[i].second);
+      tensors.Set(i, t);
+    }
+    result.Set("tensors", tensors);
+    result.Set("fileBytes", Napi::Number::New(env, static_cast<double>(fileBytes_)));
+    return result;
   }
 
  private:
   std::string input_, output_, imatrixPath_;
   int32_t threads_;
   bool allowRequantize_;
+  bool dryRun_;
+  std::vector<std::pair<std::string, std::string>> planned_;
+  uint64_t fileBytes_ = 0;
   llama_ftype ftype_ = LLAMA_FTYPE_MOSTLY_Q8_0;
   bool pure_ = true;
   ggml_type embType_ = GGML_TYPE_COUNT;

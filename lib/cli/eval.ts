@@ -16,7 +16,7 @@ ${pipelineOptionsUsage("eval")}`;
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, base: { type: "string" } });
   if (positionals.length === 0) throw new OptionError("MODEL", "expected at least one model file");
-  const settings = await pipelineSettings(values, "eval");
+  const settings = await pipelineSettings(values, "eval", positionals[0]);
   const results = await withProgress(settings.json, (onStep) =>
     evaluate({
       models: positionals,

@@ -4,17 +4,18 @@ import { formatBytes, formatNumber } from "../core/format.js";
 import { writeAtomically } from "../core/files.js";
 import { quantizeRecipe, type Recipe } from "../method/recipe.js";
 import type { GgmlType } from "../method/types.js";
-import type { WeightChoice } from "../method/weightings.js";
 import type { FrontResult } from "../pipeline/front.js";
 import type { Session } from "../pipeline/session.js";
+import type { RunWeights } from "../pipeline/settings.js";
 
 /** The `--json` output of a front choice. */
-export function frontJson(r: FrontResult, choice: WeightChoice): Record<string, unknown> {
+export function frontJson(r: FrontResult, choice: RunWeights): Record<string, unknown> {
   const { front, costs } = r.model;
   return {
     method: "front",
     weights: r.choice.weights,
     ...(choice.source === "priority" ? { priority: { name: choice.priority, weighting: choice.weightingId } } : {}),
+    ...(choice.source === "budget" ? { budget: "the most accurate mix within the size target (no --weights or --priority given)" } : {}),
     costs: costs.source,
     accuracyMetric: costs.accuracy,
     latency: r.model.latency,
@@ -35,11 +36,11 @@ export function frontJson(r: FrontResult, choice: WeightChoice): Record<string, 
  * @example
  * describeFrontChoice(r, choice)[1] // "front: 212 mixes of 24 units (costs: profile), ε ≤ 1.2 KB, 0.01 ms"
  */
-export function describeFrontChoice(r: FrontResult, choice: WeightChoice): string[] {
+export function describeFrontChoice(r: FrontResult, choice: RunWeights): string[] {
   const w = r.choice.weights;
   const { front, costs } = r.model;
   const e = r.choice.estimate;
-  const origin = choice.source === "priority" ? ` (--priority ${choice.priority})` : "";
+  const origin = choice.source === "priority" ? ` (--priority ${choice.priority})` : choice.source === "budget" ? " (a size target is a budget: the most accurate mix within it)" : "";
   const accuracy = costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}` : `perplexity ${formatNumber(e.kld)}`;
   return [
     `weights: memory ${formatNumber(w.memory)}, latency ${formatNumber(w.latency)}, accuracy ${formatNumber(w.accuracy)}${origin}`,

@@ -7,13 +7,14 @@ import { readCalibration } from "../pipeline/texts.js";
 import { OptionError } from "../core/errors.js";
 import { parse, type CommandContext } from "./args.js";
 import { parseInteger } from "../core/validate.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export const usage = `usage: apreqel imatrix MODEL.gguf --calibration FILE -o IMATRIX.gguf [--ctx N] [--threads N]
   Runs the calibration text through MODEL once (whole chunks of --ctx tokens, as llama-imatrix) and writes, for every block weight, the sum of the
   squared activations of each input column and the row count, in llama-imatrix's GGUF format
   (llama-quantize --imatrix and apreqel's --imatrix read it).
   --calibration FILE    the text (required; never the evaluation text)
-  --ctx N               window length in tokens (default 512)
+  --ctx N               window length in tokens (default ${DEFAULT_CTX})
   --threads N           CPU threads (default: all cores)
   --force               replace an existing file at -o that apreqel did not write`;
 
@@ -28,7 +29,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.calibration) throw new OptionError("--calibration", "--calibration FILE is required");
   if (!values.output) throw new OptionError("--output", "-o IMATRIX.gguf is required");
-  const nCtx = values.ctx === undefined ? 512 : parseInteger(values.ctx, "--ctx", 8);
+  const nCtx = values.ctx === undefined ? DEFAULT_CTX : parseInteger(values.ctx, "--ctx", 8);
   const threads = values.threads === undefined ? 0 : parseInteger(values.threads, "--threads", 0);
   const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "gguf" }], [{ path: positionals[0]!, option: "MODEL" }, { path: values.calibration, option: "--calibration" }], {
     force: values.force ?? false,

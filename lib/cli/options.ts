@@ -13,6 +13,8 @@ import { orderTypes, parseGgmlType, DEFAULT_TYPES, GGML_TYPE_TABLE, type GgmlTyp
 import { nameIgnoringCase } from "../core/validate.js";
 import { parseWeights } from "../method/weights.js";
 import { DEFAULT_PRIORITY, PRIORITIES, priorityWeighting, type Priority, type WeightChoice } from "../method/weightings.js";
+import { quantizePresets } from "../ops/ggml-types.js";
+import { DEFAULTS, METHODS, type MethodName } from "../pipeline/settings.js";
 
 /** parseArgs definitions of the shared options, spread into each command's own table. */
 export const WEIGHT_OPTIONS = {
@@ -85,7 +87,45 @@ export function parseTypes(text: string | undefined, option = "--types"): GgmlTy
   const parts = text.split(",").map((p) => p.trim());
   if (parts.some((p) => p === "")) throw invalidOption(option, "a comma-separated list of ggml types like q4_K,q8_0", text);
   const names = GGML_TYPE_TABLE.map((t) => t.name);
+  for (const p of parts) {
+    // a user who thinks in presets: say what it is and where it goes, rather than the nearest type
+    const preset = nameIgnoringCase(p, names) === undefined ? presetNamed(p) : undefined;
+    if (preset !== undefined) throw new OptionError(option, `${option}: ${preset} is a llama.cpp preset (a mix of types), not a type; for a mix of its size give --target-size ${preset}, or list types like q4_K,q6_K`);
+  }
   return withOption(option, () => orderTypes(parts.map((p) => parseGgmlType(nameIgnoringCase(p, names) ?? p))));
+}
+
+/**
+ * `--target-size`: a size with a unit, a plain byte count (as `ls -l` prints it), or a llama.cpp
+ * preset's name, ignoring case as llama-quantize does.
+ *
+ * @example
+ * parseTargetSize("30MB")    // 30000000
+ * parseTargetSize("8270016") // 8270016: bytes
+ * parseTargetSize("q4_k_m")  // { preset: "Q4_K_M" }
+ * parseTargetSize("Q4_K_X")  // throws: unknown llama.cpp preset "Q4_K_X" for option --target-size; did you mean "Q4_K_M"?
+ */
+export function parseTargetSize(text: string): number | { readonly preset: string } {
+  if (/^\s*\d+\s*$/.test(text)) {
+    const bytes = Number(text);
+    if (Number.isSafeInteger(bytes) && bytes > 0) return bytes;
+  }
+  if (/^\s*[A-Za-z]/.test(text)) {
+    // a size starts with a digit: a name is a preset's, or a misspelt one
+    const preset = nameIgnoringCase(text.trim(), quantizePresets());
+    if (preset === undefined) throw unknownName("--target-size", "llama.cpp preset", text.trim(), quantizePresets());
+    return { preset };
+  }
+  return parseSize(text, "--target-size");
+}
+
+/** The preset `name` stands for, ignoring case, when the addon can say (it lists llama-quantize's presets). */
+function presetNamed(name: string): string | undefined {
+  try {
+    return nameIgnoringCase(name, quantizePresets());
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -171,14 +211,13 @@ function withOption<T>(option: string, parse: () => T): T {
   }
 }
 
-/** How a plan is made: the paper's enumeration + Algorithm 1, or the Pareto front of per-unit costs. */
-export type MethodName = "paper" | "front";
-export const METHODS: readonly MethodName[] = ["paper", "front"];
+/** How a plan is made (pipeline/settings.ts keeps the names and the default). */
+export { METHODS, type MethodName } from "../pipeline/settings.js";
 /**
  * The method a command uses when `--method` is not given: the front, which at every llama.cpp
  * preset's size gives a mix of lower KLD than the paper's method (docs/results.md, "The front").
  */
-export const DEFAULT_METHOD: MethodName = "front";
+export const DEFAULT_METHOD: MethodName = DEFAULTS.method;
 
 /**
  * `--method`, validated.
@@ -208,7 +247,10 @@ export const FRONT_OPTIONS_USAGE = `${METHOD_USAGE}
   --max-kld N           --method front: drop mixes estimated above this KL divergence (needs a
                         measured table: --sensitivity measured)
   --target-bpw N        --method front: at most N bits per weight over the planned tensors
-  --target-size SIZE    --method front: a file of at most SIZE, e.g. 30MB`;
+  --target-size SIZE    --method front: a file of at most SIZE: e.g. 30MB, 8270016 (bytes), or a
+                        llama.cpp preset (Q4_K_M: the bytes its llama-quantize file would have).
+                        With --target-size or --target-bpw and neither --weights nor --priority,
+                        the most accurate mix within the size (all weight on accuracy)`;
 
 /** The front's own limits, parsed (the shared ones come from {@link parseConstraints}). */
 export interface FrontChoices {
@@ -216,6 +258,8 @@ export interface FrontChoices {
   readonly maxKld?: number;
   readonly targetBpw?: number;
   readonly targetSizeBytes?: number;
+  /** `--target-size Q4_K_M`: the size of that preset's file for the model (pipeline/preset-size.ts) */
+  readonly targetPreset?: string;
 }
 
 /**
@@ -231,10 +275,14 @@ export function parseFrontChoices(values: {
   readonly "target-bpw"?: string | undefined;
   readonly "target-size"?: string | undefined;
 }): FrontChoices {
-  const out: { method: MethodName; maxKld?: number; targetBpw?: number; targetSizeBytes?: number } = { method: parseMethod(values.method) };
+  const out: { method: MethodName; maxKld?: number; targetBpw?: number; targetSizeBytes?: number; targetPreset?: string } = { method: parseMethod(values.method) };
   if (values["max-kld"] !== undefined) out.maxKld = parsePositiveNumber(values["max-kld"], "--max-kld");
   if (values["target-bpw"] !== undefined) out.targetBpw = parsePositiveNumber(values["target-bpw"], "--target-bpw");
-  if (values["target-size"] !== undefined) out.targetSizeBytes = parseSize(values["target-size"], "--target-size");
+  if (values["target-size"] !== undefined) {
+    const target = parseTargetSize(values["target-size"]);
+    if (typeof target === "number") out.targetSizeBytes = target;
+    else out.targetPreset = target.preset;
+  }
   if (out.method === "paper") {
     for (const option of ["max-kld", "target-bpw", "target-size"] as const) {
       if (values[option] !== undefined) throw new OptionError(`--${option}`, `--${option} goes with --method front`);

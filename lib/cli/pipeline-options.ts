@@ -5,20 +5,22 @@
 import { hashFile } from "../cache/cache.js";
 import os from "node:os";
 import { requireInputFile, type InputRef } from "../core/files.js";
-import { DEFAULT_GAMMA } from "../method/scores.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
 import { openSession, type Session, type SessionOptions, type StepReporter } from "../pipeline/session.js";
 import { requireEvalTokens, requireProbeTokens } from "../pipeline/preflight.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
-import { DEFAULT_NON_LAYER_TYPE, type UniformOptions } from "../pipeline/uniform.js";
-import { DEFAULT_SCORE_CTX, type ScoreOptions } from "../pipeline/scores.js";
+import type { UniformOptions } from "../pipeline/uniform.js";
+import type { ModelInfo } from "../ops/inspect.js";
+import type { JobOptions } from "../core/job-options.js";
+import type { ScoreOptions } from "../pipeline/scores.js";
 import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipeline/latency-criterion.js";
-import { LATENCY_MODELS, type LatencyModelName } from "../pipeline/unit-latency.js";
+import type { LatencyModelName } from "../pipeline/unit-latency.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
 import { unknownName } from "../core/errors.js";
-import { GRANULARITIES, type Granularity } from "../gguf/units.js";
-import { orderTypes, type GgmlType } from "../method/types.js";
+import type { Granularity } from "../gguf/units.js";
+import type { GgmlType } from "../method/types.js";
+import { accuracyFor, DEFAULTS, readModelFacts, resolveRunSettings, sensitivityFor, type MethodName, type ModelFacts, type RunSettingsOptions, type SensitivityChoice, type SettingsOptions } from "../pipeline/settings.js";
 import { parsePositiveNumber } from "./options.js";
 import type { CommandContext } from "./args.js";
 import type { RunEta } from "./eta.js";
@@ -56,21 +58,22 @@ const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOpti
   { options: ["imatrix", "no-imatrix"], text: `  --imatrix FILE        importance matrix (GGUF, llama-imatrix's or \`apreqel imatrix\`'s) for the
                         uniform files; default: the one the calibration pass collects (cached)
   --no-imatrix          quantize without an importance matrix (as the paper did)` },
-  { options: ["non-layer-type"], text: `  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULT_NON_LAYER_TYPE})` },
+  { options: ["non-layer-type"], text: `  --non-layer-type T    type of token embeddings and output head in every file (default ${DEFAULTS.nonLayerType})` },
   { options: ["gpu-layers"], text: `  -ngl, --gpu-layers N  layers to offload to the GPU (CUDA builds; -1 = all)` },
   { options: ["threads"], text: `  -t, --threads N       CPU threads (default: all cores)` },
   { options: ["cache-dir"], text: `  --cache-dir DIR       cache of uniform files and measurements (default $APREQEL_CACHE_DIR,
                         $XDG_CACHE_HOME/apreqel or ~/.cache/apreqel)` },
-  { options: ["ctx"], text: `  -c, --ctx N           perplexity chunk and calibration window, tokens (default 512)` },
+  { options: ["ctx"], text: `  -c, --ctx N           perplexity chunk and calibration window, tokens (default ${DEFAULTS.nCtx}, or the
+                        model's context when shorter)` },
   { options: ["chunks"], text: `  --chunks N            perplexity chunks to evaluate (default: all)` },
   { options: ["n-gen", "n-prompt", "reps"], text: `  --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (128), prompt tokens (512), interleaved rounds (6)` },
+                        latency test: generated tokens (${DEFAULTS.latency.nGen}), prompt tokens (${DEFAULTS.latency.nPrompt}), interleaved rounds (${DEFAULTS.latency.reps})` },
   { options: ["latency", "latency-model"], text: `  --latency L           the latency plans and fronts optimize: decode (ms per generated token, as
                         the paper measures; the default) | prefill (ms per prompt token)
   --latency-model M     --method front's latency column: share (each unit's parameter share of the
                         uniform files' latency; the default) | unit (each unit's matmuls timed on
                         this device, fixed part and scale fitted on the uniform files; docs/method.md)` },
-  { options: ["gamma"], text: `  --gamma G             layer-score threshold γ (default ${DEFAULT_GAMMA})` },
+  { options: ["gamma"], text: `  --gamma G             layer-score threshold γ (default ${DEFAULTS.gamma})` },
   { options: ["kld"], text: `  --kld                 also measure KL divergence from the source model` },
   { options: ["json"], text: `  --json                print only the final JSON on stdout` },
   { options: ["force"], text: `  --force               replace an existing output file that apreqel did not write` },
@@ -175,16 +178,13 @@ export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each
   --granularity G       tensor (each weight alone, token embeddings and output head included; the
                         default with --method front) | sublayer (blk.N.attn / blk.N.ffn; the
                         default with --method paper); with --sensitivity measured or proxy
-  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default ${DEFAULTS.probeChunks})`;
 
-export const DEFAULT_PROBE_CHUNKS = 8;
+export const DEFAULT_PROBE_CHUNKS = DEFAULTS.probeChunks;
 
 /**
  * `--sensitivity`, `--granularity`, `--probe-chunks` → what scoreLayers measures (undefined: cosine
- * only). The defaults follow the method the scores serve: the front's strength is per-unit
- * measured costs (measured Δ KLD per tensor: docs/results.md shows it at 0.5–0.6× the presets' KLD
- * where the paper's ranking and sub-layers do not beat them), the paper's method ranks by cosine
- * scores per sub-layer.
+ * only), the defaults following the method the scores serve (pipeline/settings.ts, sensitivityFor).
  *
  * @example
  * sensitivitySettings({}, types, uniform, "paper")        // undefined: cosine scores only
@@ -194,40 +194,28 @@ export function sensitivitySettings(
   v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
   types: readonly GgmlType[],
   uniform: UniformOptions,
-  method: "paper" | "front" = "paper",
+  method: MethodName = "paper",
 ): ScoreOptions["measure"] {
-  const kind = v.sensitivity ?? (method === "front" ? "measured" : "cosine");
-  if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
-  if (kind === "cosine") {
-    if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new OptionError(v.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
-    return undefined;
-  }
-  const granularity = v.granularity ?? (method === "front" ? "tensor" : "sublayer");
-  if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
-  if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
+  return sensitivityFor(sensitivityOptions(v), types, uniform, method);
+}
+
+/** The sensitivity flags in the settings' spelling (names checked there). */
+export function sensitivityOptions(v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined }): Pick<SettingsOptions, "sensitivity" | "granularity" | "probeChunks"> {
   return {
-    kind,
-    granularity: granularity as Granularity,
-    types: orderTypes(types),
-    uniform,
-    chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
+    ...(v.sensitivity !== undefined ? { sensitivity: v.sensitivity as SensitivityChoice } : {}),
+    ...(v.granularity !== undefined ? { granularity: v.granularity as Granularity } : {}),
+    ...(v["probe-chunks"] !== undefined ? { probeChunks: parseInteger(v["probe-chunks"], "--probe-chunks", 1) } : {}),
   };
 }
 
 /** What a measured Δ table needs, checked when the session opens: calibration text for two probe chunks. */
-export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOptions["measure"], context: CommandContext): NonNullable<SessionOptions["checks"]> {
+export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOptions["measure"]): NonNullable<SessionOptions["checks"]> {
   if (measure?.kind !== "measured") return [];
-  const job = context.signal ? { signal: context.signal } : {};
-  return [(model: string) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULT_SCORE_CTX, job)];
+  return [(model, _info, job) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULTS.nCtx, job)];
 }
 
-/**
- * The accuracy settings of a run: a front planned on a measured Δ KLD table measures the KLD of
- * what it writes too, so the result stands beside its estimate on the same axis.
- */
-export function accuracyForPlan(accuracy: AccuracySettings, method: "paper" | "front", measure: ScoreOptions["measure"]): AccuracySettings {
-  return method === "front" && measure?.kind === "measured" && !accuracy.kld ? { ...accuracy, kld: true } : accuracy;
-}
+/** The accuracy settings of a run (pipeline/settings.ts, accuracyFor: a measured front also measures KLD). */
+export const accuracyForPlan = accuracyFor;
 
 /**
  * `--latency` (default decode), for the pipeline commands and `plan`.
@@ -237,79 +225,101 @@ export function accuracyForPlan(accuracy: AccuracySettings, method: "paper" | "f
  * parseLatencyCriterion("prefil")  // throws: unknown latency criterion "prefil" for option --latency; did you mean "prefill"?
  */
 export function parseLatencyCriterion(text: string | undefined): LatencyCriterion {
-  if (text === undefined) return "decode";
+  if (text === undefined) return DEFAULTS.latencyCriterion;
   if (!(LATENCY_CRITERIA as readonly string[]).includes(text)) throw unknownName("--latency", "latency criterion", text, LATENCY_CRITERIA);
   return text as LatencyCriterion;
 }
 
-/** The types llama.cpp quantizes only with an importance matrix (ggml asserts one; llama-quant refuses). */
-const IMATRIX_TYPES: ReadonlySet<string> = new Set(["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs"]);
-
 /**
  * Validates the options and reads the texts (every check before any long work starts; the token
  * counts are checked against the model's context when withSession opens it, from its header).
+ * The defaults and what follows from them are the settings module's (pipeline/settings.ts); with
+ * `model`, a default window is at most its context (read from its header, if it can be read: a
+ * file that cannot is reported when the session opens it).
  */
-export async function pipelineSettings(v: PipelineValues, command: PipelineCommand): Promise<PipelineSettings> {
+export async function pipelineSettings(v: PipelineValues, command: PipelineCommand, model?: string): Promise<PipelineSettings> {
+  return (await parsePipelineOptions(v, command, model)).settings;
+}
+
+/** {@link pipelineSettings} with the options it resolved them from (the library's spelling of the flags). */
+export async function parsePipelineOptions(v: PipelineValues, command: PipelineCommand, model?: string): Promise<{ readonly options: RunSettingsOptions; readonly facts: ModelFacts; readonly settings: PipelineSettings }> {
   rejectUnusedOptions(command, v as Readonly<Record<string, unknown>>);
   const cores = os.availableParallelism();
-  let threads = int(v.threads, "--threads", 0, 0);
+  let threads = int(v.threads, "--threads", DEFAULTS.threads, 0);
   // more threads than cores makes llama.cpp's spinning thread pool crawl (16 on 2 cores: 240×
   // slower) and a thousand of them ignore signals for minutes
   if (threads > cores && !v.force) {
     process.stderr.write(`apreqel: --threads ${threads} is more than the ${cores} cores available: using ${cores} (--force keeps ${threads})\n`);
     threads = cores;
   }
-  const gpuLayers = int(v["gpu-layers"], "--gpu-layers", 0, -1);
+  const gpuLayers = int(v["gpu-layers"], "--gpu-layers", DEFAULTS.gpuLayers, -1);
   // refused before any long work; whether the weights fit is checked when each model is loaded
   if (gpuLayers !== 0 && !buildInfo().gpuOffload) {
     throw new OptionError("--gpu-layers", `--gpu-layers: this build of apreqel has no GPU backend (CPU only); leave it out, or build with CUDA (npx apreqel build --cuda)`);
   }
-  const nCtx = int(v.ctx, "--ctx", 512, 8);
+  const nCtx = v.ctx === undefined ? undefined : parseInteger(v.ctx, "--ctx", 8);
   const chunks = v.chunks === undefined ? undefined : parseInteger(v.chunks, "--chunks", 1);
   const gamma = v.gamma === undefined ? undefined : parsePositiveNumber(v.gamma, "--gamma");
   if (gamma !== undefined && gamma > 1) throw new OptionError("--gamma", `--gamma: expected a cosine threshold from 0 to 1 but received ${JSON.stringify(v.gamma)}`);
-  const nonLayerType = v["non-layer-type"] === undefined ? DEFAULT_NON_LAYER_TYPE : requireGgmlType(nameIgnoringCase(v["non-layer-type"], quantizeTypes()) ?? v["non-layer-type"], "--non-layer-type", quantizeTypes());
+  const nonLayerType = v["non-layer-type"] === undefined ? undefined : requireGgmlType(nameIgnoringCase(v["non-layer-type"], quantizeTypes()) ?? v["non-layer-type"], "--non-layer-type", quantizeTypes());
   if (v.imatrix !== undefined && v["no-imatrix"]) throw new OptionError("--no-imatrix", "--imatrix FILE and --no-imatrix contradict each other; give one");
   const imatrixPath = v.imatrix === undefined ? undefined : await requireInputFile(v.imatrix, "--imatrix");
-  if (IMATRIX_TYPES.has(nonLayerType) && v["no-imatrix"]) {
-    throw new OptionError("--non-layer-type", `--non-layer-type: ${nonLayerType} needs an importance matrix (leave out --no-imatrix, or give --imatrix FILE), or choose another type`);
-  }
   // profile runs the calibration pass only for the importance matrix: without it, --calibration would be ignored
   if (command === "profile" && v.calibration !== undefined && (imatrixPath !== undefined || v["no-imatrix"])) {
     throw new OptionError("--calibration", `--calibration: profile uses the calibration text only to collect the importance matrix; with ${imatrixPath !== undefined ? "--imatrix FILE" : "--no-imatrix"} it is not used`);
   }
-  const nGen = int(v["n-gen"], "--n-gen", 128);
-  const nPrompt = int(v["n-prompt"], "--n-prompt", 512, 0);
+  const nGen = v["n-gen"] === undefined ? undefined : parseInteger(v["n-gen"], "--n-gen", 1);
+  const nPrompt = v["n-prompt"] === undefined ? undefined : parseInteger(v["n-prompt"], "--n-prompt", 0);
+  const reps = v.reps === undefined ? undefined : parseInteger(v.reps, "--reps", 1);
   const latencyCriterion = parseLatencyCriterion(v.latency);
-  if (latencyCriterion === "prefill" && nPrompt === 0) throw new OptionError("--latency", "--latency prefill needs a prompt to time: --n-prompt must be at least 1 (it is 0)");
-  const latencyModel = (v["latency-model"] ?? "share") as LatencyModelName;
-  if (!LATENCY_MODELS.includes(latencyModel)) throw unknownName("--latency-model", "latency model", v["latency-model"]!, LATENCY_MODELS);
+  const latencyModel = v["latency-model"] as LatencyModelName | undefined;
   const [calibration, evalText] = await Promise.all([readCalibration(v.calibration), readEvalText(v["eval-text"])]);
-  const run = { threads, gpuLayers };
-  // the importance matrix: the user's file, else (unless --no-imatrix) the calibration pass's — the same pass `score` runs
-  const imatrix: Pick<UniformOptions, "imatrix" | "imatrixFrom"> =
-    imatrixPath !== undefined ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : v["no-imatrix"] ? {} : { imatrixFrom: { calibration, nCtx, ...run } };
-  return {
-    uniform: { nonLayerType, threads, ...imatrix },
-    latency: { nGen, nPrompt, reps: int(v.reps, "--reps", 6), ...run },
+  const options: RunSettingsOptions = {
+    calibration,
+    evalText,
+    ...(imatrixPath !== undefined ? { imatrix: { path: imatrixPath, sha256: await hashFile(imatrixPath) } } : v["no-imatrix"] ? { imatrix: false } : {}),
+    ...(nonLayerType !== undefined ? { nonLayerType } : {}),
+    ...(nCtx !== undefined ? { nCtx } : {}),
+    ...(chunks !== undefined ? { chunks } : {}),
+    threads,
+    gpuLayers,
+    ...(nGen !== undefined ? { nGen } : {}),
+    ...(nPrompt !== undefined ? { nPrompt } : {}),
+    ...(reps !== undefined ? { reps } : {}),
     latencyCriterion,
-    latencyModel,
-    accuracy: { evalText, nCtx, ...(chunks !== undefined ? { chunks } : {}), kld: v.kld ?? false, ...run },
-    score: { calibration, nCtx, ...(gamma !== undefined ? { gamma } : {}), ...run },
-    ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),
-    json: v.json ?? false,
-    force: v.force ?? false,
-    inputs: [
-      ...(v.calibration !== undefined ? [{ path: v.calibration, option: "--calibration" }] : []),
-      ...(v["eval-text"] !== undefined ? [{ path: v["eval-text"], option: "--eval-text" }] : []),
-      ...(imatrixPath !== undefined ? [{ path: imatrixPath, option: "--imatrix" }] : []),
-    ],
-    notes: [
-      ...(evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : []),
-      ...(latencyCriterion === "prefill" ? [`latency here is prefill: ${CRITERION_UNIT.prefill} (--latency prefill)`] : []),
-    ],
-    evalTextUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("eval-text"),
-    latencyUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("n-prompt"),
+    ...(latencyModel !== undefined ? { latencyModel } : {}),
+    ...(gamma !== undefined ? { gamma } : {}),
+    ...(v.kld !== undefined ? { kld: v.kld } : {}),
+  };
+  const facts = (nCtx === undefined || nPrompt === undefined) && model !== undefined ? await readModelFacts(model) : {};
+  const run = await resolveRunSettings(options, facts);
+  return {
+    options,
+    facts,
+    settings: {
+      uniform: run.uniform,
+      latency: run.latency,
+      latencyCriterion: run.latencyCriterion,
+      latencyModel: run.latencyModel,
+      accuracy: run.accuracy,
+      score: run.score,
+      ...(v["cache-dir"] !== undefined ? { cacheDir: v["cache-dir"] } : {}),
+      json: v.json ?? false,
+      force: v.force ?? false,
+      inputs: [
+        ...(v.calibration !== undefined ? [{ path: v.calibration, option: "--calibration" }] : []),
+        ...(v["eval-text"] !== undefined ? [{ path: v["eval-text"], option: "--eval-text" }] : []),
+        ...(imatrixPath !== undefined ? [{ path: imatrixPath, option: "--imatrix" }] : []),
+      ],
+      notes: [
+        ...(evalText.source.kind === "builtin" ? [BUILTIN_EVAL_NOTE] : []),
+        ...(latencyCriterion === "prefill" ? [`latency here is prefill: ${CRITERION_UNIT.prefill} (--latency prefill)`] : []),
+        ...(nCtx === undefined && run.nCtx < DEFAULTS.nCtx ? [`windows of ${run.nCtx} tokens: the model's context (the default ${DEFAULTS.nCtx} is longer; --ctx sets it)`] : []),
+        ...(nPrompt === undefined && run.latency.nPrompt < DEFAULTS.latency.nPrompt ? [`latency prompts of ${run.latency.nPrompt} tokens: the model's context (the default ${DEFAULTS.latency.nPrompt} is longer; --n-prompt sets it)`] : []),
+      ],
+      evalTextUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("eval-text"),
+      latencyUsed: !(UNUSED_OPTIONS[command] as readonly string[]).includes("n-prompt"),
+    },
   };
 }
 
@@ -343,7 +353,6 @@ export function withSession<T>(
   checks: NonNullable<SessionOptions["checks"]> = [],
   eta?: (s: Session) => Promise<RunEta>,
 ): Promise<T> {
-  const signal = context.signal ? { signal: context.signal } : {};
   // the run's work counted once the session is open, for an ETA from work rather than step counts (issue 26)
   const withEta = async (s: Session, useEta: (e: RunEta) => void) => {
     if (eta && !settings.json) {
@@ -361,7 +370,7 @@ export function withSession<T>(
       withEta(
         await openSession({
           // what cannot work is found from the header before the model is hashed or anything runs
-          checks: [...(settings.evalTextUsed ? [(m: string) => requireEvalTokens(m, settings.accuracy, signal)] : []), ...checks],
+          checks: [...(settings.evalTextUsed ? [(m: string, _info: ModelInfo, job: JobOptions) => requireEvalTokens(m, settings.accuracy, job)] : []), ...checks],
           model,
           ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
           onStep,

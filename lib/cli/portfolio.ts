@@ -34,7 +34,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values, "quantize");
+  const settings = await pipelineSettings(values, "quantize", positionals[0]);
   // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
   const measure = sensitivitySettings(values, types, settings.uniform, "front");
   const model = positionals[0]!;
@@ -51,7 +51,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       await withSession(model, settings, context, async (s) =>
         (fleet && (await fleetSteps(s, fleet, types, settings, measure)), buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } })),
         undefined,
-        sensitivityChecks(settings, measure, context),
+        sensitivityChecks(settings, measure),
       ),
       settings,
     );

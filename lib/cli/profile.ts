@@ -31,7 +31,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const only = values.only;
   if (only !== undefined && only !== "latency" && only !== "accuracy") throw invalidOption("--only", "latency or accuracy", only);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values, "profile");
+  const settings = await pipelineSettings(values, "profile", positionals[0]);
   const deviceClass = values["device-class"];
   if (deviceClass !== undefined && (values.redis === undefined || only !== "latency")) throw new OptionError("--device-class", "--device-class goes with --redis URL and --only latency: the latency is measured by a worker of that class");
   // --redis: Redis must answer and the store open before any work

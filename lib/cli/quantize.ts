@@ -7,7 +7,7 @@ import type { Weights } from "../method/weights.js";
 import type { LatencyMetrics, MeasuredModel } from "../pipeline/measure-file.js";
 import type { ProfileFile } from "../pipeline/profile-file.js";
 import type { Estimate } from "../method/estimators.js";
-import { quantizeAdaptive, type AdaptiveResult } from "../pipeline/adaptive.js";
+import type { AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
 import { claimOutputs } from "../core/files.js";
 import { tableLines } from "./safe-table.js";
@@ -17,15 +17,16 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import { busyLatencyWarning, latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { parsePipelineOptions, sensitivityOptions, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
-import { quantizeFront } from "../pipeline/front.js";
-import { requireReachableLimits, type MemoryLimit } from "../pipeline/preflight.js";
-import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "../pipeline/uniform.js";
-import type { ModelInfo } from "../ops/inspect.js";
+import type { FrontResult } from "../pipeline/front.js";
+import { quantizeChecks, quantizeModel, type QuantizeModelResult } from "../pipeline/quantize-model.js";
+import { resolveSettings, type Limits, type RunWeights, type Settings, type SettingsOptions } from "../pipeline/settings.js";
+import type { WeightChoice } from "../method/weightings.js";
+import { resolveUniform } from "../pipeline/uniform.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
 import type { PipelineSettings } from "./pipeline-options.js";
 import { quantizeEta } from "./run-budget.js";
@@ -36,7 +37,8 @@ import type { Session } from "../pipeline/session.js";
 export const usage = `usage: apreqel quantize MODEL.gguf [-o OUT.gguf] [options]
   Quantizes each layer of MODEL (F16/F32/BF16) to the type that best serves your priorities on
   this machine: uniform quantizations → profile → layer scores → plan → mixed GGUF.
-  -o, --output FILE     the mixed model (default: MODEL-apreqel-PRIORITY.gguf beside MODEL)
+  -o, --output FILE     the mixed model (default: MODEL-apreqel-PRIORITY.gguf beside MODEL;
+                        MODEL-apreqel-target.gguf for a size target given without weights)
   --profile FILE        use measured profiles (repeatable; e.g. latency from the edge device)
                         instead of profiling here
   --report FILE.html    also write an HTML report (Pareto views, per-layer type map)
@@ -50,31 +52,63 @@ ${SENSITIVITY_OPTIONS_USAGE}
 ${FLEET_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
 
-export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    ...PLAN_OPTIONS,
-    ...PIPELINE_OPTIONS,
-    ...SENSITIVITY_OPTIONS,
-    output: { type: "string", short: "o" },
-    profile: { type: "string", multiple: true },
-    report: { type: "string" },
-    "no-measure": { type: "boolean" },
-    ...FRONT_OPTIONS,
-    recipe: { type: "string" },
-    ...FLEET_OPTIONS,
-  });
-  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
+/** The flags of `apreqel quantize`. */
+export const QUANTIZE_OPTIONS = {
+  ...PLAN_OPTIONS,
+  ...PIPELINE_OPTIONS,
+  ...SENSITIVITY_OPTIONS,
+  output: { type: "string", short: "o" },
+  profile: { type: "string", multiple: true },
+  report: { type: "string" },
+  "no-measure": { type: "boolean" },
+  ...FRONT_OPTIONS,
+  recipe: { type: "string" },
+  ...FLEET_OPTIONS,
+} as const;
+
+type QuantizeValues = ReturnType<typeof parse<typeof QUANTIZE_OPTIONS>>["values"];
+
+/**
+ * `quantize`'s flags → the library's options (pipeline/settings.ts) and their resolution: the
+ * command is a parser over `quantizeModel`, so `apreqel quantize` with no flags resolves to what
+ * `resolveSettings({})` does. `model` (the positional) lets a default window fit its context.
+ */
+export async function quantizeOptions(values: QuantizeValues, model?: string) {
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
-  if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
-  if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
-  const settings = await pipelineSettings(values, "quantize");
-  const sensitivity = sensitivitySettings(values, choices.types, settings.uniform, front.method);
+  const parsed = await parsePipelineOptions(values, "quantize", model);
+  const limits: Limits = {
+    ...choices.constraints,
+    ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}),
+    ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}),
+    ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}),
+    ...(front.targetPreset !== undefined ? { targetPreset: front.targetPreset } : {}),
+  };
+  const options: SettingsOptions = {
+    ...parsed.options,
+    method: front.method,
+    ...(values.types !== undefined ? { types: choices.types } : {}),
+    // only what was given: a size target without weights or a priority is a budget (settings.ts)
+    ...(values.weights !== undefined ? { weights: choices.weights.weights } : {}),
+    ...(choices.weights.source === "priority" && values.priority !== undefined ? { priority: choices.weights.priority } : {}),
+    limits,
+    ...(choices.estimator !== undefined ? { estimator: choices.estimator } : {}),
+    ...sensitivityOptions(values),
+    ...(values["no-measure"] ? { measureResult: false } : {}),
+  };
+  return { options, settings: await resolveSettings(options, parsed.facts), cli: parsed.settings, choices, front };
+}
+
+export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
+  const { values, positionals } = parse(argv, QUANTIZE_OPTIONS);
+  if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const model = positionals[0]!;
+  const { settings: resolved, cli: settings, choices, front } = await quantizeOptions(values, model);
+  const weights = resolved.weights;
+  const label = weights.source === "priority" ? weights.priority : weights.source === "budget" ? "target" : "custom";
   // --redis: Redis must answer and the store open before any work
   const fleet = await openFleet(values, context, settings.json);
-  const label = choices.weights.source === "priority" ? choices.weights.priority : "custom";
   // every output against every input and each other, and locked, before any work
   const claimed = await claimOutputs(
     [
@@ -89,51 +123,38 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const report = values.report === undefined ? undefined : claimed.paths[1]!;
   const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
   try {
-    const onFleet = fleet === undefined ? undefined : (s: Session) => fleetSteps(s, fleet, choices.types, settings, sensitivity);
-    const loaded = values.profile ? await readProfiles(values.profile, choices.types) : undefined;
+    const onFleet = fleet === undefined ? undefined : (s: Session) => fleetSteps(s, fleet, resolved.types, settings, resolved.measure);
+    const loaded = values.profile ? await readProfiles(values.profile, resolved.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
-    const measure = values["no-measure"] !== true;
-    if (front.method === "front") {
-      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context, onFleet });
+    const measure = resolved.measureResult;
+    if (resolved.method === "front") {
+      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, resolved, settings, context, onFleet });
     }
     // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
       model,
       { ...settings, evalTextUsed: !(given && !measure) },
       context,
-      async (s) =>
-        (await onFleet?.(s), quantizeAdaptive(s, {
-          ...settings.uniform,
-          output,
-          types: choices.types,
-          weights: choices.weights.weights,
-          ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
-          constraints: choices.constraints,
-          ...(choices.estimator ? { estimator: choices.estimator } : sensitivity ? { estimator: "measured" as const } : {}),
-          latency: settings.latency,
-          accuracy: settings.accuracy,
-          score: { ...settings.score, ...(sensitivity ? { measure: sensitivity } : {}) },
-          ...(given ? { profile: given } : {}),
-          latencyCriterion: settings.latencyCriterion,
-          measureResult: measure,
-        })),
+      async (s) => (await onFleet?.(s), paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) }))),
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
-      [limitsCheck(choices, settings), ...sensitivityChecks(settings, sensitivity, context)],
-      (s) => quantizeEta(s, settings, { types: choices.types.length, measure: sensitivity, measureResult: measure }),
+      quantizeChecks(resolved),
+      (s) => quantizeEta(s, { ...settings, accuracy: resolved.accuracy }, { types: resolved.types.length, measure: resolved.measure, measureResult: measure }),
     );
+    // the paper's method takes no size target, so its weights are a priority's or the user's
+    const weightChoice = weights as WeightChoice;
     if (report !== undefined) {
       const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
       await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label }), { output: report });
     }
-    const warnings = planNoiseWarnings(choices.types, r, choices.weights.weights);
+    const warnings = planNoiseWarnings(choices.types, r, weights.weights);
     if (settings.json) {
-      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, choices.weights), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
+      console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, weightChoice), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
       return 0;
     }
     for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
-    console.log(describePlan(r.plan, choices.weights).join("\n"));
+    console.log(describePlan(r.plan, weightChoice).join("\n"));
     console.log("");
     const table = tableLines(() => resultTable(choices.types, r, r.plan.estimate), "apreqel quantize");
     console.log(`wrote ${r.output.output} (${formatBytes(r.output.fileSize)}; non-layer tensors ${nonLayerTypes(r.output.model)})`);
@@ -147,19 +168,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   }
 }
 
-/** The limits on size a mix must meet, as given, checked against the smallest possible mix before any work. */
-function limitsCheck(choices: PlanChoices, settings: PipelineSettings, front?: FrontChoices, measure?: ReturnType<typeof sensitivitySettings>) {
-  // the front at tensor granularity chooses the types of token_embd and output too
-  const plan = { types: choices.types, nonLayerType: settings.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, plansNonLayer: measure?.granularity === "tensor" };
-  return (model: string, info: ModelInfo) => requireReachableLimits(model, info, plan, memoryLimits(choices, front));
+function paperResult(r: QuantizeModelResult): AdaptiveResult {
+  if (r.method !== "paper") throw new Error("internal: quantizeModel ran the front where the paper's method was asked for");
+  return r.result;
 }
 
-function memoryLimits(choices: PlanChoices, front?: FrontChoices): MemoryLimit[] {
-  return [
-    ...(choices.constraints.maxMemoryBytes !== undefined ? [{ option: "--max-memory", kind: "bytes" as const, value: choices.constraints.maxMemoryBytes }] : []),
-    ...(front?.targetSizeBytes !== undefined ? [{ option: "--target-size", kind: "bytes" as const, value: front.targetSizeBytes }] : []),
-    ...(front?.targetBpw !== undefined ? [{ option: "--target-bpw", kind: "bpw" as const, value: front.targetBpw }] : []),
-  ];
+function frontResult(r: QuantizeModelResult): FrontResult {
+  if (r.method !== "front") throw new Error("internal: quantizeModel ran the paper's method where the front was asked for");
+  return r.result;
 }
 
 /**
@@ -203,8 +219,8 @@ function planNoiseWarnings(types: readonly GgmlType[], r: Pick<AdaptiveResult, "
 }
 
 /** The settings and the machine, for the report's notes (what the numbers were measured with). */
-function reportSettings(choices: ReturnType<typeof parsePlanChoices>, settings: Awaited<ReturnType<typeof pipelineSettings>>, noMeasure: boolean): string[] {
-  const w = choices.weights.weights;
+function reportSettings(choices: PlanChoices, settings: PipelineSettings, noMeasure: boolean, weights: RunWeights = choices.weights): string[] {
+  const w = weights.weights;
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
     `weights: memory ${formatNumber(w.memory, 3)}, latency ${formatNumber(w.latency, 3)}, accuracy ${formatNumber(w.accuracy, 3)}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
@@ -225,31 +241,18 @@ async function runFront(o: {
   readonly given: ProfileFile | undefined;
   readonly choices: PlanChoices;
   readonly front: FrontChoices;
+  readonly resolved: Settings;
   readonly settings: PipelineSettings;
-  readonly measure: ReturnType<typeof sensitivitySettings>;
-  readonly measureResult: boolean;
   readonly context: CommandContext;
   readonly onFleet: ((s: Session) => Promise<void>) | undefined;
 }): Promise<number> {
-  const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
+  const { model, output, recipeFile, choices, settings, resolved, context } = o;
+  const measureResult = resolved.measureResult;
+  const weights = resolved.weights;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
   const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
     await o.onFleet?.(s);
-    const result = await quantizeFront(s, {
-      ...settings.uniform,
-      output,
-      types: choices.types,
-      weights: choices.weights.weights,
-      ...(choices.weights.source === "priority" ? { weighting: choices.weights.weightingId } : {}),
-      limits: { ...choices.constraints, ...(front.maxKld !== undefined ? { maxKld: front.maxKld } : {}), ...(front.targetBpw !== undefined ? { targetBpw: front.targetBpw } : {}), ...(front.targetSizeBytes !== undefined ? { targetSizeBytes: front.targetSizeBytes } : {}) },
-      latency: settings.latency,
-      latencyCriterion: settings.latencyCriterion,
-      latencyModel: settings.latencyModel,
-      accuracy: accuracyForPlan(settings.accuracy, "front", measure),
-      score: { ...settings.score, ...(measure ? { measure } : {}) },
-      measureResult,
-      ...(o.given ? { profile: o.given } : {}),
-    });
+    const result = frontResult(await quantizeModel(s, { settings: resolved, output, ...(o.given ? { profile: o.given } : {}) }));
     // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
     const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
     const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(imatrix ? { imatrix: imatrix.path } : {}) });
@@ -257,22 +260,22 @@ async function runFront(o: {
   },
   // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
   3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  [limitsCheck(choices, settings, front, measure), ...sensitivityChecks(settings, measure, context)],
-  (s) => quantizeEta(s, { ...settings, accuracy: accuracyForPlan(settings.accuracy, "front", measure) }, { types: choices.types.length, measure, measureResult }));
+  quantizeChecks(resolved),
+  (s) => quantizeEta(s, { ...settings, accuracy: resolved.accuracy }, { types: resolved.types.length, measure: resolved.measure, measureResult }));
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
   if (o.report !== undefined) {
-    const notes = [...reportSettings(choices, settings, !measureResult), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, drawn as the reference point on the KLD views (the plan's accuracy; perplexity follows as a second view)` : "drawn as the reference point"}`, ...settings.notes];
+    const notes = [...reportSettings(choices, settings, !measureResult, weights), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, drawn as the reference point on the KLD views (the plan's accuracy; perplexity follows as a second view)` : "drawn as the reference point"}`, ...settings.notes];
     await writeReport(frontReport(r.result, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label: o.label }), { output: o.report });
   }
-  const warnings = planNoiseWarnings(choices.types, r.result, choices.weights.weights);
+  const warnings = planNoiseWarnings(choices.types, r.result, weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
     return 0;
   }
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
-  console.log(describeFrontChoice(r.result, choices.weights).join("\n"));
+  console.log(describeFrontChoice(r.result, weights).join("\n"));
   console.log("");
   const table = tableLines(() => resultTable(choices.types, r.result, estimate), "apreqel quantize");
   // what the file holds: the front plans the embeddings and output head itself (issue 26)

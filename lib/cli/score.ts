@@ -20,7 +20,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const { values, positionals } = parse(argv, { ...PIPELINE_OPTIONS, ...SENSITIVITY_OPTIONS, types: { type: "string" }, output: { type: "string", short: "o" } });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   if (!values.output) throw new OptionError("--output", "-o SCORES.json is required");
-  const settings = await pipelineSettings(values, "score");
+  const settings = await pipelineSettings(values, "score", positionals[0]);
   if (values.types !== undefined && values.sensitivity !== "measured" && values.sensitivity !== "proxy") throw new OptionError("--types", "--types goes with --sensitivity measured or proxy");
   const measure = sensitivitySettings(values, parseTypes(values.types), settings.uniform);
   // the uniform files (and so their importance matrix) come into score only with measured or proxy sensitivity
@@ -33,7 +33,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const output = claimed.paths[0]!;
   try {
-    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure, context));
+    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure));
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(scores, null, 2));

@@ -38,7 +38,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return name;
   });
   const method = parseMethod(values.method);
-  const settings = await pipelineSettings(values, "sweep");
+  const settings = await pipelineSettings(values, "sweep", positionals[0]);
   const measure = sensitivitySettings(values, types, settings.uniform, method);
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
   const accuracy = accuracyForPlan(settings.accuracy, method, measure);
@@ -61,7 +61,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const r = await withSession(positionals[0]!, settings, context, async (s) =>
       (fleet && (await fleetSteps(s, fleet, types, settings, measure)), sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets })),
       undefined,
-      sensitivityChecks(settings, measure, context),
+      sensitivityChecks(settings, measure),
     );
     const summary = sweepJson(r);
     await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));

@@ -76,6 +76,14 @@ export interface RawQuantizeOptions extends RawJobOptions {
   readonly imatrix?: string;
   readonly threads?: number;
   readonly allowRequantize?: boolean;
+  /** decide every tensor's type and the file's size, write nothing (llama_model_quantize_params.dry_run) */
+  readonly dryRun?: boolean;
+}
+
+/** What a dry run of quantize reports: each tensor's type and the bytes the file would have. */
+export interface RawQuantizePlan {
+  readonly tensors: readonly { readonly name: string; readonly type: string }[];
+  readonly fileBytes: number;
 }
 
 export interface RawAssembleOptions extends RawJobOptions {
@@ -234,7 +242,8 @@ export interface RawBinding {
   buildInfo(): RawBuildInfo;
   quantizeTargets(): { readonly types: readonly string[]; readonly presets: readonly string[] };
   inspect(options: { readonly path: string } & RawJobOptions): Promise<RawHeader>;
-  quantize(options: RawQuantizeOptions): Promise<void>;
+  quantize(options: RawQuantizeOptions & { readonly dryRun?: false }): Promise<void>;
+  quantize(options: RawQuantizeOptions & { readonly dryRun: true }): Promise<RawQuantizePlan>;
   assemble(options: RawAssembleOptions): Promise<void>;
   writeRandomModel(options: RawRandomModelOptions): Promise<void>;
   generate(options: RawGenerateOptions): Promise<RawGenerateResult>;

@@ -9,6 +9,7 @@ import { binding, type RawCaptureResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
 import { optionalBoolean } from "../core/validate.js";
 import { requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export interface CaptureOptions extends ModelRunOptions {
   readonly texts: readonly string[];
@@ -43,7 +44,7 @@ export async function captureSimilarity(options: CaptureOptions): Promise<Simila
   if (options.similarity === false && options.reference) throw invalidOption("reference", "false when similarity is false", options.reference);
   const imatrix = options.imatrix === undefined ? undefined : await requireOutputPath(options.imatrix, "imatrix", [{ path: run.model, option: "model" }]);
   if (options.dataset !== undefined && typeof options.dataset !== "string") throw invalidOption("dataset", "a string", options.dataset);
-  const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 2);
+  const nCtx = requireInt(options.nCtx ?? DEFAULT_CTX, "nCtx", 2);
   const nBatch = requireInt(options.nBatch ?? Math.min(512, nCtx), "nBatch", 1);
   const capture = (imatrixTemp: string | undefined) =>
     runJob(options, (job) =>

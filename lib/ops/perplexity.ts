@@ -7,6 +7,7 @@ import { requireInputFile } from "../core/files.js";
 import { binding, type RawPerplexityResult } from "../native/binding.js";
 import { runJob } from "../native/job.js";
 import { checkOffload, requireInt, validateRun, type ModelRunOptions } from "./run-options.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export interface PerplexityOptions extends ModelRunOptions {
   readonly text: string;
@@ -25,7 +26,7 @@ export type PerplexityResult = RawPerplexityResult;
 export async function perplexity(options: PerplexityOptions): Promise<PerplexityResult> {
   const run = await validateRun(options, "perplexity");
   if (typeof options.text !== "string" || options.text.length === 0) throw invalidOption("text", "a non-empty string", options.text);
-  const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 4);
+  const nCtx = requireInt(options.nCtx ?? DEFAULT_CTX, "nCtx", 4);
   const nBatch = requireInt(options.nBatch ?? 2048, "nBatch", 1);
   if (nBatch >= nCtx && nBatch % nCtx !== 0) throw invalidOption("nBatch", `a value below nCtx or a multiple of nCtx (${nCtx})`, nBatch);
   const chunks = options.chunks === undefined ? -1 : requireInt(options.chunks, "chunks", 1);

@@ -3,6 +3,10 @@
  * exact per-tensor overrides. Written atomically; reports the type each tensor actually got
  * (llama.cpp falls back to another type where a tensor's rows do not fit the requested one).
  */
+import { randomUUID } from "node:crypto";
+import { promises as fs } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { invalidOption, unknownName } from "../core/errors.js";
 import { requireInputFile, requireOutputPath, writeAtomically } from "../core/files.js";
 import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./ggml-types.js";
@@ -104,4 +108,52 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
       seconds: (performance.now() - started) / 1000,
     };
   });
+}
+
+/** The types a quantization would give each tensor, and the exact bytes of the file it would write. */
+export interface QuantizePlan {
+  readonly tensors: readonly { readonly name: string; readonly type: string }[];
+  readonly fileBytes: number;
+}
+
+/**
+ * What `quantize({ input, preset })` (or `type`) would write, without quantizing or writing:
+ * llama.cpp's own dry run (`llama_model_quantize_params.dry_run`) decides each tensor's type as
+ * the real run would, and the file's bytes follow from the header it would build and each
+ * tensor's rows at its type. Seconds for any model: no tensor data is read.
+ *
+ * @example
+ * (await quantizePlan({ input: "model-f16.gguf", preset: "Q4_K_M" })).fileBytes // the bytes `quantize({ …, preset: "Q4_K_M" })` writes
+ */
+export async function quantizePlan(options: QuantizeTarget & RunOptions & { readonly input: string }): Promise<QuantizePlan> {
+  requireOptions(options, "quantizePlan");
+  validateJobOptions(options);
+  const input = await requireInputFile(options.input, "input");
+  if ((options.type === undefined) === (options.preset === undefined)) {
+    throw invalidOption("type", "exactly one of type or preset", { type: options.type, preset: options.preset });
+  }
+  if (options.type !== undefined && !quantizeTypes().includes(options.type)) throw unknownName("type", "quantization type", options.type, quantizeTypes());
+  if (options.preset !== undefined && !quantizePresets().includes(options.preset)) throw unknownName("preset", "llama.cpp preset", options.preset, quantizePresets());
+  if (options.threads !== undefined) requireInt(options.threads, "threads", 0);
+  // nothing is written: the output path is only llama.cpp's name for a file it does not open (a
+  // temporary name all the same, removed after, so an addon built before dry runs leaves nothing)
+  const output = path.join(os.tmpdir(), `apreqel-dry-run-${process.pid}-${randomUUID()}.gguf`);
+  try {
+    const plan: unknown = await runJob(options, (job) =>
+      binding().quantize({
+        input,
+        output,
+        ...(options.type !== undefined ? { type: options.type } : { preset: options.preset! }),
+        threads: options.threads ?? 0,
+        dryRun: true,
+        ...job,
+      }),
+    );
+    if (typeof plan !== "object" || plan === null || typeof (plan as QuantizePlan).fileBytes !== "number") {
+      throw new Error("this build of apreqel's addon has no quantize dry run: rebuild it (npm run build, or npx apreqel build)");
+    }
+    return plan as QuantizePlan;
+  } finally {
+    await fs.rm(output, { force: true });
+  }
 }

@@ -14,11 +14,12 @@ import { InputError } from "../core/errors.js";
 import { captureSimilarity } from "../ops/capture.js";
 import type { CalibrationSet } from "./texts.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 /** What a calibration pass runs over, and how. */
 export interface CalibrationPass {
   readonly calibration: CalibrationSet;
-  /** window length in tokens (default 512) */
+  /** window length in tokens (default DEFAULT_CTX, 512) */
   readonly nCtx?: number;
   readonly threads?: number;
   readonly gpuLayers?: number;
@@ -49,7 +50,7 @@ interface Meta {
  * cannot encode fails here, with the file named, before any quantization starts.
  */
 export async function calibrationCapture(s: Session, o: CalibrationPass): Promise<CalibrationCapture> {
-  const nCtx = o.nCtx ?? 512;
+  const nCtx = o.nCtx ?? DEFAULT_CTX;
   const { value } = await s.cache.use(
     // imatrix: 1 — the capture also holds the importance matrix (entries from before it do not)
     keyFor(s, "similarity", null, { calibrationSha256: o.calibration.sha256, nCtx, imatrix: 1 }),

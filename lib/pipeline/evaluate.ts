@@ -40,7 +40,7 @@ export async function evaluate(o: EvaluateOptions): Promise<{ readonly file: str
     model: o.base ?? o.models[0]!,
     measureOnly: true,
     // a text too short for two chunks fails now, before anything is measured
-    checks: [(model) => requireEvalTokens(model, o.accuracy, o.signal ? { signal: o.signal } : {})],
+    checks: [(model, _info, job) => requireEvalTokens(model, o.accuracy, job)],
     ...(o.cacheDir !== undefined ? { cacheDir: o.cacheDir } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.onStep ? { onStep: o.onStep } : {}),

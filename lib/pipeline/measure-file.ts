@@ -19,6 +19,7 @@ import { readMachineState } from "./machine-state.js";
 import { perplexity } from "../ops/perplexity.js";
 import type { EvalText } from "./texts.js";
 import { jobOptions, keyFor, type Session } from "./session.js";
+import { DEFAULT_LATENCY_PROTOCOL } from "../core/defaults.js";
 
 export interface MemoryMetrics {
   /** bytes of all parameters: what llama.cpp loads */
@@ -77,7 +78,7 @@ export interface AccuracyMetrics {
 }
 
 /** reps = interleaved rounds; 6 is the fewest whose [min, max] is a 95% interval for the median */
-export const DEFAULT_LATENCY: LatencySettings = { nGen: 128, nPrompt: 512, reps: 6 };
+export const DEFAULT_LATENCY: LatencySettings = DEFAULT_LATENCY_PROTOCOL;
 
 /** How latency is measured, recorded in profiles (measuredWith.latency.settings.rules). */
 export const LATENCY_RULES =

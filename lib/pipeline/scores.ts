@@ -11,9 +11,10 @@ import type { CalibrationSet } from "./texts.js";
 import type { UniformOptions } from "./uniform.js";
 import { calibrationCapture } from "./calibration.js";
 import type { Session } from "./session.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 /** Tokens per calibration window (capture and probes) when none is given. */
-export const DEFAULT_SCORE_CTX = 512;
+export const DEFAULT_SCORE_CTX = DEFAULT_CTX;
 
 export interface ScoreOptions {
   readonly calibration: CalibrationSet;

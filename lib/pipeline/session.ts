@@ -5,7 +5,7 @@
  */
 import { Cache } from "../cache/cache.js";
 import type { CacheKey, CacheKind } from "../cache/key.js";
-import { InputError, OptionError } from "../core/errors.js";
+import { AbortError, InputError, OptionError } from "../core/errors.js";
 import { requireInputFile } from "../core/files.js";
 import { inspect, type ModelInfo } from "../ops/inspect.js";
 import { buildInfo } from "../ops/build-info.js";
@@ -30,9 +30,10 @@ export interface SessionOptions {
   /**
    * Checks that need the model's path and header but no long work (preflight.ts: the eval text's
    * length, memory limits no mix can meet): run after the header is read, before the cache is
-   * opened and the model hashed.
+   * opened and the model hashed. `job` carries the session's signal (a check that tokenizes or
+   * runs a dry run stops on it).
    */
-  readonly checks?: ReadonlyArray<(model: string, info: ModelInfo) => Promise<void> | void>;
+  readonly checks?: ReadonlyArray<(model: string, info: ModelInfo, job: JobOptions) => Promise<void> | void>;
   /** the session only measures `model` (eval), so it may be quantized; else it is a source and must not be */
   readonly measureOnly?: boolean;
 }
@@ -57,9 +58,12 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   const info = await inspect(model);
   requireContext({ model, info }, options.contextUse ?? []);
   if (!options.measureOnly) requireUnquantizedSource(model, info);
-  for (const check of options.checks ?? []) await check(model, info);
+  const job: JobOptions = options.signal ? { signal: options.signal } : {};
+  for (const check of options.checks ?? []) await check(model, info, job);
   const cache = await Cache.open(options.cacheDir === undefined ? {} : { dir: options.cacheDir });
-  const sha256 = await cache.modelHash(model);
+  // hashing a 16 GB model takes a minute: an interrupt ends the wait at once (the read finishes
+  // unobserved: cache.ts's hash takes no signal)
+  const sha256 = await untilAborted(cache.modelHash(model), options.signal);
   // the user's input, not our failure: exit 2 like any other bad input
   if (info.layers.length === 0) throw new InputError(`model: ${model} has no transformer blocks apreqel can plan (architecture ${info.architecture})`);
   const backend = buildInfo();
@@ -128,6 +132,20 @@ export function requireUnquantizedSource(model: string, info: Pick<ModelInfo, "t
     `model: ${model} is already quantized (${quantized.length} of its tensors are ${types}); apreqel quantizes from an F16, BF16 or F32 GGUF ` +
       "(llama.cpp does not requantize): convert the original weights with llama.cpp's convert_hf_to_gguf.py --outtype f16",
   );
+}
+
+/** `work`, or an AbortError as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => (signal.removeEventListener("abort", onAbort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener("abort", onAbort), reject(e)),
+    );
+  });
 }
 
 /** Where a cache entry's content comes from, beyond its kind, type and settings. */

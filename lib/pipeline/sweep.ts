@@ -32,6 +32,7 @@ import { jobOptions, keyFor, type Session } from "./session.js";
 import { measureSource, type SourceModel } from "./source.js";
 import { DEFAULT_NON_LAYER_TYPE, resolveUniform } from "./uniform.js";
 import { latencyFor, type LatencyCriterion } from "./latency-criterion.js";
+import { DEFAULTS, type MethodName } from "./settings.js";
 
 export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   /** folder for the mixed models (created if missing) */
@@ -42,13 +43,13 @@ export interface SweepOptions extends Omit<ProfileOptions, "only"> {
   readonly score: ScoreOptions;
   /** llama.cpp presets to measure as a baseline, e.g. ["Q3_K_M", "Q4_K_M", "Q5_K_M"] */
   readonly presets?: readonly string[];
-  /** the paper's enumeration + Algorithm 1 (the library's default, so existing studies keep their meaning; the CLI's default is the front), or TOPSIS on the Pareto front */
+  /** TOPSIS on the Pareto front (the default, as for `apreqel sweep`: settings.ts DEFAULTS) or the paper's enumeration + Algorithm 1 */
   readonly method?: SweepMethod;
   /** the latency the plans and the hypervolume use (default decode) */
   readonly latencyCriterion?: LatencyCriterion;
 }
 
-export type SweepMethod = "paper" | "front";
+export type SweepMethod = MethodName;
 
 interface SweepModelCommon {
   readonly weighting: Weighting;
@@ -93,9 +94,17 @@ export function sweepModelFile(outDir: string, weighting: Weighting): string {
   return path.join(path.resolve(outDir), `${weighting.id}.gguf`);
 }
 
+/**
+ * The sweep of `o.weightings` on the session's model. Its measuring settings are given, as
+ * `apreqel sweep` resolves them; the same defaults as the command come from settings.ts:
+ *
+ * @example
+ * const settings = await resolveSettings({}, modelFacts(s.info)); // what `apreqel sweep` with no flags uses
+ * await sweep(s, { ...settings, ...settings.uniform, outDir: "sweep" });
+ */
 export async function sweep(s: Session, o: SweepOptions): Promise<SweepResult> {
   const weightings = o.weightings ?? PAPER_WEIGHTINGS;
-  const method = o.method ?? "paper";
+  const method = o.method ?? DEFAULTS.method;
   const criterion = o.latencyCriterion ?? "decode";
   const { profile, files: uniformFiles, source: measuredSource } = await profileOrGiven(s, { ...o, source: true });
   const { scores } = await scoreLayers(s, o.score);

@@ -13,13 +13,14 @@ import { buildInfo } from "../ops/build-info.js";
 import { describeBuild, describeHardware, fingerprint } from "../pipeline/hardware.js";
 import type { DeviceDescription, LatencyMeasurement, PortfolioManifest } from "./manifest.js";
 import { addDeviceLatencies, readPortfolio, saveManifest } from "./write.js";
+import { DEFAULT_LATENCY_PROTOCOL } from "../core/defaults.js";
 
 export interface ProfilePortfolioOptions extends JobOptions {
   /** generated tokens per repetition (default 128) */
   readonly nGen?: number;
   /** prompt tokens per repetition (default 512; 0 skips prefill) */
   readonly nPrompt?: number;
-  /** repetitions (default 5) */
+  /** repetitions (default 6, the latency protocol's rounds: core/defaults.ts) */
   readonly reps?: number;
   readonly threads?: number;
   readonly gpuLayers?: number;
@@ -58,7 +59,7 @@ export async function measureVariants(
   const hardware = describeHardware(info);
   const build = describeBuild(info);
   const device: DeviceDescription = { fingerprint: fingerprint({ hardware, build }), hardware, build };
-  const settings = { nGen: o.nGen ?? 128, nPrompt: o.nPrompt ?? 512, reps: o.reps ?? 5, threads: o.threads ?? 0, gpuLayers: o.gpuLayers ?? 0 };
+  const settings = { nGen: o.nGen ?? DEFAULT_LATENCY_PROTOCOL.nGen, nPrompt: o.nPrompt ?? DEFAULT_LATENCY_PROTOCOL.nPrompt, reps: o.reps ?? DEFAULT_LATENCY_PROTOCOL.reps, threads: o.threads ?? 0, gpuLayers: o.gpuLayers ?? 0 };
   const byName: Record<string, LatencyMeasurement> = {};
   for (const v of variants) {
     const r = await bench({

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
-import { bench, captureSimilarity } from "../../dist/index.js";
+import { bench, captureSimilarity } from "../../dist/ops/index.js";
 import { binding } from "../../dist/native/binding.js";
 
 const arg = (name) => {

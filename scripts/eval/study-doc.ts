@@ -20,7 +20,7 @@ import {
   type ScoresFile,
   type Weighting,
   type WeightingCategory,
-} from "../../lib/index.js";
+} from "../../lib/all.js";
 import { buildBoundaryTables, estimateFromTables } from "../../lib/method/estimators.js";
 import { frontHypervolume, type FrontMeasured, type FrontStudy, type MixOutcome, type MixRow } from "./study-front.js";
 import { STUDY_ESTIMATORS, type DebianResult, type LatencySample, type ModelRecord, type RealisticResult, type VariantRun } from "./study-types.js";

@@ -27,7 +27,7 @@ import {
   type LatencySettings,
   type Profile,
   type Session,
-} from "../../lib/index.js";
+} from "../../lib/all.js";
 import { captureSimilarity } from "../../lib/ops/capture.js";
 import { chooseOnFront, type FrontChoice } from "../../lib/method/choose.js";
 import { frontBounds, frontConstraints } from "../../lib/method/front-limits.js";

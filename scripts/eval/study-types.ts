@@ -1,5 +1,5 @@
 /** The records the study writes (study.ts) and renders (study-doc.ts). */
-import type { Allocation, EstimatorName, GgmlType, LatencySettings, LayerName, PlanResult, Profile, ScoresFile, Weighting } from "../../lib/index.js";
+import type { Allocation, EstimatorName, GgmlType, LatencySettings, LayerName, PlanResult, Profile, ScoresFile, Weighting } from "../../lib/all.js";
 
 /**
  * The estimators the study compares: those that plan from the paper's cosine scores. `measured` needs a probed

@@ -48,7 +48,7 @@ import {
   type ScoresFile,
   type Session,
   type Weighting,
-} from "../../lib/index.js";
+} from "../../lib/all.js";
 import { estimates, frontSectionOnly, writeStudy, type Study } from "./study-doc.js";
 import { FRONT_GRANULARITIES, FRONT_PRESETS, runFrontStage, type FrontStudy } from "./study-front.js";
 import { prng } from "../shared/prng.js";
@@ -410,6 +410,8 @@ async function debian(evalFile: string, validFile: string): Promise<DebianResult
 
   const r = await stage("debian-prose-11m: sweep (uniform set, capture, 28 weightings, presets)", () =>
     sweep(s, {
+      // the paper's study: its method (the library's default is the front)
+      method: "paper",
       types: TYPES,
       outDir: path.join(workDir, "debian", "mixed-perplexity"),
       latency,

@@ -117,7 +117,7 @@ describe("SIGBUS from a model truncated while it is mapped", () => {
     copyFileSync(model, victim);
     // a token loop reads every weight page per token; progress is reported after each repetition
     const script = `
-      const { bench } = await import(${JSON.stringify(path.join(packageRoot, "dist", "index.js"))});
+      const { bench } = await import(${JSON.stringify(path.join(packageRoot, "dist", "ops", "index.js"))});
       let said = false;
       await bench({ model: ${JSON.stringify(victim)}, nPrompt: 0, nGen: 8, reps: 100000, warmup: false, threads: 1,
         onProgress: () => { if (!said) { said = true; console.log("decoding"); } } });`;
