@@ -16,7 +16,7 @@ import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipe
 import { LATENCY_MODELS, type LatencyModelName } from "../pipeline/unit-latency.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
-import { unknownName } from "../core/errors.js";
+import { invalidOption, unknownName } from "../core/errors.js";
 import { GRANULARITIES, type Granularity } from "../gguf/units.js";
 import { orderTypes, type GgmlType } from "../method/types.js";
 import { parsePositiveNumber } from "./options.js";
@@ -24,6 +24,7 @@ import type { CommandContext } from "./args.js";
 import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
 import { nameIgnoringCase, parseInteger } from "../core/validate.js";
+import { DEFAULT_PROBE_BUDGET, describeProbeBudget, parseProbeBudget, type ProbeBudget } from "../method/probe-plan.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -162,6 +163,7 @@ export const SENSITIVITY_OPTIONS = {
   sensitivity: { type: "string" },
   granularity: { type: "string" },
   "probe-chunks": { type: "string" },
+  "probe-budget": { type: "string" },
 } as const;
 
 export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each unit's Δ KLD measured by in-process probes over the
@@ -172,7 +174,12 @@ export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each
   --granularity G       tensor (each weight alone, token embeddings and output head included; the
                         default with --method front) | sublayer (blk.N.attn / blk.N.ffn; the
                         default with --method paper); with --sensitivity measured or proxy
-  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)`;
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default 8)
+  --probe-budget B      what the probes may spend: a time (90s, 10m, 1h), forward-equivalent tokens
+                        (500k, 2M), a share of the full table (25%), or all (every cell, no
+                        prediction); probes go first where the choice depends on them, the other
+                        cells are predicted from them and the proxy (scores.json says which);
+                        0: the proxy alone. Default ${describeProbeBudget(DEFAULT_PROBE_BUDGET)}`;
 
 export const DEFAULT_PROBE_CHUNKS = 8;
 
@@ -188,7 +195,7 @@ export const DEFAULT_PROBE_CHUNKS = 8;
  * sensitivitySettings({}, types, uniform, "front")?.kind  // "measured" (granularity "tensor")
  */
 export function sensitivitySettings(
-  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
+  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined; readonly "probe-budget"?: string | undefined },
   types: readonly GgmlType[],
   uniform: UniformOptions,
   method: "paper" | "front" = "paper",
@@ -197,8 +204,10 @@ export function sensitivitySettings(
   if (kind !== "cosine" && kind !== "measured" && kind !== "proxy") throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
   if (kind === "cosine") {
     if (v.granularity !== undefined || v["probe-chunks"] !== undefined) throw new OptionError(v.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
+    if (v["probe-budget"] !== undefined) throw new OptionError("--probe-budget", "--probe-budget goes with --sensitivity measured");
     return undefined;
   }
+  if (kind === "proxy" && v["probe-budget"] !== undefined) throw new OptionError("--probe-budget", "--probe-budget goes with --sensitivity measured; the proxy runs no probes");
   const granularity = v.granularity ?? (method === "front" ? "tensor" : "sublayer");
   if (!(GRANULARITIES as readonly string[]).includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
   if (kind === "proxy" && v["probe-chunks"] !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
@@ -208,7 +217,23 @@ export function sensitivitySettings(
     types: orderTypes(types),
     uniform,
     chunks: v["probe-chunks"] === undefined ? DEFAULT_PROBE_CHUNKS : parseInteger(v["probe-chunks"], "--probe-chunks", 1),
+    ...(kind === "measured" ? probeBudgetOption(v["probe-budget"]) : {}),
   };
+}
+
+/**
+ * `--probe-budget` → the measured table's budget: absent, the default; `all`, every cell (no budget).
+ *
+ * @example
+ * probeBudgetOption("10m") // { budget: { kind: "seconds", seconds: 600 } }
+ * probeBudgetOption("all") // {}
+ */
+export function probeBudgetOption(text: string | undefined): { readonly budget?: ProbeBudget } {
+  if (text === undefined) return { budget: DEFAULT_PROBE_BUDGET };
+  if (text === "all") return {};
+  const budget = parseProbeBudget(text);
+  if (budget === null) throw invalidOption("--probe-budget", "a time (90s, 10m, 1h), tokens (500k, 2M), a share (25%) or all", text);
+  return { budget };
 }
 
 /** What a measured Δ table needs, checked when the session opens: calibration text for two probe chunks. */

@@ -34,7 +34,7 @@ import type { Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./uniform.js";
 import { planUnits } from "../gguf/units.js";
 import { costTableFromMeasured } from "../method/measured-costs.js";
-import type { SensitivityTable } from "../method/sensitivity.js";
+import { describeSensitivity, type SensitivityTable } from "../method/sensitivity.js";
 import { asInputError, InputError } from "../core/errors.js";
 import type { LatencyFit } from "../method/latency-model.js";
 import type { LatencyCriterion } from "./latency-criterion.js";
@@ -60,8 +60,9 @@ export async function unitCosts(
   o: { readonly profile: ProfileFile; readonly scores: ScoresFile; readonly types: readonly GgmlType[]; readonly files: ReadonlyMap<GgmlType, string>; readonly uniform?: UniformOptions },
 ): Promise<UnitCosts> {
   const sensitivity = o.scores.sensitivity;
-  // the proxy ranks but gives no KLD: only a measured table replaces today's estimators
-  if (sensitivity !== undefined && sensitivity.kind === "measured") return measuredCosts(s, { ...o, sensitivity });
+  // the proxy ranks but gives no KLD: only a measured table replaces today's estimators, or a
+  // planned one (a probe budget of 0 plans on the proxy alone and says so in its note)
+  if (sensitivity !== undefined && (sensitivity.kind === "measured" || sensitivity.probes !== undefined)) return measuredCosts(s, { ...o, sensitivity });
   const table = costTableFromProfile({ profile: toMethodProfile(o.profile, o.types), scores: o.scores, types: o.types });
   const tensorsOf = new Map(s.info.layers.map((l) => [l.name as string, l.tensors]));
   // exact file bytes: the header and metadata outside the tensors count too (profile bytes are tensor bytes)
@@ -226,6 +227,7 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
       nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE,
       allocation: choice.assignment,
       ...(o.weighting ? { weighting: o.weighting } : {}),
+      ...(m.scores.sensitivity?.probes ? { sensitivity: describeSensitivity(m.scores.sensitivity) } : {}),
     },
     m.costs.nonLayerFiles,
   );
@@ -235,7 +237,10 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 /** `quantize --method front`: the front, one choice on it, assembled and (by default) measured. */
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
   await requireOutputPath(o.output, "output", [s.model]);
-  const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
+  // a planned table spends its probes where the choice at the user's target size depends on them
+  const target = o.limits?.targetSizeBytes;
+  const score = target !== undefined && o.score.measure?.budget !== undefined && o.score.measure.sizes === undefined ? { ...o.score, measure: { ...o.score.measure, sizes: [target] } } : o.score;
+  const m = await modelFront(s, { ...o, score, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
   const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
