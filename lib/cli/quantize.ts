@@ -19,6 +19,7 @@ import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js
 import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
+import { parseInteger } from "../core/validate.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import { quantizeFront } from "../pipeline/front.js";
@@ -41,6 +42,9 @@ ${PLAN_OPTIONS_USAGE}
 ${FRONT_OPTIONS_USAGE}
   --recipe FILE         --method front: also write the mix as a llama-quantize --tensor-type-file
                         recipe and print the command that makes it from MODEL with stock llama.cpp
+  --verify N            --method front with measured sensitivity: assemble the chosen mix, measure
+                        its KLD on the calibration chunks, correct the estimate for the units'
+                        interaction and re-plan, N mixes at most (default 0: no verify step)
 ${SENSITIVITY_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
 
@@ -55,11 +59,14 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     "no-measure": { type: "boolean" },
     ...FRONT_OPTIONS,
     recipe: { type: "string" },
+    verify: { type: "string" },
   });
   if (positionals.length !== 1) throw new OptionError("MODEL", "expected exactly one model file");
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
+  if (front.method === "paper" && values.verify !== undefined) throw new OptionError("--verify", "--verify goes with --method front");
+  const verify = values.verify === undefined ? 0 : parseInteger(values.verify, "--verify", 0);
   if (front.method === "paper" && values["latency-model"] !== undefined) throw new OptionError("--latency-model", "--latency-model goes with --method front (the paper's estimators split the uniform latency)");
   if (front.method === "front" && values.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
   const settings = await pipelineSettings(values, "quantize");
@@ -85,7 +92,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const given = loaded?.file;
     const measure = values["no-measure"] !== true;
     if (front.method === "front") {
-      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context });
+      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, settings, measure: sensitivity, measureResult: measure, context, verify });
     }
     // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
@@ -214,6 +221,7 @@ async function runFront(o: {
   readonly measure: ReturnType<typeof sensitivitySettings>;
   readonly measureResult: boolean;
   readonly context: CommandContext;
+  readonly verify: number;
 }): Promise<number> {
   const { model, output, recipeFile, choices, front, settings, measure, measureResult, context } = o;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
@@ -232,6 +240,7 @@ async function runFront(o: {
       score: { ...settings.score, ...(measure ? { measure } : {}) },
       measureResult,
       ...(o.given ? { profile: o.given } : {}),
+      ...(o.verify > 0 ? { verify: o.verify } : {}),
     });
     // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
     const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
@@ -250,7 +259,7 @@ async function runFront(o: {
   }
   const warnings = planNoiseWarnings(choices.types, r.result, choices.weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, choices.weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}), ...(r.result.verified ? { verified: { rho: r.result.verified.rho, estimate: r.result.verified.estimate, mixes: r.result.verified.measured } } : {}) }, null, 2));
     return 0;
   }
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
@@ -262,6 +271,10 @@ async function runFront(o: {
   if (r.result.result?.kld) {
     const estimated = r.result.model.costs.accuracy === "kld" ? ` (estimate ${formatNumber(e.kld)})` : "";
     console.log(`  result KLD ${formatNumber(r.result.result.kld.mean)} ± ${formatNumber(r.result.result.kld.stderr)}${estimated}`);
+  }
+  if (r.result.verified) {
+    const v = r.result.verified;
+    console.log(`  verify: ${v.measured.length} mix(es) measured on the calibration chunks (KLD ${v.measured.map((x) => formatNumber(x.kld)).join(", ")}; additive estimates ${v.measured.map((x) => formatNumber(x.additive)).join(", ")}); correlation ρ ${formatNumber(v.rho)}; corrected estimate ${formatNumber(v.estimate)}`);
   }
   if (r.recipe) {
     console.log(`wrote the recipe ${recipeFile}; with stock llama.cpp:`);

@@ -29,7 +29,8 @@ import { profileOrGiven, type ProfileOptions } from "./profile.js";
 import type { SourceModel } from "./source.js";
 import { measureOutcome, type MixOutcome } from "./outcome.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
-import { scoreLayers, type ScoreOptions } from "./scores.js";
+import { DEFAULT_SCORE_CTX, scoreLayers, type ScoreOptions } from "./scores.js";
+import { verifyChoice, type VerifiedChoice } from "./verify.js";
 import type { Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./uniform.js";
 import { planUnits } from "../gguf/units.js";
@@ -152,6 +153,8 @@ export interface FrontQuantizeOptions extends Omit<ProfileOptions, "only"> {
   readonly latencyCriterion?: LatencyCriterion;
   /** the front's latency column: the parameter-share split of the uniform latency (default) or the per-unit model */
   readonly latencyModel?: LatencyModelName;
+  /** with a KLD table: measure up to this many chosen mixes on the calibration chunks and re-plan on the corrected estimate (verify.ts; default 0) */
+  readonly verify?: number;
 }
 
 /** How the front's latency column was made. */
@@ -200,6 +203,8 @@ export interface FrontResult extends MixOutcome {
   readonly tensorTypes: Readonly<Record<string, GgmlType>>;
   readonly output: AssembleResult;
   readonly nonLayerType: string;
+  /** the verify step's measurements and corrected estimate, when it ran */
+  readonly verified?: VerifiedChoice;
 }
 
 /** Type per tensor of a mix given per unit. */
@@ -242,8 +247,20 @@ export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promis
   const score = target !== undefined && o.score.measure?.budget !== undefined && o.score.measure.sizes === undefined ? { ...o.score, measure: { ...o.score.measure, sizes: [target] } } : o.score;
   const m = await modelFront(s, { ...o, score, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
-  const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
+  const rule = (front: Front) => chooseOnFront(front, { weights: o.weights, constraints });
+  const verified =
+    (o.verify ?? 0) > 0 && m.costs.accuracy === "kld" && m.scores.sensitivity?.kind === "measured"
+      ? await verifyChoice(s, { table: m.costs.table, front: m.front, assemble: (c, file) => assembleFrontMix(s, m, c, file, o) }, rule, {
+          calibration: o.score.calibration,
+          nCtx: o.score.nCtx ?? DEFAULT_SCORE_CTX,
+          ...(o.score.measure?.chunks !== undefined ? { chunks: o.score.measure.chunks } : {}),
+          ...(o.score.threads !== undefined ? { threads: o.score.threads } : {}),
+          rounds: o.verify!,
+          ...(frontBounds(o.limits ?? {}) ? { bounds: frontBounds(o.limits ?? {}) } : {}),
+        })
+      : undefined;
+  const choice = verified?.choice ?? rule(m.front);
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
   const outcome = await measureOutcome(s, output.output, { ...o, profile: m.profile, profiled: m.source });
-  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, ...outcome };
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, ...(verified ? { verified } : {}), ...outcome };
 }
