@@ -81,13 +81,14 @@ export async function verifyChoice(
       if (round + 1 === rounds) break;
       const rho = fitCorrelation(mixes);
       const rootSum = deltas.reduce((a, d) => a + Math.sqrt(Math.max(0, d)), 0);
-      // the surrogate sums to the correlated estimate plus ρS², the same for every mix: taken off the fixed part
+      // the surrogate sums to the correlated estimate plus ρS², the same for every mix: taken off
+      // every unit's costs in equal parts (the fixed part must stay ≥ 0; a unit's Δ may be negative)
+      const offset = (rho * rootSum * rootSum) / table.units.length;
       const corrected: CostTable = {
         ...table,
-        fixed: { ...table.fixed, kld: table.fixed.kld - rho * rootSum * rootSum },
         units: table.units.map((u) => ({
           ...u,
-          costs: Object.fromEntries(Object.entries(u.costs).map(([t, c]) => [t, { ...c!, kld: linearisedDelta(c!.kld, rho, rootSum) }])),
+          costs: Object.fromEntries(Object.entries(u.costs).map(([t, c]) => [t, { ...c!, kld: linearisedDelta(c!.kld, rho, rootSum) - offset }])),
         })),
       };
       front = paretoFront(corrected, o.bounds ? { bounds: o.bounds } : {});
