@@ -11,6 +11,7 @@ import {
   servedSizes,
   unitRole,
 } from "../../../lib/method/probe-plan.js";
+import { describeSensitivity, parseSensitivity } from "../../../lib/method/sensitivity.js";
 
 describe("predictSensitivity", () => {
   it("scales the proxy by the measured cells of its type (hand-worked: one cell, Δ/P = 0.01)", () => {
@@ -136,5 +137,31 @@ describe("parseProbeBudget", () => {
   });
   it("refuses what it cannot read", () => {
     for (const bad of ["ten", "-1", "150%", "1.5", "2 MB", ""]) expect(parseProbeBudget(bad)).toBeNull();
+  });
+});
+
+describe("a planned table in scores.json", () => {
+  const planned = {
+    kind: "measured",
+    granularity: "tensor",
+    types: ["q8_0", "q4_K"],
+    units: ["blk.0.attn_q", "blk.0.attn_k"],
+    referenceKld: 0.001,
+    delta: [[0, 0.02], [0, 0.01]],
+    cells: { measured: [[true, true], [true, false]], sigma: [[0, 0], [0, 0.005]] },
+    probes: { measured: 1, predicted: 1, forwardTokens: 4096, fullTableTokens: 8192, budget: "50% of the full table", stopped: "budget" },
+  };
+
+  it("keeps which cells were measured and how uncertain the others are, and says so in one line", () => {
+    const t = parseSensitivity(JSON.parse(JSON.stringify(planned)));
+    expect(t.cells).toEqual(planned.cells);
+    expect(describeSensitivity(t)).toBe("1 of 2 cells measured, 1 predicted (median ± 50%); 4096 forward-equivalent tokens (50% of the full table); budget 50% of the full table; stopped: budget");
+    expect(describeSensitivity({ ...t, probes: undefined, cells: undefined } as never)).toBe("all 2 cells measured");
+  });
+
+  it("refuses flags of the wrong shape or a stop it does not know", () => {
+    expect(() => parseSensitivity({ ...planned, cells: { measured: [[true, true]], sigma: [[0, 0], [0, 0]] } })).toThrow(/sensitivity\.cells\.measured must have one row per unit \(2\)/);
+    expect(() => parseSensitivity({ ...planned, cells: { ...planned.cells, sigma: [[0, 0], [0, -1]] } })).toThrow(/sigma\[1\]\[1\] must be ≥ 0/);
+    expect(() => parseSensitivity({ ...planned, probes: { ...planned.probes, stopped: "tired" } })).toThrow(/stopped must be one of settled, budget, complete, proxy only/);
   });
 });
