@@ -61,6 +61,15 @@ export function probeForwardTokens(kld: ProbeKld, fullProbe: number): number {
   return typeof own === "number" && Number.isFinite(own) ? own : fullProbe;
 }
 
+/**
+ * What one native call costs beside its probes, in forward-equivalent tokens: today the source
+ * model's decode of every chunk (one full probe). Counted per round whether or not the round's
+ * cells came from the cache, so a rerun replays the same budget.
+ */
+export function callOverheadTokens(fullProbe: number): number {
+  return fullProbe;
+}
+
 /** Bytes of each unit in each type, from the uniform files' headers (outside the blocks: the file whose non-layer tensors have that type). */
 export async function unitBytes(
   s: Session,
@@ -130,8 +139,8 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
       const limit = budget.kind === "tokens" ? budget.tokens : budget.share * cellsTotal * fullProbe;
       // each call also decodes the source once (one full probe); the probes at what they have cost so far
       const done = countMeasured(measured);
-      const perProbe = done > 0 ? (spentTokens - rounds * fullProbe) / done : fullProbe;
-      const affordable = Math.floor((limit - spentTokens - fullProbe) / Math.max(perProbe, 1));
+      const perProbe = done > 0 ? (spentTokens - rounds * callOverheadTokens(fullProbe)) / done : fullProbe;
+      const affordable = Math.floor((limit - spentTokens - callOverheadTokens(fullProbe)) / Math.max(perProbe, 1));
       if (affordable <= 0) {
         stopped = "budget";
         break;
@@ -171,7 +180,7 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
     // without --probe-chunks a full probe is all the chunks the text gives: learnt from the first call
     if (fullProbe === undefined && r.timing) fullProbe = r.timing.decodedTokens / (r.probed + 1);
     const full = fullProbe ?? 0;
-    spentTokens += full; // the source's decode in this call
+    spentTokens += callOverheadTokens(full);
     for (const c of cells) {
       const k = r.kld[c.unit]![c.type];
       if (k === undefined) continue; // cut by the deadline
