@@ -101,6 +101,18 @@ describe("planSensitivity", () => {
   }, 600_000);
 });
 
+describe("a time budget", () => {
+  it("ends the call in flight at the deadline, keeps what finished, and says it stopped on the budget", async () => {
+    const s = await openSession({ model: source, cacheDir: path.join(dir, "cache-time") });
+    const r = await planSensitivity(s, { units: "tensor", types, calibration, nCtx, chunks, threads: 2, budget: { kind: "seconds", seconds: 0.05 } });
+    expect(r.table.probes!.stopped).toBe("budget");
+    const t = parseSensitivity(JSON.parse(JSON.stringify(r.table)));
+    const probes = (await s.cache.list()).filter((e) => e.manifest.inputs.kind === "probe").length;
+    // every measured cell is a probe in the cache (the reference's too when one finished)
+    expect(t.probes!.measured).toBeLessThanOrEqual(probes);
+  }, 300_000);
+});
+
 describe("apreqel score --probe-budget", () => {
   it("writes the planned table with its flags, plans on the proxy at 0, and refuses what it cannot read", async () => {
     const file = path.join(dir, "calibration.txt");
