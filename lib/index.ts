@@ -75,3 +75,10 @@ export { latencyFor, profileForCriterion, LATENCY_CRITERIA, type LatencyCriterio
 export { unitLatencyModel, unitLatencyTable, LATENCY_MODELS, type LatencyModelName, type UnitLatencyModel } from "./pipeline/unit-latency.js";
 export { quantizeFront, modelFront, type FrontQuantizeOptions, type FrontResult, type ModelFront, type FrontLatency } from "./pipeline/front.js";
 export { buildPortfolio, DEFAULT_COUNT, type BuildPortfolioOptions, type BuildPortfolioResult } from "./portfolio/build.js";
+// Issue 25: the planned Δ table within a probe budget, and the verify step
+export { planSensitivity, unitBytes, probeForwardTokens, type PlannedSensitivityOptions, type PlannedSensitivity } from "./pipeline/probe-plan.js";
+export { probeCells, type CellsOptions, type ProbedCells } from "./pipeline/sensitivity.js";
+export { verifyChoice, type VerifyOptions, type VerifiedChoice } from "./pipeline/verify.js";
+export { predictSensitivity, planRound, cellValues, lambdaAt, lagrangianMix, parseProbeBudget, describeProbeBudget, DEFAULT_PROBE_BUDGET, type ProbeBudget, type PartialSensitivity, type PredictedSensitivity, type Round } from "./method/probe-plan.js";
+export { fitCorrelation, correlatedExcess, linearisedDelta, pairTerm, type VerifiedMix } from "./method/verify.js";
+export { describeSensitivity, type SensitivityCells, type SensitivityProbes, type ProbeStop } from "./method/sensitivity.js";

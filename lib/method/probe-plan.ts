@@ -101,7 +101,12 @@ export function predictSensitivity(input: PartialSensitivity): PredictedSensitiv
     nUnit[x.u]!++;
     nRole.set(roles[x.u]!, (nRole.get(roles[x.u]!) ?? 0) + 1);
   }
-  const roleOf = (u: number) => c.get(roles[u]!) ?? 0;
+  // a role's offset drifts with depth (early and late blocks differ): c_role + d_role·z, z the block's place in [−1, 1]
+  const blocks = units.map((name) => /^blk\.(\d+)\./.exec(name)?.[1]);
+  const lastBlock = Math.max(0, ...blocks.map((x) => (x === undefined ? 0 : Number(x))));
+  const depth = blocks.map((x) => (x === undefined || lastBlock === 0 ? 0 : (2 * Number(x)) / lastBlock - 1));
+  const trend = new Map<string, number>();
+  const roleOf = (u: number) => (c.get(roles[u]!) ?? 0) + (trend.get(roles[u]!) ?? 0) * depth[u]!;
   // the unit effect's shrinkage k = σ² / τ² (within-unit over between-unit variance), re-estimated
   // as the fit goes: a unit's offset is the fit's largest effect (whole orders of magnitude between
   // tensors of one role) and its types agree far more closely, so one measured cell should carry
@@ -120,6 +125,16 @@ export function predictSensitivity(input: PartialSensitivity): PredictedSensitiv
     for (const x of cells) sc.set(roles[x.u]!, (sc.get(roles[x.u]!) ?? 0) + x.y - a[x.t]! - b[x.u]!);
     c.clear();
     for (const [role, sum] of sc) c.set(role, sum / (nRole.get(role)! + ROLE_SHRINK));
+    const zr = new Map<string, number>();
+    const zz = new Map<string, number>();
+    for (const x of cells) {
+      const role = roles[x.u]!;
+      const z = depth[x.u]!;
+      zr.set(role, (zr.get(role) ?? 0) + z * (x.y - a[x.t]! - c.get(role)! - b[x.u]!));
+      zz.set(role, (zz.get(role) ?? 0) + z * z);
+    }
+    trend.clear();
+    for (const [role, num] of zr) trend.set(role, num / (zz.get(role)! + ROLE_SHRINK));
     // variance components from the residuals without the unit effect
     const sum = new Array<number>(N).fill(0);
     for (const x of cells) sum[x.u]! += x.y - a[x.t]! - roleOf(x.u);
