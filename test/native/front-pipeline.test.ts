@@ -150,7 +150,7 @@ describe("apreqel quantize --method front --report / --profile", () => {
     // with a given profile the source is measured here, like the result, and drawn as the reference
     expect(html).toContain('<tr data-series="source">');
     expect(html).toContain(">source (F16)</text>");
-  });
+  }, 300_000);
 });
 
 describe("sweep with method front", () => {
