@@ -126,7 +126,9 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
     const limit = budget.kind === "tokens" ? budget.tokens : budget.share * cellsTotal * (fullProbe ?? 0);
     return limit > 0 ? Math.min(1, (spentTokens + running) / limit) : 0;
   };
-  const common = { types, calibration: o.calibration, nCtx, ...(o.chunks !== undefined ? { chunks: o.chunks } : {}), ...(o.threads !== undefined ? { threads: o.threads } : {}), uniform };
+  // every probe option the caller gave (and any the probes gain: tokens scored, start block, stopping rule) goes to the probes as given
+  const { budget: _budget, sizes: _sizes, batch: _batch, tolerance: _tolerance, units: _units, onProgress: _onProgress, signal: _signal, ...probeOptions } = o;
+  const common = { ...probeOptions, nCtx, uniform };
   while (!zero) {
     const round = planRound({ units: proxy.units, types, proxy: proxy.delta, measured, bytes, sizes, batch: o.batch ?? 16, ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}) });
     if (round.cells.length === 0) {
