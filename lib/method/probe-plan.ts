@@ -1,14 +1,16 @@
 // Fewer probes (issue 25, item 4): a sensitivity table from a few measured cells.
 //
 // Prediction. For every candidate type t ≠ types[0] and unit u,
-//   ln Δ(u, t) = ln P(u, t) + a_t + c_{role(u)} + b_u + ε,   ε ~ N(0, σ²)
+//   ln Δ(u, t) = ln P(u, t) + a_t + c_{role(u)} + d_{role(u)}·z_u + b_u + ε,   ε ~ N(0, σ²)
 // P the proxy (imatrix-weighted squared quantization error, no forward pass), a_t a per-type
 // scale (the proxy's units → KLD), c a per-role offset (attn_q, ffn_down, … share a scale across
-// blocks), b_u the unit's own offset. Without the proxy (P ≡ 1) this is Thireus' shape,
-// sensitivity × per-type curve. Each effect is the mean residual of the measured cells it covers,
-// shrunk toward the level above it (n / (n + k)), so a unit with no measured cell is predicted
-// from its role and type, a role with none from the type alone. The uncertainty of a predicted
-// cell is the lognormal spread of that estimate: σ² plus the variance left in each shrunk effect.
+// blocks) drifting linearly (d) with the block's depth z ∈ [−1, 1], b_u the unit's own offset.
+// Without the proxy (P ≡ 1) this is Thireus' shape, sensitivity × per-type curve. Each effect is
+// the mean residual of the measured cells it covers, shrunk toward the level above it
+// (n / (n + k); for the unit offset k is the within-unit over the between-unit variance, both
+// estimated from the cells), so a unit with no measured cell is predicted from its role, depth
+// and type, a role with none from the type alone. A predicted cell is lognormal: its spread is σ²
+// plus the variance each shrunk effect has left.
 //
 // Order. The front's choice at a size is, to within one unit, the Lagrangian mix: each unit u
 // takes argmin_t Δ(u, t) + λ·bytes(u, t), λ the KLD per byte at that size (Sinha & Zoltners; the
@@ -53,6 +55,8 @@ export function unitRole(unit: string): string {
 
 // a role's offset fitted from n cells keeps n / (n + ROLE_SHRINK) of its mean residual
 const ROLE_SHRINK = 1;
+// a role's drift over depth, fitted on Σ z² (z ∈ [−1, 1]), keeps Σ z² / (Σ z² + TREND_SHRINK) of its slope: a weak pull to none
+const TREND_SHRINK = 0.25;
 // the spread in ln Δ assumed before the cells can show one (a factor of e either way); its weight is one cell
 const PRIOR_SD = 1;
 
@@ -134,7 +138,7 @@ export function predictSensitivity(input: PartialSensitivity): PredictedSensitiv
       zz.set(role, (zz.get(role) ?? 0) + z * z);
     }
     trend.clear();
-    for (const [role, num] of zr) trend.set(role, num / (zz.get(role)! + ROLE_SHRINK));
+    for (const [role, num] of zr) trend.set(role, num / (zz.get(role)! + TREND_SHRINK));
     // variance components from the residuals without the unit effect
     const sum = new Array<number>(N).fill(0);
     for (const x of cells) sum[x.u]! += x.y - a[x.t]! - roleOf(x.u);

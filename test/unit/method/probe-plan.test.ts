@@ -46,6 +46,15 @@ describe("predictSensitivity", () => {
     expect(p.delta[1]![2]).toBeLessThan(0.12);
   });
 
+  it("follows a role's drift with depth to an unmeasured block", () => {
+    // Δ = 0.01·e^z over blocks 0..4 (z = −1 … 1); block 4 unmeasured: predicted past block 3's, short of the truth (shrunk)
+    const units = [0, 1, 2, 3, 4].map((b) => `blk.${b}.attn_q`);
+    const truth = [0, 1, 2, 3, 4].map((b) => 0.01 * Math.exp(b / 2 - 1));
+    const p = predictSensitivity({ units, types: ["q8_0", "q4_K"], proxy: units.map(() => [0, 1]), measured: truth.map((d, b) => [0, b === 4 ? null : d]) });
+    expect(p.delta[4]![1]).toBeGreaterThan(truth[3]!);
+    expect(p.delta[4]![1]).toBeLessThan(truth[4]!);
+  });
+
   it("refuses a table whose rows do not match", () => {
     expect(() => predictSensitivity({ units: ["a"], types: ["q8_0", "q4_K"], proxy: [[0]], measured: [[0, null]] })).toThrow(/one value per type/);
   });
