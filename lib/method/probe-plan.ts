@@ -358,16 +358,17 @@ export function seedCells(proxy: readonly (readonly number[])[], units: number):
 export type ProbeBudget =
   | { readonly kind: "tokens"; readonly tokens: number }
   | { readonly kind: "seconds"; readonly seconds: number }
-  | { readonly kind: "share"; readonly share: number };
+  | { readonly kind: "share"; readonly share: number; readonly maxSeconds?: number };
 
 /**
- * The default budget: a quarter of what the full table costs (every cell at a full probe), with
- * the stopping rule ending it sooner when the choice no longer depends on what is left. A share
- * rather than a count so it scales with the model: on debian-prose-11m's 430 cells it is 107
- * probes' tokens; on a Llama-3.2-1B shape (114 units × 4 types) 114 probes, about one per unit
- * (docs/benchmarks.md "Probe budget" gives what that costs).
+ * The default budget: a quarter of what the full table costs (every cell at a full probe), at most
+ * 15 minutes, with the stopping rule ending it sooner when the choice no longer depends on what is
+ * left. A share so it scales with the model (debian-prose-11m's 430 cells: 107 probes; a
+ * Llama-3.2-1B shape's 114 units × 4 types: 114 probes, one per unit, which is what the prediction
+ * needs most); the time cap so a 1B model's quantize stays practical on a laptop-class CPU, where
+ * those probes at 8 × 512 tokens each would take hours (docs/method.md, "Fewer probes").
  */
-export const DEFAULT_PROBE_BUDGET: ProbeBudget = { kind: "share", share: 0.25 };
+export const DEFAULT_PROBE_BUDGET: ProbeBudget = { kind: "share", share: 0.25, maxSeconds: 900 };
 
 /**
  * `--probe-budget`: a duration (`90s`, `10m`, `1.5h`), forward-equivalent tokens (`500k`, `2M`,
@@ -413,7 +414,7 @@ export function parseProbeBudget(text: string): ProbeBudget | null {
  * describeProbeBudget({ kind: "share", share: 0.25 }) // "25% of the full table"
  */
 export function describeProbeBudget(b: ProbeBudget): string {
-  if (b.kind === "share") return `${Number((b.share * 100).toPrecision(6))}% of the full table`;
+  if (b.kind === "share") return `${Number((b.share * 100).toPrecision(6))}% of the full table${b.maxSeconds !== undefined ? `, at most ${Number(b.maxSeconds.toPrecision(6))} s` : ""}`;
   if (b.kind === "seconds") return `${Number(b.seconds.toPrecision(6))} s`;
   return `${b.tokens} forward-equivalent tokens`;
 }

@@ -148,13 +148,14 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
         break;
       }
       cells = cells.slice(0, affordable);
-    } else if (budget.kind === "seconds" && (performance.now() - started) / 1000 >= budget.seconds) {
+    }
+    // a time budget (or the default's cap on time) ends the native call at the deadline; its finished probes are kept
+    const seconds = budget.kind === "seconds" ? budget.seconds : budget.kind === "share" ? budget.maxSeconds : undefined;
+    if (seconds !== undefined && (performance.now() - started) / 1000 >= seconds) {
       stopped = "budget";
       break;
     }
     const pick = new Set(cells.map((c) => c.unit * M + c.type));
-    // a time budget ends the native call at the deadline; its finished probes are kept
-    const seconds = budget.kind === "seconds" ? budget.seconds : undefined;
     const deadline = seconds !== undefined ? new AbortController() : undefined;
     const timer = deadline ? setTimeout(() => deadline.abort(), Math.max(0, seconds! * 1000 - (performance.now() - started))) : undefined;
     const signals = [signal, deadline?.signal].filter((x): x is AbortSignal => x !== undefined);
