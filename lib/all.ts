@@ -92,3 +92,10 @@ export { Coordinator, computeOnFleet, latencyOnFleet, jobId, type CoordinatorOpt
 export { startWorker, type WorkerOptions, type RunningWorker } from "./fleet/worker.js";
 export { parseJob, JobPayloadError, type FleetJob } from "./fleet/jobs.js";
 export { Store, StoreIntegrityError } from "./fleet/store.js";
+// Issue 25: the planned Δ table within a probe budget, and the verify step
+export { planSensitivity, unitBytes, probeForwardTokens, type PlannedSensitivityOptions, type PlannedSensitivity } from "./pipeline/probe-plan.js";
+export { probeCells, type CellsOptions, type ProbedCells } from "./pipeline/sensitivity.js";
+export { verifyChoice, type VerifyOptions, type VerifiedChoice } from "./pipeline/verify.js";
+export { predictSensitivity, planRound, cellValues, lambdaAt, lagrangianMix, parseProbeBudget, describeProbeBudget, DEFAULT_PROBE_BUDGET, type ProbeBudget, type PartialSensitivity, type PredictedSensitivity, type Round } from "./method/probe-plan.js";
+export { fitCorrelation, correlatedExcess, linearisedDelta, pairTerm, type VerifiedMix } from "./method/verify.js";
+export { describeSensitivity, type SensitivityCells, type SensitivityProbes, type ProbeStop } from "./method/sensitivity.js";

@@ -7,6 +7,7 @@ import type { GgmlType } from "../method/types.js";
 import type { FrontResult } from "../pipeline/front.js";
 import type { Session } from "../pipeline/session.js";
 import type { RunWeights } from "../pipeline/settings.js";
+import { describeSensitivity } from "../method/sensitivity.js";
 
 /** The `--json` output of a front choice. */
 export function frontJson(r: FrontResult, choice: RunWeights): Record<string, unknown> {
@@ -51,6 +52,7 @@ export function describeFrontChoice(r: FrontResult, choice: RunWeights): string[
     `estimate: ${formatBytes(e.sizeBytes)} (${formatNumber(e.bitsPerWeight)} bpw), latency ${formatNumber(e.latencyMsPerToken)} ms/token, ${accuracy}`,
     `latency: ${r.model.latency.criterion}, ${r.model.latency.fit ? `per-unit model (fixed ${formatNumber(r.model.latency.fit.fixedMs)} ms + ${formatNumber(r.model.latency.fit.scale)} × Σ unit matmuls)` : "parameter-share split of the uniform files' latency"}`,
     `TOPSIS score ${formatNumber(r.choice.score)}`,
+    ...(r.model.scores.sensitivity?.probes ? [`sensitivity: ${describeSensitivity(r.model.scores.sensitivity)}`] : []),
   ];
 }
 

@@ -17,7 +17,7 @@ import { CRITERION_UNIT, LATENCY_CRITERIA, type LatencyCriterion } from "../pipe
 import type { LatencyModelName } from "../pipeline/unit-latency.js";
 import { quantizeTypes, requireGgmlType } from "../ops/ggml-types.js";
 import { buildInfo } from "../ops/build-info.js";
-import { unknownName } from "../core/errors.js";
+import { invalidOption, unknownName } from "../core/errors.js";
 import type { Granularity } from "../gguf/units.js";
 import type { GgmlType } from "../method/types.js";
 import { accuracyFor, DEFAULTS, readModelFacts, resolveRunSettings, sensitivityFor, type MethodName, type ModelFacts, type RunSettingsOptions, type SensitivityChoice, type SettingsOptions } from "../pipeline/settings.js";
@@ -27,6 +27,7 @@ import type { RunEta } from "./eta.js";
 import { estimateRemainingMs, formatDuration, progressMode, startProgress, type StepProgress } from "./progress.js";
 import { OptionError } from "../core/errors.js";
 import { nameIgnoringCase, parseInteger } from "../core/validate.js";
+import { DEFAULT_PROBE_BUDGET, describeProbeBudget, parseProbeBudget, type ProbeBudget } from "../method/probe-plan.js";
 
 export const PIPELINE_OPTIONS = {
   calibration: { type: "string" },
@@ -168,6 +169,7 @@ export const SENSITIVITY_OPTIONS = {
   sensitivity: { type: "string" },
   granularity: { type: "string" },
   "probe-chunks": { type: "string" },
+  "probe-budget": { type: "string" },
 } as const;
 
 export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each unit's Δ KLD measured by in-process probes over the
@@ -178,7 +180,12 @@ export const SENSITIVITY_OPTIONS_USAGE = `  --sensitivity S       measured (each
   --granularity G       tensor (each weight alone, token embeddings and output head included; the
                         default with --method front) | sublayer (blk.N.attn / blk.N.ffn; the
                         default with --method paper); with --sensitivity measured or proxy
-  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default ${DEFAULTS.probeChunks})`;
+  --probe-chunks N      calibration chunks of --ctx tokens each probe runs (default ${DEFAULTS.probeChunks})
+  --probe-budget B      what the probes may spend: a time (90s, 10m, 1h), forward-equivalent tokens
+                        (500k, 2M), a share of the full table (25%), or all (every cell, no
+                        prediction); probes go first where the choice depends on them, the other
+                        cells are predicted from them and the proxy (scores.json says which);
+                        0: the proxy alone. Default ${describeProbeBudget(DEFAULT_PROBE_BUDGET)}`;
 
 export const DEFAULT_PROBE_CHUNKS = DEFAULTS.probeChunks;
 
@@ -191,7 +198,7 @@ export const DEFAULT_PROBE_CHUNKS = DEFAULTS.probeChunks;
  * sensitivitySettings({}, types, uniform, "front")?.kind  // "measured" (granularity "tensor")
  */
 export function sensitivitySettings(
-  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined },
+  v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined; readonly "probe-budget"?: string | undefined },
   types: readonly GgmlType[],
   uniform: UniformOptions,
   method: MethodName = "paper",
@@ -200,12 +207,33 @@ export function sensitivitySettings(
 }
 
 /** The sensitivity flags in the settings' spelling (names checked there). */
-export function sensitivityOptions(v: { readonly sensitivity?: string | undefined; readonly granularity?: string | undefined; readonly "probe-chunks"?: string | undefined }): Pick<SettingsOptions, "sensitivity" | "granularity" | "probeChunks"> {
+export function sensitivityOptions(v: {
+  readonly sensitivity?: string | undefined;
+  readonly granularity?: string | undefined;
+  readonly "probe-chunks"?: string | undefined;
+  readonly "probe-budget"?: string | undefined;
+}): Pick<SettingsOptions, "sensitivity" | "granularity" | "probeChunks" | "probeBudget"> {
   return {
     ...(v.sensitivity !== undefined ? { sensitivity: v.sensitivity as SensitivityChoice } : {}),
     ...(v.granularity !== undefined ? { granularity: v.granularity as Granularity } : {}),
     ...(v["probe-chunks"] !== undefined ? { probeChunks: parseInteger(v["probe-chunks"], "--probe-chunks", 1) } : {}),
+    ...(v["probe-budget"] !== undefined ? { probeBudget: probeBudgetOption(v["probe-budget"]) } : {}),
   };
+}
+
+/**
+ * `--probe-budget` → the measured table's budget (settings.ts applies the default when it is absent):
+ * `all`, every cell, no prediction.
+ *
+ * @example
+ * probeBudgetOption("10m") // { kind: "seconds", seconds: 600 }
+ * probeBudgetOption("all") // "all"
+ */
+export function probeBudgetOption(text: string): ProbeBudget | "all" {
+  if (text === "all") return "all";
+  const budget = parseProbeBudget(text);
+  if (budget === null) throw invalidOption("--probe-budget", "a time (90s, 10m, 1h), tokens (500k, 2M), a share (25%) or all", text);
+  return budget;
 }
 
 /** What a measured Δ table needs, checked when the session opens: calibration text for two probe chunks. */

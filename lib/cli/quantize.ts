@@ -20,6 +20,7 @@ import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js
 import { parsePipelineOptions, sensitivityOptions, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
+import { parseInteger } from "../core/validate.js";
 import { formatNumber } from "../core/format.js";
 import { FRONT_OPTIONS, FRONT_OPTIONS_USAGE, parseFrontChoices, type FrontChoices, type PlanChoices } from "./options.js";
 import type { FrontResult } from "../pipeline/front.js";
@@ -48,6 +49,9 @@ ${PLAN_OPTIONS_USAGE}
 ${FRONT_OPTIONS_USAGE}
   --recipe FILE         --method front: also write the mix as a llama-quantize --tensor-type-file
                         recipe and print the command that makes it from MODEL with stock llama.cpp
+  --verify N            --method front with measured sensitivity: assemble the chosen mix, measure
+                        its KLD on the calibration chunks, correct the estimate for the units'
+                        interaction and re-plan, N mixes at most (default 0: no verify step)
 ${SENSITIVITY_OPTIONS_USAGE}
 ${FLEET_OPTIONS_USAGE}
 ${pipelineOptionsUsage("quantize")}`;
@@ -63,6 +67,7 @@ export const QUANTIZE_OPTIONS = {
   "no-measure": { type: "boolean" },
   ...FRONT_OPTIONS,
   recipe: { type: "string" },
+  verify: { type: "string" },
   ...FLEET_OPTIONS,
 } as const;
 
@@ -77,6 +82,7 @@ export async function quantizeOptions(values: QuantizeValues, model?: string) {
   const choices = parsePlanChoices(values);
   const front = parseFrontChoices(values);
   if (front.method === "paper" && values.recipe !== undefined) throw new OptionError("--recipe", "--recipe goes with --method front");
+  if (front.method === "paper" && values.verify !== undefined) throw new OptionError("--verify", "--verify goes with --method front");
   const parsed = await parsePipelineOptions(values, "quantize", model);
   const limits: Limits = {
     ...choices.constraints,
@@ -96,6 +102,7 @@ export async function quantizeOptions(values: QuantizeValues, model?: string) {
     ...(choices.estimator !== undefined ? { estimator: choices.estimator } : {}),
     ...sensitivityOptions(values),
     ...(values["no-measure"] ? { measureResult: false } : {}),
+    ...(values.verify !== undefined ? { verify: parseInteger(values.verify, "--verify", 0) } : {}),
   };
   return { options, settings: await resolveSettings(options, parsed.facts), cli: parsed.settings, choices, front };
 }
@@ -271,7 +278,7 @@ async function runFront(o: {
   }
   const warnings = planNoiseWarnings(choices.types, r.result, weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}), ...(r.result.verified ? { verified: { rho: r.result.verified.rho, estimate: r.result.verified.estimate, mixes: r.result.verified.measured } } : {}) }, null, 2));
     return 0;
   }
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
@@ -285,6 +292,10 @@ async function runFront(o: {
   if (r.result.result?.kld) {
     const estimated = r.result.model.costs.accuracy === "kld" ? ` (estimate ${formatNumber(e.kld)})` : "";
     console.log(`  result KLD ${formatNumber(r.result.result.kld.mean)} ± ${formatNumber(r.result.result.kld.stderr)}${estimated}`);
+  }
+  if (r.result.verified) {
+    const v = r.result.verified;
+    console.log(`  verify: ${v.measured.length} mix(es) measured on the calibration chunks (KLD ${v.measured.map((x) => formatNumber(x.kld)).join(", ")}; additive estimates ${v.measured.map((x) => formatNumber(x.additive)).join(", ")}); correlation ρ ${formatNumber(v.rho)}; corrected estimate ${formatNumber(v.estimate)}`);
   }
   if (r.recipe) {
     console.log(`wrote the recipe ${recipeFile}; with stock llama.cpp:`);

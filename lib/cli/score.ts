@@ -2,6 +2,7 @@
 import { promises as fs } from "node:fs";
 import { claimOutputs, writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
+import { describeSensitivity } from "../method/sensitivity.js";
 import { scoreLayers } from "../pipeline/scores.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatNumber } from "../core/format.js";
@@ -33,7 +34,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   });
   const output = claimed.paths[0]!;
   try {
-    const { scores, tokens, measured } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure));
+    const { scores, tokens, measured, planned } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure));
     await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
     if (settings.json) {
       console.log(JSON.stringify(scores, null, 2));
@@ -46,6 +47,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       console.log(
         `  measured Δ KLD of ${t.units.length} units × ${t.types.length} types (${measured.probed} probes run, ${measured.cached} from the cache); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`,
       );
+    }
+    if (planned) {
+      const t = planned.table;
+      console.log(`  planned Δ KLD of ${t.units.length} units × ${t.types.length} types (${planned.probed} probes run, ${planned.cached} from the cache, ${planned.rounds} rounds); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`);
+      console.log(`  ${describeSensitivity(t)}`);
     }
     return 0;
   } finally {

@@ -17,7 +17,40 @@ export interface SensitivityTable {
   readonly referenceKld: number;
   /** delta[u][t] in the order of units and types; delta[u][0] is 0 */
   readonly delta: readonly (readonly number[])[];
+  /** a planned table (issue 25): which cells were measured, the spread of the others */
+  readonly cells?: SensitivityCells;
+  /** a planned table: what its probes cost and why they stopped */
+  readonly probes?: SensitivityProbes;
 }
+
+/** Where each cell of a planned table came from: measured by a probe, or predicted (lib/method/probe-plan.ts). */
+export interface SensitivityCells {
+  /** measured[u][t]: true where a probe measured the cell (column 0, the reference, counts as measured) */
+  readonly measured: readonly (readonly boolean[])[];
+  /** sigma[u][t]: one-sigma spread of a predicted cell, in Δ's units; 0 where measured */
+  readonly sigma: readonly (readonly number[])[];
+}
+
+/** Why a planned table stopped probing. */
+export type ProbeStop = "settled" | "budget" | "complete" | "proxy only";
+
+/** What a planned table's probes cost. */
+export interface SensitivityProbes {
+  /** cells measured (types other than the reference), and predicted */
+  readonly measured: number;
+  readonly predicted: number;
+  /** forward-equivalent tokens the measured cells cost (tokens × share of the model computed) */
+  readonly forwardTokens: number;
+  /** what every cell at a full probe would have cost */
+  readonly fullTableTokens: number;
+  /** the budget, as the user gave it */
+  readonly budget: string;
+  readonly stopped: ProbeStop;
+  /** what the reader of the table must know (e.g. a budget of 0: Δ is the proxy's, not KLD) */
+  readonly note?: string;
+}
+
+const PROBE_STOPS: readonly ProbeStop[] = ["settled", "budget", "complete", "proxy only"];
 
 /**
  * Validates a parsed table (the `sensitivity` field of scores.json).
@@ -50,7 +83,82 @@ export function parseSensitivity(value: unknown, what = "sensitivity"): Sensitiv
     if (!Array.isArray(row) || row.length !== types.length) throw new MethodInputError(`${what}.delta[${u}] must have one value per type (${types.length})`);
     return row.map((x: unknown, t) => expectFiniteNumber(x, `${what}.delta[${u}][${t}]`));
   });
-  return { kind, granularity, types, units, referenceKld, delta };
+  const table: SensitivityTable = { kind, granularity, types, units, referenceKld, delta };
+  const cells = o["cells"] === undefined ? undefined : parseCells(o["cells"], units.length, types.length, `${what}.cells`);
+  const probes = o["probes"] === undefined ? undefined : parseProbes(o["probes"], `${what}.probes`);
+  return { ...table, ...(cells ? { cells } : {}), ...(probes ? { probes } : {}) };
+}
+
+function parseCells(value: unknown, units: number, types: number, what: string): SensitivityCells {
+  const o = expectObject(value, what);
+  const grid = <T>(key: string, item: (x: unknown, at: string) => T): T[][] => {
+    const rows = o[key];
+    if (!Array.isArray(rows) || rows.length !== units) throw new MethodInputError(`${what}.${key} must have one row per unit (${units})`);
+    return rows.map((row: unknown, u) => {
+      if (!Array.isArray(row) || row.length !== types) throw new MethodInputError(`${what}.${key}[${u}] must have one value per type (${types})`);
+      return row.map((x: unknown, t) => item(x, `${what}.${key}[${u}][${t}]`));
+    });
+  };
+  const measured = grid("measured", (x, at) => {
+    if (typeof x !== "boolean") throw new MethodInputError(`${at} must be true or false (got ${describeValue(x)})`);
+    return x;
+  });
+  const sigma = grid("sigma", (x, at) => {
+    const v = expectFiniteNumber(x, at);
+    if (v < 0) throw new MethodInputError(`${at} must be ≥ 0 (got ${describeValue(v)})`);
+    return v;
+  });
+  return { measured, sigma };
+}
+
+function parseProbes(value: unknown, what: string): SensitivityProbes {
+  const o = expectObject(value, what);
+  const count = (key: string) => {
+    const v = expectFiniteNumber(o[key], `${what}.${key}`);
+    if (v < 0) throw new MethodInputError(`${what}.${key} must be ≥ 0 (got ${describeValue(v)})`);
+    return v;
+  };
+  const stopped = o["stopped"];
+  if (!PROBE_STOPS.includes(stopped as ProbeStop)) throw new MethodInputError(`${what}.stopped must be one of ${PROBE_STOPS.join(", ")} (got ${describeValue(stopped)})`);
+  if (typeof o["budget"] !== "string") throw new MethodInputError(`${what}.budget must be a string (got ${describeValue(o["budget"])})`);
+  if (o["note"] !== undefined && typeof o["note"] !== "string") throw new MethodInputError(`${what}.note must be a string (got ${describeValue(o["note"])})`);
+  return {
+    measured: count("measured"),
+    predicted: count("predicted"),
+    forwardTokens: count("forwardTokens"),
+    fullTableTokens: count("fullTableTokens"),
+    budget: o["budget"],
+    stopped: stopped as ProbeStop,
+    ...(typeof o["note"] === "string" ? { note: o["note"] } : {}),
+  };
+}
+
+/**
+ * One line on how a table was obtained: measured in full, planned (measured and predicted cells,
+ * their spread, the probes' cost), or the proxy.
+ *
+ * @example
+ * describeSensitivity(table) // "96 of 430 cells measured, 334 predicted (median ± 31%); 196608 forward-equivalent tokens (11% of the full table); budget 25% of the full table; stopped: settled"
+ */
+export function describeSensitivity(table: SensitivityTable): string {
+  const p = table.probes;
+  if (p === undefined) return table.kind === "measured" ? `all ${table.units.length * (table.types.length - 1)} cells measured` : "the proxy (imatrix-weighted quantization error), no probe";
+  const spread: number[] = [];
+  if (table.cells) {
+    table.cells.measured.forEach((row, u) =>
+      row.forEach((m, t) => {
+        const d = table.delta[u]![t]!;
+        if (!m && d > 0) spread.push(table.cells!.sigma[u]![t]! / d);
+      }),
+    );
+  }
+  spread.sort((a, b) => a - b);
+  const median = spread.length > 0 ? spread[Math.floor(spread.length / 2)]! : undefined;
+  const share = p.fullTableTokens > 0 ? ` (${Math.round((p.forwardTokens / p.fullTableTokens) * 100)}% of the full table)` : "";
+  return (
+    `${p.measured} of ${p.measured + p.predicted} cells measured, ${p.predicted} predicted${median !== undefined ? ` (median ± ${Math.round(median * 100)}%)` : ""}; ` +
+    `${Math.round(p.forwardTokens)} forward-equivalent tokens${share}; budget ${p.budget}; stopped: ${p.stopped}${p.note ? `; ${p.note}` : ""}`
+  );
 }
 
 /**
@@ -88,7 +196,9 @@ export function groupSensitivity(table: SensitivityTable, groupOf: (unit: string
     table.delta[u]!.forEach((d, t) => (sum[t] = sum[t]! + d));
     groups.set(g, sum);
   });
-  return { ...table, granularity: "sublayer", units: [...groups.keys()], delta: [...groups.values()] };
+  // a planned table's per-cell flags do not survive the sum (a group mixes measured and predicted cells)
+  const { cells: _cells, ...rest } = table;
+  return { ...rest, granularity: "sublayer", units: [...groups.keys()], delta: [...groups.values()] };
 }
 
 /**

@@ -30,12 +30,13 @@ import { profileOrGiven, type ProfileOptions } from "./profile.js";
 import type { SourceModel } from "./source.js";
 import { measureOutcome, type MixOutcome } from "./outcome.js";
 import { toMethodProfile, type ProfileFile } from "./profile-file.js";
-import { scoreLayers, type ScoreOptions } from "./scores.js";
+import { DEFAULT_SCORE_CTX, scoreLayers, type ScoreOptions } from "./scores.js";
+import { verifyChoice, type VerifiedChoice } from "./verify.js";
 import { requireContext, settingsContextUse, type Session } from "./session.js";
 import { DEFAULT_NON_LAYER_TYPE, uniformModels, type UniformOptions } from "./uniform.js";
 import { planUnits } from "../gguf/units.js";
 import { costTableFromMeasured } from "../method/measured-costs.js";
-import type { SensitivityTable } from "../method/sensitivity.js";
+import { describeSensitivity, type SensitivityTable } from "../method/sensitivity.js";
 import { asInputError, InputError } from "../core/errors.js";
 import type { LatencyFit } from "../method/latency-model.js";
 import type { LatencyCriterion } from "./latency-criterion.js";
@@ -61,8 +62,9 @@ export async function unitCosts(
   o: { readonly profile: ProfileFile; readonly scores: ScoresFile; readonly types: readonly GgmlType[]; readonly files: ReadonlyMap<GgmlType, string>; readonly uniform?: UniformOptions },
 ): Promise<UnitCosts> {
   const sensitivity = o.scores.sensitivity;
-  // the proxy ranks but gives no KLD: only a measured table replaces today's estimators
-  if (sensitivity !== undefined && sensitivity.kind === "measured") return measuredCosts(s, { ...o, sensitivity });
+  // the proxy ranks but gives no KLD: only a measured table replaces today's estimators, or a
+  // planned one (a probe budget of 0 plans on the proxy alone and says so in its note)
+  if (sensitivity !== undefined && (sensitivity.kind === "measured" || sensitivity.probes !== undefined)) return measuredCosts(s, { ...o, sensitivity });
   const table = costTableFromProfile({ profile: toMethodProfile(o.profile, o.types), scores: o.scores, types: o.types });
   const tensorsOf = new Map(s.info.layers.map((l) => [l.name as string, l.tensors]));
   // exact file bytes: the header and metadata outside the tensors count too (profile bytes are tensor bytes)
@@ -152,6 +154,8 @@ export interface FrontQuantizeOptions extends Omit<ProfileOptions, "only"> {
   readonly latencyCriterion?: LatencyCriterion;
   /** the front's latency column: the parameter-share split of the uniform latency (default) or the per-unit model */
   readonly latencyModel?: LatencyModelName;
+  /** with a KLD table: measure up to this many chosen mixes on the calibration chunks and re-plan on the corrected estimate (verify.ts; default 0) */
+  readonly verify?: number;
 }
 
 /** How the front's latency column was made. */
@@ -200,6 +204,8 @@ export interface FrontResult extends MixOutcome {
   readonly tensorTypes: Readonly<Record<string, GgmlType>>;
   readonly output: AssembleResult;
   readonly nonLayerType: string;
+  /** the verify step's measurements and corrected estimate, when it ran */
+  readonly verified?: VerifiedChoice;
 }
 
 /** Type per tensor of a mix given per unit. */
@@ -227,6 +233,7 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
       nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE,
       allocation: choice.assignment,
       ...(o.weighting ? { weighting: o.weighting } : {}),
+      ...(m.scores.sensitivity?.probes ? { sensitivity: describeSensitivity(m.scores.sensitivity) } : {}),
     },
     m.costs.nonLayerFiles,
   );
@@ -237,10 +244,25 @@ export async function assembleFrontMix(s: Session, m: ModelFront, choice: FrontC
 export async function quantizeFront(s: Session, o: FrontQuantizeOptions): Promise<FrontResult> {
   requireContext(s, settingsContextUse(o));
   await requireOutputPath(o.output, "output", runInputs(s.model, o));
-  const m = await modelFront(s, { ...o, source: true }, frontBounds(o.limits ?? {}));
+  // a planned table spends its probes where the choice at the user's target size depends on them
+  const target = o.limits?.targetSizeBytes;
+  const score = target !== undefined && o.score.measure?.budget !== undefined && o.score.measure.sizes === undefined ? { ...o.score, measure: { ...o.score.measure, sizes: [target] } } : o.score;
+  const m = await modelFront(s, { ...o, score, source: true }, frontBounds(o.limits ?? {}));
   const constraints = frontConstraints(o.limits ?? {}, m.costs.accuracy);
-  const choice = chooseOnFront(m.front, { weights: o.weights, constraints });
+  const rule = (front: Front) => chooseOnFront(front, { weights: o.weights, constraints });
+  const verified =
+    (o.verify ?? 0) > 0 && m.costs.accuracy === "kld" && m.scores.sensitivity?.kind === "measured"
+      ? await verifyChoice(s, { table: m.costs.table, front: m.front, assemble: (c, file) => assembleFrontMix(s, m, c, file, o) }, rule, {
+          calibration: o.score.calibration,
+          nCtx: o.score.nCtx ?? DEFAULT_SCORE_CTX,
+          ...(o.score.measure?.chunks !== undefined ? { chunks: o.score.measure.chunks } : {}),
+          ...(o.score.threads !== undefined ? { threads: o.score.threads } : {}),
+          rounds: o.verify!,
+          ...(frontBounds(o.limits ?? {}) ? { bounds: frontBounds(o.limits ?? {}) } : {}),
+        })
+      : undefined;
+  const choice = verified?.choice ?? rule(m.front);
   const { output, tensorTypes } = await assembleFrontMix(s, m, choice, o.output, o);
   const outcome = await measureOutcome(s, output.output, { ...o, profile: m.profile, profiled: m.source });
-  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, ...outcome };
+  return { model: m, choice, tensorTypes, output, nonLayerType: o.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, ...(verified ? { verified } : {}), ...outcome };
 }

@@ -24,6 +24,8 @@ export interface MixLabel {
   readonly distribution: Readonly<Partial<Record<GgmlType, number>>>;
   readonly nonLayerType: string;
   readonly weighting?: string;
+  /** how the sensitivity table was obtained, when it was planned (measured and predicted cells) */
+  readonly sensitivity?: string;
 }
 
 /** tensor name → type, for every quantizable tensor of the planned layers. */
@@ -87,6 +89,7 @@ export async function assembleTensors(
       "apreqel.version": packageVersion(),
       "apreqel.weights": `memory=${label.weights.memory},latency=${label.weights.latency},accuracy=${label.weights.accuracy}`,
       ...(label.weighting ? { "apreqel.weighting": label.weighting } : {}),
+      ...(label.sensitivity ? { "apreqel.sensitivity": label.sensitivity } : {}),
       "apreqel.distribution": JSON.stringify(label.distribution),
       "apreqel.allocation": JSON.stringify(label.allocation),
       "apreqel.non_layer_type": label.nonLayerType,

@@ -59,7 +59,7 @@ export async function quantizeModel(s: Session, options: QuantizeModelOptions): 
     ...(options.profile ? { profile: options.profile } : {}),
   };
   if (settings.method === "front") {
-    return { method: "front", settings, result: await quantizeFront(s, { ...common, limits, latencyModel: settings.latencyModel }) };
+    return { method: "front", settings, result: await quantizeFront(s, { ...common, limits, latencyModel: settings.latencyModel, ...(settings.verify > 0 ? { verify: settings.verify } : {}) }) };
   }
   const { maxMemoryBytes, maxLatencyMs, maxPerplexity } = limits;
   const constraints = {

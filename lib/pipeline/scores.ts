@@ -10,6 +10,8 @@ import { measureSensitivity, proxySensitivity, type MeasuredSensitivity } from "
 import type { CalibrationSet } from "./texts.js";
 import type { UniformOptions } from "./uniform.js";
 import { calibrationCapture } from "./calibration.js";
+import { planSensitivity, type PlannedSensitivity } from "./probe-plan.js";
+import type { ProbeBudget } from "../method/probe-plan.js";
 import type { Session } from "./session.js";
 import { DEFAULT_CTX } from "../core/defaults.js";
 
@@ -32,6 +34,10 @@ export interface ScoreOptions {
     readonly uniform: UniformOptions;
     /** probe chunks of nCtx tokens (default all the calibration text has) */
     readonly chunks?: number;
+    /** measured only: probe within this budget, predicting the other cells (planSensitivity); absent: every cell */
+    readonly budget?: ProbeBudget;
+    /** with a budget: the file sizes whose choice the table serves (e.g. --target-size) */
+    readonly sizes?: readonly number[];
   };
 }
 
@@ -39,6 +45,8 @@ export interface ScoreResult {
   readonly scores: ScoresFile;
   readonly tokens: number;
   readonly measured?: MeasuredSensitivity;
+  /** with a probe budget: the planned table's rounds and probes */
+  readonly planned?: PlannedSensitivity;
 }
 
 /**
@@ -68,6 +76,21 @@ export async function scoreLayers(s: Session, o: ScoreOptions): Promise<ScoreRes
     return { scores: { ...scores, sensitivity: table }, tokens: pass.tokens };
   }
   if (o.gpuLayers) throw new Error("measured sensitivity probes run on the CPU only; leave out --gpu-layers with --sensitivity measured");
+  if (o.measure.budget !== undefined) {
+    const planned = await planSensitivity(s, {
+      units: o.measure.granularity,
+      types: o.measure.types,
+      calibration: o.calibration,
+      nCtx,
+      budget: o.measure.budget,
+      ...(o.measure.sizes !== undefined ? { sizes: o.measure.sizes } : {}),
+      ...(o.measure.chunks !== undefined ? { chunks: o.measure.chunks } : {}),
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      uniform: o.measure.uniform,
+      ...(s.onStep ? { onProgress: (f: number) => s.onStep!("sensitivity probes", f) } : {}),
+    });
+    return { scores: { ...scores, sensitivity: planned.table }, tokens: pass.tokens, planned };
+  }
   let probes: { readonly toRun: number; readonly total: number } | undefined;
   const measured = await measureSensitivity(s, {
     units: o.measure.granularity,

@@ -39,6 +39,18 @@ export interface SensitivityOptions {
   readonly onProbeCount?: (toRun: number, total: number) => void;
 }
 
+/** Options of {@link probeCells}: which cells to probe now (by unit and type index); the others only from the cache. */
+export interface CellsOptions extends SensitivityOptions {
+  readonly select?: (unit: number, type: number) => boolean;
+}
+
+/** Every cell's probe, or undefined where it was neither selected nor cached. */
+export interface ProbedCells extends Omit<MeasuredSensitivity, "table" | "kld"> {
+  readonly granularity: Granularity;
+  readonly units: readonly PlanUnit[];
+  readonly kld: readonly (readonly (ProbeKld | undefined)[])[];
+}
+
 export interface MeasuredSensitivity {
   readonly table: SensitivityTable;
   /** KLD of every probe, [unit][type] (types[0]: the reference's own) */
@@ -57,6 +69,24 @@ export function calibrationText(c: CalibrationSet): string {
 }
 
 export async function measureSensitivity(s: Session, o: SensitivityOptions): Promise<MeasuredSensitivity> {
+  const { granularity, units, kld: cells, reference: ref, ...rest } = await probeCells(s, o);
+  const kld = cells.map((row) => row.map((k) => k!));
+  const table: SensitivityTable = {
+    kind: "measured",
+    granularity,
+    types: o.types,
+    units: units.map((u) => u.name),
+    referenceKld: ref.mean,
+    delta: kld.map((row) => row.map((k) => k.mean - ref.mean)),
+  };
+  return { table, kld, reference: ref, ...rest };
+}
+
+/**
+ * The probes of measureSensitivity's cells: every cell the cache holds, and those `select` picks
+ * (all when it is absent) run now; the reference always. Each probe is cached as it finishes.
+ */
+export async function probeCells(s: Session, o: CellsOptions): Promise<ProbedCells> {
   const signal = o.signal ?? s.signal;
   if (o.types.length === 0) throw new TypeError("measureSensitivity: expected at least one type");
   const granularity = typeof o.units === "string" ? o.units : o.units.granularity;
@@ -108,7 +138,8 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
     cell.result = result;
     cached++;
   }
-  const todo = all.filter((c) => c.result === undefined);
+  const selected = o.select === undefined ? undefined : new Set(cells.flatMap((row, u) => row.filter((_, t) => o.select!(u, t))));
+  const todo = all.filter((c) => c.result === undefined && (selected === undefined || c === referenceCell || selected.has(c)));
   o.onProbeCount?.(todo.length, all.length);
   let timing: MeasuredSensitivity["timing"];
   if (todo.length > 0) {
@@ -148,17 +179,8 @@ export async function measureSensitivity(s: Session, o: SensitivityOptions): Pro
     }
     if (publishFault !== undefined) throw publishFault.error;
   }
-  const ref = referenceCell.result!;
-  const kld = cells.map((row) => row.map((c) => c.result!));
-  const table: SensitivityTable = {
-    kind: "measured",
-    granularity,
-    types: o.types,
-    units: units.map((u) => u.name),
-    referenceKld: ref.mean,
-    delta: kld.map((row) => row.map((k) => k.mean - ref.mean)),
-  };
-  return { table, kld, reference: ref, cached, probed: todo.length, ...(timing ? { timing } : {}) };
+  const kld = cells.map((row) => row.map((c) => c.result));
+  return { granularity, units, kld, reference: referenceCell.result!, cached, probed: todo.length, ...(timing ? { timing } : {}) };
 }
 
 export interface ProxyOptions {

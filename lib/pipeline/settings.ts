@@ -31,6 +31,7 @@ import { GRANULARITIES, type Granularity } from "../gguf/units.js";
 import type { EstimatorName } from "../method/estimators.js";
 import type { FrontLimits } from "../method/front-limits.js";
 import { DEFAULT_GAMMA } from "../method/scores.js";
+import { DEFAULT_PROBE_BUDGET, type ProbeBudget } from "../method/probe-plan.js";
 import { DEFAULT_TYPES, orderTypes, type GgmlType } from "../method/types.js";
 import { DEFAULT_PRIORITY, PRIORITIES, priorityWeighting, type Priority, type WeightChoice } from "../method/weightings.js";
 import { validateWeights, type Weights } from "../method/weights.js";
@@ -65,6 +66,10 @@ export const DEFAULTS = {
   granularity: { front: "tensor", paper: "sublayer" } as Readonly<Record<MethodName, Granularity>>,
   /** calibration chunks of nCtx tokens each probe runs */
   probeChunks: 8,
+  /** what the measured table's probes may spend (method/probe-plan.ts: until the choice settles, at most 15 minutes) */
+  probeBudget: DEFAULT_PROBE_BUDGET,
+  /** mixes the front's verify step measures (0: none) */
+  verify: 0,
   nonLayerType: DEFAULT_NON_LAYER_TYPE,
   /** tokens per window of perplexity, the calibration pass and the probes (at most the model's context) */
   nCtx: DEFAULT_CTX,
@@ -121,6 +126,10 @@ export interface SettingsOptions extends RunSettingsOptions {
   readonly sensitivity?: SensitivityChoice;
   readonly granularity?: Granularity;
   readonly probeChunks?: number;
+  /** measured sensitivity: what the probes may spend, the other cells predicted; "all": every cell */
+  readonly probeBudget?: ProbeBudget | "all";
+  /** the front: assemble the chosen mix, measure its KLD on the calibration chunks and re-plan, at most this many mixes */
+  readonly verify?: number;
   /** measure the written mix too */
   readonly measureResult?: boolean;
 }
@@ -149,6 +158,7 @@ export interface Settings extends RunSettings {
   /** what the score step measures besides the cosines (undefined: cosine scores only); also in score.measure */
   readonly measure: ScoreOptions["measure"];
   readonly measureResult: boolean;
+  readonly verify: number;
 }
 
 /** The model facts defaults depend on: its training context (from the header). */
@@ -261,6 +271,7 @@ export async function resolveSettings(o: SettingsOptions, model: ModelFacts = {}
     score: { ...run.score, ...(measure ? { measure } : {}) },
     measure,
     measureResult: o.measureResult ?? DEFAULTS.measureResult,
+    verify: o.verify === undefined ? DEFAULTS.verify : requireInt(o.verify, "verify", 0),
   };
 }
 
@@ -296,7 +307,7 @@ export function weightsFor(o: Pick<SettingsOptions, "weights" | "priority">, met
  * sensitivityFor({}, types, uniform, "front")?.kind  // "measured" (granularity "tensor")
  */
 export function sensitivityFor(
-  o: Pick<SettingsOptions, "sensitivity" | "granularity" | "probeChunks">,
+  o: Pick<SettingsOptions, "sensitivity" | "granularity" | "probeChunks" | "probeBudget">,
   types: readonly GgmlType[],
   uniform: UniformOptions,
   method: MethodName,
@@ -305,12 +316,17 @@ export function sensitivityFor(
   if (!SENSITIVITY_CHOICES.includes(kind)) throw unknownName("--sensitivity", "sensitivity", kind, ["cosine", "measured", "proxy"]);
   if (kind === "cosine") {
     if (o.granularity !== undefined || o.probeChunks !== undefined) throw new OptionError(o.granularity !== undefined ? "--granularity" : "--probe-chunks", "--granularity and --probe-chunks go with --sensitivity measured (--granularity also with proxy)");
+    if (o.probeBudget !== undefined) throw new OptionError("--probe-budget", "--probe-budget goes with --sensitivity measured");
     return undefined;
   }
+  if (kind === "proxy" && o.probeBudget !== undefined) throw new OptionError("--probe-budget", "--probe-budget goes with --sensitivity measured; the proxy runs no probes");
   const granularity = o.granularity ?? DEFAULTS.granularity[method];
   if (!GRANULARITIES.includes(granularity)) throw unknownName("--granularity", "granularity", granularity, GRANULARITIES);
   if (kind === "proxy" && o.probeChunks !== undefined) throw new OptionError("--probe-chunks", "--probe-chunks goes with --sensitivity measured; the proxy runs no probes");
-  return { kind, granularity, types: orderTypes(types), uniform, chunks: o.probeChunks === undefined ? DEFAULTS.probeChunks : requireInt(o.probeChunks, "probeChunks", 1) };
+  const chunks = o.probeChunks === undefined ? DEFAULTS.probeChunks : requireInt(o.probeChunks, "probeChunks", 1);
+  // a budget plans the probes (planSensitivity); "all" measures every cell
+  const budget = kind === "measured" && o.probeBudget !== "all" ? { budget: o.probeBudget ?? DEFAULTS.probeBudget } : {};
+  return { kind, granularity, types: orderTypes(types), uniform, chunks, ...budget };
 }
 
 /**

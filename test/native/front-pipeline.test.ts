@@ -136,6 +136,9 @@ describe("apreqel quantize --method front --report / --profile", () => {
     const out = JSON.parse(r.stdout) as { method: string; uniform: Record<string, { memoryBytes: number }>; measured: { memoryBytes: number; kld?: { mean: number } } | null; costs: string; allocation: Record<string, string> };
     expect(out.method).toBe("front");
     expect(out.costs).toBe("measured tensor");
+    // the default table is planned (issue 25): the file says how many cells were measured
+    const shown = await runCli(["inspect", path.join(dir, "front-profiled.gguf")]);
+    expect(shown.stdout).toMatch(/apreqel\.sensitivity = \d+ of 90 cells measured, \d+ predicted .*budget 25% of the full table/);
     expect(Object.keys(out.allocation)).toContain("blk.0.attn_q");
     expect(Object.keys(out.uniform)).toEqual(["q8_0", "q5_K", "q4_K", "q3_K"]);
     expect(out.measured?.memoryBytes).toBeGreaterThan(0);
@@ -148,7 +151,7 @@ describe("apreqel quantize --method front --report / --profile", () => {
     // with a given profile the source is measured here, like the result, and drawn as the reference
     expect(html).toContain('<tr data-series="source">');
     expect(html).toContain(">source (F16)</text>");
-  });
+  }, 300_000);
 });
 
 describe("sweep with method front", () => {

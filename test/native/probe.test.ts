@@ -156,7 +156,7 @@ describe("sensitivity probe (in-process swaps)", () => {
     const typo = await runCli([...args, "--sensitivity", "measure"]);
     expect(typo.code).not.toBe(0);
     expect(typo.stderr).toMatch(/--sensitivity.*measured/);
-    const r = await runCli([...args, "--sensitivity", "measured", "--granularity", "tensor", "--types", "q4_K,q8_0", "--probe-chunks", "2"]);
+    const r = await runCli([...args, "--sensitivity", "measured", "--granularity", "tensor", "--types", "q4_K,q8_0", "--probe-chunks", "2", "--probe-budget", "all"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/measured Δ KLD of 30 units × 2 types \(31 probes run, 0 from the cache\)/);
     const scores = JSON.parse(readFileSync(out, "utf8"));
