@@ -38,7 +38,8 @@
 // other model runs every probe from the tokens, and says why in the result.
 //
 // Stopping (item 3): each probe stops after a chunk once its mean Δ is known to the caller's
-// relative precision, between a floor and a ceiling of tokens (StopRule, stats.h). A probe's KLD is
+// relative precision, or to a fraction of the reference's KLD, between a floor and a ceiling of
+// tokens (StopRule, stats.h). A probe's KLD is
 // reported as the reference's KLD over all scored tokens plus its mean Δ over the tokens it scored
 // (its own mean KLD exactly when it scored them all).
 //
@@ -309,9 +310,10 @@ class ProbeJob : public Job {
     if (warmup_ >= nCtx_) throw Napi::RangeError::New(env, "warmup must be less than nCtx");
     if (baseFormat_ != "auto" && baseFormat_ != "f32" && baseFormat_ != "f16") throw Napi::TypeError::New(env, "baseFormat must be auto, f32 or f16");
     stop_.relativeStderr = optionalDouble(o, "stopRelativeStderr", 0);
+    stopReferenceFraction_ = optionalDouble(o, "stopReferenceFraction", 0);
     const double minTokens = optionalDouble(o, "stopMinTokens", 0);
     const double maxTokens = optionalDouble(o, "stopMaxTokens", -1);
-    if (stop_.relativeStderr < 0 || minTokens < 0) throw Napi::RangeError::New(env, "the stopping rule's numbers must be ≥ 0");
+    if (stop_.relativeStderr < 0 || stopReferenceFraction_ < 0 || minTokens < 0) throw Napi::RangeError::New(env, "the stopping rule's numbers must be ≥ 0");
     stop_.minTokens = static_cast<size_t>(minTokens);
     stop_.maxTokens = maxTokens < 0 ? SIZE_MAX : static_cast<size_t>(std::max(1.0, maxTokens));
     Napi::Value pv = o.Get("probes");
@@ -449,6 +451,9 @@ class ProbeJob : public Job {
     uint64_t refHashAll = 1469598103934665603ull;
     for (size_t r = 0; r < rows; ++r) refAll.add(refKld_[r]), refSameAll += refSame_[r];
     for (int c = 0; c < nChunk_; ++c) refHashAll = (refHashAll ^ refHash[c]) * 1099511628211ull;
+    // the reference's KLD is the floor of every mix's: a Δ known to a small fraction of it is known
+    // well enough whatever its own size
+    stop_.absoluteStderr = stopReferenceFraction_ * refAll.mean();
 
     // 4. the probes
     Context ctx = makeContext(model.get(), contextOptions(), reason);
@@ -729,6 +734,7 @@ class ProbeJob : public Job {
   std::string baseFormat_;
   double baseMemory_, stateMemory_;
   StopRule stop_;
+  double stopReferenceFraction_ = 0;  // absoluteStderr = this × the reference's KLD, set after its pass
   std::vector<Probe> probes_;
   Napi::ObjectReference resultsHolder_;  // keeps `results` alive while the worker writes into it
   double* results_ = nullptr;
@@ -755,7 +761,7 @@ Napi::Value ProbeSensitivity(const Napi::CallbackInfo& info) {
   return (new ProbeJob(info.Env(), info[0].As<Napi::Object>()))->Start();
 }
 
-// probeStopAt({ deltas, step, relativeStderr, minTokens, maxTokens }): how many of `deltas` a probe
+// probeStopAt({ deltas, step, relativeStderr, absoluteStderr, minTokens, maxTokens }): how many of `deltas` a probe
 // scores before StopRule stops it, checked every `step` values as a probe checks after each chunk
 // (the probe's own rule, exposed so tests can hold it to a hand-worked sequence).
 Napi::Value ProbeStopAt(const Napi::CallbackInfo& info) {
@@ -768,6 +774,7 @@ Napi::Value ProbeStopAt(const Napi::CallbackInfo& info) {
   if (step < 1) throw Napi::RangeError::New(env, "step must be at least 1");
   StopRule rule;
   rule.relativeStderr = optionalDouble(o, "relativeStderr", 0);
+  rule.absoluteStderr = optionalDouble(o, "absoluteStderr", 0);
   rule.minTokens = static_cast<size_t>(std::max(0.0, optionalDouble(o, "minTokens", 0)));
   const double maxTokens = optionalDouble(o, "maxTokens", -1);
   rule.maxTokens = maxTokens < 0 ? SIZE_MAX : static_cast<size_t>(maxTokens);

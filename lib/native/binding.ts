@@ -195,6 +195,8 @@ export interface RawProbeOptions extends RawJobOptions {
   readonly startAtBlock?: boolean;
   /** the stopping rule (0 / < 0: off) */
   readonly stopRelativeStderr?: number;
+  /** also stop when the standard error ≤ this × the reference's KLD */
+  readonly stopReferenceFraction?: number;
   readonly stopMinTokens?: number;
   readonly stopMaxTokens?: number;
   /** how the base distributions are kept: auto = f32 up to baseMemory bytes, else f16 */
@@ -273,7 +275,7 @@ export interface RawBinding {
   bench(options: RawBenchOptions): Promise<RawBenchResult>;
   probeSensitivity(options: RawProbeOptions): Promise<RawProbeResult>;
   /** how many of `deltas` a probe's stopping rule scores, checked every `step` (native/probe.cpp) */
-  probeStopAt(options: { readonly deltas: Float64Array; readonly step: number; readonly relativeStderr: number; readonly minTokens: number; readonly maxTokens: number }): number;
+  probeStopAt(options: { readonly deltas: Float64Array; readonly step: number; readonly relativeStderr: number; readonly absoluteStderr: number; readonly minTokens: number; readonly maxTokens: number }): number;
   /** [tensor][file] importance-weighted squared error against the source's tensor */
   quantizationError(options: { readonly source: string; readonly files: readonly string[]; readonly tensors: readonly string[]; readonly imatrix?: string } & RawJobOptions): Promise<Float64Array>;
   matmulBench(options: RawMatmulBenchOptions): Promise<readonly RawMatmulTiming[]>;

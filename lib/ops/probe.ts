@@ -46,10 +46,14 @@ export interface ProbeOptions extends JobOptions {
 
 /**
  * A probe stops after a chunk once it has scored minTokens and either maxTokens or a mean Δ (its
- * KLD minus the reference's, token by token) whose standard error is ≤ relativeStderr · |mean Δ|.
+ * KLD minus the reference's, token by token) whose standard error is ≤ relativeStderr · |mean Δ|,
+ * or ≤ referenceFraction · the reference's KLD (a Δ too small to matter need not be known to a
+ * fraction of itself).
  */
 export interface ProbeStopRule {
   readonly relativeStderr: number;
+  /** default 0: off */
+  readonly referenceFraction?: number;
   readonly minTokens: number;
   /** Infinity: every chunk */
   readonly maxTokens: number;
@@ -136,7 +140,7 @@ export async function probeSensitivity(options: ProbeOptions): Promise<ProbeResu
       binding().probeSensitivity({
         model, base, text: options.text, nCtx, chunks, threads, probes, results, warmup,
         startAtBlock: options.startAtBlock ?? true,
-        ...(stop ? { stopRelativeStderr: stop.relativeStderr, stopMinTokens: stop.minTokens, stopMaxTokens: Number.isFinite(stop.maxTokens) ? stop.maxTokens : -1 } : {}),
+        ...(stop ? { stopRelativeStderr: stop.relativeStderr, stopReferenceFraction: stop.referenceFraction ?? 0, stopMinTokens: stop.minTokens, stopMaxTokens: Number.isFinite(stop.maxTokens) ? stop.maxTokens : -1 } : {}),
         ...(options.baseFormat ? { baseFormat: options.baseFormat } : {}),
         ...job,
       }),
@@ -152,23 +156,25 @@ export async function probeSensitivity(options: ProbeOptions): Promise<ProbeResu
 function validateStop(stop: ProbeStopRule | undefined): ProbeStopRule | undefined {
   if (stop === undefined) return undefined;
   const ok = (x: unknown, min: number) => typeof x === "number" && !Number.isNaN(x) && x >= min;
-  if (stop === null || typeof stop !== "object" || !ok(stop.relativeStderr, 0) || !ok(stop.minTokens, 0) || !ok(stop.maxTokens, 1)) {
-    throw invalidOption("stop", "{ relativeStderr ≥ 0, minTokens ≥ 0, maxTokens ≥ 1 }", stop);
+  if (stop === null || typeof stop !== "object" || !ok(stop.relativeStderr, 0) || !ok(stop.referenceFraction ?? 0, 0) || !ok(stop.minTokens, 0) || !ok(stop.maxTokens, 1)) {
+    throw invalidOption("stop", "{ relativeStderr ≥ 0, referenceFraction? ≥ 0, minTokens ≥ 0, maxTokens ≥ 1 }", stop);
   }
   return stop;
 }
 
 /**
  * How many of `deltas` (a probe's Δ per token, in order) the stopping rule scores before it stops,
- * checked every `step` tokens as a probe checks after each chunk: the native rule itself.
+ * checked every `step` tokens as a probe checks after each chunk, with the reference's KLD
+ * `referenceKld`: the native rule itself.
  * @example probeStopAt([1, 1, 1, 1], 2, { relativeStderr: 0.1, minTokens: 2, maxTokens: Infinity }) // 2: stderr 0 ≤ 0.1 · 1
  */
-export function probeStopAt(deltas: readonly number[], step: number, rule: ProbeStopRule): number {
+export function probeStopAt(deltas: readonly number[], step: number, rule: ProbeStopRule, referenceKld = 0): number {
   const r = validateStop(rule)!;
   return binding().probeStopAt({
     deltas: Float64Array.from(deltas),
     step: requireInt(step, "step", 1),
     relativeStderr: r.relativeStderr,
+    absoluteStderr: (r.referenceFraction ?? 0) * referenceKld,
     minTokens: r.minTokens,
     maxTokens: Number.isFinite(r.maxTokens) ? r.maxTokens : -1,
   });

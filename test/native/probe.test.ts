@@ -3,7 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { assemble } from "../../lib/ops/assemble.js";
 import { perplexity } from "../../lib/ops/perplexity.js";
-import { probeSensitivity, probeStopAt } from "../../lib/ops/probe.js";
+import { probeSensitivity, probeStopAt, type ProbeSpec } from "../../lib/ops/probe.js";
 import { quantizationError } from "../../lib/ops/quant-error.js";
 import { openSession } from "../../lib/pipeline/session.js";
 import { measureSensitivity } from "../../lib/pipeline/sensitivity.js";
@@ -131,7 +131,7 @@ describe("sensitivity probe (in-process swaps)", () => {
   }, 300_000);
 
   it("a probe started at its block equals the same probe run from the tokens", async () => {
-    const probes = [
+    const probes: ProbeSpec[] = [
       { tensors: [] },
       { tensors: ["blk.2.ffn_down.weight"], source: q4 },
       { tensors: ["blk.1.attn_q.weight", "blk.3.ffn_gate.weight"], source: q4 },
@@ -181,13 +181,17 @@ describe("sensitivity probe (in-process swaps)", () => {
     expect(probeStopAt(alternating, 2, { ...rule, minTokens: 31 })).toBe(32);
     // no rule: every value
     expect(probeStopAt(alternating, 2, { ...rule, relativeStderr: 0 })).toBe(60);
+    // or once the standard error is ≤ referenceFraction × the reference's KLD: 0.02 × 20 = 0.4 needs
+    // √(1/(n−1)) ≤ 0.4, n − 1 ≥ 6.25: the first check past it is n = 8 (before the relative rule's 26)
+    expect(probeStopAt(alternating, 2, { relativeStderr: 0, referenceFraction: 0.02, minTokens: 0, maxTokens: Infinity }, 20)).toBe(8);
+    expect(probeStopAt(alternating, 2, { relativeStderr: 0.1, referenceFraction: 0.02, minTokens: 0, maxTokens: Infinity }, 20)).toBe(8);
     // Δ exactly 0 (the reference's own bytes): stops at the floor
     expect(probeStopAt(Array(20).fill(0), 5, { ...rule, minTokens: 10 })).toBe(10);
   });
 
   it("a probe stops by the rule after whole chunks, and reports the KLD paired with the reference", async () => {
     const perChunk = nCtx - 8;
-    const probes = [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: q4 }];
+    const probes: ProbeSpec[] = [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: q4 }];
     const all = await probeSensitivity({ model: reference, base: source, text, nCtx, chunks, threads: 2, probes });
     // a rule any Δ meets at once: the floor decides (one token more than a chunk: two chunks)
     const early = await probeSensitivity({ model: reference, base: source, text, nCtx, chunks, threads: 2, probes, stop: { relativeStderr: 100, minTokens: perChunk + 1, maxTokens: Infinity } });
@@ -205,7 +209,7 @@ describe("sensitivity probe (in-process swaps)", () => {
   }, 300_000);
 
   it("base distributions kept in f16 give the f32 KLD to 0.2% and its Δ to 0.01%", async () => {
-    const probes = [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: q4 }, { tensors: ["blk.0.attn_v.weight"], source: q4 }];
+    const probes: ProbeSpec[] = [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: q4 }, { tensors: ["blk.0.attn_v.weight"], source: q4 }];
     const f32 = await probeSensitivity({ model: reference, base: source, text, nCtx, chunks, threads: 2, probes, baseFormat: "f32" });
     const f16 = await probeSensitivity({ model: reference, base: source, text, nCtx, chunks, threads: 2, probes, baseFormat: "f16" });
     expect(f32.cost.baseFormat).toBe("f32");
