@@ -33,9 +33,9 @@
 // the reference computed, so a probe of a unit in block l feeds block l's captured input through
 // llama_batch.embd into a view of the model whose layers start at l (llama_model::layers and
 // n_layer shifted, restored after; a view change forces a graph rebuild). Exact only where the
-// graph is a plain loop over identical blocks whose input is the embedding unchanged: the llama
-// architecture without SWA, per-layer shapes, embedding scale or MTP layers (viewRefusal()); any
-// other model runs every probe from the tokens, and says why in the result.
+// graph is a plain loop over identical blocks whose input is the embedding unchanged: the llama and
+// qwen3 architectures without SWA, per-layer shapes, embedding scale or MTP layers (viewRefusal());
+// any other model runs every probe from the tokens, and says why in the result.
 //
 // Stopping (item 3): each probe stops after a chunk once its mean Δ is known to the caller's
 // relative precision, or to a fraction of the reference's KLD, between a floor and a ceiling of
@@ -227,7 +227,9 @@ class StateStore {
 // feature we did not plan for runs from the tokens instead of silently differing.
 std::string viewRefusal(const llama_model* m) {
   const llama_hparams& h = m->hparams;
-  if (m->arch != LLM_ARCH_LLAMA) return std::string("architecture ") + llm_arch_name(m->arch) + " is not planned for it";
+  // builders read: a plain loop over blocks that records each block's input (t_layer_inp, which the
+  // capture reads) and takes the embedding unchanged. qwen2's builder records no block inputs.
+  if (m->arch != LLM_ARCH_LLAMA && m->arch != LLM_ARCH_QWEN3) return std::string("architecture ") + llm_arch_name(m->arch) + " is not planned for it";
   const uint32_t n = h.n_layer();
   if (n < 2 || m->layers.size() != n) return "the model has fewer than two blocks";
   if (h.n_layer_nextn != 0) return "the model has MTP layers";

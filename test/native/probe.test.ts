@@ -153,17 +153,28 @@ describe("sensitivity probe (in-process swaps)", () => {
     expect(started.logitsHashes[0]).toBe(full.logitsHashes[0]);
   }, 300_000);
 
-  it("an architecture where starting at a block is not planned runs every probe from the tokens, and says why", async () => {
-    const qwen = await fixtureModel({}, 1, "f16", "qwen3");
-    const qRef = path.join(dir, "qwen3-q8_0.gguf");
-    const qQ4 = path.join(dir, "qwen3-q4_K.gguf");
-    await quantize({ input: qwen, output: qRef, type: "q8_0", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
-    await quantize({ input: qwen, output: qQ4, type: "q4_K", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
-    const r = await probeSensitivity({ model: qRef, base: qwen, text, nCtx, chunks: 2, threads: 2, probes: [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: qQ4 }] });
-    expect(r.startAtBlockRefused).toMatch(/architecture qwen3 is not planned/);
-    expect(r.kld[1]!.startBlock).toBe(0);
-    expect(r.kld[1]!.forwardTokens).toBe(2 * nCtx);
-    expect(r.kld[1]!.mean).toBeGreaterThan(r.kld[0]!.mean);
+  it("qwen3 starts probes at their block too; an architecture not planned for it runs every probe from the tokens, and says why", async () => {
+    for (const arch of ["qwen3", "qwen2"] as const) {
+      const m = await fixtureModel({}, 1, "f16", arch);
+      const mRef = path.join(dir, `${arch}-q8_0.gguf`);
+      const mQ4 = path.join(dir, `${arch}-q4_K.gguf`);
+      await quantize({ input: m, output: mRef, type: "q8_0", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
+      await quantize({ input: m, output: mQ4, type: "q4_K", tokenEmbeddingType: "q8_0", outputType: "q8_0" });
+      const probes: ProbeSpec[] = [{ tensors: [] }, { tensors: ["blk.2.ffn_down.weight"], source: mQ4 }, { tensors: ["blk.1.attn_k.weight"], source: mRef }];
+      const r = await probeSensitivity({ model: mRef, base: m, text, nCtx, chunks: 2, threads: 2, probes });
+      expect(r.kld[1]!.mean).toBeGreaterThan(r.kld[0]!.mean);
+      if (arch === "qwen2") {
+        expect(r.startAtBlockRefused).toMatch(/architecture qwen2 is not planned/);
+        expect(r.kld.map((k) => k.startBlock)).toEqual([0, 0, 0]);
+        expect(r.kld[1]!.forwardTokens).toBe(2 * nCtx);
+        continue;
+      }
+      expect(r.startAtBlockRefused).toBeUndefined();
+      expect(r.kld.map((k) => k.startBlock)).toEqual([0, 2, 1]);
+      expect(r.logitsHashes[2]).toBe(r.logitsHashes[0]);
+      const full = await probeSensitivity({ model: mRef, base: m, text, nCtx, chunks: 2, threads: 2, probes, startAtBlock: false });
+      expect(Math.abs(r.kld[1]!.mean / full.kld[1]!.mean - 1)).toBeLessThan(1e-6);
+    }
   }, 300_000);
 
   it("the stopping rule stops where a hand-worked sequence says", () => {
