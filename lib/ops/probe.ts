@@ -60,11 +60,13 @@ export interface ProbeStopRule {
 }
 
 /**
- * The pipeline's default stopping rule (lib/pipeline/sensitivity.ts): Δ known to 10% of itself,
- * at least 1,000 tokens (two or more chunks: tokens within a chunk are correlated, so a one-chunk
+ * The pipeline's default stopping rule (lib/pipeline/sensitivity.ts): Δ known to 10% of itself, or
+ * to 2% of the reference's KLD (the floor of every mix's KLD: a Δ that small barely moves any
+ * plan's estimate, and would take the whole calibration text to know to 10%), after at least 512
+ * tokens (two chunks or more at --ctx ≤ 512: tokens within a chunk are correlated, so a one-chunk
  * standard error flatters), at most every chunk the calibration gives.
  */
-export const DEFAULT_PROBE_STOP: ProbeStopRule = { relativeStderr: 0.1, minTokens: 1000, maxTokens: Infinity };
+export const DEFAULT_PROBE_STOP: ProbeStopRule = { relativeStderr: 0.1, referenceFraction: 0.02, minTokens: 512, maxTokens: Infinity };
 
 /** The probes' default warm-up: positions 0–7 of each chunk are decoded but not scored (see docs/benchmarks.md, "Probe cost"). */
 export const DEFAULT_PROBE_WARMUP = 8;
