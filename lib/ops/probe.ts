@@ -68,7 +68,12 @@ export interface ProbeStopRule {
  */
 export const DEFAULT_PROBE_STOP: ProbeStopRule = { relativeStderr: 0.1, referenceFraction: 0.02, minTokens: 512, maxTokens: Infinity };
 
-/** The probes' default warm-up: positions 0–7 of each chunk are decoded but not scored (see docs/benchmarks.md, "Probe cost"). */
+/**
+ * The probes' default warm-up: positions 0–7 of each chunk are decoded but not scored. Position 0
+ * predicts from BOS alone (the same context in every chunk: one row counted once per chunk) and the
+ * next few from contexts shorter than any prompt; 8 of 256–512 positions cost 2–3% of the tokens,
+ * against the 50% llama-perplexity's convention leaves unscored (docs/benchmarks.md, "Probe cost").
+ */
 export const DEFAULT_PROBE_WARMUP = 8;
 
 export interface ProbeKld {

@@ -237,6 +237,13 @@ describe("sensitivity probe (in-process swaps)", () => {
     }
   }, 300_000);
 
+  it("a warm-up or stopping rule out of range is an option error naming it", async () => {
+    const base = { model: reference, base: source, text, nCtx, chunks: 1, probes: [{ tensors: [] }] as ProbeSpec[] };
+    await expect(probeSensitivity({ ...base, warmup: nCtx })).rejects.toThrow(/option warmup/);
+    await expect(probeSensitivity({ ...base, stop: { relativeStderr: -1, minTokens: 0, maxTokens: 10 } })).rejects.toThrow(/option stop/);
+    await expect(probeSensitivity({ ...base, stop: { relativeStderr: 0.1, minTokens: 0, maxTokens: 0 } })).rejects.toThrow(/option stop/);
+  });
+
   it("a tensor the source file lacks, or a shape that differs, is a clear error", async () => {
     await expect(
       probeSensitivity({ model: reference, base: source, text, nCtx, chunks: 1, probes: [{ tensors: ["blk.9.attn_q.weight"], source: q4 }] }),
