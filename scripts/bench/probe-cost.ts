@@ -67,12 +67,23 @@ if (!process.argv.includes("--no-old")) {
 
 // today's count, from its rule: the source's pass, then every probe (the reference's too) over every chunk
 const probesOf = (n: number) => 1 + n * (types.length - 1);
-const usedChunks = fresh.cost ? fresh.cost.baseTokens / nCtx : chunks;
+const fmt = (x: number) => Math.round(x).toLocaleString("en");
+const perChunkScored = nCtx - warmup;
+const usedChunks = fresh.reference.tokens / perChunkScored; // the reference scores every chunk
 const todayTokens = (n: number) => (1 + probesOf(n)) * usedChunks * nCtx;
-const cost = fresh.cost!;
+// the table's cost from its cells (each records its own count, cached or not: a run that found some
+// cells in the cache still gives the whole table's count), plus the source's and the reference's passes
 const cells = fresh.kld.flatMap((row) => row.slice(1));
+const passTokens = usedChunks * nCtx;
+const cellForward = cells.reduce((a, k) => a + k.forwardTokens, 0);
+const cellTokens = cells.reduce((a, k) => a + k.tokens, 0);
+const tableForward = 2 * passTokens + cellForward;
+const meanChunks = cells.reduce((a, k) => a + k.tokens / perChunkScored, 0) / cells.length;
+const blockFactor = (meanChunks * cells.length * nCtx) / cellForward;
+const blocks = Math.max(...allUnits.map((u) => u.block ?? 0)) + 1;
+const stateMiB = fresh.cost ? `${(fresh.cost.stateBytes / 2 ** 20).toFixed(1)} MiB` : "see a run with an empty cache";
 const tokensPerCell = cells.map((k) => k.tokens);
-const perChunk = nCtx - warmup;
+const perChunk = perChunkScored;
 const atCeiling = tokensPerCell.filter((t) => t >= usedChunks * perChunk).length;
 
 let agreement = "Agreement with today's table: not run here (--no-old); see the section a `--blocks 1 --section probe-cost-agreement` run writes.";
@@ -87,13 +98,12 @@ if (old) {
     const ys = old!.table.delta.map((row) => row[j + 1]!);
     return `${t} ${spearman(xs, ys).toFixed(3)}`;
   });
-  agreement = `**Agreement with today's table** (the same cells, today's probes: ${old.cost!.forwardTokens.toLocaleString("en")} forward-equivalent tokens measured, as its rule says):
+  agreement = `**Agreement with today's table** (the same cells, today's probes: ${fmt(2 * passTokens + old.kld.flatMap((row) => row.slice(1)).reduce((a, k) => a + k.forwardTokens, 0))} forward-equivalent tokens measured, as its rule says):
 Spearman's ρ over the ${a.length} cells **${spearman(a, b).toFixed(3)}** (per type: ${perType.join(", ")}); relative error |Δ_new − Δ_old| / |Δ_old|: median ${(100 * median(rel)).toFixed(1)}%, Σ|Δ_new − Δ_old| / Σ|Δ_old| ${(100 * sumRel).toFixed(1)}%.
 Reference (q8_0) KLD: ${fresh.reference.mean.toPrecision(4)} (all positions past the warm-up) vs ${old.reference.mean.toPrecision(4)} (second halves).
 Both tables are estimates: today's scores ${(usedChunks * (nCtx - 1 - nCtx / 2)).toLocaleString("en")} tokens per cell, the new one ${median(tokensPerCell).toLocaleString("en")} (median), so part of the difference is today's own noise.`;
 }
 
-const fmt = (x: number) => Math.round(x).toLocaleString("en");
 const gb = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`);
 const rows8b = 8 * (512 - DEFAULT_PROBE_WARMUP);
 const whole = blocksArg === "all" ? "" : `\nThe whole table (${allUnits.length} units) with today's probes: ${fmt(todayTokens(allUnits.length))} (a reduced run: the cells of block 0 start at block 0, so it shows items 1 and 3, not item 2's saving).\n`;
@@ -103,19 +113,21 @@ writeSection(
 
 \`npx vite-node scripts/bench/probe-cost.ts --ctx ${nCtx} --chunks ${chunks} --blocks ${blocksArg} --threads ${threads} --rel ${stop.relativeStderr} --ref-fraction ${stop.referenceFraction ?? 0} --min-tokens ${stop.minTokens} --warmup ${warmup}\` on ${machine()}.
 debian-prose-11m (F16), tensor granularity, ${units.length} units${blocksArg === "all" ? "" : ` (the first ${blocksArg} blocks' tensors and those outside the blocks)`} × ${types.length} types (${types.join(", ")}; q8_0 the reference), calibration = wiki.valid, at most ${usedChunks} chunks of ${nCtx} tokens per probe.
-Forward-equivalent tokens = tokens decoded × the fraction of the model's ${cost.blocks} blocks computed; the counts are exact on any machine. **The seconds are not valid: taken on the shared 2-core VM with other jobs running** (new ${newSeconds.toFixed(0)} s${old ? `, today's ${oldSeconds.toFixed(0)} s` : ""}).
+Forward-equivalent tokens = tokens decoded × the fraction of the model's ${blocks} blocks computed; the counts are exact on any machine. **The seconds are not valid: taken on the shared 2-core VM with other jobs running** (new ${newSeconds.toFixed(0)} s${old ? `, today's ${oldSeconds.toFixed(0)} s` : ""}).
 
 | | today's probes | new defaults |
 |---|---|---|
 | scored positions per chunk | ${nCtx - 1 - nCtx / 2} (second half) | ${perChunk} (past a warm-up of ${warmup}) |
 | where a probe starts | the tokens | its first block (output: the last block) |
-| tokens per probe | every chunk | stopping rule: stderr of the mean Δ ≤ ${stop.relativeStderr} × |Δ|${stop.referenceFraction ? ` or ≤ ${stop.referenceFraction} × the reference's KLD` : ""}, ≥ ${stop.minTokens} tokens |
-| source's pass | ${fmt(usedChunks * nCtx)} | ${fmt(cost.baseTokens)} |
-| reference's pass | ${fmt(usedChunks * nCtx)} (as a probe) | ${fmt(cost.referenceTokens)} (also captures the blocks' inputs: ${(cost.stateBytes / 2 ** 20).toFixed(1)} MiB) |
-| probes | ${fmt(todayTokens(units.length) - 2 * usedChunks * nCtx)} | ${fmt(cost.probeForwardTokens)} (${fmt(cost.probeTokens)} tokens scored) |
-| **forward-equivalent tokens, table** | **${fmt(todayTokens(units.length))}** | **${fmt(cost.forwardTokens)}** (**${(todayTokens(units.length) / cost.forwardTokens).toFixed(1)}× fewer**) |
+| tokens per probe | every chunk | stopping rule: stderr of the mean Δ ≤ ${stop.relativeStderr} × the size of Δ${stop.referenceFraction ? ` or ≤ ${stop.referenceFraction} × the reference's KLD` : ""}, ≥ ${stop.minTokens} tokens |
+| source's pass | ${fmt(passTokens)} | ${fmt(passTokens)} |
+| reference's pass | ${fmt(passTokens)} (as a probe) | ${fmt(passTokens)} (also captures the blocks' inputs: ${stateMiB}) |
+| probes | ${fmt(todayTokens(units.length) - 2 * passTokens)} | ${fmt(cellForward)} (${fmt(cellTokens)} tokens scored) |
+| **forward-equivalent tokens, table** | **${fmt(todayTokens(units.length))}** | **${fmt(tableForward)}** (**${(todayTokens(units.length) / tableForward).toFixed(1)}× fewer**) |
 ${whole}
 Tokens scored per cell: median ${fmt(median(tokensPerCell))}, min ${fmt(Math.min(...tokensPerCell))}, max ${fmt(Math.max(...tokensPerCell))}; ${atCeiling} of ${cells.length} cells ran every chunk.
+Where the saving comes from: a cell decodes ${meanChunks.toFixed(2)} chunks on average instead of ${usedChunks} (the stopping rule, ${(usedChunks / meanChunks).toFixed(2)}×; scoring ${perChunkScored} positions per chunk instead of ${nCtx - 1 - nCtx / 2} is what lets its floor of ${stop.minTokens} tokens be met in ${Math.ceil(stop.minTokens / perChunkScored)} chunks),
+and computes ${(100 / blockFactor).toFixed(0)}% of the blocks over them on average (starting at the block, ${blockFactor.toFixed(2)}×).
 
 ${agreement}
 
