@@ -106,7 +106,7 @@ Both tables are estimates: today's scores ${(usedChunks * (nCtx - 1 - nCtx / 2))
 
 const gb = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(0)} MiB`);
 const rows8b = 8 * (512 - DEFAULT_PROBE_WARMUP);
-const whole = blocksArg === "all" ? "" : `\nThe whole table (${allUnits.length} units) with today's probes: ${fmt(todayTokens(allUnits.length))} (a reduced run: the cells of block 0 start at block 0, so it shows items 1 and 3, not item 2's saving).\n`;
+const whole = blocksArg === "all" ? "" : `\nThe whole table (${allUnits.length} units) with today's probes: ${fmt(todayTokens(allUnits.length))} (a reduced run over the first blocks, where starting at the block saves least).\n`;
 writeSection(
   arg("--section", "probe-cost"),
   `## Probe cost in forward-equivalent tokens (issue 25, items 1–3)
