@@ -86,7 +86,7 @@ const tokensPerCell = cells.map((k) => k.tokens);
 const perChunk = perChunkScored;
 const atCeiling = tokensPerCell.filter((t) => t >= usedChunks * perChunk).length;
 
-let agreement = "Agreement with today's table: not run here (--no-old); see the section a `--blocks 1 --section probe-cost-agreement` run writes.";
+let agreement = "Agreement with today's table: not run here (--no-old); see the section a `--blocks 3 --section probe-cost-agreement` run writes.";
 if (old) {
   const a: number[] = [];
   const b: number[] = [];
