@@ -68,7 +68,7 @@ export { readLiveState, toDeviceState, type LiveState, type Known, type StateSou
 export { AdaptiveModel, nodeLlamaCppLoader, type AdaptiveModelOptions, type AdaptiveEvent, type VariantLoader, type LoadedVariant } from "./portfolio/adaptive-model.js";
 // Issue 14: measured sensitivity, its proxy, plan units, the imatrix from the calibration pass
 export { planUnits, unitOf, GRANULARITIES, type Granularity, type PlanUnit } from "./gguf/units.js";
-export { probeSensitivity, type ProbeOptions, type ProbeResult, type ProbeKld, type ProbeSpec } from "./ops/probe.js";
+export { probeSensitivity, probeStopAt, DEFAULT_PROBE_WARMUP, DEFAULT_PROBE_STOP, type ProbeOptions, type ProbeResult, type ProbeKld, type ProbeSpec, type ProbeStopRule } from "./ops/probe.js";
 export { quantizationError, type QuantizationErrorOptions } from "./ops/quant-error.js";
 export { measureSensitivity, proxySensitivity, calibrationText, type SensitivityOptions, type MeasuredSensitivity, type ProxyOptions } from "./pipeline/sensitivity.js";
 export { parseSensitivity, estimateMixKld, groupSensitivity, spearman, type SensitivityTable, type SensitivityKind } from "./method/sensitivity.js";

@@ -86,6 +86,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("perplexity", Napi::Function::New(env, WithOptions<Perplexity>, "perplexity"));
   exports.Set("bench", Napi::Function::New(env, WithOptions<Bench>, "bench"));
   exports.Set("probeSensitivity", Napi::Function::New(env, WithOptions<ProbeSensitivity>, "probeSensitivity"));
+  exports.Set("probeStopAt", Napi::Function::New(env, WithOptions<ProbeStopAt>, "probeStopAt"));
   exports.Set("quantizationError", Napi::Function::New(env, WithOptions<QuantizationError>, "quantizationError"));
   exports.Set("matmulBench", Napi::Function::New(env, WithOptions<MatmulBench>, "matmulBench"));
   exports.Set("countTokens", Napi::Function::New(env, WithOptions<CountTokens>, "countTokens"));

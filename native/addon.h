@@ -15,6 +15,7 @@ Napi::Value CaptureSimilarity(const Napi::CallbackInfo& info);// capture.cpp
 Napi::Value Perplexity(const Napi::CallbackInfo& info);       // perplexity.cpp
 Napi::Value Bench(const Napi::CallbackInfo& info);            // bench.cpp
 Napi::Value ProbeSensitivity(const Napi::CallbackInfo& info); // probe.cpp
+Napi::Value ProbeStopAt(const Napi::CallbackInfo& info);      // probe.cpp
 Napi::Value QuantizationError(const Napi::CallbackInfo& info); // quant_error.cpp
 Napi::Value MatmulBench(const Napi::CallbackInfo& info);      // matmul_bench.cpp
 Napi::Value CountTokens(const Napi::CallbackInfo& info);      // tokens.cpp

@@ -125,4 +125,11 @@ bool optionalBool(const Napi::Object& o, const char* key, bool fallback) {
   return v.As<Napi::Boolean>().Value();
 }
 
+double optionalDouble(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = get(o, key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), std::string("expected a number for option ") + key);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
 }  // namespace apreqel

@@ -79,5 +79,6 @@ std::string requireString(const Napi::Object& o, const char* key);
 std::string optionalString(const Napi::Object& o, const char* key, const std::string& fallback);
 int32_t optionalInt(const Napi::Object& o, const char* key, int32_t fallback);
 bool optionalBool(const Napi::Object& o, const char* key, bool fallback);
+double optionalDouble(const Napi::Object& o, const char* key, double fallback);
 
 }  // namespace apreqel

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 namespace apreqel {
 
@@ -19,6 +20,25 @@ struct Accumulator {
     double m = mean();
     double var = sum2 / count - m * m;
     return var > 0 ? std::sqrt(var / (count - 1)) : 0;
+  }
+};
+
+// The sequential stopping rule of a sensitivity probe (issue 25). A probe accumulates, chunk by
+// chunk, its Δ per token (its KLD minus the reference's on the same token: paired, so the noise the
+// two share cancels) and stops after a chunk once it has at least minTokens and either reached
+// maxTokens or knows its mean Δ well enough: standard error ≤ relativeStderr · |mean|, or ≤
+// absoluteStderr (a Δ too small to matter need not be known to 10% of itself). Both 0 never stop
+// early. A Δ that is exactly 0 everywhere (the reference's own bytes) stops at the floor (0 ≤ 0).
+struct StopRule {
+  double relativeStderr = 0;
+  double absoluteStderr = 0;
+  size_t minTokens = 0;
+  size_t maxTokens = SIZE_MAX;
+  bool done(const Accumulator& delta) const {
+    if (delta.count >= maxTokens) return true;
+    if (delta.count < minTokens || (relativeStderr <= 0 && absoluteStderr <= 0) || delta.count < 2) return false;
+    const double se = delta.stderrOfMean();
+    return (relativeStderr > 0 && se <= relativeStderr * std::fabs(delta.mean())) || se <= absoluteStderr;
   }
 };
 

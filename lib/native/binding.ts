@@ -197,17 +197,49 @@ export interface RawProbeOptions extends RawJobOptions {
   readonly nCtx?: number;
   readonly chunks?: number;
   readonly threads?: number;
+  /** first scored position of each chunk; < 0: llama-perplexity's second half */
+  readonly warmup?: number;
+  /** start each probe at its first block from the reference's captured states, where exact */
+  readonly startAtBlock?: boolean;
+  /** the stopping rule (0 / < 0: off) */
+  readonly stopRelativeStderr?: number;
+  /** also stop when the standard error ≤ this × the reference's KLD */
+  readonly stopReferenceFraction?: number;
+  readonly stopMinTokens?: number;
+  readonly stopMaxTokens?: number;
+  /** how the base distributions are kept: auto = f32 up to baseMemory bytes, else f16 */
+  readonly baseFormat?: "auto" | "f32" | "f16";
+  readonly baseMemory?: number;
+  /** captured states beyond this many bytes go to a temporary file */
+  readonly stateMemory?: number;
   /** each probe swaps `tensors` in from `source`; a probe with neither measures the reference */
   readonly probes: readonly { readonly tensors: readonly string[]; readonly source?: string }[];
-  /** 3 per probe (KLD mean, its standard error, same-top %), written as each probe finishes */
+  /** 7 per probe (KLD mean, its standard error, same-top %, tokens, forward-equivalent tokens, Δ's standard error, start block), written as each probe finishes */
   readonly results: Float64Array;
 }
 
 export interface RawProbeResult {
   readonly chunks: number;
   readonly scoredTokens: number;
+  /** the first scored position of each chunk */
+  readonly firstScored: number;
   /** FNV-1a of each probe's scored logits */
   readonly logitsHashes: readonly string[];
+  /** tokens decoded, and forward-equivalent tokens (decoded × fraction of the blocks computed) */
+  readonly cost: {
+    readonly blocks: number;
+    readonly baseTokens: number;
+    readonly referenceTokens: number;
+    readonly probeTokens: number;
+    readonly probeForwardTokens: number;
+    readonly forwardTokens: number;
+    readonly baseFormat: "f32" | "f16";
+    readonly baseBytes: number;
+    readonly stateBytes: number;
+    readonly stateSpilled: boolean;
+  };
+  /** why probes ran from the tokens although startAtBlock was asked for */
+  readonly startAtBlockRefused?: string;
   readonly timing: {
     readonly totalSeconds: number;
     readonly decodeSeconds: number;
@@ -251,6 +283,8 @@ export interface RawBinding {
   perplexity(options: RawPerplexityOptions): Promise<RawPerplexityResult>;
   bench(options: RawBenchOptions): Promise<RawBenchResult>;
   probeSensitivity(options: RawProbeOptions): Promise<RawProbeResult>;
+  /** how many of `deltas` a probe's stopping rule scores, checked every `step` (native/probe.cpp) */
+  probeStopAt(options: { readonly deltas: Float64Array; readonly step: number; readonly relativeStderr: number; readonly absoluteStderr: number; readonly minTokens: number; readonly maxTokens: number }): number;
   /** [tensor][file] importance-weighted squared error against the source's tensor */
   quantizationError(options: { readonly source: string; readonly files: readonly string[]; readonly tensors: readonly string[]; readonly imatrix?: string } & RawJobOptions): Promise<Float64Array>;
   matmulBench(options: RawMatmulBenchOptions): Promise<readonly RawMatmulTiming[]>;

@@ -14,7 +14,7 @@ export { ggmlTypes, quantizePresets, quantizeTypes, type GgmlTypeInfo } from "./
 export { inspect, type LayerInfo, type MetadataValue, type ModelInfo, type TensorInfo } from "./inspect.js";
 export { matmulBench, type MatmulBenchOptions, type MatmulShape, type MatmulTiming } from "./matmul-bench.js";
 export { perplexity, type PerplexityOptions, type PerplexityResult } from "./perplexity.js";
-export { probeSensitivity, type ProbeKld, type ProbeOptions, type ProbeResult, type ProbeSpec } from "./probe.js";
+export { probeSensitivity, probeStopAt, DEFAULT_PROBE_WARMUP, DEFAULT_PROBE_STOP, type ProbeKld, type ProbeOptions, type ProbeResult, type ProbeSpec, type ProbeStopRule } from "./probe.js";
 export { quantizationError, type QuantizationErrorOptions } from "./quant-error.js";
 export { quantize, quantizePlan, type QuantizeOptions, type QuantizePlan, type QuantizeResult, type QuantizeTarget, type QuantizedTensor } from "./quantize.js";
 export type { ModelRunOptions, RunOptions } from "./run-options.js";

@@ -9,8 +9,14 @@ import type { Shape } from "../cache/read.js";
 // a standard error over fewer than two tokens is NaN natively, null once written as JSON: allowed
 const KLD = { mean: "number", stderr: ["nullable", "number"], sameTopPercent: "number" } as const satisfies Shape;
 
-/** probe.json of a sensitivity probe (ProbeKld). */
-export const PROBE_SHAPE: Shape = KLD;
+/** probe.json of a sensitivity probe (ProbeKld): what it cost, and its paired Δ's error (NaN → null) */
+export const PROBE_SHAPE: Shape = {
+  ...KLD,
+  tokens: ["optional", "count"],
+  forwardTokens: ["optional", "number"],
+  deltaStderr: ["optional", ["nullable", "number"]],
+  startBlock: ["optional", "count"],
+};
 
 const INTERVAL = { low: "number", high: "number", coverage: "number", samples: "count" } as const satisfies Shape;
 

@@ -11,7 +11,7 @@ import path from "node:path";
 import { planUnits, type Granularity, type PlanUnit } from "../gguf/units.js";
 import type { SensitivityTable } from "../method/sensitivity.js";
 import type { GgmlType } from "../method/types.js";
-import { probeSensitivity, type ProbeKld, type ProbeSpec } from "../ops/probe.js";
+import { DEFAULT_PROBE_STOP, DEFAULT_PROBE_WARMUP, probeSensitivity, type ProbeKld, type ProbeResult, type ProbeSpec, type ProbeStopRule } from "../ops/probe.js";
 import { quantizationError } from "../ops/quant-error.js";
 import type { CalibrationSet } from "./texts.js";
 import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
@@ -29,6 +29,10 @@ export interface SensitivityOptions {
   readonly nCtx?: number;
   readonly chunks?: number;
   readonly threads?: number;
+  /** what each probe scores and how long it runs (lib/ops/probe.ts; defaults DEFAULT_PROBE_WARMUP, true, DEFAULT_PROBE_STOP; stop null: every chunk) */
+  readonly warmup?: number | "perplexity";
+  readonly startAtBlock?: boolean;
+  readonly stop?: ProbeStopRule | null;
   /** how the uniform files are made (non-layer type, imatrix) */
   readonly uniform?: UniformOptions;
   /** default: the session's */
@@ -61,6 +65,8 @@ export interface MeasuredSensitivity {
   readonly probed: number;
   /** of the native call, when probes ran */
   readonly timing?: { readonly totalSeconds: number; readonly decodeSeconds: number; readonly kldSeconds: number; readonly swapSeconds: number; readonly decodedTokens: number };
+  /** of the native call, when probes ran: tokens decoded and forward-equivalent tokens */
+  readonly cost?: ProbeResult["cost"];
 }
 
 /** The calibration prompts as one text, as the probe scores it. */
@@ -111,6 +117,10 @@ export async function probeCells(s: Session, o: CellsOptions): Promise<ProbedCel
     calibrationSha256: o.calibration.sha256,
     nCtx,
     chunks: o.chunks ?? null,
+    // everything that changes a cell: which tokens are scored, where a probe starts, when it stops
+    warmup: o.warmup ?? DEFAULT_PROBE_WARMUP,
+    startAtBlock: o.startAtBlock ?? true,
+    stop: o.stop === null ? null : { ...(o.stop ?? DEFAULT_PROBE_STOP), maxTokens: String((o.stop ?? DEFAULT_PROBE_STOP).maxTokens) },
   };
   const keyOf = (tensors: readonly string[], type: GgmlType | null, unitNonLayer: boolean) =>
     keyFor(s, "probe", type, { ...common, tensors, ...(unitNonLayer ? { sourceNonLayerType: type } : {}) });
@@ -142,6 +152,7 @@ export async function probeCells(s: Session, o: CellsOptions): Promise<ProbedCel
   const todo = all.filter((c) => c.result === undefined && (selected === undefined || c === referenceCell || selected.has(c)));
   o.onProbeCount?.(todo.length, all.length);
   let timing: MeasuredSensitivity["timing"];
+  let cost: MeasuredSensitivity["cost"];
   if (todo.length > 0) {
     // each finished probe is published at once; the chain is awaited even when the call fails
     let publishing: Promise<unknown> = Promise.resolve();
@@ -168,19 +179,23 @@ export async function probeCells(s: Session, o: CellsOptions): Promise<ProbedCel
         nCtx,
         ...(o.chunks !== undefined ? { chunks: o.chunks } : {}),
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        warmup: o.warmup ?? DEFAULT_PROBE_WARMUP,
+        startAtBlock: o.startAtBlock ?? true,
+        ...(o.stop === null ? {} : { stop: o.stop ?? DEFAULT_PROBE_STOP }),
         probes: todo.map((c) => c.spec),
         onProbe: (i, kld) => publish(todo[i]!, kld),
         ...(signal ? { signal } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });
       timing = r.timing;
+      cost = r.cost;
     } finally {
       await publishing;
     }
     if (publishFault !== undefined) throw publishFault.error;
   }
   const kld = cells.map((row) => row.map((c) => c.result));
-  return { granularity, units, kld, reference: referenceCell.result!, cached, probed: todo.length, ...(timing ? { timing } : {}) };
+  return { granularity, units, kld, reference: referenceCell.result!, cached, probed: todo.length, ...(timing ? { timing } : {}), ...(cost ? { cost } : {}) };
 }
 
 export interface ProxyOptions {
