@@ -175,18 +175,21 @@ function fail(message: string): never {
 
 /** The cache, recording every entry a step gets or creates (what the job hands back through the store). */
 function recording(cache: Session["cache"], touched: Map<string, CacheEntry>): Session["cache"] {
-  return new Proxy(cache, {
+  const proxy: Session["cache"] = new Proxy(cache, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (property === "get" || property === "getOrCreate") {
         return async (...args: unknown[]) => {
-          const entry = (await (value as (...a: unknown[]) => Promise<CacheEntry | undefined>).apply(target, args)) as CacheEntry | undefined;
+          const entry = (await (value as (...a: unknown[]) => Promise<CacheEntry | undefined>).apply(proxy, args)) as CacheEntry | undefined;
           if (entry !== undefined) touched.set(entry.key, entry);
           return entry;
         };
       }
-      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      // bound to the proxy: the cache's readers (use, find) reach entries through get and
+      // getOrCreate, so what they touch is recorded too (the cache keeps no #private fields)
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(proxy) : value;
     },
   });
+  return proxy;
 }
 
