@@ -62,12 +62,13 @@ export function probeForwardTokens(kld: ProbeKld, fullProbe: number): number {
 }
 
 /**
- * What one native call costs beside its probes, in forward-equivalent tokens: today the source
- * model's decode of every chunk (one full probe). Counted per round whether or not the round's
- * cells came from the cache, so a rerun replays the same budget.
+ * What one native call costs beside its probes, in forward-equivalent tokens: the source model's
+ * decode of every chunk and the reference's own pass (which also captures the blocks' inputs), each
+ * a full forward pass of a full probe's tokens. Counted per round whether or not the round's cells
+ * came from the cache, so a rerun replays the same budget.
  */
 export function callOverheadTokens(fullProbe: number): number {
-  return fullProbe;
+  return 2 * fullProbe;
 }
 
 /** Bytes of each unit in each type, from the uniform files' headers (outside the blocks: the file whose non-layer tensors have that type). */
@@ -139,10 +140,10 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
     let cells = round.cells;
     if (budget.kind !== "seconds" && fullProbe !== undefined) {
       const limit = budget.kind === "tokens" ? budget.tokens : budget.share * cellsTotal * fullProbe;
-      // each call also decodes the source once (one full probe); the probes at what they have cost so far
-      const done = countMeasured(measured);
-      const perProbe = done > 0 ? (spentTokens - rounds * callOverheadTokens(fullProbe)) / done : fullProbe;
-      const affordable = Math.floor((limit - spentTokens - callOverheadTokens(fullProbe)) / Math.max(perProbe, 1));
+      // each call also runs the source and the reference once; a probe costs at most a full probe
+      // (it stops early, or starts past block 0, when it can), so a round priced at that bound never
+      // overshoots the budget, and what the probes save is spent by the next round
+      const affordable = Math.floor((limit - spentTokens - callOverheadTokens(fullProbe)) / Math.max(fullProbe, 1));
       if (affordable <= 0) {
         stopped = "budget";
         break;
