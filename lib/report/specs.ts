@@ -231,7 +231,9 @@ export function paretoSpec(input: ReportInput, x: Objective, y: Objective, optio
   const yDomain = axisDomain(rows.map((r) => r.y), yLog);
   const labels = labelRows(rows, xDomain, yDomain, { xLog, yLog });
   // domains fixed (not Vega's nice) so the labels placed in pixels land where they were placed
-  const scale = (domain: readonly [number, number], log: boolean) => ({ type: log ? ("log" as const) : ("linear" as const), domain: [...domain], nice: false, zero: false });
+  // Vega-Lite warns on every chart when a log scale carries `zero` at all (even false): only linear ones get it
+  const scale = (domain: readonly [number, number], log: boolean) =>
+    log ? { type: "log" as const, domain: [...domain], nice: false } : { type: "linear" as const, domain: [...domain], nice: false, zero: false };
   const xEnc = { field: "x", type: "quantitative" as const, title: axisTitle(x), scale: scale(xDomain, xLog) };
   const yEnc = { field: "y", type: "quantitative" as const, title: axisTitle(y), scale: scale(yDomain, yLog) };
   // one colour encoding for points and their bars, so Vega-Lite draws one legend for both
