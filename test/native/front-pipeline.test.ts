@@ -18,6 +18,7 @@ import { TOOLS_MISSING, llamaTool } from "../helpers/tools.js";
 import { tempDir } from "../helpers/tmp.js";
 import { slow } from "../helpers/machine-speed.js";
 import { runProcess } from "../helpers/run.js";
+import { writePipelineTexts } from "../helpers/text.js";
 
 const dir = tempDir();
 const cacheDir = path.join(dir, "cache");
@@ -40,11 +41,7 @@ const common = () => [
 
 beforeAll(async () => {
   model = await fixtureModel();
-  calibration = path.join(dir, "calibration.txt");
-  // long enough for the sensitivity probes (two chunks of --ctx 64)
-  writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n\ndef add(a, b):\n    return a + b\n`);
-  evalText = path.join(dir, "eval.txt");
-  writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
+  ({ calibration, evalText } = writePipelineTexts(dir));
 }, slow(300_000));
 
 describe("apreqel quantize --method front", () => {

@@ -6,23 +6,11 @@ import { fixtureModel } from "../helpers/fixtures.js";
 import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
 import { llamaTool, TOOLS_MISSING, toolPerplexity } from "../helpers/tools.js";
+import { syntheticText } from "../helpers/text.js";
 
 const dir = tempDir();
 const haveTool = llamaTool("llama-perplexity") !== null;
 const toSignificant = (x: number, digits = 4) => Number(x.toPrecision(digits));
-
-/** Deterministic English-like text for fixture models (no shared data needed). */
-function syntheticText(words: number): string {
-  const vocab = ["the", "model", "reads", "a", "quiet", "river", "and", "every", "small", "stone", "remembers", "light", "of", "morning", "while", "birds", "sing"];
-  let x = 7;
-  const out: string[] = [];
-  for (let i = 0; i < words; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    out.push(vocab[x % vocab.length]!);
-    if (i % 11 === 10) out.push(".\n");
-  }
-  return out.join(" ");
-}
 
 describe("perplexity", () => {
   it.skipIf(!haveTool)(`equals llama-perplexity on a fixture to 4 significant digits${haveTool ? "" : ` (skipped: ${TOOLS_MISSING})`}`, async () => {

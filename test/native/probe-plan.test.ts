@@ -10,24 +10,14 @@ import { openSession } from "../../lib/pipeline/session.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
+import { syntheticText } from "../helpers/text.js";
 
 const dir = tempDir();
 const nCtx = 64;
 const chunks = 2;
 const types = ["q8_0", "q5_K", "q4_K", "q3_K"] as const;
 
-function syntheticText(words: number): string {
-  const vocab = ["the", "model", "reads", "a", "quiet", "river", "and", "every", "small", "stone", "remembers", "light", "of", "morning", "while", "birds", "sing"];
-  let x = 11;
-  const out: string[] = [];
-  for (let i = 0; i < words; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    out.push(vocab[x % vocab.length]!);
-    if (i % 11 === 10) out.push(".\n");
-  }
-  return out.join(" ");
-}
-const text = syntheticText(600);
+const text = syntheticText(600, 11);
 const calibration = { prompts: [text], source: { kind: "file" as const, path: "synthetic" }, sha256: "1".repeat(64) };
 let source = "";
 

@@ -13,23 +13,11 @@ import { head, sharedFile, skipReason } from "../helpers/shared.js";
 import { tempDir } from "../helpers/tmp.js";
 import { runCli } from "../helpers/cli.js";
 import { slow } from "../helpers/machine-speed.js";
+import { syntheticText } from "../helpers/text.js";
 
 const dir = tempDir();
 const nCtx = 64;
 const chunks = 3;
-
-/** Deterministic English-like text (as in perplexity.test.ts). */
-function syntheticText(words: number): string {
-  const vocab = ["the", "model", "reads", "a", "quiet", "river", "and", "every", "small", "stone", "remembers", "light", "of", "morning", "while", "birds", "sing"];
-  let x = 7;
-  const out: string[] = [];
-  for (let i = 0; i < words; i++) {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    out.push(vocab[x % vocab.length]!);
-    if (i % 11 === 10) out.push(".\n");
-  }
-  return out.join(" ");
-}
 
 const text = syntheticText(800);
 let source = "";

@@ -13,6 +13,7 @@ import { modelFacts, resolveSettings } from "../../lib/pipeline/settings.js";
 import { runCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
+import { writePipelineTexts } from "../helpers/text.js";
 
 const dir = tempDir();
 const cacheDir = path.join(dir, "cache");
@@ -22,11 +23,7 @@ let evalText: string;
 
 beforeAll(async () => {
   model = await fixtureModel();
-  calibration = path.join(dir, "calibration.txt");
-  // long enough for the sensitivity probes (two chunks of --ctx 64)
-  writeFileSync(calibration, `${"Explain why the sky is blue, and why sunsets are red. ".repeat(6)}\n\n${"Write a haiku about rivers and the stones in them. ".repeat(6)}\n\ndef add(a, b):\n    return a + b\n`);
-  evalText = path.join(dir, "eval.txt");
-  writeFileSync(evalText, "The river remembers the morning light, and every stone keeps a little of the sun. ".repeat(40));
+  ({ calibration, evalText } = writePipelineTexts(dir));
 }, 300_000);
 
 describe("a preset's size", () => {
