@@ -10,6 +10,7 @@ import type { Coordinator, FleetProgress } from "../fleet/coordinator.js";
 import type { GgmlType } from "../method/types.js";
 import type { Session } from "../pipeline/session.js";
 import type { PipelineSettings, sensitivitySettings } from "./pipeline-options.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export const FLEET_OPTIONS = {
   redis: { type: "string" },
@@ -72,7 +73,7 @@ export async function fleetSteps(s: Session, fleet: Coordinator, types: readonly
     uniform: settings.uniform,
     types,
     calibration: settings.score.calibration,
-    nCtx: settings.score.nCtx ?? 512,
+    nCtx: settings.score.nCtx ?? DEFAULT_CTX,
     threads: settings.uniform.threads ?? 0,
     ...(measure?.kind === "measured" ? { measure: { granularity: measure.granularity, types: measure.types, ...(measure.chunks !== undefined ? { chunks: measure.chunks } : {}) } } : {}),
   });

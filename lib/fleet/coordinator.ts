@@ -29,6 +29,7 @@ import { DEFAULT_NON_LAYER_TYPE, resolveUniform, type UniformOptions } from "../
 import type { FleetJob, ImatrixRef, TextRef, UniformRef } from "./jobs.js";
 import { connectionOptions, JOB_QUEUE, latencyQueue, loadBullMQ, queuePrefix, requireRedis, type BullMQ } from "./redis.js";
 import { Store, type StoreJobResult } from "./store.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 /** Where the run stands, for the one progress display. */
 export interface FleetProgress {
@@ -368,7 +369,7 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
   const imatrix: ImatrixRef = o.uniform.imatrix
     ? { from: "file", sha256: await store.putFile(o.uniform.imatrix.path, o.uniform.imatrix.sha256) }
     : o.uniform.imatrixFrom
-      ? { from: "calibration", calibration: await putText(store, o.uniform.imatrixFrom.calibration), nCtx: o.uniform.imatrixFrom.nCtx ?? 512 }
+      ? { from: "calibration", calibration: await putText(store, o.uniform.imatrixFrom.calibration), nCtx: o.uniform.imatrixFrom.nCtx ?? DEFAULT_CTX }
       : { from: "none" };
   const job = (data: FleetJob): StageJob => ({ id: jobId(s, data), queue: JOB_QUEUE, data });
 

@@ -23,6 +23,7 @@ import { readEvalText, type CalibrationSet } from "../pipeline/texts.js";
 import { uniformModels, type UniformOptions } from "../pipeline/uniform.js";
 import { JobPayloadError, parseJob, type FleetJob, type TextRef, type UniformRef } from "./jobs.js";
 import { Store, StoreIntegrityError, type StoreJobResult } from "./store.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export interface RunJobOptions {
   readonly store: Store;
@@ -96,7 +97,7 @@ export async function runJob(id: string, data: unknown, o: RunJobOptions): Promi
         only: "latency",
         latency: { ...job.latency, ...run },
         // not used with only: "latency" (the type asks for it)
-        accuracy: { evalText: await readEvalText(), nCtx: 512, kld: false, ...run },
+        accuracy: { evalText: await readEvalText(), nCtx: DEFAULT_CTX, kld: false, ...run },
       });
       // the profile names the model as the user does, not by its blob name in the store
       profile = await o.store.putBytes(Buffer.from(JSON.stringify({ ...r.profile, model: { ...r.profile.model, name: job.modelName } }, null, 2) + "\n"));

@@ -12,6 +12,7 @@ import { binding, type RawProbeResult } from "../native/binding.js";
 import type { JobOptions } from "../core/job-options.js";
 import { runJob } from "../native/job.js";
 import { requireInt, requireOptions, validateJobOptions } from "../core/validate.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 /** One probe: these tensors of the reference replaced by the same-named tensors of `source`. */
 export type ProbeSpec = { readonly tensors: readonly string[]; readonly source: string } | { readonly tensors: readonly []; readonly source?: undefined };
@@ -103,7 +104,7 @@ export async function probeSensitivity(options: ProbeOptions): Promise<ProbeResu
   requireOptions(options, "probeSensitivity");
   validateJobOptions(options);
   if (typeof options.text !== "string" || options.text.length === 0) throw invalidOption("text", "a non-empty string", options.text);
-  const nCtx = requireInt(options.nCtx ?? 512, "nCtx", 4);
+  const nCtx = requireInt(options.nCtx ?? DEFAULT_CTX, "nCtx", 4);
   const chunks = options.chunks === undefined ? -1 : requireInt(options.chunks, "chunks", 1);
   const threads = requireInt(options.threads ?? 0, "threads", 0);
   const warmup = options.warmup === "perplexity" ? -1 : requireInt(options.warmup ?? DEFAULT_PROBE_WARMUP, "warmup", 0, nCtx - 1);

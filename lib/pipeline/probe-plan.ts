@@ -29,6 +29,7 @@ import type { GgmlType } from "../method/types.js";
 import { probeCells, proxySensitivity, type SensitivityOptions } from "./sensitivity.js";
 import type { Session } from "./session.js";
 import { resolveUniform, uniformModels, type UniformOptions } from "./uniform.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export interface PlannedSensitivityOptions extends Omit<SensitivityOptions, "units"> {
   readonly units: Granularity;
@@ -107,7 +108,7 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
   const proxy = await proxySensitivity(s, { units: o.units, types, uniform, ...(signal ? { signal } : {}) });
   const { bytes, fixedBytes } = await unitBytes(s, units, types, uniform);
   const sizes = o.sizes !== undefined ? o.sizes.map((x) => x - fixedBytes) : servedSizes(bytes, 8);
-  const nCtx = o.nCtx ?? 512;
+  const nCtx = o.nCtx ?? DEFAULT_CTX;
   // a full probe: every chunk through the whole model (the unit the share budget and the saving are counted in)
   let fullProbe = o.chunks !== undefined ? o.chunks * nCtx : undefined;
   const measured: (number | null)[][] = units.map(() => types.map((_, t) => (t === 0 ? 0 : null)));

@@ -18,6 +18,7 @@ import { DEFAULT_NON_LAYER_TYPE, quantizationSettings, resolveUniform, uniformMo
 import { keyFor, type Session } from "./session.js";
 import { readCachedJson } from "../cache/read.js";
 import { PROBE_SHAPE } from "./cached-shapes.js";
+import { DEFAULT_CTX } from "../core/defaults.js";
 
 export interface SensitivityOptions {
   /** a granularity (every unit of the model at it), or chosen units of one */
@@ -99,7 +100,7 @@ export async function probeCells(s: Session, o: CellsOptions): Promise<ProbedCel
   const units = typeof o.units === "string" ? planUnits(s.info.tensors, o.units) : o.units.units;
   if (units.length === 0) throw new TypeError("measureSensitivity: the model has no units to probe");
   const uniform = await resolveUniform(s, o.uniform ?? {});
-  const nCtx = o.nCtx ?? 512;
+  const nCtx = o.nCtx ?? DEFAULT_CTX;
   const text = calibrationText(o.calibration);
   const files = await uniformModels(s, o.types, uniform);
   const reference = files.get(o.types[0]!)!;
