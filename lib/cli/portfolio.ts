@@ -12,6 +12,7 @@ import { parse, type CommandContext } from "./args.js";
 import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
 import { parseTypes } from "./options.js";
 import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
+import { DEFAULT_LATENCY_PROTOCOL } from "../core/defaults.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
        apreqel portfolio profile DIR [--n-gen N] [--n-prompt N] [--reps N] [--threads N] [--gpu-layers N]
@@ -113,7 +114,8 @@ async function runProfile(argv: readonly string[], context: CommandContext): Pro
       const { profilePortfolioOnFleet } = await import("../fleet/coordinator.js");
       const r = await profilePortfolioOnFleet(fleet, positionals[0]!, {
         deviceClasses: classes,
-        latency: { nGen: nGen ?? 128, nPrompt: nPrompt ?? 512, reps: reps ?? 5 },
+        // the in-process `portfolio profile`'s defaults (portfolio/profile.ts): the one latency protocol
+        latency: { nGen: nGen ?? DEFAULT_LATENCY_PROTOCOL.nGen, nPrompt: nPrompt ?? DEFAULT_LATENCY_PROTOCOL.nPrompt, reps: reps ?? DEFAULT_LATENCY_PROTOCOL.reps },
         threads: threads ?? 0,
         gpuLayers: gpuLayers ?? 0,
       });
