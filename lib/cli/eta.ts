@@ -25,6 +25,12 @@ const KINDS: readonly WorkKind[] = ["tokens", "probe", "decode", "bytes"];
 export interface StepCost {
   readonly kind: WorkKind;
   readonly units: number;
+  /**
+   * The step's fraction is of all its runs together: it comes back under the same name after other
+   * steps (the probe planner's rounds, between which the uniform files are looked up again) and
+   * goes on from where it was, so each run is worth the share of `units` it advanced.
+   */
+  readonly cumulative?: boolean;
 }
 
 /**
@@ -46,6 +52,9 @@ interface Seen {
   readonly kind: WorkKind;
   readonly units: number;
   readonly start: number;
+  readonly cumulative: boolean;
+  /** where a cumulative step's fraction stood when this run of it began (0 otherwise) */
+  readonly from: number;
   fraction: number;
   progressed: boolean;
 }
@@ -61,12 +70,18 @@ export class RunEta {
    * @param budget the run's work by kind
    * @param costOf a step's kind and size from its name (undefined: a step too small to count)
    * @param modelBytes the source model's size (prices a byte quantized before any was measured)
+   * @param capsMs the most a kind's work may take in all, when the run stops it at a deadline (the
+   *   probes' time budget): its estimate never passes what is left of the cap
    */
   constructor(
     private readonly budget: RunBudget,
     private readonly costOf: (step: string) => StepCost | undefined,
     private readonly modelBytes: number,
+    private readonly capsMs: Partial<Readonly<Record<WorkKind, number>>> = {},
   ) {}
+
+  /** a cumulative step's fraction where its last run left it */
+  private readonly reached = new Map<string, number>();
 
   /** Records a step's progress at time `nowMs` (a new name ends the step before). */
   step(name: string, fraction: number, nowMs: number): void {
@@ -75,10 +90,12 @@ export class RunEta {
       const cost = this.costOf(name);
       this.currentName = name;
       if (!cost) return;
-      this.current = { ...cost, name, start: nowMs, fraction: 0, progressed: false };
+      const cumulative = cost.cumulative === true;
+      const from = cumulative ? (this.reached.get(name) ?? 0) : 0;
+      this.current = { kind: cost.kind, units: cost.units, cumulative, from, name, start: nowMs, fraction: from, progressed: false };
     }
     const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
-    if (f > 0 && f < 1) this.current.progressed = true;
+    if (f > this.current.from && f < 1) this.current.progressed = true;
     this.current.fraction = Math.max(this.current.fraction, f);
   }
 
@@ -96,6 +113,17 @@ export class RunEta {
     this.current = null;
     this.currentName = null;
     if (!c) return;
+    if (c.cumulative) {
+      // this run's share of the step; its time is a rate only when it advanced in between
+      const advanced = (c.fraction - c.from) * c.units;
+      this.doneUnits[c.kind] += advanced;
+      this.reached.set(c.name, c.fraction);
+      if (c.progressed) {
+        this.spentMs[c.kind] += nowMs - c.start;
+        this.rateUnits[c.kind] += advanced;
+      }
+      return;
+    }
     // a step answered from the cache under a name already seen is the pipeline asking again for
     // work it did (the uniform files are looked up more than once): no budget is used by it
     if (c.progressed || !this.closedNames.has(c.name)) this.doneUnits[c.kind] += c.units;
@@ -114,9 +142,9 @@ export class RunEta {
       let units = this.rateUnits[k];
       const c = this.current;
       // the running step counts once it has done enough to time (2% of it, a second)
-      if (c && c.kind === k && c.fraction >= 0.02 && nowMs - c.start >= 1000) {
+      if (c && c.kind === k && c.fraction - c.from >= 0.02 && nowMs - c.start >= 1000) {
         ms += nowMs - c.start;
-        units += c.fraction * c.units;
+        units += (c.fraction - c.from) * c.units;
       }
       return units > 0 && ms > 0 ? ms / units : undefined;
     };
@@ -138,11 +166,13 @@ export class RunEta {
       const c = this.current?.kind === kind ? this.current : null;
       const inCurrent = c ? (1 - c.fraction) * c.units : 0;
       // the budget left after what closed and the running step (at least the running step's rest)
-      const left = Math.max(inCurrent, this.budget[kind] - this.doneUnits[kind] - (c ? c.fraction * c.units : 0));
+      const left = Math.max(inCurrent, this.budget[kind] - this.doneUnits[kind] - (c ? (c.fraction - c.from) * c.units : 0));
       if (left <= 0) continue;
       const r = this.rate(kind, nowMs);
       if (r === undefined) return undefined;
-      total += left * r;
+      const cap = this.capsMs[kind];
+      const capLeft = cap === undefined ? Infinity : Math.max(0, cap - this.spentMs[kind] - (c ? nowMs - c.start : 0));
+      total += Math.min(left * r, capLeft);
     }
     return total;
   }
@@ -181,7 +211,8 @@ export function pipelineStepCost(w: {
     if (step.startsWith("quantize ")) return { kind: "bytes", units: w.modelBytes };
     if (step.startsWith("perplexity ")) return { kind: "tokens", units: w.evalTokens };
     if (step === "similarity") return { kind: "tokens", units: w.calibrationTokens };
-    if (step === "sensitivity probes") return { kind: "probe", units: w.probeTokens };
+    // the probe planner's rounds report the fraction of the whole probe step, round after round
+    if (step === "sensitivity probes") return { kind: "probe", units: w.probeTokens, cumulative: true };
     const files = /^latency of (\d+) files/.exec(step);
     if (files) return { kind: "decode", units: Number(files[1]) * w.latencyTokensPerFile };
     if (step.startsWith("latency ")) return { kind: "decode", units: w.latencyTokensPerFile };

@@ -457,10 +457,15 @@ function stepProgress(json: boolean, plannedSteps?: number, now: () => number = 
   let index = 0;
   let current: { name: string; bar: StepProgress } | null = null;
   let eta: RunEta | null = null;
+  const shownDone = new Set<string>();
   return {
     onStep(step, fraction, detail) {
+      // a step answered again from the cache after it was shown done (each probe round looks the
+      // uniform files up again) is not shown again: the step it interrupts goes on in its own line
+      if (current?.name !== step && fraction >= 1 && shownDone.has(step)) return;
       eta?.step(step, fraction, now());
       if (current?.name !== step) {
+        if (current) shownDone.add(current.name);
         current?.bar.done();
         index++;
         const at = index;

@@ -43,6 +43,7 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
   const perplexities = work.perplexityFiles ?? work.types + 1 + (work.measureResult ? 1 : 0);
   const kldFactor = settings.accuracy.kld ? 2 : 1;
   let probeTokens = 0;
+  let probeCapMs: number | undefined;
   let extraQuantizations = 0;
   if (work.measure?.kind === "measured") {
     // units outside the blocks (tensor granularity) are probed from uniform files that differ in
@@ -54,6 +55,14 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
     const probes = planUnits(s.info.tensors, work.measure.granularity).length * Math.max(0, work.measure.types.length - 1) + 1;
     // a probe runs the probed model and reads the reference's logits: one forward pass of its tokens
     probeTokens = probes * perProbe;
+    // within a budget (the default), the planner spends at most the budget's forward-equivalent
+    // tokens, and stops at its time cap whatever the tokens (capsMs below); it often stops sooner,
+    // once the choice settles, which it forecasts round by round (planSensitivity's progress)
+    const budget = work.measure.budget;
+    if (budget?.kind === "tokens") probeTokens = Math.min(probeTokens, budget.tokens);
+    if (budget?.kind === "share") probeTokens = Math.min(probeTokens, budget.share * probeTokens);
+    const seconds = budget?.kind === "seconds" ? budget.seconds : budget?.kind === "share" ? budget.maxSeconds : undefined;
+    if (seconds !== undefined) probeCapMs = seconds * 1000;
   }
   const { nGen, nPrompt, reps } = settings.latency;
   // a warm-up round and `reps` rounds, each nGen decode tokens and an nPrompt prefill (batched: a quarter as dear)
@@ -69,5 +78,6 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
     },
     pipelineStepCost({ modelBytes, evalTokens: evalTokens * kldFactor, calibrationTokens, probeTokens, latencyTokensPerFile }),
     modelBytes,
+    probeCapMs !== undefined ? { probe: probeCapMs } : {},
   );
 }

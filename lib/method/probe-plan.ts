@@ -444,7 +444,28 @@ export interface Round {
   readonly expectedGain: number;
   /** Σ over the sizes of the estimated Σ Δ of the Lagrangian mix (the scale the gain is judged on) */
   readonly estimatedKld: number;
+  /**
+   * Cells the stopping rule still needs if every value held: the fewest of the most valuable whose
+   * removal brings the summed gain to the tolerance (0 once settled; every cell before the seed is
+   * measured). Measuring a cell moves the others' values, both ways, so this is a forecast for the
+   * progress display, not a promise: the planner decides round by round.
+   */
+  readonly cellsToSettle: number;
   readonly reason: "seed" | "value" | "settled" | "complete";
+}
+
+/**
+ * How many of `values` (most valuable first) must go before the rest sum to at most `threshold`.
+ *
+ * @example
+ * cellsToSettle([5, 3, 1, 1], 2) // 2: after 5 and 3, the rest sum to 2
+ * cellsToSettle([1, 1], 2)       // 0
+ */
+export function cellsToSettle(values: readonly number[], threshold: number): number {
+  let rest = values.reduce((a, v) => a + v, 0);
+  let n = 0;
+  while (n < values.length && rest > threshold) rest -= values[n++]!;
+  return n;
 }
 
 /**
@@ -459,7 +480,8 @@ export function planRound(input: RoundInput): Round {
   const anyMeasured = input.measured.some((row) => row.some((d, t) => t > 0 && d !== null));
   if (!anyMeasured) {
     const seed = seedCells(input.proxy, input.seedUnits ?? 3).slice(0, Math.max(0, input.batch));
-    return { predicted, cells: seed, expectedGain: Infinity, estimatedKld: NaN, reason: seed.length > 0 ? "seed" : "complete" };
+    const unmeasured = input.measured.reduce((a, row) => a + row.filter((d, t) => t > 0 && d === null).length, 0);
+    return { predicted, cells: seed, expectedGain: Infinity, estimatedKld: NaN, cellsToSettle: unmeasured, reason: seed.length > 0 ? "seed" : "complete" };
   }
   const lambdas = input.sizes.map((size) => lambdaAt(predicted.delta, input.bytes, size));
   // a unit with no measured cell: one probe at its most aggressive type (the strongest signal)
@@ -480,7 +502,15 @@ export function planRound(input: RoundInput): Round {
     return acc + mix.reduce((s, t, u) => s + predicted.delta[u]![t]!, 0);
   }, 0);
   const unmeasured = predicted.measured.some((row) => row.some((m) => !m));
-  if (!unmeasured || values.length === 0) return { predicted, cells: [], expectedGain, estimatedKld, reason: unmeasured ? "settled" : "complete" };
-  if (expectedGain <= (input.tolerance ?? 0.01) * estimatedKld) return { predicted, cells: [], expectedGain, estimatedKld, reason: "settled" };
-  return { predicted, cells: values.slice(0, Math.max(0, input.batch)).map(({ unit, type }) => ({ unit, type })), expectedGain, estimatedKld, reason: "value" };
+  if (!unmeasured || values.length === 0) return { predicted, cells: [], expectedGain, estimatedKld, cellsToSettle: 0, reason: unmeasured ? "settled" : "complete" };
+  const threshold = (input.tolerance ?? 0.01) * estimatedKld;
+  if (expectedGain <= threshold) return { predicted, cells: [], expectedGain, estimatedKld, cellsToSettle: 0, reason: "settled" };
+  return {
+    predicted,
+    cells: values.slice(0, Math.max(0, input.batch)).map(({ unit, type }) => ({ unit, type })),
+    expectedGain,
+    estimatedKld,
+    cellsToSettle: cellsToSettle(values.map((v) => v.value), threshold),
+    reason: "value",
+  };
 }

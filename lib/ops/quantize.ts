@@ -10,6 +10,7 @@ import path from "node:path";
 import { invalidOption, unknownName } from "../core/errors.js";
 import { requireInputFile, requireOutputPath, writeAtomically } from "../core/files.js";
 import { ggmlTypes, quantizePresets, quantizeTypes, requireGgmlType } from "./ggml-types.js";
+import { checkImatrix } from "./imatrix-check.js";
 import { inspect } from "./inspect.js";
 import { binding } from "../native/binding.js";
 import { runJob } from "../native/job.js";
@@ -76,8 +77,12 @@ export async function quantize(options: QuantizeOptions): Promise<QuantizeResult
   optionalBoolean(options.allowRequantize, "allowRequantize");
   const imatrix = options.imatrix === undefined ? undefined : await requireInputFile(options.imatrix, "imatrix");
   const overrides = options.overrides === undefined ? {} : requireStringRecord(options.overrides, "overrides", "tensor name → ggml type");
+  const info = imatrix !== undefined || Object.keys(overrides).length > 0 ? await inspect(input) : undefined;
+  // another model's matrix, or one with counts ≤ 0, is refused here as the CLI refuses it: llama.cpp
+  // would quantize with it silently (issue 22); tensors it does not cover go unweighted, as llama.cpp does
+  if (imatrix !== undefined) await checkImatrix(info!, imatrix, "imatrix");
   if (Object.keys(overrides).length > 0) {
-    const names = new Set((await inspect(input)).tensors.map((t) => t.name));
+    const names = new Set(info!.tensors.map((t) => t.name));
     for (const [name, type] of Object.entries(overrides)) {
       if (!names.has(name)) throw unknownName("overrides", "tensor", name, [...names]);
       requireGgmlType(type, `overrides["${name}"]`, types);

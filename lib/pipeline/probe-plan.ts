@@ -122,12 +122,25 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
   const started = performance.now();
   const zero = (budget.kind === "tokens" && budget.tokens === 0) || (budget.kind === "seconds" && budget.seconds === 0) || (budget.kind === "share" && budget.share === 0);
   const cellsTotal = N * (M - 1);
-  // the share of the budget spent, with `running` tokens of the current call
+  const seconds = budget.kind === "seconds" ? budget.seconds : budget.kind === "share" ? budget.maxSeconds : undefined;
+  // tokens the probes are expected to spend after those already spent, as of the last round: the
+  // cells the stopping rule still needs (Round.cellsToSettle) at the cost per cell seen so far, and
+  // each call's own overhead; undefined before a full probe's size is known
+  let forecast: number | undefined;
+  let shown = 0;
+  // the probe step's progress, for the display and the run's ETA (issue 26): what it spent of what it
+  // is expected to spend (the budget, or less when the forecast says the choice settles sooner), at
+  // least the share of its time cap gone, never backwards; `running` is the current call's spend
   const progress = (running: number): number => {
-    if (budget.kind === "seconds") return Math.min(1, (performance.now() - started) / 1000 / budget.seconds);
-    const limit = budget.kind === "tokens" ? budget.tokens : budget.share * cellsTotal * (fullProbe ?? 0);
-    return limit > 0 ? Math.min(1, (spentTokens + running) / limit) : 0;
+    const byTime = seconds !== undefined && seconds > 0 ? (performance.now() - started) / 1000 / seconds : 0;
+    const limit = budget.kind === "tokens" ? budget.tokens : budget.kind === "share" ? budget.share * cellsTotal * (fullProbe ?? 0) : Infinity;
+    const expected = Math.min(limit, forecast === undefined ? Infinity : spentTokens + forecast);
+    const byTokens = Number.isFinite(expected) && expected > 0 ? (spentTokens + running) / expected : 0;
+    shown = Math.max(shown, Math.min(1, Math.max(byTime, byTokens)));
+    return shown;
   };
+  let measuredCells = 0;
+  let measuredCellTokens = 0;
   // every probe option the caller gave (and any the probes gain: tokens scored, start block, stopping rule) goes to the probes as given
   const { budget: _budget, sizes: _sizes, batch: _batch, tolerance: _tolerance, units: _units, onProgress: _onProgress, signal: _signal, ...probeOptions } = o;
   const common = { ...probeOptions, nCtx, uniform };
@@ -152,11 +165,15 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
       cells = cells.slice(0, affordable);
     }
     // a time budget (or the default's cap on time) ends the native call at the deadline; its finished probes are kept
-    const seconds = budget.kind === "seconds" ? budget.seconds : budget.kind === "share" ? budget.maxSeconds : undefined;
     if (seconds !== undefined && (performance.now() - started) / 1000 >= seconds) {
       stopped = "budget";
       break;
     }
+    // this call's expected cost, and what the rounds after it are expected to add
+    const perCell = measuredCells > 0 ? measuredCellTokens / measuredCells : fullProbe;
+    const callCost = perCell === undefined || fullProbe === undefined ? undefined : cells.length * perCell + callOverheadTokens(fullProbe);
+    const toSettle = Math.max(cells.length, round.cellsToSettle);
+    forecast = perCell === undefined || fullProbe === undefined ? undefined : toSettle * perCell + Math.ceil(toSettle / Math.max(1, o.batch ?? 16)) * callOverheadTokens(fullProbe);
     const pick = new Set(cells.map((c) => c.unit * M + c.type));
     const deadline = seconds !== undefined ? new AbortController() : undefined;
     const timer = deadline ? setTimeout(() => deadline.abort(), Math.max(0, seconds! * 1000 - (performance.now() - started))) : undefined;
@@ -168,7 +185,7 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
         units: { granularity: o.units, units },
         select: (u, t) => pick.has(u * M + t),
         ...(signals.length > 0 ? { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) } : {}),
-        ...(o.onProgress ? { onProgress: (f: number) => o.onProgress!(progress(f * cells.length * (fullProbe ?? 0))) } : {}),
+        ...(o.onProgress ? { onProgress: (f: number) => o.onProgress!(progress(f * (callCost ?? 0))) } : {}),
       });
     } catch (e) {
       if (!(deadline?.signal.aborted && !signal?.aborted && e instanceof AbortError)) throw e;
@@ -191,12 +208,17 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
       if (k === undefined) continue; // cut by the deadline
       measured[c.unit]![c.type] = k.mean - r.reference.mean;
       kldOf[c.unit]![c.type] = k;
-      spentTokens += probeForwardTokens(k, full);
+      const cost = probeForwardTokens(k, full);
+      spentTokens += cost;
+      measuredCells++;
+      measuredCellTokens += cost;
     }
     probed += r.probed;
     cached += cells.length - Math.min(r.probed, cells.length);
     if (stopped === "budget") break;
   }
+  // the step is over, whatever the forecast said (the ETA then drops what it had priced for it)
+  if (rounds > 0) o.onProgress?.(1);
   const predicted = predictSensitivity({ units: proxy.units, types, proxy: proxy.delta, measured });
   const nMeasured = countMeasured(measured);
   const note = nMeasured === 0

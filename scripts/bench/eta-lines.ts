@@ -45,3 +45,36 @@ export function etaSummary(readings: readonly EtaReading[], startMs: number, end
   // under a second left the ratio says nothing (formatDuration rounds to seconds)
   return picks.map(([at, reading]) => ({ at, reading, error: reading.leftMs >= 1000 ? reading.etaMs / reading.leftMs - 1 : Number.NaN }));
 }
+
+/** One step of a run, from its first progress line to the next step's first line (or the run's end). */
+export interface StepTime {
+  readonly index: number;
+  readonly step: string;
+  readonly ms: number;
+}
+
+/**
+ * How long each numbered step took, from the time its lines were printed (the issue 25 breakdown of
+ * a whole `quantize` by step); a step's time includes whatever unnumbered work ran before the next.
+ */
+export function stepTimes(lines: readonly { readonly atMs: number; readonly text: string }[], endMs: number): StepTime[] {
+  const starts: { index: number; step: string; atMs: number }[] = [];
+  for (const { atMs, text } of lines) {
+    const m = /^\[(\d+)\/\d+(?:, ETA [0-9hms]+)?\] (.+?): /.exec(text);
+    if (!m) continue;
+    const index = Number(m[1]);
+    if (starts.length === 0 || starts[starts.length - 1]!.index !== index) starts.push({ index, step: m[2]!, atMs });
+  }
+  return starts.map((s, i) => ({ index: s.index, step: s.step, ms: (starts[i + 1]?.atMs ?? endMs) - s.atMs }));
+}
+
+/** The breakdown's groups: what a user would call each step. */
+export function stepGroup(step: string): string {
+  if (step.startsWith("quantize ")) return "uniform files (quantize)";
+  if (step === "similarity" || step.startsWith("calibration")) return "calibration pass";
+  if (step.startsWith("sensitivity") || step.startsWith("probe")) return "sensitivity probes";
+  if (step.startsWith("latency")) return "latency";
+  if (step.startsWith("perplexity") || step.startsWith("kld")) return "perplexity / KLD";
+  if (step.startsWith("assemble")) return "assembly";
+  return "other (plan, front, checks)";
+}

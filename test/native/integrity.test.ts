@@ -176,6 +176,10 @@ describe("an --imatrix checked for meaning (issue 22, item 6)", () => {
     const r = await runCli(["profile", model, "--imatrix", other, "-o", path.join(dir, "p.json"), "--cache-dir", path.join(dir, "cache-im")]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/is it another model's importance matrix\?/);
+    // the library's own quantize refuses it too, before it writes anything
+    const out = path.join(dir, "other-im.gguf");
+    await expect(quantize({ input: model, output: out, type: "q4_K", imatrix: other })).rejects.toThrow(/^imatrix .*: none of its \d+ entries .* is it another model's importance matrix\?/);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("the same names at another width are refused", async () => {

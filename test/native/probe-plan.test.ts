@@ -29,7 +29,12 @@ describe("planSensitivity", () => {
   it("measures within the budget, predicts the rest, and says which is which", async () => {
     const s = await openSession({ model: source, cacheDir: path.join(dir, "cache") });
     // a full probe is chunks × nCtx = 128 tokens; 12 probes' worth of the table's 90 cells
-    const r = await planSensitivity(s, { units: "tensor", types, calibration, nCtx, chunks, threads: 2, budget: { kind: "tokens", tokens: 12 * chunks * nCtx } });
+    const fractions: number[] = [];
+    const r = await planSensitivity(s, { units: "tensor", types, calibration, nCtx, chunks, threads: 2, budget: { kind: "tokens", tokens: 12 * chunks * nCtx }, onProgress: (f) => fractions.push(f) });
+    // one step's progress across the rounds (issue 26's ETA reads it): never backwards, 1 at the end
+    expect(fractions.length).toBeGreaterThan(1);
+    fractions.forEach((f, i) => expect(f).toBeGreaterThanOrEqual(fractions[i - 1] ?? 0));
+    expect(fractions[fractions.length - 1]).toBe(1);
     const t = parseSensitivity(JSON.parse(JSON.stringify(r.table)));
     const cells = t.units.length * (t.types.length - 1);
     expect(t.kind).toBe("measured");

@@ -107,12 +107,52 @@ describe("RunEta", () => {
   });
 });
 
+describe("RunEta: the probe planner's rounds", () => {
+  // rounds of the one probe step, each reporting the fraction of the whole step, with the uniform
+  // files looked up again (cache hits) between rounds: issue 26's ETA said 8 s with 37 s left, as
+  // each round was counted as the whole probe budget done
+  it("each round is worth the share it advanced: the ETA holds through the rounds", () => {
+    const b = { tokens: 1000, probe: 50_000, decode: 0, bytes: 0 };
+    const eta = new RunEta(b, costs, 10 * MB);
+    // calibration: 2 ms a token; probes: 1 ms a probe token (the prior), 10 rounds of 5 s
+    eta.step("similarity", 0, 0);
+    eta.step("similarity", 0.5, 1000);
+    eta.step("similarity", 1, 2000);
+    let t = 2000;
+    for (let round = 0; round < 10; round++) {
+      eta.step("quantize q8_0", 1, t); // a cache hit between rounds
+      for (let i = 0; i <= 10; i++) {
+        const at = t + 500 * i;
+        eta.step("sensitivity probes", (round + i / 10) / 10, at);
+        const left = 52_000 - at;
+        expect(Math.abs(eta.estimateMs(at)! - left), `round ${round}, ${i}/10`).toBeLessThanOrEqual(0.05 * left + 1000);
+      }
+      t += 5000;
+    }
+    eta.finish(t);
+    expect(eta.estimateMs(t)).toBe(0);
+  });
+
+  it("a time cap on a kind bounds its estimate by what is left of the cap", () => {
+    const b = { tokens: 1000, probe: 1_000_000, decode: 0, bytes: 0 };
+    const eta = new RunEta(b, costs, 10 * MB, { probe: 60_000 });
+    eta.step("similarity", 0, 0);
+    eta.step("similarity", 0.5, 1000);
+    eta.step("similarity", 1, 2000);
+    // a million probe tokens at the prior's 1 ms: 1,000 s, but the probes stop at their 60 s deadline
+    expect(eta.estimateMs(2000)).toBe(60_000);
+    eta.step("sensitivity probes", 0, 2000);
+    eta.step("sensitivity probes", 0.01, 12_000);
+    expect(eta.estimateMs(12_000)).toBe(50_000);
+  });
+});
+
 describe("pipelineStepCost", () => {
   it("maps the pipeline's step names to their work", () => {
     expect(costs("quantize q4_K")).toEqual({ kind: "bytes", units: 10 * MB });
     expect(costs("perplexity result")).toEqual({ kind: "tokens", units: 500 });
     expect(costs("similarity")).toEqual({ kind: "tokens", units: 1000 });
-    expect(costs("sensitivity probes")).toEqual({ kind: "probe", units: 50_000 });
+    expect(costs("sensitivity probes")).toEqual({ kind: "probe", units: 50_000, cumulative: true });
     expect(costs("latency of 3 files, interleaved")).toEqual({ kind: "decode", units: 30 });
     expect(costs("latency result")).toEqual({ kind: "decode", units: 10 });
     expect(costs("front")).toBeUndefined();

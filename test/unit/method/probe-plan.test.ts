@@ -6,6 +6,7 @@ import {
   lambdaAt,
   parseProbeBudget,
   planRound,
+  cellsToSettle,
   predictSensitivity,
   seedCells,
   servedSizes,
@@ -117,6 +118,17 @@ describe("the order of probes", () => {
     const settled = planRound({ units, types, proxy, measured: measured.map((row, u) => (u === 1 || u === 2 ? [0, 0.001 * proxyOf[u]!] : row)), bytes, sizes: [1850], batch: 2 });
     expect(settled.reason).toBe("settled");
     expect(settled.cells).toEqual([]);
+    // the forecast the progress display reads: at least this round's cells while it runs, none once settled
+    expect(r.cellsToSettle).toBeGreaterThanOrEqual(1);
+    expect(r.cellsToSettle).toBeLessThanOrEqual(3);
+    expect(settled.cellsToSettle).toBe(0);
+  });
+
+  it("cellsToSettle: the fewest most valuable cells whose removal leaves at most the threshold", () => {
+    expect(cellsToSettle([5, 3, 1, 1], 2)).toBe(2);
+    expect(cellsToSettle([5, 3, 1, 1], 10)).toBe(0);
+    expect(cellsToSettle([5, 3, 1, 1], 0)).toBe(4);
+    expect(cellsToSettle([], 0)).toBe(0);
   });
 
   it("seeds with units at the proxy's quantiles, each at every type", () => {
