@@ -132,6 +132,7 @@ ggml_type ggmlTypeFromName(const std::string& name) {
 GgufStreamWriter::GgufStreamWriter(const std::string& path, const gguf_context* ctx) : path_(path), ctx_(ctx) {
   file_.reset(std::fopen(path.c_str(), "wb"));
   if (!file_) throw std::runtime_error(errnoMessage("cannot write", path));
+  behind_ = WriteBehind(fileno(file_.get()));
   int64_t key = gguf_find_key(ctx, "general.alignment");
   if (key >= 0 && gguf_get_kv_type(ctx, key) == GGUF_TYPE_UINT32) alignment_ = gguf_get_val_u32(ctx, key);
   std::vector<uint8_t> meta(gguf_get_meta_size(ctx));
@@ -144,6 +145,11 @@ void GgufStreamWriter::write(const void* data, size_t size) {
   if (size == 0) return;
   if (std::fwrite(data, 1, size, file_.get()) != size) throw std::runtime_error(errnoMessage("cannot write", path_));
   position_ += size;
+  if (position_ >= nextWindow_) {
+    if (std::fflush(file_.get()) != 0) throw std::runtime_error(errnoMessage("cannot write", path_));
+    behind_.advance(position_);
+    nextWindow_ = (position_ / WriteBehind::kWindow + 1) * WriteBehind::kWindow;
+  }
 }
 
 void GgufStreamWriter::padTo(uint64_t position) {

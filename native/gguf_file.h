@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "write_behind.h"
+
 #include "ggml.h"
 #include "gguf.h"
 
@@ -73,6 +75,9 @@ class GgufStreamWriter {
   uint64_t dataStart_ = 0;
   uint64_t position_ = 0;
   size_t alignment_ = GGUF_DEFAULT_ALIGNMENT;
+  // paces the writer by the disk, two windows of dirty pages at most (write_behind.h)
+  WriteBehind behind_{-1};
+  uint64_t nextWindow_ = WriteBehind::kWindow;
 };
 
 std::string errnoMessage(const std::string& what, const std::string& path);

@@ -2,6 +2,7 @@
 // (vendor/patches/0001-quantize-progress.patch) and the log's reason on failure.
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "gguf_file.h"
 #include "job.h"
 #include "validate.h"
+#include "write_behind.h"
 #include "llama.h"
 
 namespace apreqel {
@@ -179,7 +181,12 @@ class QuantizeJob : public Job {
     p.dry_run = dryRun_;
     if (dryRun_) log().keepInfo();
     errno = 0;
-    uint32_t rc = llama_model_quantize(input_.c_str(), output_.c_str(), &p);
+    uint32_t rc;
+    {
+      // llama.cpp's writer is not ours: follow the output's size and write it back as it grows
+      std::unique_ptr<WriteBehindWatcher> watch = dryRun_ ? nullptr : std::make_unique<WriteBehindWatcher>(output_);
+      rc = llama_model_quantize(input_.c_str(), output_.c_str(), &p);
+    }
     const int writeErrno = errno;  // a failed write of its ofstream leaves ENOSPC here
     throwIfCancelled();
     if (rc != 0) {
