@@ -64,19 +64,24 @@ export function describeFleetProgress(p: FleetProgress): string {
 }
 
 /**
- * --redis: a pipeline command's cacheable steps (calibration pass, uniform files, probe batches) on
- * the fleet, their results brought into the session's cache; the command then runs as in-process.
+ * --redis: a pipeline command's cacheable steps (calibration pass, uniform files, probes) on the
+ * fleet, their results brought into the session's cache; the command then runs as in-process in
+ * the session returned. Within a probe budget (the default) the planner's rounds go to the fleet
+ * one by one (Session.probeRunner): the fleet probes what the budget buys, as a run here would.
  */
-export async function fleetSteps(s: Session, fleet: Coordinator, types: readonly GgmlType[], settings: PipelineSettings, measure: ReturnType<typeof sensitivitySettings>): Promise<void> {
-  const { computeOnFleet } = await import("../fleet/coordinator.js");
-  await computeOnFleet(s, fleet, {
+export async function fleetSteps(s: Session, fleet: Coordinator, types: readonly GgmlType[], settings: PipelineSettings, measure: ReturnType<typeof sensitivitySettings>): Promise<Session> {
+  const { computeOnFleet, probeRoundOnFleet } = await import("../fleet/coordinator.js");
+  const planned = measure?.kind === "measured" && measure.budget !== undefined;
+  const steps = {
     uniform: settings.uniform,
     types,
     calibration: settings.score.calibration,
     nCtx: settings.score.nCtx ?? DEFAULT_CTX,
     threads: settings.uniform.threads ?? 0,
-    ...(measure?.kind === "measured" ? { measure: { granularity: measure.granularity, types: measure.types, ...(measure.chunks !== undefined ? { chunks: measure.chunks } : {}) } } : {}),
-  });
+    ...(measure?.kind === "measured" ? { measure: { granularity: measure.granularity, types: measure.types, planned, ...(measure.chunks !== undefined ? { chunks: measure.chunks } : {}) } } : {}),
+  };
+  const { probeNeeds } = await computeOnFleet(s, fleet, steps);
+  return planned ? { ...s, probeRunner: (round) => probeRoundOnFleet(s, fleet, steps, probeNeeds, round) } : s;
 }
 
 /** After a fleet run: which worker did what (stderr), and the queues' connections closed. */

@@ -50,7 +50,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   try {
     return printPortfolio(
       await withSession(model, settings, context, async (s) =>
-        (fleet && (await fleetSteps(s, fleet, types, settings, measure)), buildPortfolio(s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } })),
+        buildPortfolio(fleet ? await fleetSteps(s, fleet, types, settings, measure) : s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
         undefined,
         sensitivityChecks(settings, measure),
       ),

@@ -143,7 +143,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       model,
       { ...settings, evalTextUsed: !(given && !measure) },
       context,
-      async (s) => (await onFleet?.(s), paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) }))),
+      async (opened) => {
+        const s = (await onFleet?.(opened)) ?? opened;
+        return paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) }));
+      },
       // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
       3 * choices.types.length + 3 + (measure ? 2 : 0),
       quantizeChecks(resolved),
@@ -251,14 +254,15 @@ async function runFront(o: {
   readonly resolved: Settings;
   readonly settings: PipelineSettings;
   readonly context: CommandContext;
-  readonly onFleet: ((s: Session) => Promise<void>) | undefined;
+  /** --redis: the fleet's steps, and the session the run goes on in (its probe rounds on the fleet) */
+  readonly onFleet: ((s: Session) => Promise<Session>) | undefined;
 }): Promise<number> {
   const { model, output, recipeFile, choices, settings, resolved, context } = o;
   const measureResult = resolved.measureResult;
   const weights = resolved.weights;
   // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
-  const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (s) => {
-    await o.onFleet?.(s);
+  const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (opened) => {
+    const s = (await o.onFleet?.(opened)) ?? opened;
     const result = frontResult(await quantizeModel(s, { settings: resolved, output, ...(o.given ? { profile: o.given } : {}) }));
     // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
     const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);

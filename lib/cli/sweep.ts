@@ -59,7 +59,7 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const jsonFile = claimed.paths[0]!;
   try {
     const r = await withSession(positionals[0]!, settings, context, async (s) =>
-      (fleet && (await fleetSteps(s, fleet, types, settings, measure)), sweep(s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets })),
+      sweep(fleet ? await fleetSteps(s, fleet, types, settings, measure) : s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
       undefined,
       sensitivityChecks(settings, measure),
     );

@@ -23,7 +23,7 @@ import { buildInfo } from "../ops/build-info.js";
 import { describeBuild, fingerprint } from "../pipeline/hardware.js";
 import type { DeviceDescription, LatencyMeasurement, PortfolioManifest } from "../portfolio/manifest.js";
 import { addDeviceLatencies, readPortfolio, saveManifest } from "../portfolio/write.js";
-import { keyFor, type Session } from "../pipeline/session.js";
+import { keyFor, type ProbeRound, type Session } from "../pipeline/session.js";
 import type { CalibrationSet } from "../pipeline/texts.js";
 import { DEFAULT_NON_LAYER_TYPE, resolveUniform, type UniformOptions } from "../pipeline/uniform.js";
 import type { FleetJob, ImatrixRef, TextRef, UniformRef } from "./jobs.js";
@@ -351,8 +351,12 @@ export interface FleetSteps {
   readonly calibration?: CalibrationSet;
   readonly nCtx: number;
   readonly threads: number;
-  /** a measured Δ table: its granularity, types and probe chunks */
-  readonly measure?: { readonly granularity: Granularity; readonly types: readonly GgmlType[]; readonly chunks?: number };
+  /**
+   * a measured Δ table: its granularity, types and probe chunks; `planned`: the probe planner picks
+   * the cells round by round within the user's budget (probeRoundOnFleet), so only the reference
+   * probe runs here, not the whole table in batches
+   */
+  readonly measure?: { readonly granularity: Granularity; readonly types: readonly GgmlType[]; readonly chunks?: number; readonly planned?: boolean };
 }
 
 /**
@@ -360,17 +364,13 @@ export interface FleetSteps {
  * probes' reference; probe batches), each stage's results brought into the session's cache. What
  * the in-process run then asks of the cache is there.
  */
-export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSteps): Promise<void> {
+export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSteps): Promise<{ readonly probeNeeds: readonly string[] }> {
   const store = fleet.store;
   const modelName = path.basename(s.model);
   await store.putFile(s.model, s.sha256);
   const calibration = o.calibration === undefined ? undefined : await putText(store, o.calibration);
   const common = { v: 1 as const, model: s.sha256, modelName, threads: o.threads, build: s.buildFingerprint };
-  const imatrix: ImatrixRef = o.uniform.imatrix
-    ? { from: "file", sha256: await store.putFile(o.uniform.imatrix.path, o.uniform.imatrix.sha256) }
-    : o.uniform.imatrixFrom
-      ? { from: "calibration", calibration: await putText(store, o.uniform.imatrixFrom.calibration), nCtx: o.uniform.imatrixFrom.nCtx ?? DEFAULT_CTX }
-      : { from: "none" };
+  const imatrix = await imatrixRef(store, o.uniform);
   const job = (data: FleetJob): StageJob => ({ id: jobId(s, data), queue: JOB_QUEUE, data });
 
   const stageA = [
@@ -392,12 +392,12 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
   ];
   const b = await fleet.runStage("uniform files", stageB);
   await fleet.importResults(s, b);
-  if (!o.measure) return;
+  if (!o.measure) return { probeNeeds: [] };
 
   const m = o.measure;
   if (calibration === undefined) throw new TypeError("computeOnFleet: probes need the calibration set");
   const probe = (batch: readonly string[], types: readonly string[], needs: readonly string[]) =>
-    job({ ...common, kind: "probe", needs, granularity: m.granularity, units: batch, types, calibration, nCtx: o.nCtx, chunks: m.chunks ?? null, uniform: uniformRef(nonLayerType) });
+    job({ ...common, kind: "probe", needs, granularity: m.granularity, units: batch, types, cells: null, calibration, nCtx: o.nCtx, chunks: m.chunks ?? null, uniform: uniformRef(nonLayerType) });
   // the reference probe alone first (a block unit at the reference type is the reference): every batch uses it
   const firstBlockUnit = units.find((u) => u.block !== null);
   const afterB = entriesOf([...a, ...b]);
@@ -407,10 +407,62 @@ export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSte
     await fleet.importResults(s, c);
     needs = entriesOf([...a, ...b, ...c]);
   }
+  if (m.planned) return { probeNeeds: needs };
   const batches: string[][] = [];
   for (let i = 0; i < units.length; i += PROBE_BATCH_UNITS) batches.push(units.slice(i, i + PROBE_BATCH_UNITS).map((u) => u.name));
   const d = await fleet.runStage("probe batches", batches.map((batch) => probe(batch, m.types, needs)));
   await fleet.importResults(s, d);
+  return { probeNeeds: needs };
+}
+
+/** Cells per job of a planner's round: each job pays a native call's overhead (the source's and the reference's passes, two full probes), so a job gets at least this many probes. */
+export const PROBE_ROUND_CELLS_PER_JOB = 8;
+
+/**
+ * One round of the probe planner on the fleet (Session.probeRunner): its cells as probe jobs that
+ * probe only them, grouped by unit so each job has at least PROBE_ROUND_CELLS_PER_JOB cells, their
+ * results brought into the session's cache. Run after computeOnFleet, with the entries it says the
+ * probes need (uniform files, the reference probe): a job's id does not depend on earlier rounds.
+ */
+export async function probeRoundOnFleet(s: Session, fleet: Coordinator, o: FleetSteps, needs: readonly string[], round: ProbeRound): Promise<void> {
+  if (round.cells.length === 0) return;
+  const store = fleet.store;
+  const calibration = await putText(store, round.calibration);
+  const imatrix = await imatrixRef(store, o.uniform);
+  const byUnit = new Map<string, number[]>();
+  for (const c of round.cells) byUnit.set(c.unit, [...(byUnit.get(c.unit) ?? []), round.types.indexOf(c.type)]);
+  const groups: [string, number[]][][] = [[]];
+  let inGroup = 0;
+  const perJob = Math.max(PROBE_ROUND_CELLS_PER_JOB, Math.ceil(round.cells.length / Math.max(1, Math.floor(round.cells.length / PROBE_ROUND_CELLS_PER_JOB))));
+  for (const entry of byUnit) {
+    if (inGroup >= perJob) {
+      groups.push([]);
+      inGroup = 0;
+    }
+    groups[groups.length - 1]!.push(entry);
+    inGroup += entry[1].length;
+  }
+  const jobs = groups.map((group): StageJob => {
+    const data: FleetJob = {
+      v: 1,
+      kind: "probe",
+      model: s.sha256,
+      modelName: path.basename(s.model),
+      threads: o.threads,
+      build: s.buildFingerprint,
+      needs: [...needs],
+      granularity: round.granularity,
+      units: group.map(([unit]) => unit),
+      types: round.types,
+      cells: group.flatMap(([, types], u) => types.map((t) => [u, t] as const)),
+      calibration,
+      nCtx: round.nCtx,
+      chunks: round.chunks ?? null,
+      uniform: { nonLayerType: o.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, imatrix },
+    };
+    return { id: jobId(s, data), queue: JOB_QUEUE, data };
+  });
+  await fleet.importResults(s, await fleet.runStage("probe round", jobs));
 }
 
 /**
@@ -443,6 +495,13 @@ export async function latencyOnFleet(s: Session, fleet: Coordinator, o: Omit<Fle
   const [r] = await fleet.runStage(`latency on ${o.deviceClass}`, [{ id: jobId(s, data), queue: latencyQueue(o.deviceClass), data }]);
   if (r?.profile === undefined) throw new Error(`fleet: the latency job on ${o.deviceClass} left no profile in the store`);
   return JSON.parse((await store.readBlob(r.profile)).toString("utf8"));
+}
+
+/** The uniform files' importance matrix as jobs name it: a file in the store, the calibration pass's, or none. */
+async function imatrixRef(store: Store, uniform: UniformOptions): Promise<ImatrixRef> {
+  if (uniform.imatrix) return { from: "file", sha256: await store.putFile(uniform.imatrix.path, uniform.imatrix.sha256) };
+  if (uniform.imatrixFrom) return { from: "calibration", calibration: await putText(store, uniform.imatrixFrom.calibration), nCtx: uniform.imatrixFrom.nCtx ?? DEFAULT_CTX };
+  return { from: "none" };
 }
 
 function entriesOf(results: readonly StoreJobResult[]): string[] {

@@ -61,13 +61,16 @@ export interface UniformJob extends JobCommon {
 /**
  * A probe batch: the cells (unit, type) of `units` × `types` of one model, run in one native call
  * with the reference loaded once (lib/pipeline/sensitivity.ts). `types[0]` is the reference's type;
- * a batch of one block unit at `[types[0]]` alone measures the reference.
+ * a batch of one block unit at `[types[0]]` alone measures the reference. `cells`, when given, are
+ * the only cells to probe (indices into `units` and `types`): a round of the probe planner, which
+ * measures what can change the choice within the user's budget, not the whole table.
  */
 export interface ProbeJob extends JobCommon {
   readonly kind: "probe";
   readonly granularity: Granularity;
   readonly units: readonly string[];
   readonly types: readonly string[];
+  readonly cells: readonly (readonly [number, number])[] | null;
   readonly calibration: TextRef;
   readonly nCtx: number;
   readonly chunks: number | null;
@@ -142,17 +145,26 @@ export function parseJob(value: unknown): FleetJob {
       exact(o, [...fields, "type", "uniform"]);
       return { ...common, kind, type: str(o["type"], "job.type", NAME), uniform: uniformRef(o["uniform"], "job.uniform") };
     case "probe": {
-      exact(o, [...fields, "granularity", "units", "types", "calibration", "nCtx", "chunks", "uniform"]);
+      exact(o, [...fields, "granularity", "units", "types", "cells", "calibration", "nCtx", "chunks", "uniform"]);
       const types = list(o["types"], "job.types", 64).map((x, i) => str(x, `job.types[${i}]`, NAME));
       if (types.length === 0) throw new JobPayloadError("job.types: expected at least one type");
       const units = list(o["units"], "job.units", 100_000).map((x, i) => str(x, `job.units[${i}]`, NAME));
       if (units.length === 0) throw new JobPayloadError("job.units: expected at least one unit");
+      // absent (a coordinator before cells existed) or null: every cell
+      const cells = o["cells"] === undefined || o["cells"] === null
+        ? null
+        : list(o["cells"], "job.cells", 1_000_000).map((x, i) => {
+            const pair = list(x, `job.cells[${i}]`, 2);
+            if (pair.length !== 2) throw new JobPayloadError(`job.cells[${i}]: expected [unit index, type index]`);
+            return [int(pair[0], `job.cells[${i}][0]`, 0, units.length - 1), int(pair[1], `job.cells[${i}][1]`, 0, types.length - 1)] as const;
+          });
       return {
         ...common,
         kind,
         granularity: oneOf(o["granularity"], "job.granularity", GRANULARITIES),
         units,
         types,
+        cells,
         calibration: textRef(o["calibration"], "job.calibration"),
         nCtx: int(o["nCtx"], "job.nCtx", 8, 1 << 20),
         chunks: o["chunks"] === null ? null : int(o["chunks"], "job.chunks", 1, 1 << 20),

@@ -17,7 +17,7 @@ import { quantizeTypes } from "../ops/ggml-types.js";
 import { calibrationCapture } from "../pipeline/calibration.js";
 import { profileModel } from "../pipeline/profile.js";
 import { measureVariants } from "../portfolio/profile.js";
-import { measureSensitivity } from "../pipeline/sensitivity.js";
+import { probeCells } from "../pipeline/sensitivity.js";
 import { openSession, type Session } from "../pipeline/session.js";
 import { readEvalText, type CalibrationSet } from "../pipeline/texts.js";
 import { uniformModels, type UniformOptions } from "../pipeline/uniform.js";
@@ -77,7 +77,9 @@ export async function runJob(id: string, data: unknown, o: RunJobOptions): Promi
     case "probe": {
       const all = planUnits(s.info.tensors, job.granularity);
       const units = job.units.map((name, i) => all.find((u) => u.name === name) ?? fail(`job.units[${i}]: ${JSON.stringify(name)} is not a ${job.granularity} unit of model ${job.modelName}`));
-      await measureSensitivity(s, {
+      const cells = job.cells === null ? undefined : new Set(job.cells.map(([u, t]) => u * job.types.length + t));
+      // the same cells, keys and probes as the in-process run's (a planner's round: only its cells)
+      await probeCells(s, {
         units: { granularity: job.granularity, units },
         types: job.types.map((t, i) => knownType(t, `job.types[${i}]`)),
         calibration: await calibrationSet(o.store, job.calibration),
@@ -85,6 +87,7 @@ export async function runJob(id: string, data: unknown, o: RunJobOptions): Promi
         ...(job.chunks !== null ? { chunks: job.chunks } : {}),
         threads: job.threads,
         uniform: await uniformOptions(o.store, job.uniform, job.threads),
+        ...(cells ? { select: (u: number, t: number) => cells.has(u * job.types.length + t) } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       });
       break;

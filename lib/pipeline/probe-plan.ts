@@ -180,6 +180,17 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
     const signals = [signal, deadline?.signal].filter((x): x is AbortSignal => x !== undefined);
     let r: Awaited<ReturnType<typeof probeCells>> | undefined;
     try {
+      // on a fleet (--redis) the round's cells are computed by its workers into this cache first
+      if (s.probeRunner) {
+        await s.probeRunner({
+          granularity: o.units,
+          types,
+          cells: cells.map((c) => ({ unit: units[c.unit]!.name, type: types[c.type]! })),
+          calibration: o.calibration,
+          nCtx,
+          ...(o.chunks !== undefined ? { chunks: o.chunks } : {}),
+        });
+      }
       r = await probeCells(s, {
         ...common,
         units: { granularity: o.units, units },

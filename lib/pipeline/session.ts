@@ -11,6 +11,9 @@ import { inspect, type ModelInfo } from "../ops/inspect.js";
 import { buildInfo } from "../ops/build-info.js";
 import type { JobOptions } from "../core/job-options.js";
 import { describeBuild, describeHardware, fingerprint, type BuildDescription, type Hardware } from "./hardware.js";
+import type { Granularity } from "../gguf/units.js";
+import type { GgmlType } from "../method/types.js";
+import type { CalibrationSet } from "./texts.js";
 
 /** Reports progress of one named step (0..1), with what it has done in its own words (e.g. "probe 12 of 290"). */
 export type StepReporter = (step: string, fraction: number, detail?: string) => void;
@@ -51,7 +54,26 @@ export interface Session {
   readonly deviceFingerprint: string;
   readonly signal?: AbortSignal;
   readonly onStep?: StepReporter;
+  /**
+   * Where the probe planner's rounds run when not here: a fleet's workers compute the round's cells
+   * into this session's cache (`--redis`), and the round then reads them from it. Absent: here.
+   */
+  readonly probeRunner?: ProbeRunner;
 }
+
+/** One round of probe cells to compute elsewhere into the session's cache (see Session.probeRunner). */
+export interface ProbeRound {
+  readonly granularity: Granularity;
+  /** the table's types, the reference's first */
+  readonly types: readonly GgmlType[];
+  /** the cells to probe, by unit name and type */
+  readonly cells: readonly { readonly unit: string; readonly type: GgmlType }[];
+  readonly calibration: CalibrationSet;
+  readonly nCtx: number;
+  readonly chunks?: number;
+}
+
+export type ProbeRunner = (round: ProbeRound) => Promise<void>;
 
 export async function openSession(options: SessionOptions): Promise<Session> {
   const model = await requireInputFile(options.model, "model");

@@ -166,7 +166,7 @@ async function simulation(): Promise<{ jobsPerSecond: number; ideal: number; wal
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   const fleet = await Coordinator.open({ redis, store: store.dir, pollMs: 100 });
   const jobs: StageJob[] = Array.from({ length: simJobs }, (_, i) => {
-    const data: FleetJob = { v: 1, kind: "probe", model: s.sha256, modelName: "model.gguf", threads: 1, build: s.buildFingerprint, needs: [], granularity: "tensor", units: [`sim.${i}`], types, calibration: { sha256: calibration.sha256, name: null }, nCtx, chunks, uniform: { nonLayerType: "q8_0", imatrix: { from: "none" } } };
+    const data: FleetJob = { v: 1, kind: "probe", model: s.sha256, modelName: "model.gguf", threads: 1, build: s.buildFingerprint, needs: [], granularity: "tensor", units: [`sim.${i}`], types, cells: null, calibration: { sha256: calibration.sha256, name: null }, nCtx, chunks, uniform: { nonLayerType: "q8_0", imatrix: { from: "none" } } };
     return { id: jobId(s, data), queue: JOB_QUEUE, data };
   });
   const t0 = performance.now();

@@ -159,6 +159,8 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(readFileSync(out).equals(readFileSync(local))).toBe(true);
     // which worker did what, printed by the coordinator; the edge worker took shared jobs too
     expect(rerun.output()).toMatch(/^fleet: w[23]: .*probe/m);
+    // within the default probe budget the planner's rounds went to the fleet, one stage each
+    expect(rerun.output()).toMatch(/^fleet: probe round: \d+\/\d+ jobs done/m);
     expect(rerun.output()).toMatch(/jobs? done before \(results in the store, not run again\)/);
     // the job the killed worker held went to another worker once its lock ran out
     expect(w2.output() + w3.output()).toContain(`started probe ${killedJob}`);

@@ -33,6 +33,7 @@ const probeJob = {
   granularity: "tensor",
   units: ["blk.0.attn_q.weight", "output.weight"],
   types: ["q8_0", "q4_K"],
+  cells: null,
   calibration: { sha256: sha("c"), name: null },
   nCtx: 64,
   chunks: null,
@@ -43,6 +44,11 @@ describe("parseJob", () => {
   it("accepts each kind as written by the coordinator", () => {
     expect(parseJob(uniformJob)).toEqual(uniformJob);
     expect(parseJob(probeJob)).toEqual(probeJob);
+    // a planner's round: only its cells; a payload without cells (an older coordinator's) probes all
+    const round = { ...probeJob, cells: [[0, 1], [1, 1]] };
+    expect(parseJob(round)).toEqual(round);
+    const { cells: _cells, ...older } = probeJob;
+    expect(parseJob(older)).toEqual(probeJob);
     const latency = { ...uniformJob, kind: "latency", deviceClass: "jetson-orin", types: ["q8_0"], latency: { nGen: 16, nPrompt: 0, reps: 3 }, gpuLayers: -1 };
     delete (latency as { type?: string }).type;
     expect(parseJob(latency).kind).toBe("latency");
@@ -62,6 +68,8 @@ describe("parseJob", () => {
     ["no build fingerprint", { ...uniformJob, build: undefined }, /job\.build/],
     ["a need that is not a key", { ...uniformJob, needs: ["entries/../x"] }, /job\.needs\[0\]/],
     ["no units", { ...probeJob, units: [] }, /job\.units: expected at least one unit/],
+    ["a cell past the units", { ...probeJob, cells: [[2, 1]] }, /job\.cells\[0\]\[0\]/],
+    ["a cell that is not a pair", { ...probeJob, cells: [[0]] }, /job\.cells\[0\]: expected \[unit index, type index\]/],
     ["not an object", "uniform", /job: expected an object/],
     ["a device class with a slash", { ...uniformJob, kind: "latency", type: undefined, deviceClass: "a/b", types: ["q8_0"], latency: { nGen: 1, nPrompt: 0, reps: 1 }, gpuLayers: 0 }, /unknown field "type"|job\.deviceClass/],
   ])("refuses %s", (_what, payload, message) => {
