@@ -32,6 +32,12 @@ async function tokensOf(model: string, text: string, signal?: AbortSignal): Prom
   }
 }
 
+/**
+ * The share of the model a probe computes, before any is timed: it starts at its unit's block, so
+ * over units spread evenly across the blocks about half of them (the head and embeddings aside).
+ */
+export const PRIOR_PROBE_SHARE_OF_MODEL = 0.5;
+
 /** An ETA for a quantize run in session `s`. */
 export async function quantizeEta(s: Session, settings: PipelineSettings, work: QuantizeWork): Promise<RunEta> {
   const calibrationTokens = await tokensOf(s.model, settings.score.calibration.prompts.join("\n\n"), s.signal);
@@ -53,8 +59,9 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
     const perProbe = work.measure.chunks !== undefined ? Math.min(calibrationTokens, work.measure.chunks * probeCtx) : calibrationTokens;
     // a unit at the reference type is the reference itself (sensitivity.ts): not probed again
     const probes = planUnits(s.info.tensors, work.measure.granularity).length * Math.max(0, work.measure.types.length - 1) + 1;
-    // a probe runs the probed model and reads the reference's logits: one forward pass of its tokens
-    probeTokens = probes * perProbe;
+    // a probe runs the probed model and reads the reference's logits: one forward pass of its tokens,
+    // from the probed unit's block on (native/probe.cpp): on average about half the blocks
+    probeTokens = probes * perProbe * PRIOR_PROBE_SHARE_OF_MODEL;
     // within a budget (the default), the planner spends at most the budget's forward-equivalent
     // tokens, and stops at its time cap whatever the tokens (capsMs below); it often stops sooner,
     // once the choice settles, which it forecasts round by round (planSensitivity's progress)

@@ -140,6 +140,7 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
     return shown;
   };
   let measuredCells = 0;
+  let lastGain = Number.NaN;
   let measuredCellTokens = 0;
   // every probe option the caller gave (and any the probes gain: tokens scored, start block, stopping rule) goes to the probes as given
   const { budget: _budget, sizes: _sizes, batch: _batch, tolerance: _tolerance, units: _units, onProgress: _onProgress, signal: _signal, ...probeOptions } = o;
@@ -172,8 +173,18 @@ export async function planSensitivity(s: Session, o: PlannedSensitivityOptions):
     // this call's expected cost, and what the rounds after it are expected to add
     const perCell = measuredCells > 0 ? measuredCellTokens / measuredCells : fullProbe;
     const callCost = perCell === undefined || fullProbe === undefined ? undefined : cells.length * perCell + callOverheadTokens(fullProbe);
-    const toSettle = Math.max(cells.length, round.cellsToSettle);
-    forecast = perCell === undefined || fullProbe === undefined ? undefined : toSettle * perCell + Math.ceil(toSettle / Math.max(1, o.batch ?? 16)) * callOverheadTokens(fullProbe);
+    // cells still to measure: what the values say now (cellsToSettle), or, once two rounds have
+    // priced the gain, the rounds its decline so far needs to reach the tolerance (each measured
+    // cell moves the predictions of the others, so the values alone tend to say too few)
+    const batchSize = Math.max(1, o.batch ?? 16);
+    const threshold = (o.tolerance ?? 0.01) * round.estimatedKld;
+    const decline = Number.isFinite(lastGain) && lastGain > 0 ? round.expectedGain / lastGain : NaN;
+    const roundsByDecline = decline > 0 && decline < 1 && round.expectedGain > threshold ? Math.ceil(Math.log(round.expectedGain / threshold) / Math.log(1 / decline)) : 0;
+    lastGain = round.expectedGain;
+    const toSettle = Math.max(cells.length, round.cellsToSettle, roundsByDecline * batchSize);
+    // until the decline is known, the budget is what the step is expected to spend (an ETA too long
+    // at first, that shortens, rather than one too short that a user plans by)
+    forecast = perCell === undefined || fullProbe === undefined || roundsByDecline === 0 ? undefined : toSettle * perCell + Math.ceil(toSettle / batchSize) * callOverheadTokens(fullProbe);
     const pick = new Set(cells.map((c) => c.unit * M + c.type));
     const deadline = seconds !== undefined ? new AbortController() : undefined;
     const timer = deadline ? setTimeout(() => deadline.abort(), Math.max(0, seconds! * 1000 - (performance.now() - started))) : undefined;

@@ -2,7 +2,7 @@
 // `quantize --no-measure` on a cached 1B-shaped uniform set. NEEDS A QUIET MACHINE: its timings
 // mean nothing while anything else runs.
 //
-//   npx vite-node scripts/bench/cache-verify.ts [--shape llama-3.2-1b] [--rounds 5] [--types q8_0,q4_K] [--dir DIR]
+//   npx vite-node scripts/bench/cache-verify.ts [--shape llama-3.2-1b] [--rounds 5] [--types q8_0,q4_K] [--dir DIR] [--write]
 //
 // One cold run fills the cache (uniform files, calibration pass, probes, profile), then `rounds`
 // interleaved rounds of:
@@ -20,6 +20,7 @@ import { cacheKey, type CacheKeyInputs } from "../../lib/cache/key.js";
 import { packageRoot } from "../../lib/core/package.js";
 import { median } from "../../lib/method/latency-protocol.js";
 import { FIXTURE_SHAPES, writeRandomModel } from "../../lib/ops/fixtures.js";
+import { machine, writeSection } from "./report.js";
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +59,7 @@ async function verifyAll(): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
+const loadAtStart = os.loadavg();
 console.log(`cold run (fills ${cacheDir}) …`);
 const cold = await cli();
 const bytes = readdirSync(path.join(cacheDir, "entries")).reduce(
@@ -74,7 +76,15 @@ for (let r = 0; r < rounds; r++) {
   stale.push(await verifyAll()); // (rewrites the marks: the next round's warm run is warm again)
 }
 const m = { warm: median(warm), verify: median(verify), stale: median(stale) };
-console.log(`\n${shapeName}, types ${types}: ${entryKeys().length} entries, ${(bytes / 2 ** 30).toFixed(2)} GiB cached; cold run ${cold.toFixed(1)} s; ${rounds} rounds (${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(2)})\n`);
-console.log("| warm quantize --no-measure | verification (marks intact) | verification (marks stale: every file hashed) | verification / warm run |");
-console.log("|---|---|---|---|");
-console.log(`| ${m.warm.toFixed(2)} s | ${m.verify.toFixed(3)} s | ${m.stale.toFixed(2)} s | ${((100 * m.verify) / m.warm).toFixed(1)}% (target ≤ 5%) |`);
+// each median with the range of its rounds: the spread is the noise a difference must beat
+const cell = (xs: readonly number[], digits: number) => `${median(xs).toFixed(digits)} s (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+const text = [
+  `\`npx vite-node scripts/bench/cache-verify.ts --shape ${shapeName} --rounds ${rounds} --types ${types}\` on ${machine()}; load average ${loadAtStart.map((x) => x.toFixed(2)).join(" / ")} at the start, ${os.loadavg().map((x) => x.toFixed(2)).join(" / ")} at the end (1/5/15 min; nothing else ran).`,
+  `${shapeName} shape (random weights, F16), types ${types}: ${entryKeys().length} cache entries, ${(bytes / 2 ** 30).toFixed(2)} GiB cached; the cold run that filled them took ${cold.toFixed(1)} s. Medians over ${rounds} interleaved rounds (range in brackets):`,
+  "",
+  "| warm quantize --no-measure | verification (marks intact) | verification (marks stale: every file hashed) | verification / warm run |",
+  "|---|---|---|---|",
+  `| ${cell(warm, 2)} | ${cell(verify, 3)} | ${cell(stale, 2)} | **${((100 * m.verify) / m.warm).toFixed(2)}%** (target ≤ 5%) |`,
+].join("\n");
+console.log(`\n${text}`);
+if (process.argv.includes("--write")) writeSection("cache-verify", `## Cost of verifying the cache (issue 22)\n\n${text}`);
