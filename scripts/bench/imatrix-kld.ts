@@ -16,7 +16,7 @@ import { openSession } from "../../lib/pipeline/session.js";
 import { readCalibration } from "../../lib/pipeline/texts.js";
 import { uniformModels } from "../../lib/pipeline/uniform.js";
 import type { GgmlType } from "../../lib/method/types.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);
 const nCtx = Number(arg("--ctx", "256"));

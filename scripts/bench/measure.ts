@@ -13,7 +13,7 @@ import { perplexity } from "../../lib/ops/perplexity.js";
 import { binding } from "../../lib/native/binding.js";
 import { packageRoot } from "../../lib/core/package.js";
 import { quantize } from "../../lib/ops/quantize.js";
-import { llamaTool, toolPerplexity } from "../../test/helpers/tools.js";
+import { llamaTool, toolPerplexity } from "../shared/tools.js";
 import { machine, median, writeSection } from "./report.js";
 
 const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 3);

@@ -13,8 +13,8 @@ import { assemble } from "../../lib/ops/assemble.js";
 import { FIXTURE_SHAPES, writeRandomModel } from "../../lib/ops/fixtures.js";
 import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
-import { evictFromPageCache, memoryCgroup, pageCacheReason, streamingJobRunner } from "../../test/helpers/memory-limit.js";
-import type { StreamingJob, StreamingJobReport } from "../../test/helpers/streaming-job.js";
+import { evictFromPageCache, memoryCgroup, pageCacheReason, streamingJobRunner } from "../shared/memory-limit.js";
+import type { StreamingJob, StreamingJobReport } from "../shared/streaming-job.js";
 import { machine, writeSection } from "./report.js";
 
 const arg = (name: string, fallback: number) => Number(process.argv[process.argv.indexOf(`--${name}`) + 1] || fallback);

@@ -9,7 +9,7 @@ import { assemble } from "../../lib/ops/assemble.js";
 import { writeRandomModel } from "../../lib/ops/fixtures.js";
 import { inspect } from "../../lib/ops/inspect.js";
 import { quantize } from "../../lib/ops/quantize.js";
-import { llamaTool } from "../../test/helpers/tools.js";
+import { llamaTool } from "../shared/tools.js";
 import { machine, median, writeSection } from "./report.js";
 
 const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 3);

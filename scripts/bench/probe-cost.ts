@@ -21,7 +21,7 @@ import { DEFAULT_PROBE_STOP, DEFAULT_PROBE_WARMUP, type ProbeStopRule } from "..
 import { openSession } from "../../lib/pipeline/session.js";
 import { measureSensitivity, type MeasuredSensitivity } from "../../lib/pipeline/sensitivity.js";
 import { readCalibration } from "../../lib/pipeline/texts.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 import { machine, median, writeSection } from "./report.js";
 
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);

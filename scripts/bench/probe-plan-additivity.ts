@@ -19,7 +19,7 @@ import { unitBytes } from "../../lib/pipeline/probe-plan.js";
 import { calibrationText } from "../../lib/pipeline/sensitivity.js";
 import { openSession } from "../../lib/pipeline/session.js";
 import { uniformModels } from "../../lib/pipeline/uniform.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 import { studyCalibration } from "./study-calibration.js";
 
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { openSession } from "../../lib/pipeline/session.js";
 import { measureSensitivity, proxySensitivity } from "../../lib/pipeline/sensitivity.js";
 import { studyCalibration } from "./study-calibration.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 import type { GgmlType } from "../../lib/method/types.js";
 
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1]! : fallback);

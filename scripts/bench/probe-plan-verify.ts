@@ -22,7 +22,7 @@ import { unitBytes } from "../../lib/pipeline/probe-plan.js";
 import { openSession } from "../../lib/pipeline/session.js";
 import { uniformModels } from "../../lib/pipeline/uniform.js";
 import { verifyChoice } from "../../lib/pipeline/verify.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 import { machine, writeSection } from "./report.js";
 import { studyCalibration } from "./study-calibration.js";
 

@@ -26,7 +26,7 @@ import { uniformModels } from "../../lib/pipeline/uniform.js";
 import { assemble } from "../../lib/ops/assemble.js";
 import { perplexity } from "../../lib/ops/perplexity.js";
 import { inspect } from "../../lib/ops/inspect.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 import { studyCalibration } from "./study-calibration.js";
 import { machine, writeSection } from "./report.js";
 

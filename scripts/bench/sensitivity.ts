@@ -22,7 +22,7 @@ import { calibrationText, measureSensitivity, proxySensitivity } from "../../lib
 import { spearman } from "../../lib/method/sensitivity.js";
 import { readCalibration } from "../../lib/pipeline/texts.js";
 import { uniformModels } from "../../lib/pipeline/uniform.js";
-import { sharedFile } from "../../test/helpers/shared.js";
+import { sharedFile } from "../shared/shared.js";
 import { prng } from "../shared/prng.js";
 import { machine, median, writeSection } from "./report.js";
 import { summarizeTimings } from "../../lib/method/latency-protocol.js";

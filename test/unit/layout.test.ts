@@ -102,3 +102,31 @@ describe("lib/ import graph", () => {
     expect(findCycles(graph)).toEqual([]);
   });
 });
+
+// Beside lib/: tests and scripts. scripts/shared is what both use; the benchmarks, the fuzzer and the
+// evaluation import lib/ and scripts/shared, never test/ (a benchmark must not depend on the suite's
+// helpers); tests may import scripts (they test the fuzzer, the API report, the benchmarks' parsers).
+// So the arrows between the two trees all point one way: no test ↔ scripts cycle.
+describe("scripts/ and test/ import graph", () => {
+  const tree = (root: string) =>
+    sources(path.join(packageRoot, root)).map((file) => {
+      const text = readFileSync(file, "utf8");
+      const specs = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)["'](\.{1,2}\/[^"']+)["']/gm)].map((m) => m[1]!);
+      return { file: path.relative(packageRoot, file), imports: specs.map((s) => path.relative(packageRoot, path.resolve(path.dirname(file), s))) };
+    });
+
+  it("scripts import nothing from test/", () => {
+    const up = tree("scripts").flatMap(({ file, imports }) => imports.filter((to) => to.startsWith("test/")).map((to) => `${file} → ${to}`));
+    expect(up).toEqual([]);
+  });
+
+  it("scripts/shared imports only lib/ and itself", () => {
+    const out = tree(path.join("scripts", "shared")).flatMap(({ file, imports }) => imports.filter((to) => !to.startsWith("lib/") && !to.startsWith("scripts/shared/")).map((to) => `${file} → ${to}`));
+    expect(out).toEqual([]);
+  });
+
+  it("lib imports neither scripts nor test", () => {
+    const out = [...graph].flatMap(([file, imports]) => imports.filter((to) => to.startsWith("../")).map((to) => `lib/${file} → ${to}`));
+    expect(out).toEqual([]);
+  });
+});
