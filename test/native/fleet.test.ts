@@ -17,6 +17,7 @@ import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { freePort, REDIS_MISSING, REDIS_SERVER, startRedis, type TestRedis } from "../helpers/redis.js";
 import { tempDir } from "../helpers/tmp.js";
+import { pipelineArgs } from "../helpers/args.js";
 
 const dir = tempDir("apreqel-fleet-");
 let redis: TestRedis;
@@ -27,14 +28,7 @@ const children: ChildProcess[] = [];
 // small settings; the choice depends on the KLD table and the size limit only (latency weight 0),
 // so two runs agree whatever the latencies measured on a busy machine
 const common = () => [
-  "--calibration", path.join(dir, "calibration.txt"),
-  "--eval-text", path.join(dir, "eval.txt"),
-  "--ctx", "64",
-  "--n-gen", "4",
-  "--n-prompt", "0",
-  "--reps", "1",
-  "--types", "q8_0,q4_K,q3_K",
-  "--threads", "1",
+  ...pipelineArgs({ calibration: path.join(dir, "calibration.txt"), evalText: path.join(dir, "eval.txt"), types: "q8_0,q4_K,q3_K", threads: 1 }),
   "--probe-chunks", "2",
   "--weights", "0,0,1",
   "--target-size", "16MB",
@@ -189,7 +183,7 @@ describe.skipIf(REDIS_SERVER === null)(`a fleet on a real Redis${REDIS_SERVER ==
     expect(w2.output().length + w3.output().length).toBe(before);
     // a latency profile for the other device class: only its worker (w3) takes the job
     const edge = path.join(dir, "edge.json");
-    const profile = await runCli(["profile", model, "-o", edge, "--only", "latency", "--device-class", "edge", "--force", "--cache-dir", path.join(dir, "cache-coordinator"), "--redis", redis.url, "--store", store, ...common().slice(0, 16)]);
+    const profile = await runCli(["profile", model, "-o", edge, "--only", "latency", "--device-class", "edge", "--force", "--cache-dir", path.join(dir, "cache-coordinator"), "--redis", redis.url, "--store", store, ...pipelineArgs({ calibration: path.join(dir, "calibration.txt"), evalText: path.join(dir, "eval.txt"), types: "q8_0,q4_K,q3_K", threads: 1 })]);
     expect(profile.code, profile.stderr).toBe(0);
     const measured = JSON.parse(readFileSync(edge, "utf8"));
     expect(measured.model.name).toBe(path.basename(model));

@@ -19,6 +19,7 @@ import { tempDir } from "../helpers/tmp.js";
 import { slow } from "../helpers/machine-speed.js";
 import { runProcess } from "../helpers/run.js";
 import { writePipelineTexts } from "../helpers/text.js";
+import { pipelineArgs, type PipelineArgs } from "../helpers/args.js";
 
 const dir = tempDir();
 const cacheDir = path.join(dir, "cache");
@@ -26,18 +27,7 @@ let model: string;
 let calibration: string;
 let evalText: string;
 
-// small settings: the pipeline's behaviour, not its numbers, is under test
-const common = () => [
-  "--cache-dir", cacheDir,
-  "--calibration", calibration,
-  "--eval-text", evalText,
-  "--ctx", "64",
-  "--n-gen", "4",
-  "--n-prompt", "0",
-  "--reps", "1",
-  "--types", "q8_0,q5_K,q4_K,q3_K",
-  "--threads", "2",
-];
+const common = (o: PipelineArgs = {}) => pipelineArgs({ cacheDir, calibration, evalText, types: "q8_0,q5_K,q4_K,q3_K", ...o });
 
 beforeAll(async () => {
   model = await fixtureModel();
@@ -83,7 +73,7 @@ describe("apreqel quantize --method front", () => {
   });
 
   it("--latency-model unit --latency prefill: the front's latency column is the per-unit model fitted on the uniform files", async () => {
-    const args = ["quantize", model, "--method", "front", "--sensitivity", "cosine", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const args = ["quantize", model, "--method", "front", "--sensitivity", "cosine", "--priority", "latency", "--latency", "prefill", "--latency-model", "unit", "--no-measure", "--json", ...common({ nPrompt: 16 })];
     const r = await runCli([...args, "-o", path.join(dir, "unit.gguf")]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);

@@ -13,23 +13,14 @@ import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { slow } from "../helpers/machine-speed.js";
+import { pipelineArgs } from "../helpers/args.js";
 
 const dir = tempDir();
 let model: string;
 let calibration: string;
 let evalText: string;
 
-const common = (cache: string) => [
-  "--cache-dir", cache,
-  "--calibration", calibration,
-  "--eval-text", evalText,
-  "--ctx", "64",
-  "--n-gen", "4",
-  "--n-prompt", "0",
-  "--reps", "1",
-  "--types", "q8_0,q4_K",
-  "--threads", "2",
-];
+const common = (cache: string) => pipelineArgs({ cacheDir: cache, calibration, evalText, types: "q8_0,q4_K" });
 
 beforeAll(async () => {
   await buildDist();

@@ -9,6 +9,7 @@ import { buildDist, runCli, spawnCli } from "../helpers/cli.js";
 import { fixtureModel } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/tmp.js";
 import { slow } from "../helpers/machine-speed.js";
+import { pipelineArgs, type PipelineArgs } from "../helpers/args.js";
 
 const dir = tempDir();
 const cacheDir = path.join(dir, "cache");
@@ -16,18 +17,7 @@ let model: string;
 let calibration: string;
 let evalText: string;
 
-// small settings: the pipeline's behaviour, not its numbers, is under test
-const common = () => [
-  "--cache-dir", cacheDir,
-  "--calibration", calibration,
-  "--eval-text", evalText,
-  "--ctx", "64",
-  "--n-gen", "4",
-  "--n-prompt", "0",
-  "--reps", "1",
-  "--types", "q8_0,q5_K,q4_K,q3_K",
-  "--threads", "2",
-];
+const common = (o: PipelineArgs = {}) => pipelineArgs({ cacheDir, calibration, evalText, types: "q8_0,q5_K,q4_K,q3_K", ...o });
 
 // The memory-first / accuracy-first pair compares two plans on random weights, where perplexity does
 // not follow bits: their order held because q3_K happens to score best without an importance matrix
@@ -87,7 +77,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
   });
 
   it("--latency prefill: the paper's plan reads each uniform file's ms per prompt token", async () => {
-    const args = ["quantize", model, "-o", path.join(dir, "prefill.gguf"), "--method", "paper", "--priority", "latency", "--latency", "prefill", "--no-measure", "--json", ...common().map((a) => (a === "0" ? "16" : a))];
+    const args = ["quantize", model, "-o", path.join(dir, "prefill.gguf"), "--method", "paper", "--priority", "latency", "--latency", "prefill", "--no-measure", "--json", ...common({ nPrompt: 16 })];
     const r = await runCli(args);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -116,7 +106,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
   it("killed mid-run, a rerun completes and leaves no partial output", async () => {
     const out = path.join(dir, "killed.gguf");
     const killCache = path.join(dir, "cache-killed");
-    const args = ["quantize", model, "-o", out, "--method", "paper", "--priority", "latency", ...common().map((a) => (a === cacheDir ? killCache : a))];
+    const args = ["quantize", model, "-o", out, "--method", "paper", "--priority", "latency", ...common({ cacheDir: killCache })];
     const child = spawnCli(args);
     // wait until it is quantizing (its progress lines are on stderr), then SIGKILL it
     await new Promise<void>((resolve, reject) => {
@@ -149,7 +139,7 @@ describe("apreqel quantize --method paper (end to end on a fixture)", () => {
     for (const [sig, waitFor] of [["SIGINT", /similarity|quantize q5_K/], ["SIGTERM", /quantize q4_K|similarity/]] as const) {
       const cache = path.join(dir, `cache-${sig}`);
       const out = path.join(dir, `${sig}.gguf`);
-      const args = ["quantize", model, "-o", out, "--method", "paper", "--profile", profileFile, "--priority", "balanced", ...common().map((a) => (a === cacheDir ? cache : a))];
+      const args = ["quantize", model, "-o", out, "--method", "paper", "--profile", profileFile, "--priority", "balanced", ...common({ cacheDir: cache })];
       const child = spawnCli(args); // without --json: its progress lines tell when to interrupt
       let stderr = "";
       await new Promise<void>((resolve, reject) => {
