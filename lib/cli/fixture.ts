@@ -2,7 +2,7 @@
 import { invalidOption, OptionError, unknownName } from "../core/errors.js";
 import { FIXTURE_SHAPES, writeRandomModel } from "../ops/fixtures.js";
 import { parse } from "./args.js";
-import { claimOutputs } from "../core/files.js";
+import { withClaimedOutputs } from "../core/files.js";
 import { parseInteger } from "../core/validate.js";
 
 const shapes = Object.keys(FIXTURE_SHAPES) as (keyof typeof FIXTURE_SHAPES)[];
@@ -23,10 +23,9 @@ export async function run(argv: readonly string[]): Promise<number> {
   const type = values.type ?? "f16";
   if (type !== "f16" && type !== "f32") throw invalidOption("--type", "f16 or f32", type);
   const seed = values.seed === undefined ? 1 : parseInteger(values.seed, "--seed", 0);
-  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "gguf" }], values.vocab ? [{ path: values.vocab, option: "--vocab" }] : [], { force: values.force ?? false });
-  try {
+  return withClaimedOutputs([{ path: values.output, option: "--output", kind: "gguf" }], values.vocab ? [{ path: values.vocab, option: "--vocab" }] : [], { force: values.force ?? false }, async ([output]) => {
     const out = await writeRandomModel({
-      output: claimed.paths[0]!,
+      output: output!,
       ...FIXTURE_SHAPES[shapeName as keyof typeof FIXTURE_SHAPES],
       type,
       seed,
@@ -34,7 +33,5 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
     console.log(out);
     return 0;
-  } finally {
-    await claimed.release();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 /** `apreqel imatrix MODEL.gguf --calibration FILE -o imatrix.gguf`: llama-imatrix's statistics from one pass over the calibration text. */
 import path from "node:path";
-import { claimOutputs } from "../core/files.js";
+import { withClaimedOutputs } from "../core/files.js";
 import { captureSimilarity } from "../ops/capture.js";
 import { calibrationText } from "../pipeline/sensitivity.js";
 import { readCalibration } from "../pipeline/texts.js";
@@ -31,12 +31,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (!values.output) throw new OptionError("--output", "-o IMATRIX.gguf is required");
   const nCtx = values.ctx === undefined ? DEFAULT_CTX : parseInteger(values.ctx, "--ctx", 8);
   const threads = values.threads === undefined ? 0 : parseInteger(values.threads, "--threads", 0);
-  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "gguf" }], [{ path: positionals[0]!, option: "MODEL" }, { path: values.calibration, option: "--calibration" }], {
-    force: values.force ?? false,
-  });
-  const output = claimed.paths[0]!;
-  try {
-    const calibration = await readCalibration(values.calibration);
+  return withClaimedOutputs([{ path: values.output, option: "--output", kind: "gguf" }], [{ path: positionals[0]!, option: "MODEL" }, { path: values.calibration, option: "--calibration" }], { force: values.force ?? false }, async ([output]) => {
+    const calibration = await readCalibration(values.calibration!);
     const r = await captureSimilarity({
       model: positionals[0]!,
       texts: [calibrationText(calibration)],
@@ -44,13 +40,11 @@ export async function run(argv: readonly string[], context: CommandContext = {})
       threads,
       similarity: false,
       chunked: true,
-      imatrix: output,
-      dataset: path.basename(values.calibration),
+      imatrix: output!,
+      dataset: path.basename(values.calibration!),
       ...(context.signal ? { signal: context.signal } : {}),
     });
     console.log(`wrote ${output}: ${r.imatrixTensors ?? 0} weights over ${r.tokens} tokens`);
     return 0;
-  } finally {
-    await claimed.release();
-  }
+  });
 }

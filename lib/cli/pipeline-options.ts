@@ -4,9 +4,10 @@
  */
 import { hashFile } from "../cache/cache.js";
 import os from "node:os";
-import { requireInputFile, type InputRef } from "../core/files.js";
+import { requireInputFile, type InputRef, type OutputClaim } from "../core/files.js";
 import type { AccuracySettings, LatencySettings } from "../pipeline/measure-file.js";
-import { openSession, type Session, type SessionOptions, type StepReporter } from "../pipeline/session.js";
+import { type Session, type SessionOptions, type StepReporter } from "../pipeline/session.js";
+import { runOnModel } from "../pipeline/runner.js";
 import { requireEvalTokens, requireProbeTokens } from "../pipeline/preflight.js";
 import { readCalibration, readEvalText, BUILTIN_EVAL_NOTE } from "../pipeline/texts.js";
 import type { UniformOptions } from "../pipeline/uniform.js";
@@ -367,39 +368,44 @@ export async function withProgress<T>(json: boolean, work: (onStep: StepReporter
   }
 }
 
+/** What a pipeline command hands {@link withSession}: its model, settings, outputs and how it reports. */
+export interface CommandRun {
+  readonly model: string;
+  readonly settings: PipelineSettings;
+  readonly context: CommandContext;
+  /** every file the command writes: claimed (checked against every input, locked) before the session opens, released when `work` ends */
+  readonly outputs: readonly OutputClaim[];
+  /** files read besides the model and the settings' own (--calibration, --eval-text, --imatrix) */
+  readonly inputs?: readonly InputRef[];
+  /** the steps the progress display counts with (none: steps are shown without a count) */
+  readonly steps?: number;
+  /** preflight checks on the header, before the model is hashed */
+  readonly checks?: NonNullable<SessionOptions["checks"]>;
+  /** the run's expected work, for an ETA from work rather than step counts (issue 26) */
+  readonly eta?: (s: Session) => Promise<RunEta>;
+}
+
 /**
- * The one way a pipeline command runs: opens the session on `model` (cache, hash, header) with
- * the command's cache folder, interrupt signal and progress display, then runs `work` in it
- * (see {@link withProgress} for how a failed step is shown).
+ * The one way a pipeline command runs: the library's runner (pipeline/runner.ts) inside the
+ * command's progress display: the outputs claimed, the session opened on `run.model` (cache, hash,
+ * header) with the command's cache folder, interrupt signal and checks, then `work` with the
+ * claimed paths; what it writes to them is covered by the claim (see {@link withProgress} for how a
+ * failed step is shown).
  */
-export function withSession<T>(
-  model: string,
-  settings: PipelineSettings,
-  context: CommandContext,
-  work: (s: Session) => Promise<T>,
-  plannedSteps?: number,
-  checks: NonNullable<SessionOptions["checks"]> = [],
-  eta?: (s: Session) => Promise<RunEta>,
-): Promise<T> {
-  // the run's work counted once the session is open, for an ETA from work rather than step counts (issue 26)
-  const withEta = async (s: Session, useEta: (e: RunEta) => void) => {
-    if (eta && !settings.json) {
-      try {
-        useEta(await eta(s));
-      } catch {
-        // the ETA is a help, never a reason to fail: without it the labels extrapolate over steps
-      }
-    }
-    return work(s);
-  };
+export function withSession<T>(run: CommandRun, work: (s: Session, outputs: readonly string[]) => Promise<T>): Promise<T> {
+  const { model, settings, context, eta } = run;
   return withProgress(
     settings.json,
-    async (onStep, useEta) =>
-      withEta(
-        await openSession({
-          // what cannot work is found from the header before the model is hashed or anything runs
-          checks: [...(settings.evalTextUsed ? [(m: string, _info: ModelInfo, job: JobOptions) => requireEvalTokens(m, settings.accuracy, job)] : []), ...checks],
+    (onStep, useEta) =>
+      runOnModel(
+        {
           model,
+          modelOption: "MODEL",
+          outputs: run.outputs,
+          inputs: [...settings.inputs, ...(run.inputs ?? [])],
+          force: settings.force,
+          // what cannot work is found from the header before the model is hashed or anything runs
+          checks: [...(settings.evalTextUsed ? [(m: string, _info: ModelInfo, job: JobOptions) => requireEvalTokens(m, settings.accuracy, job)] : []), ...(run.checks ?? [])],
           ...(settings.cacheDir ? { cacheDir: settings.cacheDir } : {}),
           onStep,
           ...(context.signal ? { signal: context.signal } : {}),
@@ -413,10 +419,20 @@ export function withSession<T>(
                 ]
               : []),
           ],
-        }),
-        useEta,
+        },
+        async (s, outputs) => {
+          // the run's work counted once the session is open
+          if (eta && !settings.json) {
+            try {
+              useEta(await eta(s));
+            } catch {
+              // the ETA is a help, never a reason to fail: without it the labels extrapolate over steps
+            }
+          }
+          return work(s, outputs);
+        },
       ),
-    plannedSteps,
+    run.steps,
   );
 }
 

@@ -1,9 +1,9 @@
 /** `apreqel portfolio MODEL --count K -o DIR` and `apreqel portfolio profile DIR`. */
 import { OptionError } from "../core/errors.js";
-import { formatBytes, formatNumber } from "../core/format.js";
+import { formatBytes, formatLatency, formatNumber, formatPerplexity, PERPLEXITY_HEADER } from "../core/format.js";
 import { parseInteger } from "../core/validate.js";
 import { buildPortfolio, DEFAULT_COUNT, portfolioFiles } from "../portfolio/build.js";
-import { claimOutputs } from "../core/files.js";
+import { withClaimedOutputs } from "../core/files.js";
 import { MANIFEST_FILE } from "../portfolio/manifest.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -41,23 +41,23 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const model = positionals[0]!;
   // --redis: Redis must answer and the store open before any work
   const fleet = await openFleet(values, context, settings.json);
-  // the folder and every file that may go into it, against every input, before any work
-  const claimed = await claimOutputs(
-    [{ path: values.output, option: "--output", kind: "dir" }, ...portfolioFiles(values.output, model, count).map((file) => ({ path: file, option: "--output", kind: file.endsWith(".json") ? ("json" as const) : ("gguf" as const) }))],
-    [{ path: model, option: "MODEL" }, ...settings.inputs],
-    { force: settings.force },
-  );
   try {
     return printPortfolio(
-      await withSession(model, settings, context, async (s) =>
-        buildPortfolio(fleet ? await fleetSteps(s, fleet, types, settings, measure) : s, { ...settings.uniform, dir: claimed.paths[0]!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
-        undefined,
-        sensitivityChecks(settings, measure),
+      await withSession(
+        {
+          model,
+          settings,
+          context,
+          // the folder and every file that may go into it, against every input, before any work
+          outputs: [{ path: values.output, option: "--output", kind: "dir" }, ...portfolioFiles(values.output, model, count).map((file) => ({ path: file, option: "--output", kind: file.endsWith(".json") ? ("json" as const) : ("gguf" as const) }))],
+          checks: sensitivityChecks(settings, measure),
+        },
+        async (s, [dir]) =>
+          buildPortfolio(fleet ? await fleetSteps(s, fleet, types, settings, measure) : s, { ...settings.uniform, dir: dir!, count, types, latency: settings.latency, latencyCriterion: settings.latencyCriterion, latencyModel: settings.latencyModel, accuracy: accuracyForPlan(settings.accuracy, "front", measure), score: { ...settings.score, ...(measure ? { measure } : {}) } }),
       ),
       settings,
     );
   } finally {
-    await claimed.release();
     await closeFleet(fleet);
   }
 }
@@ -68,12 +68,13 @@ function printPortfolio(r: Awaited<ReturnType<typeof buildPortfolio>>, settings:
     return 0;
   }
   console.log(`front: ${r.model.front.points.length} mixes of ${r.model.front.table.units} units (costs: ${r.model.costs.source})`);
-  console.log("  variant        file size   decode ms/token     perplexity          KLD");
+  console.log(`  ${"variant".padEnd(12)} ${"file size".padStart(10)}   ${"decode latency".padEnd(28)} ${PERPLEXITY_HEADER.padEnd(19)} KLD ± se`);
+  // the one wording of every table (core/format.ts); a manifest keeps each device's decode as mean ± sd
   for (const v of r.manifest.variants) {
     const l = v.latency[0]!.decode;
     const a = v.accuracy;
     console.log(
-      `  ${v.name.padEnd(12)} ${formatBytes(v.bytes).padStart(10)}   ${`${formatNumber(l.mean)} ± ${formatNumber(l.sd)}`.padEnd(17)} ${`${formatNumber(a.perplexity.value)} ± ${formatNumber(a.perplexity.stderr)}`.padEnd(19)} ${a.kld ? `${formatNumber(a.kld.mean)} ± ${formatNumber(a.kld.stderr)}` : "-"}`,
+      `  ${v.name.padEnd(12)} ${formatBytes(v.bytes).padStart(10)}   ${formatLatency({ latencyMsPerToken: l.mean, latencyMsPerTokenSd: l.sd }).padEnd(28)} ${formatPerplexity({ perplexity: a.perplexity.value, perplexityStderr: a.perplexity.stderr }).padEnd(19)} ${a.kld ? `${formatNumber(a.kld.mean)} ± ${formatNumber(a.kld.stderr)}` : "-"}`,
     );
   }
   for (const m of r.merged) console.log(`  ${m.name}: the same file as ${m.into} (merged)`);
@@ -108,47 +109,47 @@ async function runProfile(argv: readonly string[], context: CommandContext): Pro
   const manifestFile = (await fs.stat(given).catch(() => null))?.isDirectory() ? path.join(given, MANIFEST_FILE) : given;
   // --redis: Redis must answer and the store open before any work
   const fleet = await openFleet(values, context, values.json ?? false);
-  const claimed = await claimOutputs([{ path: manifestFile, option: "DIR", kind: "json" }], []);
-  if (fleet) {
-    try {
-      const { profilePortfolioOnFleet } = await import("../fleet/coordinator.js");
-      const r = await profilePortfolioOnFleet(fleet, positionals[0]!, {
-        deviceClasses: classes,
-        // the in-process `portfolio profile`'s defaults (portfolio/profile.ts): the one latency protocol
-        latency: { nGen: nGen ?? DEFAULT_LATENCY_PROTOCOL.nGen, nPrompt: nPrompt ?? DEFAULT_LATENCY_PROTOCOL.nPrompt, reps: reps ?? DEFAULT_LATENCY_PROTOCOL.reps },
-        threads: threads ?? 0,
-        gpuLayers: gpuLayers ?? 0,
-      });
-      if (values.json) {
-        console.log(JSON.stringify({ devices: r.devices, manifest: r.manifest }, null, 2));
+  try {
+    return await withClaimedOutputs([{ path: manifestFile, option: "DIR", kind: "json" }], [], {}, async () => {
+      if (fleet) {
+        const { profilePortfolioOnFleet } = await import("../fleet/coordinator.js");
+        const r = await profilePortfolioOnFleet(fleet, positionals[0]!, {
+          deviceClasses: classes,
+          // the in-process `portfolio profile`'s defaults (portfolio/profile.ts): the one latency protocol
+          latency: { nGen: nGen ?? DEFAULT_LATENCY_PROTOCOL.nGen, nPrompt: nPrompt ?? DEFAULT_LATENCY_PROTOCOL.nPrompt, reps: reps ?? DEFAULT_LATENCY_PROTOCOL.reps },
+          threads: threads ?? 0,
+          gpuLayers: gpuLayers ?? 0,
+        });
+        if (values.json) {
+          console.log(JSON.stringify({ devices: r.devices, manifest: r.manifest }, null, 2));
+          return 0;
+        }
+        for (const { deviceClass, device } of r.devices) console.log(`added device class ${deviceClass} (${device.fingerprint}: ${device.hardware.cpu}) to ${positionals[0]}`);
         return 0;
       }
-      for (const { deviceClass, device } of r.devices) console.log(`added device class ${deviceClass} (${device.fingerprint}: ${device.hardware.cpu}) to ${positionals[0]}`);
+      const r = await withProgress(values.json ?? false, (onStep) =>
+        profilePortfolio(positionals[0]!, {
+          ...(nGen !== undefined ? { nGen } : {}),
+          ...(nPrompt !== undefined ? { nPrompt } : {}),
+          ...(reps !== undefined ? { reps } : {}),
+          ...(threads !== undefined ? { threads } : {}),
+          ...(gpuLayers !== undefined ? { gpuLayers } : {}),
+          ...(context.signal ? { signal: context.signal } : {}),
+          onProgress: (f: number) => onStep("latency", f),
+        }),
+      );
+      if (values.json) {
+        console.log(JSON.stringify({ device: r.device, manifest: r.manifest }, null, 2));
+        return 0;
+      }
+      for (const v of r.manifest.variants) {
+        const m = v.latency.find((x) => x.device.fingerprint === r.device.fingerprint)!;
+        console.log(`  ${v.name.padEnd(12)} ${formatLatency({ latencyMsPerToken: m.decode.mean, latencyMsPerTokenSd: m.decode.sd })}`);
+      }
+      console.log(`added this device (${r.device.fingerprint}: ${r.device.hardware.cpu}) to ${positionals[0]}`);
       return 0;
-    } finally {
-      await claimed.release();
-      await closeFleet(fleet);
-    }
+    });
+  } finally {
+    await closeFleet(fleet);
   }
-  const r = await withProgress(values.json ?? false, (onStep) =>
-    profilePortfolio(positionals[0]!, {
-      ...(nGen !== undefined ? { nGen } : {}),
-      ...(nPrompt !== undefined ? { nPrompt } : {}),
-      ...(reps !== undefined ? { reps } : {}),
-      ...(threads !== undefined ? { threads } : {}),
-      ...(gpuLayers !== undefined ? { gpuLayers } : {}),
-      ...(context.signal ? { signal: context.signal } : {}),
-      onProgress: (f: number) => onStep("latency", f),
-    }),
-  ).finally(() => claimed.release());
-  if (values.json) {
-    console.log(JSON.stringify({ device: r.device, manifest: r.manifest }, null, 2));
-    return 0;
-  }
-  for (const v of r.manifest.variants) {
-    const m = v.latency.find((x) => x.device.fingerprint === r.device.fingerprint)!;
-    console.log(`  ${v.name.padEnd(12)} ${formatNumber(m.decode.mean)} ± ${formatNumber(m.decode.sd)} ms/token`);
-  }
-  console.log(`added this device (${r.device.fingerprint}: ${r.device.hardware.cpu}) to ${positionals[0]}`);
-  return 0;
 }

@@ -1,6 +1,6 @@
 /** `apreqel profile MODEL.gguf -o profile.json`: measure the uniform set (all, or this machine's part). */
 import { promises as fs } from "node:fs";
-import { claimOutputs, writeAtomically } from "../core/files.js";
+import { writeAtomically } from "../core/files.js";
 import { profileModel } from "../pipeline/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity } from "../core/format.js";
@@ -11,7 +11,8 @@ import { PIPELINE_OPTIONS, pipelineOptionsUsage, pipelineSettings, withSession }
 import { quantizeEta } from "./run-budget.js";
 import { InputError, invalidOption, OptionError } from "../core/errors.js";
 import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, openFleet } from "./fleet-options.js";
-import { parseProfileFile } from "../pipeline/profile-file.js";
+import { parseProfileFile, type ProfileFile } from "../pipeline/profile-file.js";
+import type { Session } from "../pipeline/session.js";
 
 export const usage = `usage: apreqel profile MODEL.gguf -o PROFILE.json [--only latency|accuracy] [--types T,...] [options]
   Quantizes MODEL uniformly to each type and measures memory, latency and perplexity.
@@ -36,46 +37,50 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (deviceClass !== undefined && (values.redis === undefined || only !== "latency")) throw new OptionError("--device-class", "--device-class goes with --redis URL and --only latency: the latency is measured by a worker of that class");
   // --redis: Redis must answer and the store open before any work
   const fleet = await openFleet(values, context, settings.json);
-  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "profile" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
-    force: settings.force,
-  });
-  const output = claimed.paths[0]!;
-  try {
-    const { profile } = await withSession(
-      positionals[0]!,
-      settings,
-      context,
-      async (s) => {
-        if (fleet) {
-          const { computeOnFleet, latencyOnFleet } = await import("../fleet/coordinator.js");
-          const steps = { uniform: settings.uniform, types, nCtx: settings.accuracy.nCtx, threads: settings.latency.threads ?? 0 };
-          if (deviceClass !== undefined) {
-            const { nGen, nPrompt, reps } = settings.latency;
-            const measured = await latencyOnFleet(s, fleet, { ...steps, deviceClass, latency: { nGen, nPrompt, reps }, gpuLayers: settings.latency.gpuLayers ?? 0 });
-            return { profile: parseProfileFile(measured, `the latency profile from device class ${deviceClass}`) };
-          }
-          // the uniform files (and the importance matrix's calibration pass) on the fleet; measured here
-          await computeOnFleet(s, fleet, steps);
-        }
-        return profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy });
-      },
-      // steps: the calibration pass, per type quantize and perplexity, the latencies (one interleaved run)
-      2 + 2 * types.length,
-      [],
-      // the ETA from the run's work (issue 26): each type quantized, and measured as --only says
-      (s) => quantizeEta(s, settings, { types: types.length, measure: undefined, measureResult: false, perplexityFiles: only === "latency" ? 0 : types.length, latencyFiles: only === "accuracy" ? 0 : types.length, calibrationPass: settings.uniform.imatrixFrom !== undefined }),
-    );
-    // a latency that cannot separate the types, or measured beside other work, would steer plans
-    // silently (issue 26): not written unless --force (the measurements stay in the cache either way)
-    if (only !== "accuracy" && !settings.force) {
-      const problems = profileLatencyProblems(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>));
-      if (problems.length > 0) {
-        throw new InputError(
-          `${output} not written: its latencies cannot be trusted: ${problems.join("; ")}. Measure again on a quiet machine (more --reps narrow the intervals), or pass --force to write them as they are`,
-        );
+  // the profile: on the fleet with --redis (a device class's worker measures the latency itself)
+  const measureProfile = async (s: Session): Promise<ProfileFile> => {
+    if (fleet) {
+      const { computeOnFleet, latencyOnFleet } = await import("../fleet/coordinator.js");
+      const steps = { uniform: settings.uniform, types, nCtx: settings.accuracy.nCtx, threads: settings.latency.threads ?? 0 };
+      if (deviceClass !== undefined) {
+        const { nGen, nPrompt, reps } = settings.latency;
+        const measured = await latencyOnFleet(s, fleet, { ...steps, deviceClass, latency: { nGen, nPrompt, reps }, gpuLayers: settings.latency.gpuLayers ?? 0 });
+        return parseProfileFile(measured, `the latency profile from device class ${deviceClass}`);
       }
+      // the uniform files (and the importance matrix's calibration pass) on the fleet; measured here
+      await computeOnFleet(s, fleet, steps);
     }
-    await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
+    return (await profileModel(s, { ...settings.uniform, types, ...(only ? { only } : {}), latency: settings.latency, accuracy: settings.accuracy })).profile;
+  };
+  try {
+    const { profile, output } = await withSession(
+      {
+        model: positionals[0]!,
+        settings,
+        context,
+        outputs: [{ path: values.output, option: "--output", kind: "profile" }],
+        // steps: the calibration pass, per type quantize and perplexity, the latencies (one interleaved run)
+        steps: 2 + 2 * types.length,
+        // the ETA from the run's work (issue 26): each type quantized, and measured as --only says
+        eta: (s) => quantizeEta(s, settings, { types: types.length, measure: undefined, measureResult: false, perplexityFiles: only === "latency" ? 0 : types.length, latencyFiles: only === "accuracy" ? 0 : types.length, calibrationPass: settings.uniform.imatrixFrom !== undefined }),
+      },
+      async (s, [output]) => {
+        const profile = await measureProfile(s);
+        // a latency that cannot separate the types, or measured beside other work, would steer plans
+        // silently (issue 26): not written unless --force (the measurements stay in the cache either way)
+        if (only !== "accuracy" && !settings.force) {
+          const problems = profileLatencyProblems(types, types.map((type) => profile.types[type] as Partial<LatencyMetrics>));
+          if (problems.length > 0) {
+            throw new InputError(
+              `${output} not written: its latencies cannot be trusted: ${problems.join("; ")}. Measure again on a quiet machine (more --reps narrow the intervals), or pass --force to write them as they are`,
+            );
+          }
+        }
+        await writeAtomically(output!, (temp) => fs.writeFile(temp, JSON.stringify(profile, null, 2) + "\n"));
+        return { profile, output: output! };
+      },
+    );
+
     if (settings.json) {
       console.log(JSON.stringify(profile, null, 2));
       return 0;
@@ -94,7 +99,6 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     for (const note of settings.notes) if (values.only !== "latency") console.log(`note: ${note}`);
     return 0;
   } finally {
-    await claimed.release();
     await closeFleet(fleet);
   }
 }

@@ -9,7 +9,6 @@ import type { ProfileFile } from "../pipeline/profile-file.js";
 import type { Estimate } from "../method/estimators.js";
 import type { AdaptiveResult } from "../pipeline/adaptive.js";
 import { readProfiles } from "../pipeline/read-profiles.js";
-import { claimOutputs } from "../core/files.js";
 import { tableLines } from "./safe-table.js";
 import { adaptiveReport, frontReport } from "../report/from-results.js";
 import { writeReport } from "../report/report.js";
@@ -29,7 +28,7 @@ import { resolveSettings, type Limits, type RunWeights, type Settings, type Sett
 import type { WeightChoice } from "../method/weightings.js";
 import { resolveUniform } from "../pipeline/uniform.js";
 import { describeFrontChoice, frontJson, writeRecipe } from "./front.js";
-import type { PipelineSettings } from "./pipeline-options.js";
+import type { CommandRun, PipelineSettings } from "./pipeline-options.js";
 import { quantizeEta } from "./run-budget.js";
 import { nonLayerTypes } from "./non-layer.js";
 import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
@@ -116,48 +115,54 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const label = weights.source === "priority" ? weights.priority : weights.source === "budget" ? "target" : "custom";
   // --redis: Redis must answer and the store open before any work
   const fleet = await openFleet(values, context, settings.json);
-  // every output against every input and each other, and locked, before any work
-  const claimed = await claimOutputs(
-    [
-      { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" },
-      ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
-      ...(values.recipe !== undefined ? [{ path: values.recipe, option: "--recipe", kind: "recipe" as const }] : []),
-    ],
-    [{ path: model, option: "MODEL" }, ...settings.inputs, ...(values.profile ?? []).map((p) => ({ path: p, option: "--profile" }))],
-    { force: settings.force },
-  );
-  const output = claimed.paths[0]!;
-  const report = values.report === undefined ? undefined : claimed.paths[1]!;
-  const recipe = values.recipe === undefined ? undefined : claimed.paths[claimed.paths.length - 1]!;
+  // every output against every input and each other: claimed (and locked) before any work, by the runner
+  const outputs = [
+    { path: values.output ?? path.join(path.dirname(model), `${path.basename(model, ".gguf")}-apreqel-${label}.gguf`), option: "--output", kind: "gguf" as const },
+    ...(values.report !== undefined ? [{ path: values.report, option: "--report", kind: "html" as const }] : []),
+    ...(values.recipe !== undefined ? [{ path: values.recipe, option: "--recipe", kind: "recipe" as const }] : []),
+  ];
+  // the claimed paths in that order: the output, then the report and the recipe where asked for
+  const claimedFiles = (paths: readonly string[]) => ({
+    output: paths[0]!,
+    report: values.report === undefined ? undefined : paths[1]!,
+    recipe: values.recipe === undefined ? undefined : paths[paths.length - 1]!,
+  });
   try {
     const onFleet = fleet === undefined ? undefined : (s: Session) => fleetSteps(s, fleet, resolved.types, settings, resolved.measure);
     const loaded = values.profile ? await readProfiles(values.profile, resolved.types) : undefined;
     if (loaded && !loaded.file) throw new OptionError("--profile", "--profile: quantize needs profiles written by `apreqel profile` (they say which model they measured)");
     const given = loaded?.file;
     const measure = resolved.measureResult;
+    const inputs = (values.profile ?? []).map((p) => ({ path: p, option: "--profile" }));
     if (resolved.method === "front") {
-      return await runFront({ model, output, recipeFile: recipe, report, label, given, choices, front, resolved, settings, context, onFleet });
+      return await runFront({ model, outputs, inputs, claimedFiles, label, given, choices, front, resolved, settings, context, onFleet });
     }
     // the eval text is used unless the profiles are given and the result is not measured
     const r = await withSession(
-      model,
-      { ...settings, evalTextUsed: !(given && !measure) },
-      context,
-      async (opened) => {
-        const s = (await onFleet?.(opened)) ?? opened;
-        return paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) }));
+      {
+        model,
+        settings: { ...settings, evalTextUsed: !(given && !measure) },
+        context,
+        outputs,
+        inputs,
+        // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
+        steps: 3 * choices.types.length + 3 + (measure ? 2 : 0),
+        checks: quantizeChecks(resolved),
+        eta: (s) => quantizeEta(s, { ...settings, accuracy: resolved.accuracy }, { types: resolved.types.length, measure: resolved.measure, measureResult: measure }),
       },
-      // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; assemble; the result's latency and perplexity
-      3 * choices.types.length + 3 + (measure ? 2 : 0),
-      quantizeChecks(resolved),
-      (s) => quantizeEta(s, { ...settings, accuracy: resolved.accuracy }, { types: resolved.types.length, measure: resolved.measure, measureResult: measure }),
+      async (opened, paths) => {
+        const { output, report } = claimedFiles(paths);
+        const s = (await onFleet?.(opened)) ?? opened;
+        const r = paperResult(await quantizeModel(s, { settings: resolved, output, ...(given ? { profile: given } : {}) }));
+        if (report !== undefined) {
+          const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
+          await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label }), { output: report });
+        }
+        return r;
+      },
     );
     // the paper's method takes no size target, so its weights are a priority's or the user's
     const weightChoice = weights as WeightChoice;
-    if (report !== undefined) {
-      const notes = [...reportSettings(choices, settings, !measure), ...settings.notes];
-      await writeReport(adaptiveReport(r, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label }), { output: report });
-    }
     const warnings = planNoiseWarnings(choices.types, r, weights.weights);
     if (settings.json) {
       console.log(JSON.stringify({ output: r.output.output, ...planJson(r.plan, weightChoice), nonLayerType: r.nonLayerType, measured: r.result, uniform: r.uniform, source: r.source, warnings }, null, 2));
@@ -173,7 +178,6 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     for (const note of settings.notes) console.log(`note: ${note}`);
     return 0;
   } finally {
-    await claimed.release();
     await closeFleet(fleet);
   }
 }
@@ -244,9 +248,11 @@ function reportSettings(choices: PlanChoices, settings: PipelineSettings, noMeas
 
 async function runFront(o: {
   readonly model: string;
-  readonly output: string;
-  readonly recipeFile: string | undefined;
-  readonly report: string | undefined;
+  /** what the command writes (the runner claims them) and the further inputs (--profile files) */
+  readonly outputs: CommandRun["outputs"];
+  readonly inputs: CommandRun["inputs"];
+  /** the claimed paths by what they are */
+  readonly claimedFiles: (paths: readonly string[]) => { readonly output: string; readonly report: string | undefined; readonly recipe: string | undefined };
   readonly label: string;
   readonly given: ProfileFile | undefined;
   readonly choices: PlanChoices;
@@ -257,32 +263,43 @@ async function runFront(o: {
   /** --redis: the fleet's steps, and the session the run goes on in (its probe rounds on the fleet) */
   readonly onFleet: ((s: Session) => Promise<Session>) | undefined;
 }): Promise<number> {
-  const { model, output, recipeFile, choices, settings, resolved, context } = o;
+  const { model, choices, settings, resolved, context } = o;
   const measureResult = resolved.measureResult;
   const weights = resolved.weights;
-  // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
-  const r = await withSession(model, { ...settings, evalTextUsed: !(o.given && !measureResult) }, context, async (opened) => {
-    const s = (await o.onFleet?.(opened)) ?? opened;
-    const result = frontResult(await quantizeModel(s, { settings: resolved, output, ...(o.given ? { profile: o.given } : {}) }));
-    // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
-    const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
-    const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(imatrix ? { imatrix: imatrix.path } : {}) });
-    return { result, recipe };
-  },
-  // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
-  3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
-  quantizeChecks(resolved),
-  (s) => quantizeEta(s, { ...settings, accuracy: resolved.accuracy }, { types: resolved.types.length, measure: resolved.measure, measureResult }));
+  const r = await withSession(
+    {
+      model,
+      // as on the paper's path: no eval text is used when the profiles are given and the result is not measured
+      settings: { ...settings, evalTextUsed: !(o.given && !measureResult) },
+      context,
+      outputs: o.outputs,
+      inputs: o.inputs,
+      // steps: per type quantize, latency, perplexity; the source's perplexity; the layer scores; front; assemble; the result's latency and perplexity
+      steps: 3 * choices.types.length + 4 + (measureResult ? 2 : 0) + (settings.latencyModel === "unit" ? 1 : 0),
+      checks: quantizeChecks(resolved),
+      eta: (s) => quantizeEta(s, { ...settings, accuracy: resolved.accuracy }, { types: resolved.types.length, measure: resolved.measure, measureResult }),
+    },
+    async (opened, paths) => {
+      const { output, report, recipe: recipeFile } = o.claimedFiles(paths);
+      const s = (await o.onFleet?.(opened)) ?? opened;
+      const result = frontResult(await quantizeModel(s, { settings: resolved, output, ...(o.given ? { profile: o.given } : {}) }));
+      // the recipe's llama-quantize gets the importance matrix the uniform files were made with (by default the calibration pass's, in the cache)
+      const { imatrix } = recipeFile === undefined ? {} : await resolveUniform(s, settings.uniform);
+      const recipe = recipeFile === undefined ? undefined : await writeRecipe(s, result, { model, output, recipeFile, ...(imatrix ? { imatrix: imatrix.path } : {}) });
+      if (report !== undefined) {
+        const e = result.choice.estimate;
+        const notes = [...reportSettings(choices, settings, !measureResult, weights), `method: front (${result.model.costs.source} costs); estimate ${result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, drawn as the reference point on the KLD views (the plan's accuracy; perplexity follows as a second view)` : "drawn as the reference point"}`, ...settings.notes];
+        await writeReport(frontReport(result, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label: o.label }), { output: report });
+      }
+      return { result, recipe, recipeFile };
+    },
+  );
   const e = r.result.choice.estimate;
   // the table's accuracy column is perplexity only for a front from the profile (a KLD table has none)
   const estimate = r.result.model.costs.accuracy === "perplexity" ? { memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.kld } : null;
-  if (o.report !== undefined) {
-    const notes = [...reportSettings(choices, settings, !measureResult, weights), `method: front (${r.result.model.costs.source} costs); estimate ${r.result.model.costs.accuracy === "kld" ? `KLD ${formatNumber(e.kld)}, drawn as the reference point on the KLD views (the plan's accuracy; perplexity follows as a second view)` : "drawn as the reference point"}`, ...settings.notes];
-    await writeReport(frontReport(r.result, { title: `apreqel: ${path.basename(model)}`, notes, types: choices.types, label: o.label }), { output: o.report });
-  }
   const warnings = planNoiseWarnings(choices.types, r.result, weights.weights);
   if (settings.json) {
-    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: recipeFile, command: r.recipe.command } } : {}), ...(r.result.verified ? { verified: { rho: r.result.verified.rho, estimate: r.result.verified.estimate, mixes: r.result.verified.measured } } : {}) }, null, 2));
+    console.log(JSON.stringify({ output: r.result.output.output, ...frontJson(r.result, weights), nonLayerType: r.result.nonLayerType, measured: r.result.result, uniform: r.result.uniform, source: r.result.source, warnings, ...(r.recipe ? { recipe: { file: r.recipeFile, command: r.recipe.command } } : {}), ...(r.result.verified ? { verified: { rho: r.result.verified.rho, estimate: r.result.verified.estimate, mixes: r.result.verified.measured } } : {}) }, null, 2));
     return 0;
   }
   for (const w of warnings) console.error(`apreqel quantize: warning: ${w}`);
@@ -302,7 +319,7 @@ async function runFront(o: {
     console.log(`  verify: ${v.measured.length} mix(es) measured on the calibration chunks (KLD ${v.measured.map((x) => formatNumber(x.kld)).join(", ")}; additive estimates ${v.measured.map((x) => formatNumber(x.additive)).join(", ")}); correlation ρ ${formatNumber(v.rho)}; corrected estimate ${formatNumber(v.estimate)}`);
   }
   if (r.recipe) {
-    console.log(`wrote the recipe ${recipeFile}; with stock llama.cpp:`);
+    console.log(`wrote the recipe ${r.recipeFile}; with stock llama.cpp:`);
     console.log(`  ${r.recipe.command}`);
   }
   for (const note of settings.notes) console.log(`note: ${note}`);

@@ -1,6 +1,6 @@
 /** `apreqel score MODEL.gguf -o scores.json`: layer contributions from the calibration prompts. */
 import { promises as fs } from "node:fs";
-import { claimOutputs, writeAtomically } from "../core/files.js";
+import { writeAtomically } from "../core/files.js";
 import { rankLayers } from "../method/scores.js";
 import { describeSensitivity } from "../method/sensitivity.js";
 import { scoreLayers } from "../pipeline/scores.js";
@@ -29,32 +29,30 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     const option = values.imatrix !== undefined ? "--imatrix" : "--no-imatrix";
     throw new OptionError(option, `${option} goes with --sensitivity measured or proxy (score quantizes only for them)`);
   }
-  const claimed = await claimOutputs([{ path: values.output, option: "--output", kind: "scores" }], [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs], {
-    force: settings.force,
-  });
-  const output = claimed.paths[0]!;
-  try {
-    const { scores, tokens, measured, planned } = await withSession(positionals[0]!, settings, context, (s) => scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) }), undefined, sensitivityChecks(settings, measure));
-    await writeAtomically(output, (temp) => fs.writeFile(temp, JSON.stringify(scores, null, 2) + "\n"));
-    if (settings.json) {
-      console.log(JSON.stringify(scores, null, 2));
-      return 0;
-    }
-    console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
-    console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
-    if (measured) {
-      const t = measured.table;
-      console.log(
-        `  measured Δ KLD of ${t.units.length} units × ${t.types.length} types (${measured.probed} probes run, ${measured.cached} from the cache); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`,
-      );
-    }
-    if (planned) {
-      const t = planned.table;
-      console.log(`  planned Δ KLD of ${t.units.length} units × ${t.types.length} types (${planned.probed} probes run, ${planned.cached} from the cache, ${planned.rounds} rounds); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`);
-      console.log(`  ${describeSensitivity(t)}`);
-    }
+  const { scores, tokens, measured, planned, output } = await withSession(
+    { model: positionals[0]!, settings, context, outputs: [{ path: values.output, option: "--output", kind: "scores" }], checks: sensitivityChecks(settings, measure) },
+    async (s, [output]) => {
+      const r = await scoreLayers(s, { ...settings.score, ...(measure ? { measure } : {}) });
+      await writeAtomically(output!, (temp) => fs.writeFile(temp, JSON.stringify(r.scores, null, 2) + "\n"));
+      return { ...r, output: output! };
+    },
+  );
+  if (settings.json) {
+    console.log(JSON.stringify(scores, null, 2));
     return 0;
-  } finally {
-    await claimed.release();
   }
+  console.log(`wrote ${output}: ${scores.layers.length} layers scored over ${tokens} tokens (γ = ${scores.gamma})`);
+  console.log(`  most important first: ${rankLayers(scores.layers).slice(0, 8).join(", ")}${scores.layers.length > 8 ? ", …" : ""}`);
+  if (measured) {
+    const t = measured.table;
+    console.log(
+      `  measured Δ KLD of ${t.units.length} units × ${t.types.length} types (${measured.probed} probes run, ${measured.cached} from the cache); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`,
+    );
+  }
+  if (planned) {
+    const t = planned.table;
+    console.log(`  planned Δ KLD of ${t.units.length} units × ${t.types.length} types (${planned.probed} probes run, ${planned.cached} from the cache, ${planned.rounds} rounds); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`);
+    console.log(`  ${describeSensitivity(t)}`);
+  }
+  return 0;
 }

@@ -2,7 +2,7 @@
 import { nameIgnoringCase } from "../core/validate.js";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { claimOutputs, writeAtomically } from "../core/files.js";
+import { writeAtomically } from "../core/files.js";
 import { sweep, sweepModelFile, type SweepResult } from "../pipeline/sweep.js";
 import { PAPER_WEIGHTINGS } from "../method/weightings.js";
 import { sweepReport } from "../report/from-results.js";
@@ -46,27 +46,30 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const fleet = await openFleet(values, context, settings.json);
   const outDir = path.resolve(values["out-dir"]);
   // the folder and every file the sweep writes into it, before any work
-  const claimed = await claimOutputs(
-    [
-      { path: path.join(outDir, "sweep.json"), option: "--out-dir", kind: "json" },
-      { path: path.join(outDir, "report.html"), option: "--out-dir", kind: "html" },
-      { path: outDir, option: "--out-dir", kind: "dir" },
-      ...PAPER_WEIGHTINGS.map((w) => ({ path: sweepModelFile(outDir, w), option: "--out-dir", kind: "gguf" as const })),
-    ],
-    [{ path: positionals[0]!, option: "MODEL" }, ...settings.inputs],
-    { force: settings.force },
-  );
-  const jsonFile = claimed.paths[0]!;
   try {
-    const r = await withSession(positionals[0]!, settings, context, async (s) =>
-      sweep(fleet ? await fleetSteps(s, fleet, types, settings, measure) : s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets }),
-      undefined,
-      sensitivityChecks(settings, measure),
+    // the folder and every file the sweep writes into it, claimed before any work
+    const { r, summary, jsonFile } = await withSession(
+      {
+        model: positionals[0]!,
+        settings,
+        context,
+        outputs: [
+          { path: path.join(outDir, "sweep.json"), option: "--out-dir", kind: "json" },
+          { path: path.join(outDir, "report.html"), option: "--out-dir", kind: "html" },
+          { path: outDir, option: "--out-dir", kind: "dir" },
+          ...PAPER_WEIGHTINGS.map((w) => ({ path: sweepModelFile(outDir, w), option: "--out-dir", kind: "gguf" as const })),
+        ],
+        checks: sensitivityChecks(settings, measure),
+      },
+      async (s, [jsonFile, reportFile]) => {
+        const r = await sweep(fleet ? await fleetSteps(s, fleet, types, settings, measure) : s, { ...settings.uniform, outDir, types, method, latency: settings.latency, latencyCriterion: settings.latencyCriterion, accuracy, score: { ...settings.score, ...(measure ? { measure } : {}) }, ...(measure && method === "paper" ? { estimator: "measured" as const } : {}), presets });
+        const summary = sweepJson(r);
+        await writeAtomically(jsonFile!, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
+        const notes = [`method: ${r.method}; accuracy axis: ${r.accuracyMetric}`, `hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
+        await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: reportFile! });
+        return { r, summary, jsonFile: jsonFile! };
+      },
     );
-    const summary = sweepJson(r);
-    await writeAtomically(jsonFile, (temp) => fs.writeFile(temp, JSON.stringify(summary, null, 2) + "\n"));
-    const notes = [`method: ${r.method}; accuracy axis: ${r.accuracyMetric}`, `hypervolume gain of the measured mixed set over the uniform set: ${pct(r.measured.gain)}`, ...settings.notes];
-    await writeReport(sweepReport(r, { title: `apreqel sweep: ${path.basename(positionals[0]!)}`, notes, types }), { output: path.join(outDir, "report.html") });
     if (settings.json) {
       console.log(JSON.stringify(summary, null, 2));
       return 0;
@@ -86,7 +89,6 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     for (const note of settings.notes) console.log(`note: ${note}`);
     return 0;
   } finally {
-    await claimed.release();
     await closeFleet(fleet);
   }
 }

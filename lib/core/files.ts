@@ -230,6 +230,28 @@ export async function claimOutputs(
   };
 }
 
+/**
+ * The ceremony every run that writes files shares, written once: claim the outputs
+ * ({@link claimOutputs}: checked against every input and each other, and locked), run `work` with
+ * their absolute paths (in the order given), and release the claims however it ends.
+ *
+ * @example
+ * await withClaimedOutputs([{ path: "im.gguf", option: "--output", kind: "gguf" }], [{ path: "m.gguf", option: "MODEL" }], {}, ([out]) => capture(out!));
+ */
+export async function withClaimedOutputs<T>(
+  outputs: readonly OutputClaim[],
+  inputs: readonly InputRef[],
+  options: { readonly force?: boolean },
+  work: (paths: readonly string[]) => Promise<T>,
+): Promise<T> {
+  const claimed = await claimOutputs(outputs, inputs, options);
+  try {
+    return await work(claimed.paths);
+  } finally {
+    await claimed.release();
+  }
+}
+
 // Paths this process has claimed (claimOutputs) and not released, with how many claims hold each.
 const claimedHere = new Map<string, number>();
 
