@@ -234,32 +234,139 @@ async function paretoFigures(
 
 export async function writeStudy(study: Study, o: { outFile: string; figDir: string; root: string }): Promise<void> {
   await fs.mkdir(o.figDir, { recursive: true });
-  const rel = (f: string) => path.relative(path.dirname(o.outFile), path.join(o.figDir, f)).split(path.sep).join("/");
-  const R = (key: string) => {
-    const r = study.records[key];
-    if (!r) throw new Error(`no record ${key}`);
-    return r;
-  };
-  const S = study.settings;
-  const coldSeconds = Object.values(study.firstStageTimes ?? {}).reduce((a, b) => a + b, 0) || study.seconds;
-  const timeText = `${fx(coldSeconds / 60, 1)} min on a cold cache${Math.abs(coldSeconds - study.seconds) > 30 ? ` (the run that wrote this file: ${fx(study.seconds / 60, 1)} min, the rest cached)` : ""}`;
-  const md: string[] = [];
-  const reading: string[] = [];
-  const headline: string[] = [];
-  const push = (...lines: string[]) => md.push(...lines);
+  const ctx = docContext(study, o);
+  const deb = study.debian ? debianDoc(ctx, study.debian) : null;
+  const sections: string[][] = [
+    setupSection(ctx),
+    ...(deb
+      ? [
+          uniformSetSection(ctx, deb),
+          mixedModelsSection(ctx, deb),
+          hypervolumeSection(ctx, deb),
+          categoriesSection(ctx, deb),
+          await bitsPerWeightSection(ctx, deb),
+          estimatesSection(ctx, deb),
+          ablationSection(ctx, deb),
+        ]
+      : [debianSkippedSection(study)]),
+    realisticSection(ctx),
+    studyFrontSection(ctx),
+    gpuSection(),
+    readingSection(ctx, deb),
+    runTimeSection(ctx),
+  ];
+  // the headline stands at the top but its bullets come from the sections, so it is made last
+  const md = [...introLines(ctx), ...headlineSection(ctx), ...sections.flat()];
+  await fs.writeFile(path.join(o.figDir, "study.json"), repoRelativeJson(study, o.root) + "\n");
+  await fs.writeFile(o.outFile, md.join("\n"));
+}
 
-  push(
+/** What the sections share, and the bullets they leave for the headline and the reading. */
+interface DocContext {
+  readonly study: Study;
+  readonly root: string;
+  readonly figDir: string;
+  /** a figure's link, relative to the document */
+  readonly rel: (f: string) => string;
+  /** the record of a key; throws when there is none */
+  readonly R: (key: string) => ModelRecord;
+  readonly coldSeconds: number;
+  readonly timeText: string;
+  /** the "Headline" bullets, in the order the sections give them */
+  readonly headline: string[];
+  /** the "Reading the numbers" bullets the sections give (readingSection puts debian's own first) */
+  readonly reading: string[];
+}
+
+function docContext(study: Study, o: { outFile: string; figDir: string; root: string }): DocContext {
+  const coldSeconds = Object.values(study.firstStageTimes ?? {}).reduce((a, b) => a + b, 0) || study.seconds;
+  return {
+    study,
+    root: o.root,
+    figDir: o.figDir,
+    rel: (f) => path.relative(path.dirname(o.outFile), path.join(o.figDir, f)).split(path.sep).join("/"),
+    R: (key) => {
+      const r = study.records[key];
+      if (!r) throw new Error(`no record ${key}`);
+      return r;
+    },
+    coldSeconds,
+    timeText: `${fx(coldSeconds / 60, 1)} min on a cold cache${Math.abs(coldSeconds - study.seconds) > 30 ? ` (the run that wrote this file: ${fx(study.seconds / 60, 1)} min, the rest cached)` : ""}`,
+    headline: [],
+    reading: [],
+  };
+}
+
+/** debian-prose-11m's model sets, which sections 1–7 share. */
+interface DebianDoc {
+  readonly d: DebianResult;
+  readonly uniform: readonly ModelRecord[];
+  readonly presets: readonly ModelRecord[];
+  /** the presets with q8_0 token embeddings and output head, as in every uniform and mixed file */
+  readonly presetsQ8: readonly ModelRecord[];
+  /** per variant: the hypervolumes of section 3, which the reading sums up */
+  readonly hv: Partial<Record<VariantRun["name"], VariantHv>>;
+}
+
+interface VariantHv {
+  /** with each model's latency the mean over passes */
+  readonly meanLatency: HypervolumeReport;
+  /** per latency pass */
+  readonly gains: readonly number[];
+  readonly added: readonly number[];
+  readonly presetGains: readonly number[];
+  /** memory × accuracy alone */
+  readonly two: ReturnType<typeof hv2>;
+  readonly twoQ8: ReturnType<typeof hv2> | null;
+  /** added to uniform ∪ presets/q8_0, per latency pass */
+  readonly addedQ8: readonly number[] | null;
+}
+
+function debianDoc(ctx: DocContext, d: DebianResult): DebianDoc {
+  const { study, R } = ctx;
+  return {
+    d,
+    uniform: study.types.map((t) => R(d.uniform[t]!)),
+    presets: study.presets.filter((p) => d.presets[p]).map((p) => R(d.presets[p]!)),
+    presetsQ8: study.presets.filter((p) => d.presetsQ8?.[p]).map((p) => R(d.presetsQ8[p]!)),
+    hv: {},
+  };
+}
+
+const variantTitle = (v: VariantRun) => (v.name === "perplexity" ? "perplexity as the accuracy criterion" : "KLD as the accuracy criterion");
+
+/** Paths relative to the repository (and ../shared), so the JSON reads the same on any checkout. */
+function repoRelativeJson(study: Study, root: string): string {
+  return JSON.stringify(study, null, 1)
+    .replaceAll(root + path.sep, "")
+    .replaceAll(path.dirname(root) + path.sep, "../");
+}
+
+function introLines({ rel }: DocContext): string[] {
+  return [
     "# Results: the paper's experiment on the models we have",
     "",
     `Written by \`scripts/eval/study.ts\` (issue 7); every number below comes from that script — rerun it rather than editing this file.`,
     `The raw measurements (every model's metrics, per-layer types, and the weights that produced it) are in [results/study.json](${rel("study.json")}).`,
     "",
-  );
-  const summaryAt = md.length;
+  ];
+}
 
-  // ---- setup
+function headlineSection({ study, headline, timeText }: DocContext): string[] {
+  return [
+    "## Headline",
+    "",
+    ...headline.map((h) => `- ${h}`),
+    "",
+    `Settings: ${study.settings.chunks} chunks × ${study.settings.ctx} tokens, ${study.settings.reps} reps × ${study.settings.passes} latency passes, ${study.settings.threads} thread(s); ${timeText}, ${study.machine.cores}-core VM.`,
+    "",
+  ];
+}
+
+function setupSection({ study, root, timeText }: DocContext): string[] {
   const M = study.machine;
-  push(
+  const S = study.settings;
+  return [
     "## Setup",
     "",
     `- **Machine**: ${M.cpu}, ${M.cores} cores, ${fx(M.memoryGiB, 0)} GiB, ${M.platform}, Node ${M.node}; CPU build, llama.cpp ${String(M.build["llamaCppCommit"] ?? "unknown").slice(0, 12)} (${String(M.build["release"] ?? M.build["tag"] ?? "pinned")}). ` +
@@ -268,461 +375,474 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     `- **Reproduce**: the command above (the defaults are the settings listed here); \`--help\` lists the knobs (\`--chunks\`, \`--reps\`, \`--passes\`, \`--threads\`, \`--quick\`, \`--skip-realistic-sweep\`, …); \`--quick\` is a smoke run written under \`.cache/study/quick/\`.`,
     `- **Threads**: ${S.threads} for inference (perplexity, KLD, latency, capture) — on a 2-core VM one thread is steadier than two, whose barrier spins collide with any other load (the OS, the run's own bookkeeping; on a busy VM one thread was also several times faster); ${S.quantThreads} for quantization.`,
     `- **Accuracy** (debian-prose-11m): perplexity on the first ${S.chunks} chunks of \`wiki.test.raw\` at \`-c ${S.ctx}\` (llama-perplexity's rules: the second half of each chunk is scored, ${study.debian ? study.debian.evalTokens : "?"} tokens), and KL divergence from the F32 model on the same tokens. ` +
-      `Perplexity and KLD are deterministic: re-running gives the same number, and their ± are the sampling error of the text (it shrinks as 1/√chunks; the models are scored on the same tokens, so differences between them are much more precise than the ± suggests). ${S.chunks} chunks keeps the whole study within its time budget; reference perplexities for 40 and 400 chunks are in \`../shared/README.md\`${referenceCheck(study, o.root)}.`,
+      `Perplexity and KLD are deterministic: re-running gives the same number, and their ± are the sampling error of the text (it shrinks as 1/√chunks; the models are scored on the same tokens, so differences between them are much more precise than the ± suggests). ${S.chunks} chunks keeps the whole study within its time budget; reference perplexities for 40 and 400 chunks are in \`../shared/README.md\`${referenceCheck(study, root)}.`,
     `- **Latency**: llama-bench's rules — tg ${S.nGen} tokens and pp ${S.nPrompt} tokens, ${S.reps} repetitions after a warm-up; ms per generated token is mean ± sd over the repetitions. ` +
       `Every model is measured in ${S.passes} passes: pass 1 is the library's cached measurement (taken by \`sweep()\`, interleaved with the perplexity runs), passes 2–${S.passes} are fresh \`bench()\` runs (tg only) over all models in rotated order, cached per pass. Tables give pass 1 (mean ± sd) and the mean over passes (min–max); plans use pass 1 (what \`sweep()\` planned with); the hypervolume is computed for each pass alone (headline: mean ± sd over passes) and with each model's mean and fastest pass.`,
     `- **Calibration** for the similarity capture: the first ${S.calibParagraphs} paragraphs (≥ 200 characters, headings skipped) of WikiText-2 *validation* (\`wiki.valid.raw\`), ${study.debian ? `${study.debian.calibration.tokens} tokens` : ""}, window ${S.ctx}. The test split is only ever used for evaluation. (debian-prose-11m was trained on text that includes the validation split.)`,
     `- **Uniform set**: ${study.types.join(", ")}, pure (every layer tensor of that type); token embeddings and output head are q8_0 in every uniform and mixed file (apreqel's default \`--non-layer-type\`), so they differ in their layers alone. The quantization source is the **F32** file (KLD is measured against it); the F16 file is measured as a reference row. llama.cpp's presets (${study.presets.join(", ")}) are made by \`quantize({ preset })\` — the same code path as \`llama-quantize\`, with the presets' own choices for embeddings and output head.`,
     "",
-  );
+  ];
+}
 
-  // ---- debian
-  const d = study.debian;
-  const variantHv: Record<string, { headline: HypervolumeReport; passes: HypervolumeReport[]; estimatedGain: number | null }> = {};
-  const addedQ8: Record<string, number[]> = {};
-  const variantSpread: Record<string, { gains: number[]; added: number[]; presetGains: number[]; two: ReturnType<typeof hv2>; twoQ8: ReturnType<typeof hv2> | null }> = {};
-  if (!d) {
-    push("## debian-prose-11m", "", `Skipped: ${study.debianSkipped}.`, "");
-  } else {
-    const uniform = study.types.map((t) => R(d.uniform[t]!));
-    const presets = study.presets.filter((p) => d.presets[p]).map((p) => R(d.presets[p]!));
-    const presetsQ8 = study.presets.filter((p) => d.presetsQ8?.[p]).map((p) => R(d.presetsQ8[p]!));
-    const ref = R(d.reference);
-    const modelRow = (r: ModelRecord, label = r.label) => [
-      label,
-      fx(r.bpw, 3),
-      mb(r.memoryBytes),
-      latencyText(r),
-      latencyPassesText(r),
-      ppText(r),
-      pplText(r),
-      kldText(r.kld),
-      r.kld ? fx(r.kld.sameTopPercent, 2) : "—",
-    ];
-    const modelHead = ["model", "layer bpw", "memory (MB)", "tg ms/token, pass 1 (mean ± sd)", `tg ms/token, mean of ${S.passes} passes (min–max)`, "pp tok/s", `PPL ± stderr`, "KLD vs F32 ± stderr", "same top token %"];
-    push(
-      "## 1. debian-prose-11m: the uniform set",
-      "",
-      `${d.model.parameters.toLocaleString("en-US")} parameters, ${d.model.blocks} blocks = ${d.model.layers} sub-layers (attention and FFN of each block). "layer bpw" is bits per weight over the planned layers; memory is the bytes of all parameters (what llama.cpp loads), embeddings and output head included.`,
-      "",
-      table(modelHead, [modelRow(ref, "F16 (reference)"), ...uniform.map((r) => modelRow(r))]),
-      "",
-    );
-    if (presets.length > 0) {
-      push(
-        "llama.cpp's presets (their own types for embeddings and output head, listed):",
-        "",
-        table(
-          [...modelHead, "token_embd / output"],
-          [...presets, ...presetsQ8].map((r) => [...modelRow(r), `${r.nonLayer["token_embd"] ?? "?"} / ${r.nonLayer["output"] ?? "?"}`]),
-        ),
-        "",
-        ...(presetsQ8.length > 0
-          ? [
-              "`X/q8_0` is preset X with q8_0 token embeddings and output head (`quantize({ preset, tokenEmbeddingType: \"q8_0\", outputType: \"q8_0\" })`): the same non-layer tensors as every uniform and mixed file, so it differs from them in its layers alone. Its layer types are the preset's own mix (the presets also vary types *within* a sub-layer, e.g. attn_v and ffn_down get more bits).",
-              "",
-            ]
-          : []),
-      );
-    }
+function debianSkippedSection(study: Study): string[] {
+  return ["## debian-prose-11m", "", `Skipped: ${study.debianSkipped}.`, ""];
+}
 
-    // ---- variants: mixed models
-    const variantTitle = (v: VariantRun) => (v.name === "perplexity" ? "perplexity as the accuracy criterion" : "KLD as the accuracy criterion");
-    push(
-      "## 2. The 28 weightings → mixed models",
+/** §1: the uniform set, the F16 reference and llama.cpp's presets. */
+function uniformSetSection({ study, R }: DocContext, { d, uniform, presets, presetsQ8 }: DebianDoc): string[] {
+  const S = study.settings;
+  const ref = R(d.reference);
+  const modelRow = (r: ModelRecord, label = r.label) => [
+    label,
+    fx(r.bpw, 3),
+    mb(r.memoryBytes),
+    latencyText(r),
+    latencyPassesText(r),
+    ppText(r),
+    pplText(r),
+    kldText(r.kld),
+    r.kld ? fx(r.kld.sameTopPercent, 2) : "—",
+  ];
+  const modelHead = ["model", "layer bpw", "memory (MB)", "tg ms/token, pass 1 (mean ± sd)", `tg ms/token, mean of ${S.passes} passes (min–max)`, "pp tok/s", `PPL ± stderr`, "KLD vs F32 ± stderr", "same top token %"];
+  const lines = [
+    "## 1. debian-prose-11m: the uniform set",
+    "",
+    `${d.model.parameters.toLocaleString("en-US")} parameters, ${d.model.blocks} blocks = ${d.model.layers} sub-layers (attention and FFN of each block). "layer bpw" is bits per weight over the planned layers; memory is the bytes of all parameters (what llama.cpp loads), embeddings and output head included.`,
+    "",
+    table(modelHead, [modelRow(ref, "F16 (reference)"), ...uniform.map((r) => modelRow(r))]),
+    "",
+  ];
+  if (presets.length > 0) {
+    lines.push(
+      "llama.cpp's presets (their own types for embeddings and output head, listed):",
       "",
-      "The study runs twice: with **perplexity** as the accuracy criterion (what `sweep()` does), and with **KLD**: the method profile's `perplexity` field is set to each uniform type's mean KLD vs F32 and `planSweep()` plans again (same scores, same estimator); distinct allocations are assembled and measured once. Both variants' models are measured for everything, so each can be compared on either metric.",
+      table(
+        [...modelHead, "token_embd / output"],
+        [...presets, ...presetsQ8].map((r) => [...modelRow(r), `${r.nonLayer["token_embd"] ?? "?"} / ${r.nonLayer["output"] ?? "?"}`]),
+      ),
       "",
+      ...(presetsQ8.length > 0
+        ? [
+            "`X/q8_0` is preset X with q8_0 token embeddings and output head (`quantize({ preset, tokenEmbeddingType: \"q8_0\", outputType: \"q8_0\" })`): the same non-layer tensors as every uniform and mixed file, so it differs from them in its layers alone. Its layer types are the preset's own mix (the presets also vary types *within* a sub-layer, e.g. attn_v and ffn_down get more bits).",
+            "",
+          ]
+        : []),
     );
-    for (const v of d.variants) {
-      const distinct = [...new Set(v.models)];
-      push(
-        `### ${variantTitle(v)}: ${distinct.length} distinct models`,
-        "",
-        table(
-          ["weighting", "category", "w (mem, lat, acc)", "distribution", "layer bpw", "memory (MB)", "tg ms/token (mean of passes)", "PPL", "KLD", "same model as"],
-          v.weightings.map((w, i) => {
-            const r = R(v.models[i]!);
-            const first = v.weightings[v.models.indexOf(v.models[i]!)]!.id;
-            return [
-              w.id,
-              w.category,
-              `${sig(w.weights.memory, 2)}, ${sig(w.weights.latency, 2)}, ${sig(w.weights.accuracy, 2)}`,
-              distText(v.plans[i]!.distribution, study.types),
-              fx(r.bpw, 3),
-              mb(r.memoryBytes),
-              fx(latencyOf(r), 3),
-              fx(r.perplexity!, 3),
-              kldText(r.kld),
-              first === w.id ? "" : first,
-            ];
-          }),
-        ),
-        "",
-      );
-    }
+  }
+  return lines;
+}
 
-    // ---- hypervolume
-    push(
-      "## 3. Table 1 analog: hypervolume",
+/** §2: each variant's plan for every weighting, and the model it measured. */
+function mixedModelsSection({ study, R }: DocContext, { d }: DebianDoc): string[] {
+  const lines = [
+    "## 2. The 28 weightings → mixed models",
+    "",
+    "The study runs twice: with **perplexity** as the accuracy criterion (what `sweep()` does), and with **KLD**: the method profile's `perplexity` field is set to each uniform type's mean KLD vs F32 and `planSweep()` plans again (same scores, same estimator); distinct allocations are assembled and measured once. Both variants' models are measured for everything, so each can be compared on either metric.",
+    "",
+  ];
+  for (const v of d.variants) {
+    const distinct = [...new Set(v.models)];
+    lines.push(
+      `### ${variantTitle(v)}: ${distinct.length} distinct models`,
       "",
-      "Objectives memory (bytes), latency (tg ms/token) and accuracy (perplexity, or KLD), all minimised. As in the paper, each objective is normalised by the uniform set's min and max, x' = (x − min)/(max − min), and the reference point is the uniform set's worst value, (1, 1, 1); points beyond it in any objective add nothing. " +
-        "Gain = (HV_mixed − HV_uniform)/HV_uniform, the paper's definition; the union gain, (HV_uniform∪mixed − HV_uniform)/HV_uniform, counts only what the mixed set adds. " +
-        "The harder baseline is uniform ∪ llama.cpp presets: \"added\" = HV(uniform ∪ presets ∪ mixed) − HV(uniform ∪ presets), relative to HV(uniform ∪ presets).",
-      "",
-    );
-    for (const v of d.variants) {
-      const mixed = [...new Set(v.models)].map(R);
-      const sets = { uniform, mixed, presets };
-      const acc: Acc = v.name;
-      const headlineHv = hv(sets, acc, null);
-      const fastestHv = hv(sets, acc, "min");
-      const passes = Array.from({ length: Math.min(...[...uniform, ...mixed, ...presets].map((r) => r.latency.length)) }, (_, p) => hv(sets, acc, p));
-      const estimated = hypervolumeReport({
-        uniform: study.types.map((t) => v.profile.types[t]!).map((e) => ({ memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.perplexity })),
-        mixed: v.plans.map((p) => p.estimate),
-      });
-      variantHv[v.name] = { headline: headlineHv, passes, estimatedGain: estimated.gain };
-      const n = headlineHv.normalisation;
-      const accUnit = acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
-      push(
-        `### ${variantTitle(v)}`,
-        "",
-        `Normalisation (uniform set, mean latency over passes): memory ${mb(n.min.memoryBytes)}–${mb(n.max.memoryBytes)} MB, latency ${fx(n.min.latencyMsPerToken, 3)}–${fx(n.max.latencyMsPerToken, 3)} ms/token, ${acc === "perplexity" ? "perplexity" : "KLD"} ${accUnit(n.min.perplexity)}–${accUnit(n.max.perplexity)}; reference (1, 1, 1).`,
-        "",
-      );
-      const cols = [...passes.map((_, p) => `pass ${p + 1}`), "latency: mean of passes", "latency: fastest pass"];
-      const all = [...passes, headlineHv, fastestHv];
-      const rows: string[][] = [
-        ["HV uniform (5 pure types)", ...all.map((h) => fx(h.uniform.hypervolume, 4))],
-        [`HV mixed (${mixed.length} distinct models)`, ...all.map((h) => fx(h.mixed.hypervolume, 4))],
-        ["HV uniform ∪ mixed", ...all.map((h) => fx(h.union.hypervolume, 4))],
-        ["**gain** (mixed vs uniform, paper's definition)", ...all.map((h) => `**${pct(h.gain)}**`)],
-        ["union gain (uniform ∪ mixed vs uniform)", ...all.map((h) => pct(unionGain(h)))],
-      ];
-      if (presets.length > 0) {
-        rows.push(
-          ["HV presets alone", ...all.map((h) => fx(h.baseline!.baseline.hypervolume, 4))],
-          ["HV uniform ∪ presets", ...all.map((h) => fx(h.baseline!.withUniform.hypervolume, 4))],
-          ["presets' union gain over uniform", ...all.map((h) => pct((h.baseline!.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume))],
-          ["HV uniform ∪ presets ∪ mixed", ...all.map((h) => fx(h.baseline!.all.hypervolume, 4))],
-          ["**added by the mixed set** to uniform ∪ presets", ...all.map((h) => `**${pct(h.baseline!.addedRelative)}**`)],
-          ["mixed vs uniform ∪ presets (paper's gain against the stronger set)", ...all.map((h) => pct(h.baseline!.gain))],
-        );
-      }
-      if (presetsQ8.length > 0) {
-        const q8 = [...passes.map((_, p) => hv({ uniform, mixed, presets: presetsQ8 }, acc, p)), hv({ uniform, mixed, presets: presetsQ8 }, acc, null), hv({ uniform, mixed, presets: presetsQ8 }, acc, "min")];
-        rows.push(
-          ["HV uniform ∪ presets/q8_0", ...q8.map((h) => fx(h.baseline!.withUniform.hypervolume, 4))],
-          ["presets/q8_0's union gain over uniform", ...q8.map((h) => pct((h.baseline!.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume))],
-          ["**added by the mixed set** to uniform ∪ presets/q8_0", ...q8.map((h) => `**${pct(h.baseline!.addedRelative)}**`)],
-        );
-        addedQ8[v.name] = q8.slice(0, passes.length).map((h) => h.baseline!.addedRelative!);
-      }
-      rows.push(["non-dominated: uniform / mixed in the union", ...all.map((h) => {
-        const nd = h.union.nonDominated;
-        return `${nd.filter((i) => i < uniform.length).length} / ${nd.filter((i) => i >= uniform.length).length}`;
-      })]);
-      push(table(["", ...cols], rows), "");
-      const gains = passes.map((h) => h.gain!).filter((x) => x !== null);
-      const added = passes.map((h) => h.baseline?.addedRelative ?? NaN).filter(Number.isFinite);
-      const presetGains = passes.map((h) => (h.baseline ? (h.baseline.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume : NaN)).filter(Number.isFinite);
-      push(
-        `Spread over the ${passes.length} latency passes (memory and accuracy are the same in every pass: perplexity and KLD are deterministic): gain ${pct(mean(gains))} ± ${pct(sd(gains))} (mean ± sd; min ${pct(Math.min(...gains))}, max ${pct(Math.max(...gains))})` +
-          (added.length ? `; added to uniform ∪ presets ${pct(mean(added))} ± ${pct(sd(added))} (min ${pct(Math.min(...added))}, max ${pct(Math.max(...added))})` : "") +
-          `. The two right-hand columns combine the passes per model (mean, or fastest pass — the least disturbed by other load) before computing the volumes, so they need not lie inside the per-pass range. ` +
-          `Gain of the plans' *estimates* over the uniform profile (what the method expected): ${pct(estimated.gain)}.`,
-        "",
-      );
-      const two = hv2(sets, acc);
-      const twoQ8 = presetsQ8.length > 0 ? hv2({ uniform, mixed, presets: presetsQ8 }, acc) : null;
-      push(
-        `Without latency (memory × ${acc === "perplexity" ? "perplexity" : "KLD"} only, 2-D, same normalisation, reference (1, 1)) — the latency of an 11M-parameter model on this VM is mostly noise (see the reading below), so this is the cleaner comparison: ` +
-          `HV uniform ${fx(two.uniform, 4)}, mixed ${fx(two.mixed, 4)}, union ${fx(two.union, 4)}: **gain ${pct(two.gain)}**, union gain ${pct(two.unionGain)}` +
-          (presets.length > 0 ? `; uniform ∪ presets ${fx(two.withPresets, 4)} (presets add ${pct(two.presetGain)}), with the mixed set ${fx(two.all, 4)}: **the mixed set adds ${pct(two.added)}**` : "") +
-          (twoQ8 ? `; uniform ∪ presets/q8_0 ${fx(twoQ8.withPresets, 4)} (they add ${pct(twoQ8.presetGain)}), with the mixed set ${fx(twoQ8.all, 4)}: **the mixed set adds ${pct(twoQ8.added)}**.` : "."),
-        "",
-      );
-      variantSpread[v.name] = { gains, added, presetGains, two, twoQ8 };
-      headline.push(
-        `**${variantTitle(v)}**: hypervolume gain of the mixed set over the uniform set **${pct(mean(gains))} ± ${pct(sd(gains))}** over ${gains.length} latency passes (range ${pct(Math.min(...gains))} to ${pct(Math.max(...gains))}; paper: ${PAPER_GAINS})` +
-          (added.length
-            ? `; against uniform ∪ llama.cpp presets the mixed set adds **${pct(mean(added))} ± ${pct(sd(added))}** (range ${pct(Math.min(...added))} to ${pct(Math.max(...added))}), while the presets alone add ${pct(mean(presetGains))} to the uniform set.`
-            : ".") +
-          ` Memory × ${acc === "perplexity" ? "perplexity" : "KLD"} alone (no latency): gain ${pct(two.gain)}${presets.length > 0 ? `, added to uniform ∪ presets ${pct(two.added)}` : ""}${twoQ8 ? `, to uniform ∪ presets with q8_0 embeddings/output ${pct(twoQ8.added)}` : ""}.`,
-      );
-    }
-
-    // ---- table 2
-    push(
-      "## 4. Table 2 analog: does each category land nearest the metric it favours?",
-      "",
-      "For each category, the mean over its weightings of the difference between the model's value and the best value among that variant's 28 models, in units of the uniform set's range of the metric (0 = the best; 1 = as far as q8_0 is from q3_K). Latency is the mean over passes. The best model of each metric, the weightings that produced it and whether one of them favours that metric:",
-      "",
-    );
-    const favours: Record<string, string> = { memory: "memory", latency: "latency", accuracy: "accuracy" };
-    for (const v of d.variants) {
-      const acc: Acc = v.name;
-      const metrics: { name: string; of: (r: ModelRecord) => number; range: number }[] = [
-        { name: "memory", of: (r) => r.memoryBytes, range: Math.max(...uniform.map((r) => r.memoryBytes)) - Math.min(...uniform.map((r) => r.memoryBytes)) },
-        { name: "latency", of: (r) => latencyOf(r), range: Math.max(...uniform.map((r) => latencyOf(r))) - Math.min(...uniform.map((r) => latencyOf(r))) },
-        { name: "accuracy", of: (r) => accuracyOf(r, acc), range: Math.max(...uniform.map((r) => accuracyOf(r, acc))) - Math.min(...uniform.map((r) => accuracyOf(r, acc))) },
-      ];
-      const recs = v.models.map(R);
-      const best = metrics.map((m) => Math.min(...recs.map(m.of)));
-      const rows = CATEGORIES.map((c) => {
-        const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
-        return [c, ...metrics.map((m, k) => fx(mean(idx.map((i) => (m.of(recs[i]!) - best[k]!) / m.range)), 3))];
-      });
-      push(`### ${variantTitle(v)}`, "", table(["category", "Δ memory", "Δ latency", `Δ accuracy (${acc === "perplexity" ? "PPL" : "KLD"})`], rows), "");
-      const bestRows = metrics.map((m, k) => {
-        const winners = v.weightings.filter((_, i) => m.of(recs[i]!) === best[k]);
-        const cats = [...new Set(winners.map((w) => w.category))];
-        const ok = cats.includes(favours[m.name] as WeightingCategory);
-        return [m.name, m.name === "memory" ? `${mb(best[k]!)} MB` : m.name === "latency" ? `${fx(best[k]!, 3)} ms` : acc === "perplexity" ? fx(best[k]!, 3) : sig(best[k]!, 3), winners.map((w) => w.id).join(", "), cats.join(", "), ok ? "yes" : "**no**"];
-      });
-      push(table(["metric", "best value", "weightings that produced it", "their categories", "favours the metric?"], bestRows), "");
-      const nearest = metrics.map((m, k) => {
-        const byCat = CATEGORIES.map((c) => {
-          const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
-          return { c, x: mean(idx.map((i) => (m.of(recs[i]!) - best[k]!) / m.range)) };
-        });
-        const min = Math.min(...byCat.map((b) => b.x));
-        return { metric: m.name, categories: byCat.filter((b) => b.x === min).map((b) => b.c) };
-      });
-      const hits = nearest.filter((n) => n.categories.includes(favours[n.metric] as WeightingCategory)).length;
-      push(
-        `Nearest category per metric: ${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")} (${hits} of 3 as the paper reports).`,
-        "",
-      );
-      if (v.name === "kld") headline.push(`Table 2 analog (KLD variant): the category nearest each metric's best value favours that metric for ${hits} of 3 metrics; accuracy-first mixes average ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "accuracy" ? [R(v.models[i]!).bpw] : []))), 2)} bits per weight, memory-first ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "memory" ? [R(v.models[i]!).bpw] : []))), 2)}, latency-first ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "latency" ? [R(v.models[i]!).bpw] : []))), 2)} (paper: memory-first 3–4 bits, latency-first mostly 4).`);
-      reading.push(`Table 2 (${v.name}): the category nearest the best value is the one favouring the metric for ${hits} of 3 metrics (${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")}).`);
-    }
-
-    // ---- fig 5
-    push("## 5. Fig. 5 analog: bits per weight and per-layer types", "");
-    const bpwRows: { variant: string; category: string; bpw: number }[] = [];
-    const catRows: string[][] = [];
-    for (const v of d.variants) {
-      for (const c of CATEGORIES) {
-        const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
-        const b = mean(idx.map((i) => R(v.models[i]!).bpw));
-        bpwRows.push({ variant: v.name === "perplexity" ? "accuracy = perplexity" : "accuracy = KLD", category: c, bpw: b });
-        const share: Record<string, number> = {};
-        for (const i of idx) for (const t of study.types) share[t] = (share[t] ?? 0) + (v.plans[i]!.distribution[t] ?? 0) / idx.length;
-        catRows.push([v.name, c, fx(b, 3), ...study.types.map((t) => fx(share[t] ?? 0, 1))]);
-      }
-    }
-    const bpwSvg = await writeSvg(
-      o.figDir,
-      "debian-bpw-by-category",
-      await renderSvg({
-        $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-        title: { text: "average bits per weight of the planned layers", subtitle: "debian-prose-11m, per weighting category" },
-        background: "white",
-        width: 320,
-        height: 220,
-        data: { values: bpwRows },
-        mark: { type: "bar" },
-        encoding: {
-          x: { field: "category", type: "nominal", sort: [...CATEGORIES], title: null, axis: { labelAngle: 0 } },
-          xOffset: { field: "variant", type: "nominal" },
-          y: { field: "bpw", type: "quantitative", title: "bits per weight", scale: { domain: [0, 9] } },
-          color: { field: "variant", type: "nominal", title: null, legend: { orient: "top", labelLimit: 400 } },
-        },
-      } as unknown as Parameters<typeof renderSvg>[0]),
-    );
-    push(
-      table(["variant", "category", "mean layer bpw", ...study.types.map((t) => `mean # ${t}`)], catRows),
-      "",
-      `![bits per weight by category](${rel(bpwSvg)})`,
-      "",
-      `Uniform references: ${uniform.map((r) => `${r.label} ${fx(r.bpw, 2)}`).join(", ")} bits per weight.`,
-      "",
-    );
-    for (const v of d.variants) {
-      const mixedRecs = [...new Set(v.models)].map(R);
-      const input: ReportInput = {
-        title: `debian-prose-11m (${v.name})`,
-        measured: true,
-        uniform: uniform.map((r) => ({ type: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
-        mixed: mixedRecs.map((r) => {
-          const i = v.models.indexOf(r.key);
-          return { id: v.weightings[i]!.id, category: v.weightings[i]!.category, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) };
+      table(
+        ["weighting", "category", "w (mem, lat, acc)", "distribution", "layer bpw", "memory (MB)", "tg ms/token (mean of passes)", "PPL", "KLD", "same model as"],
+        v.weightings.map((w, i) => {
+          const r = R(v.models[i]!);
+          const first = v.weightings[v.models.indexOf(v.models[i]!)]!.id;
+          return [
+            w.id,
+            w.category,
+            `${sig(w.weights.memory, 2)}, ${sig(w.weights.latency, 2)}, ${sig(w.weights.accuracy, 2)}`,
+            distText(v.plans[i]!.distribution, study.types),
+            fx(r.bpw, 3),
+            mb(r.memoryBytes),
+            fx(latencyOf(r), 3),
+            fx(r.perplexity!, 3),
+            kldText(r.kld),
+            first === w.id ? "" : first,
+          ];
         }),
-        presets: presets.map((r) => ({ preset: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
-        allocations: v.weightings.map((w, i) => ({ label: w.id, allocation: v.plans[i]!.allocation })),
-      };
-      const figs = await paretoFigures(o.figDir, `debian-${v.name}`, input, v.name === "kld" ? "KLD from F32 (log)" : null, true, study.types);
-      push(
-        `### ${variantTitle(v)}`,
-        "",
-        "Pareto views (measured; latency = mean over passes; opaque points are non-dominated in that view) and the per-layer type map of all 28 weightings:",
-        "",
-        ...figs.filter((f) => f.includes("pareto")).map((f) => `![${f}](${rel(f)})`),
-        "",
-        `![type map](${rel(figs.find((f) => f.includes("type-map"))!)})`,
-        "",
-      );
-    }
-    push(`Layer ranking from the capture (most important first, γ = ${d.scores.gamma}): ${d.ranking.join(", ")}.`, "");
-
-    // ---- estimates vs measurement
-    push(
-      "## 6. Estimates vs measurement (what the paper did not check)",
-      "",
-      "For every distinct mixed model, the estimate for its distribution under each estimator, all from the same uniform profile, against the measurement: the paper's `linear` (layer-count mix of the uniform metrics), `weighted` (exact layer bytes for memory, parameter shares for latency and accuracy) and `sensitivity` (as `weighted` for memory and latency, so those columns are shared; accuracy shared out by each layer's mean 1 − cos from the capture, step 1). Latency is the mean over passes on both sides (the plans themselves used pass 1, whose noise would otherwise dominate the error). Relative error = (estimate − measured)/measured.",
+      ),
       "",
     );
-    const errSummary: string[][] = [];
-    const allErrs = Object.fromEntries(STUDY_ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
-      EstimatorName,
-      { memory: number[]; latency: number[]; accuracy: number[] }
-    >;
-    for (const v of d.variants) {
-      const acc: Acc = v.name;
-      const distinct = [...new Set(v.models)];
-      const rows: string[][] = [];
-      // the uniform profile with each type's latency as the mean over passes, the statistic the
-      // mixed models are measured with: a single noisy pass would otherwise dominate the error
-      const rebased: Profile = {
-        ...v.profile,
-        types: Object.fromEntries(study.types.map((t) => [t, { ...v.profile.types[t]!, latencyMsPerToken: latencyOf(R(d.uniform[t]!)) }])),
-      };
-      const errs = Object.fromEntries(STUDY_ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as Record<
-        EstimatorName,
-        { memory: number[]; latency: number[]; accuracy: number[] }
-      >;
-      for (const key of distinct) {
-        const r = R(key);
-        const e = estimates(rebased, study.types, d.scores, r.distribution!);
-        const measured = { memory: r.memoryBytes, latency: latencyOf(r), accuracy: accuracyOf(r, acc) };
-        const row = [v.weightings[v.models.indexOf(key)]!.id, distText(r.distribution, study.types)];
-        for (const [metric, field] of [["memory", "memoryBytes"], ["latency", "latencyMsPerToken"], ["accuracy", "perplexity"]] as const) {
-          const m = measured[metric];
-          const fmt = metric === "memory" ? (x: number) => mb(x) : metric === "latency" ? (x: number) => fx(x, 3) : acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
-          row.push(fmt(m));
-          for (const est of STUDY_ESTIMATORS) {
-            const err = (e[est][field] - m) / m;
-            errs[est][metric].push(err);
-            allErrs[est][metric].push(err);
-            // sensitivity shares memory and latency with weighted
-            if (metric === "accuracy" || est !== "sensitivity") row.push(`${fmt(e[est][field])} (${pct(err, 1)})`);
-          }
-        }
-        rows.push(row);
-      }
-      const accName = acc === "perplexity" ? "PPL" : "KLD";
-      push(
-        `### ${variantTitle(v)} (${distinct.length} models)`,
-        "",
-        table(
-          ["model", "distribution", "memory (MB)", "linear", "weighted, sensitivity", "latency (ms)", "linear", "weighted, sensitivity", accName, "linear", "weighted", "sensitivity"],
-          rows,
-        ),
-        "",
-      );
-      for (const est of STUDY_ESTIMATORS) {
-        errSummary.push([
-          v.name,
-          est,
-          ...(["memory", "latency", "accuracy"] as const).flatMap((m) => {
-            const a = errs[est][m].map(Math.abs);
-            const signed = mean(errs[est][m]);
-            return [`${pct(mean(a), 2)} / ${pct(Math.max(...a), 2)}`, pct(signed, 2)];
-          }),
-        ]);
-      }
-      const absMean = (est: EstimatorName, m: "memory" | "latency" | "accuracy") => pct(mean(errs[est][m].map(Math.abs)));
-      if (v.name === "kld") {
-        headline.push(
-          `Estimates vs measurement (KLD variant, ${distinct.length} models): memory is exact with the weighted and sensitivity estimators (linear: ${absMean("linear", "memory")} mean error); the KLD estimate is off by ${absMean("sensitivity", "accuracy")} on average with \`sensitivity\`, against ${absMean("weighted", "accuracy")} (weighted) and ${absMean("linear", "accuracy")} (linear), which are biased ${mean(errs.weighted.accuracy) > 0 ? "high: the allocation gives the layers that matter most the best types, so a mix is better than the parameter-weighted average of its types" : "low"}; latency ${absMean("weighted", "latency")} (linear ${absMean("linear", "latency")}).`,
-        );
-      }
-      reading.push(
-        `Estimators (${v.name}): mean |error| linear / weighted / sensitivity — memory ${absMean("linear", "memory")} / ${absMean("weighted", "memory")} / ${absMean("sensitivity", "memory")}, latency ${absMean("linear", "latency")} / ${absMean("weighted", "latency")} / ${absMean("sensitivity", "latency")}, ${accName} ${absMean("linear", "accuracy")} / ${absMean("weighted", "accuracy")} / ${absMean("sensitivity", "accuracy")}. The plans used \`${v.estimator}\`; ${STUDY_ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `with \`${e}\` ${v.differs[e]} of the 28 would pick a different distribution`).join(", ")}.`,
-      );
-    }
-    push(
-      "Summary: mean / max of |relative error| and the mean signed error (bias), per metric:",
+  }
+  return lines;
+}
+
+/** §3 (the paper's Table 1): hypervolumes per latency pass; fills deb.hv for the reading. */
+function hypervolumeSection({ study, R, headline }: DocContext, deb: DebianDoc): string[] {
+  const { d, uniform, presets, presetsQ8 } = deb;
+  const lines = [
+    "## 3. Table 1 analog: hypervolume",
+    "",
+    "Objectives memory (bytes), latency (tg ms/token) and accuracy (perplexity, or KLD), all minimised. As in the paper, each objective is normalised by the uniform set's min and max, x' = (x − min)/(max − min), and the reference point is the uniform set's worst value, (1, 1, 1); points beyond it in any objective add nothing. " +
+      "Gain = (HV_mixed − HV_uniform)/HV_uniform, the paper's definition; the union gain, (HV_uniform∪mixed − HV_uniform)/HV_uniform, counts only what the mixed set adds. " +
+      "The harder baseline is uniform ∪ llama.cpp presets: \"added\" = HV(uniform ∪ presets ∪ mixed) − HV(uniform ∪ presets), relative to HV(uniform ∪ presets).",
+    "",
+  ];
+  for (const v of d.variants) {
+    const mixed = [...new Set(v.models)].map(R);
+    const sets = { uniform, mixed, presets };
+    const acc: Acc = v.name;
+    const headlineHv = hv(sets, acc, null);
+    const fastestHv = hv(sets, acc, "min");
+    const passes = Array.from({ length: Math.min(...[...uniform, ...mixed, ...presets].map((r) => r.latency.length)) }, (_, p) => hv(sets, acc, p));
+    const estimated = hypervolumeReport({
+      uniform: study.types.map((t) => v.profile.types[t]!).map((e) => ({ memoryBytes: e.memoryBytes, latencyMsPerToken: e.latencyMsPerToken, perplexity: e.perplexity })),
+      mixed: v.plans.map((p) => p.estimate),
+    });
+    const n = headlineHv.normalisation;
+    const accUnit = acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
+    lines.push(
+      `### ${variantTitle(v)}`,
       "",
-      table(["variant", "estimator", "memory |err| mean / max", "memory bias", "latency |err| mean / max", "latency bias", "accuracy |err| mean / max", "accuracy bias"], errSummary),
-      "",
-      `The plans used ${d.variants.map((v) => `\`${v.estimator}\` (${v.name})`).join(" and ")}. With another estimator, ${d.variants
-        .map((v) => `${STUDY_ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `${v.differs[e]} (${e})`).join(", ")} of the 28 ${v.name} plans`)
-        .join("; ")} would choose a different distribution.`,
+      `Normalisation (uniform set, mean latency over passes): memory ${mb(n.min.memoryBytes)}–${mb(n.max.memoryBytes)} MB, latency ${fx(n.min.latencyMsPerToken, 3)}–${fx(n.max.latencyMsPerToken, 3)} ms/token, ${acc === "perplexity" ? "perplexity" : "KLD"} ${accUnit(n.min.perplexity)}–${accUnit(n.max.perplexity)}; reference (1, 1, 1).`,
       "",
     );
-    {
-      const best = (m: "memory" | "latency" | "accuracy") => {
-        const scored = STUDY_ESTIMATORS.map((e) => [e, mean(allErrs[e][m].map(Math.abs)) * 100] as const).sort((x, y) => x[1] - y[1]);
-        const tie = scored.filter((x) => x[1] - scored[0]![1] < 0.5).map((x) => x[0]);
-        return `${m}: ${tie.length > 1 ? `a tie of ${tie.join(", ")}` : scored[0]![0]} (${scored.map(([e, x]) => `${e} ${fx(x, 2)}%`).join(", ")})`;
-      };
-      const line = `Which estimator should be the default? Mean |error| over both variants — ${best("memory")}; ${best("latency")}; ${best("accuracy")}. apreqel's default is \`sensitivity\` whenever the scores are known (\`weighted\` with a bare ranking, \`linear\` without layer bytes).`;
-      push(line, "");
-      reading.push(line);
-    }
-
-    // ---- ablation
-    if (d.ablation.length > 0) {
-      push(
-        "## 7. Layer scores: cosine ranking vs reverse and random rankings",
-        "",
-        "The same distribution allocated by the capture's ranking (the method), by its reverse, and by random rankings; the distributions with the widest spread of types among the plans were taken (accuracy only: the bytes are the same up to layer sizes). A ranking that carries information should beat random, and random should beat reverse.",
-        "",
+    const cols = [...passes.map((_, p) => `pass ${p + 1}`), "latency: mean of passes", "latency: fastest pass"];
+    const all = [...passes, headlineHv, fastestHv];
+    const rows: string[][] = [
+      ["HV uniform (5 pure types)", ...all.map((h) => fx(h.uniform.hypervolume, 4))],
+      [`HV mixed (${mixed.length} distinct models)`, ...all.map((h) => fx(h.mixed.hypervolume, 4))],
+      ["HV uniform ∪ mixed", ...all.map((h) => fx(h.union.hypervolume, 4))],
+      ["**gain** (mixed vs uniform, paper's definition)", ...all.map((h) => `**${pct(h.gain)}**`)],
+      ["union gain (uniform ∪ mixed vs uniform)", ...all.map((h) => pct(unionGain(h)))],
+    ];
+    if (presets.length > 0) {
+      rows.push(
+        ["HV presets alone", ...all.map((h) => fx(h.baseline!.baseline.hypervolume, 4))],
+        ["HV uniform ∪ presets", ...all.map((h) => fx(h.baseline!.withUniform.hypervolume, 4))],
+        ["presets' union gain over uniform", ...all.map((h) => pct((h.baseline!.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume))],
+        ["HV uniform ∪ presets ∪ mixed", ...all.map((h) => fx(h.baseline!.all.hypervolume, 4))],
+        ["**added by the mixed set** to uniform ∪ presets", ...all.map((h) => `**${pct(h.baseline!.addedRelative)}**`)],
+        ["mixed vs uniform ∪ presets (paper's gain against the stronger set)", ...all.map((h) => pct(h.baseline!.gain))],
       );
-      const verdicts: string[] = [];
-      // what the sensitivity estimator expects of each allocation: it sees which layers get which type
-      const kldVariant = d.variants.find((v) => v.name === "kld");
-      const sensitivityOf = new Map(d.scores.layers.map((l) => [l.name, l.meanOneMinusCos]));
-      const expectedKld = (r: ModelRecord) => {
-        if (!kldVariant || !r.allocation) return undefined;
-        let sum = 0;
-        let total = 0;
-        for (const [layer, type] of Object.entries(r.allocation) as [LayerName, GgmlType][]) {
-          const s = sensitivityOf.get(layer) ?? 0;
-          sum += s * kldVariant.profile.types[type]!.perplexity;
-          total += s;
-        }
-        return sum / total;
-      };
-      for (const a of d.ablation) {
-        const rows = a.rows.map((row) => {
-          const r = R(row.key);
-          const e = expectedKld(r);
-          return [row.ranking, mb(r.memoryBytes), pplText(r), kldText(r.kld), e === undefined ? "—" : sig(e, 3)];
-        });
-        push(
-          `**${distText(a.distribution, study.types)}** (from ${a.from}):`,
-          "",
-          table(["ranking", "memory (MB)", "PPL ± stderr", "KLD ± stderr", "KLD expected by `sensitivity`"], rows),
-          "",
-        );
-        const cos = R(a.rows[0]!.key);
-        const others = a.rows.slice(1).map((row) => ({ ranking: row.ranking, r: R(row.key) }));
-        const beatsK = others.filter((x) => cos.kld!.mean < x.r.kld!.mean).length;
-        const beatsP = others.filter((x) => cos.perplexity! < x.r.perplexity!).length;
-        const noLarger = others.filter((x) => cos.memoryBytes <= x.r.memoryBytes).length;
-        verdicts.push(`${distText(a.distribution, study.types)}: cosine beats ${beatsK}/${others.length} alternatives on KLD and ${beatsP}/${others.length} on PPL, and is no larger than ${noLarger}/${others.length} of them`);
-      }
-      push(`Verdict: ${verdicts.join("; ")}.`, "");
-      headline.push(`Ranking ablation (same distribution, other rankings): ${verdicts.join("; ")}.`);
-      reading.push(`Ranking ablation: ${verdicts.join("; ")}.`);
+    }
+    let addedQ8: number[] | null = null;
+    if (presetsQ8.length > 0) {
+      const q8 = [...passes.map((_, p) => hv({ uniform, mixed, presets: presetsQ8 }, acc, p)), hv({ uniform, mixed, presets: presetsQ8 }, acc, null), hv({ uniform, mixed, presets: presetsQ8 }, acc, "min")];
+      rows.push(
+        ["HV uniform ∪ presets/q8_0", ...q8.map((h) => fx(h.baseline!.withUniform.hypervolume, 4))],
+        ["presets/q8_0's union gain over uniform", ...q8.map((h) => pct((h.baseline!.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume))],
+        ["**added by the mixed set** to uniform ∪ presets/q8_0", ...q8.map((h) => `**${pct(h.baseline!.addedRelative)}**`)],
+      );
+      addedQ8 = q8.slice(0, passes.length).map((h) => h.baseline!.addedRelative!);
+    }
+    rows.push(["non-dominated: uniform / mixed in the union", ...all.map((h) => {
+      const nd = h.union.nonDominated;
+      return `${nd.filter((i) => i < uniform.length).length} / ${nd.filter((i) => i >= uniform.length).length}`;
+    })]);
+    lines.push(table(["", ...cols], rows), "");
+    const gains = passes.map((h) => h.gain!).filter((x) => x !== null);
+    const added = passes.map((h) => h.baseline?.addedRelative ?? NaN).filter(Number.isFinite);
+    const presetGains = passes.map((h) => (h.baseline ? (h.baseline.withUniform.hypervolume - h.uniform.hypervolume) / h.uniform.hypervolume : NaN)).filter(Number.isFinite);
+    lines.push(
+      `Spread over the ${passes.length} latency passes (memory and accuracy are the same in every pass: perplexity and KLD are deterministic): gain ${pct(mean(gains))} ± ${pct(sd(gains))} (mean ± sd; min ${pct(Math.min(...gains))}, max ${pct(Math.max(...gains))})` +
+        (added.length ? `; added to uniform ∪ presets ${pct(mean(added))} ± ${pct(sd(added))} (min ${pct(Math.min(...added))}, max ${pct(Math.max(...added))})` : "") +
+        `. The two right-hand columns combine the passes per model (mean, or fastest pass — the least disturbed by other load) before computing the volumes, so they need not lie inside the per-pass range. ` +
+        `Gain of the plans' *estimates* over the uniform profile (what the method expected): ${pct(estimated.gain)}.`,
+      "",
+    );
+    const two = hv2(sets, acc);
+    const twoQ8 = presetsQ8.length > 0 ? hv2({ uniform, mixed, presets: presetsQ8 }, acc) : null;
+    lines.push(
+      `Without latency (memory × ${acc === "perplexity" ? "perplexity" : "KLD"} only, 2-D, same normalisation, reference (1, 1)) — the latency of an 11M-parameter model on this VM is mostly noise (see the reading below), so this is the cleaner comparison: ` +
+        `HV uniform ${fx(two.uniform, 4)}, mixed ${fx(two.mixed, 4)}, union ${fx(two.union, 4)}: **gain ${pct(two.gain)}**, union gain ${pct(two.unionGain)}` +
+        (presets.length > 0 ? `; uniform ∪ presets ${fx(two.withPresets, 4)} (presets add ${pct(two.presetGain)}), with the mixed set ${fx(two.all, 4)}: **the mixed set adds ${pct(two.added)}**` : "") +
+        (twoQ8 ? `; uniform ∪ presets/q8_0 ${fx(twoQ8.withPresets, 4)} (they add ${pct(twoQ8.presetGain)}), with the mixed set ${fx(twoQ8.all, 4)}: **the mixed set adds ${pct(twoQ8.added)}**.` : "."),
+      "",
+    );
+    deb.hv[v.name] = { meanLatency: headlineHv, gains, added, presetGains, two, twoQ8, addedQ8 };
+    headline.push(
+      `**${variantTitle(v)}**: hypervolume gain of the mixed set over the uniform set **${pct(mean(gains))} ± ${pct(sd(gains))}** over ${gains.length} latency passes (range ${pct(Math.min(...gains))} to ${pct(Math.max(...gains))}; paper: ${PAPER_GAINS})` +
+        (added.length
+          ? `; against uniform ∪ llama.cpp presets the mixed set adds **${pct(mean(added))} ± ${pct(sd(added))}** (range ${pct(Math.min(...added))} to ${pct(Math.max(...added))}), while the presets alone add ${pct(mean(presetGains))} to the uniform set.`
+          : ".") +
+        ` Memory × ${acc === "perplexity" ? "perplexity" : "KLD"} alone (no latency): gain ${pct(two.gain)}${presets.length > 0 ? `, added to uniform ∪ presets ${pct(two.added)}` : ""}${twoQ8 ? `, to uniform ∪ presets with q8_0 embeddings/output ${pct(twoQ8.added)}` : ""}.`,
+    );
+  }
+  return lines;
+}
+
+/** §4 (the paper's Table 2): how near each category's models come to the best value of each metric. */
+function categoriesSection({ R, headline, reading }: DocContext, { d, uniform }: DebianDoc): string[] {
+  const lines = [
+    "## 4. Table 2 analog: does each category land nearest the metric it favours?",
+    "",
+    "For each category, the mean over its weightings of the difference between the model's value and the best value among that variant's 28 models, in units of the uniform set's range of the metric (0 = the best; 1 = as far as q8_0 is from q3_K). Latency is the mean over passes. The best model of each metric, the weightings that produced it and whether one of them favours that metric:",
+    "",
+  ];
+  const favours: Record<string, string> = { memory: "memory", latency: "latency", accuracy: "accuracy" };
+  for (const v of d.variants) {
+    const acc: Acc = v.name;
+    const metrics: { name: string; of: (r: ModelRecord) => number; range: number }[] = [
+      { name: "memory", of: (r) => r.memoryBytes, range: Math.max(...uniform.map((r) => r.memoryBytes)) - Math.min(...uniform.map((r) => r.memoryBytes)) },
+      { name: "latency", of: (r) => latencyOf(r), range: Math.max(...uniform.map((r) => latencyOf(r))) - Math.min(...uniform.map((r) => latencyOf(r))) },
+      { name: "accuracy", of: (r) => accuracyOf(r, acc), range: Math.max(...uniform.map((r) => accuracyOf(r, acc))) - Math.min(...uniform.map((r) => accuracyOf(r, acc))) },
+    ];
+    const recs = v.models.map(R);
+    const best = metrics.map((m) => Math.min(...recs.map(m.of)));
+    const rows = CATEGORIES.map((c) => {
+      const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
+      return [c, ...metrics.map((m, k) => fx(mean(idx.map((i) => (m.of(recs[i]!) - best[k]!) / m.range)), 3))];
+    });
+    lines.push(`### ${variantTitle(v)}`, "", table(["category", "Δ memory", "Δ latency", `Δ accuracy (${acc === "perplexity" ? "PPL" : "KLD"})`], rows), "");
+    const bestRows = metrics.map((m, k) => {
+      const winners = v.weightings.filter((_, i) => m.of(recs[i]!) === best[k]);
+      const cats = [...new Set(winners.map((w) => w.category))];
+      const ok = cats.includes(favours[m.name] as WeightingCategory);
+      return [m.name, m.name === "memory" ? `${mb(best[k]!)} MB` : m.name === "latency" ? `${fx(best[k]!, 3)} ms` : acc === "perplexity" ? fx(best[k]!, 3) : sig(best[k]!, 3), winners.map((w) => w.id).join(", "), cats.join(", "), ok ? "yes" : "**no**"];
+    });
+    lines.push(table(["metric", "best value", "weightings that produced it", "their categories", "favours the metric?"], bestRows), "");
+    const nearest = metrics.map((m, k) => {
+      const byCat = CATEGORIES.map((c) => {
+        const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
+        return { c, x: mean(idx.map((i) => (m.of(recs[i]!) - best[k]!) / m.range)) };
+      });
+      const min = Math.min(...byCat.map((b) => b.x));
+      return { metric: m.name, categories: byCat.filter((b) => b.x === min).map((b) => b.c) };
+    });
+    const hits = nearest.filter((n) => n.categories.includes(favours[n.metric] as WeightingCategory)).length;
+    lines.push(
+      `Nearest category per metric: ${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")} (${hits} of 3 as the paper reports).`,
+      "",
+    );
+    if (v.name === "kld") headline.push(`Table 2 analog (KLD variant): the category nearest each metric's best value favours that metric for ${hits} of 3 metrics; accuracy-first mixes average ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "accuracy" ? [R(v.models[i]!).bpw] : []))), 2)} bits per weight, memory-first ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "memory" ? [R(v.models[i]!).bpw] : []))), 2)}, latency-first ${fx(mean(v.weightings.flatMap((w, i) => (w.category === "latency" ? [R(v.models[i]!).bpw] : []))), 2)} (paper: memory-first 3–4 bits, latency-first mostly 4).`);
+    reading.push(`Table 2 (${v.name}): the category nearest the best value is the one favouring the metric for ${hits} of 3 metrics (${nearest.map((n) => `${n.metric} → ${n.categories.join("/")}`).join("; ")}).`);
+  }
+  return lines;
+}
+
+/** §5 (the paper's Fig. 5): bits per weight by category, the Pareto views and the type maps (writes their SVGs). */
+async function bitsPerWeightSection({ study, figDir, rel, R }: DocContext, { d, uniform, presets }: DebianDoc): Promise<string[]> {
+  const lines = ["## 5. Fig. 5 analog: bits per weight and per-layer types", ""];
+  const bpwRows: { variant: string; category: string; bpw: number }[] = [];
+  const catRows: string[][] = [];
+  for (const v of d.variants) {
+    for (const c of CATEGORIES) {
+      const idx = v.weightings.flatMap((w, i) => (w.category === c ? [i] : []));
+      const b = mean(idx.map((i) => R(v.models[i]!).bpw));
+      bpwRows.push({ variant: v.name === "perplexity" ? "accuracy = perplexity" : "accuracy = KLD", category: c, bpw: b });
+      const share: Record<string, number> = {};
+      for (const i of idx) for (const t of study.types) share[t] = (share[t] ?? 0) + (v.plans[i]!.distribution[t] ?? 0) / idx.length;
+      catRows.push([v.name, c, fx(b, 3), ...study.types.map((t) => fx(share[t] ?? 0, 1))]);
     }
   }
+  const bpwSvg = await writeSvg(
+    figDir,
+    "debian-bpw-by-category",
+    await renderSvg({
+      $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+      title: { text: "average bits per weight of the planned layers", subtitle: "debian-prose-11m, per weighting category" },
+      background: "white",
+      width: 320,
+      height: 220,
+      data: { values: bpwRows },
+      mark: { type: "bar" },
+      encoding: {
+        x: { field: "category", type: "nominal", sort: [...CATEGORIES], title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: "variant", type: "nominal" },
+        y: { field: "bpw", type: "quantitative", title: "bits per weight", scale: { domain: [0, 9] } },
+        color: { field: "variant", type: "nominal", title: null, legend: { orient: "top", labelLimit: 400 } },
+      },
+    } as unknown as Parameters<typeof renderSvg>[0]),
+  );
+  lines.push(
+    table(["variant", "category", "mean layer bpw", ...study.types.map((t) => `mean # ${t}`)], catRows),
+    "",
+    `![bits per weight by category](${rel(bpwSvg)})`,
+    "",
+    `Uniform references: ${uniform.map((r) => `${r.label} ${fx(r.bpw, 2)}`).join(", ")} bits per weight.`,
+    "",
+  );
+  for (const v of d.variants) {
+    const mixedRecs = [...new Set(v.models)].map(R);
+    const input: ReportInput = {
+      title: `debian-prose-11m (${v.name})`,
+      measured: true,
+      uniform: uniform.map((r) => ({ type: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
+      mixed: mixedRecs.map((r) => {
+        const i = v.models.indexOf(r.key);
+        return { id: v.weightings[i]!.id, category: v.weightings[i]!.category, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) };
+      }),
+      presets: presets.map((r) => ({ preset: r.label, memoryBytes: r.memoryBytes, latencyMsPerToken: latencyOf(r), perplexity: accuracyOf(r, v.name) })),
+      allocations: v.weightings.map((w, i) => ({ label: w.id, allocation: v.plans[i]!.allocation })),
+    };
+    const figs = await paretoFigures(figDir, `debian-${v.name}`, input, v.name === "kld" ? "KLD from F32 (log)" : null, true, study.types);
+    lines.push(
+      `### ${variantTitle(v)}`,
+      "",
+      "Pareto views (measured; latency = mean over passes; opaque points are non-dominated in that view) and the per-layer type map of all 28 weightings:",
+      "",
+      ...figs.filter((f) => f.includes("pareto")).map((f) => `![${f}](${rel(f)})`),
+      "",
+      `![type map](${rel(figs.find((f) => f.includes("type-map"))!)})`,
+      "",
+    );
+  }
+  lines.push(`Layer ranking from the capture (most important first, γ = ${d.scores.gamma}): ${d.ranking.join(", ")}.`, "");
+  return lines;
+}
 
-  // ---- realistic shapes
-  push(
+type EstimateErrors = Record<EstimatorName, { memory: number[]; latency: number[]; accuracy: number[] }>;
+const noErrors = (): EstimateErrors =>
+  Object.fromEntries(STUDY_ESTIMATORS.map((e) => [e, { memory: [] as number[], latency: [] as number[], accuracy: [] as number[] }])) as EstimateErrors;
+
+/** §6: every estimator's estimate of each mixed model against its measurement. */
+function estimatesSection({ study, R, headline, reading }: DocContext, { d }: DebianDoc): string[] {
+  const lines = [
+    "## 6. Estimates vs measurement (what the paper did not check)",
+    "",
+    "For every distinct mixed model, the estimate for its distribution under each estimator, all from the same uniform profile, against the measurement: the paper's `linear` (layer-count mix of the uniform metrics), `weighted` (exact layer bytes for memory, parameter shares for latency and accuracy) and `sensitivity` (as `weighted` for memory and latency, so those columns are shared; accuracy shared out by each layer's mean 1 − cos from the capture, step 1). Latency is the mean over passes on both sides (the plans themselves used pass 1, whose noise would otherwise dominate the error). Relative error = (estimate − measured)/measured.",
+    "",
+  ];
+  const errSummary: string[][] = [];
+  const allErrs = noErrors();
+  for (const v of d.variants) {
+    const acc: Acc = v.name;
+    const distinct = [...new Set(v.models)];
+    const rows: string[][] = [];
+    // the uniform profile with each type's latency as the mean over passes, the statistic the
+    // mixed models are measured with: a single noisy pass would otherwise dominate the error
+    const rebased: Profile = {
+      ...v.profile,
+      types: Object.fromEntries(study.types.map((t) => [t, { ...v.profile.types[t]!, latencyMsPerToken: latencyOf(R(d.uniform[t]!)) }])),
+    };
+    const errs = noErrors();
+    for (const key of distinct) {
+      const r = R(key);
+      const e = estimates(rebased, study.types, d.scores, r.distribution!);
+      const measured = { memory: r.memoryBytes, latency: latencyOf(r), accuracy: accuracyOf(r, acc) };
+      const row = [v.weightings[v.models.indexOf(key)]!.id, distText(r.distribution, study.types)];
+      for (const [metric, field] of [["memory", "memoryBytes"], ["latency", "latencyMsPerToken"], ["accuracy", "perplexity"]] as const) {
+        const m = measured[metric];
+        const fmt = metric === "memory" ? (x: number) => mb(x) : metric === "latency" ? (x: number) => fx(x, 3) : acc === "perplexity" ? (x: number) => fx(x, 3) : (x: number) => sig(x, 3);
+        row.push(fmt(m));
+        for (const est of STUDY_ESTIMATORS) {
+          const err = (e[est][field] - m) / m;
+          errs[est][metric].push(err);
+          allErrs[est][metric].push(err);
+          // sensitivity shares memory and latency with weighted
+          if (metric === "accuracy" || est !== "sensitivity") row.push(`${fmt(e[est][field])} (${pct(err, 1)})`);
+        }
+      }
+      rows.push(row);
+    }
+    const accName = acc === "perplexity" ? "PPL" : "KLD";
+    lines.push(
+      `### ${variantTitle(v)} (${distinct.length} models)`,
+      "",
+      table(
+        ["model", "distribution", "memory (MB)", "linear", "weighted, sensitivity", "latency (ms)", "linear", "weighted, sensitivity", accName, "linear", "weighted", "sensitivity"],
+        rows,
+      ),
+      "",
+    );
+    for (const est of STUDY_ESTIMATORS) {
+      errSummary.push([
+        v.name,
+        est,
+        ...(["memory", "latency", "accuracy"] as const).flatMap((m) => {
+          const a = errs[est][m].map(Math.abs);
+          const signed = mean(errs[est][m]);
+          return [`${pct(mean(a), 2)} / ${pct(Math.max(...a), 2)}`, pct(signed, 2)];
+        }),
+      ]);
+    }
+    const absMean = (est: EstimatorName, m: "memory" | "latency" | "accuracy") => pct(mean(errs[est][m].map(Math.abs)));
+    if (v.name === "kld") {
+      headline.push(
+        `Estimates vs measurement (KLD variant, ${distinct.length} models): memory is exact with the weighted and sensitivity estimators (linear: ${absMean("linear", "memory")} mean error); the KLD estimate is off by ${absMean("sensitivity", "accuracy")} on average with \`sensitivity\`, against ${absMean("weighted", "accuracy")} (weighted) and ${absMean("linear", "accuracy")} (linear), which are biased ${mean(errs.weighted.accuracy) > 0 ? "high: the allocation gives the layers that matter most the best types, so a mix is better than the parameter-weighted average of its types" : "low"}; latency ${absMean("weighted", "latency")} (linear ${absMean("linear", "latency")}).`,
+      );
+    }
+    reading.push(
+      `Estimators (${v.name}): mean |error| linear / weighted / sensitivity — memory ${absMean("linear", "memory")} / ${absMean("weighted", "memory")} / ${absMean("sensitivity", "memory")}, latency ${absMean("linear", "latency")} / ${absMean("weighted", "latency")} / ${absMean("sensitivity", "latency")}, ${accName} ${absMean("linear", "accuracy")} / ${absMean("weighted", "accuracy")} / ${absMean("sensitivity", "accuracy")}. The plans used \`${v.estimator}\`; ${STUDY_ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `with \`${e}\` ${v.differs[e]} of the 28 would pick a different distribution`).join(", ")}.`,
+    );
+  }
+  lines.push(
+    "Summary: mean / max of |relative error| and the mean signed error (bias), per metric:",
+    "",
+    table(["variant", "estimator", "memory |err| mean / max", "memory bias", "latency |err| mean / max", "latency bias", "accuracy |err| mean / max", "accuracy bias"], errSummary),
+    "",
+    `The plans used ${d.variants.map((v) => `\`${v.estimator}\` (${v.name})`).join(" and ")}. With another estimator, ${d.variants
+      .map((v) => `${STUDY_ESTIMATORS.filter((e) => e !== v.estimator).map((e) => `${v.differs[e]} (${e})`).join(", ")} of the 28 ${v.name} plans`)
+      .join("; ")} would choose a different distribution.`,
+    "",
+  );
+  const best = (m: "memory" | "latency" | "accuracy") => {
+    const scored = STUDY_ESTIMATORS.map((e) => [e, mean(allErrs[e][m].map(Math.abs)) * 100] as const).sort((x, y) => x[1] - y[1]);
+    const tie = scored.filter((x) => x[1] - scored[0]![1] < 0.5).map((x) => x[0]);
+    return `${m}: ${tie.length > 1 ? `a tie of ${tie.join(", ")}` : scored[0]![0]} (${scored.map(([e, x]) => `${e} ${fx(x, 2)}%`).join(", ")})`;
+  };
+  const line = `Which estimator should be the default? Mean |error| over both variants — ${best("memory")}; ${best("latency")}; ${best("accuracy")}. apreqel's default is \`sensitivity\` whenever the scores are known (\`weighted\` with a bare ranking, \`linear\` without layer bytes).`;
+  lines.push(line, "");
+  reading.push(line);
+  return lines;
+}
+
+/** §7: the capture's ranking against reverse and random ones (nothing when the study ran no ablation). */
+function ablationSection({ study, R, headline, reading }: DocContext, { d }: DebianDoc): string[] {
+  if (d.ablation.length === 0) return [];
+  const lines = [
+    "## 7. Layer scores: cosine ranking vs reverse and random rankings",
+    "",
+    "The same distribution allocated by the capture's ranking (the method), by its reverse, and by random rankings; the distributions with the widest spread of types among the plans were taken (accuracy only: the bytes are the same up to layer sizes). A ranking that carries information should beat random, and random should beat reverse.",
+    "",
+  ];
+  const verdicts: string[] = [];
+  // what the sensitivity estimator expects of each allocation: it sees which layers get which type
+  const kldVariant = d.variants.find((v) => v.name === "kld");
+  const sensitivityOf = new Map(d.scores.layers.map((l) => [l.name, l.meanOneMinusCos]));
+  const expectedKld = (r: ModelRecord) => {
+    if (!kldVariant || !r.allocation) return undefined;
+    let sum = 0;
+    let total = 0;
+    for (const [layer, type] of Object.entries(r.allocation) as [LayerName, GgmlType][]) {
+      const s = sensitivityOf.get(layer) ?? 0;
+      sum += s * kldVariant.profile.types[type]!.perplexity;
+      total += s;
+    }
+    return sum / total;
+  };
+  for (const a of d.ablation) {
+    const rows = a.rows.map((row) => {
+      const r = R(row.key);
+      const e = expectedKld(r);
+      return [row.ranking, mb(r.memoryBytes), pplText(r), kldText(r.kld), e === undefined ? "—" : sig(e, 3)];
+    });
+    lines.push(
+      `**${distText(a.distribution, study.types)}** (from ${a.from}):`,
+      "",
+      table(["ranking", "memory (MB)", "PPL ± stderr", "KLD ± stderr", "KLD expected by `sensitivity`"], rows),
+      "",
+    );
+    const cos = R(a.rows[0]!.key);
+    const others = a.rows.slice(1).map((row) => ({ ranking: row.ranking, r: R(row.key) }));
+    const beatsK = others.filter((x) => cos.kld!.mean < x.r.kld!.mean).length;
+    const beatsP = others.filter((x) => cos.perplexity! < x.r.perplexity!).length;
+    const noLarger = others.filter((x) => cos.memoryBytes <= x.r.memoryBytes).length;
+    verdicts.push(`${distText(a.distribution, study.types)}: cosine beats ${beatsK}/${others.length} alternatives on KLD and ${beatsP}/${others.length} on PPL, and is no larger than ${noLarger}/${others.length} of them`);
+  }
+  lines.push(`Verdict: ${verdicts.join("; ")}.`, "");
+  headline.push(`Ranking ablation (same distribution, other rankings): ${verdicts.join("; ")}.`);
+  reading.push(`Ranking ablation: ${verdicts.join("; ")}.`);
+  return lines;
+}
+
+/** §8: random-weight models of real block shapes, and their short sweeps. */
+function realisticSection({ study, R, headline, reading }: DocContext): string[] {
+  const S = study.settings;
+  const lines = [
     "## 8. Realistic shapes with random weights",
     "",
     "Random-weight models of real block shapes, written by `writeRandomModel` (F16, seed 1, llama.cpp's 32k SentencePiece vocab). **Perplexity is meaningless on them** (the weights are random: it is of the order of the vocabulary size and is shown only to make that plain). Memory and latency behave as in a trained model of that shape; KL divergence from the F16 original still measures how much each type perturbs the output distribution, but on random weights its scale says little about a trained model.",
     `Latency: tg ${S.realisticLatency.nGen} / pp ${S.realisticLatency.nPrompt} tokens, ${S.realisticLatency.reps} repetitions, ${S.threads} thread(s), ${S.passes} passes; KLD on the first ${S.realisticChunks} chunks of \`wiki.test.raw\` at \`-c 256\` (few tokens: the ± is large).`,
     "",
-  );
-  if (study.realistic.length === 0) push(`Skipped: ${study.realisticSkipped ?? "nothing to run"}.`, "");
+  ];
+  if (study.realistic.length === 0) lines.push(`Skipped: ${study.realisticSkipped ?? "nothing to run"}.`, "");
   if (study.realistic.length > 0 && !S.realisticSweep) {
-    push(
+    lines.push(
       "No sweep on these models in this run (`--skip-realistic-sweep`). On random weights the layer scores — cosines between a sub-layer's input and output — reflect the random initialisation rather than learned importance, so such mixes say little about a trained model.",
       "",
     );
@@ -732,7 +852,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       const r = R(rr.uniform[t]!);
       return [t === "f16" ? "F16 (original)" : t, fx(r.bpw, 3), mb(r.memoryBytes), latencyText(r), latencyPassesText(r), ppText(r), r.kld ? kldText(r.kld) : t === "f16" ? "0" : "—", r.kld ? fx(r.kld.sameTopPercent, 1) : "—", r.perplexity !== undefined ? `(${fx(r.perplexity, 0)})` : "—"];
     });
-    push(
+    lines.push(
       `### ${rr.id}`,
       "",
       `${rr.description}: ${(rr.parameters / 1e6).toFixed(0)}M parameters (${(rr.layerParameters / 1e6).toFixed(0)}M in the blocks).`,
@@ -745,7 +865,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       const uniform = study.types.map((t) => R(rr.uniform[t]!));
       const mixed = [...new Set(v.models)].map(R);
       const h = hv({ uniform, mixed, presets: [] }, "kld", null);
-      push(
+      lines.push(
         `Short sweep (${v.weightings.length} weightings: the 4 fairness ones and X-0.8; KLD as accuracy; calibration ${rr.sweep.calibrationTokens} tokens of the validation split): ${mixed.length} distinct models, HV gain ${pct(h.gain)}, union gain ${pct(unionGain(h))}. With 7 weightings the mixed set is a handful of points: the paper's gain compares it alone with the 5 uniform models, so it falls wherever the mixes leave a corner of the uniform front uncovered; the union gain counts what the mixes add to it. The layer scores of random weights reflect the initialisation, not learned importance.`,
         "",
         table(
@@ -769,81 +889,86 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
     });
     reading.push(`At realistic shapes, tg latency (mean of passes) follows the bytes only roughly — K-quant kernels differ in speed, and the VM's load adds noise: ${lat.join("; ")}.`);
   }
+  return lines;
+}
 
-  // ---- the front (issue 15)
-  if (study.front) {
-    const f = frontSection(study.front, study.front.command || study.command);
-    push(...f.lines);
-    headline.push(...f.headline.map((h) => `Front (issue 15): ${h}.`));
-  }
+/** §9: the front stage (issue 15), when the study ran it. */
+function studyFrontSection({ study, headline }: DocContext): string[] {
+  if (!study.front) return [];
+  const f = frontSection(study.front, study.front.command || study.command);
+  headline.push(...f.headline.map((h) => `Front (issue 15): ${h}.`));
+  return f.lines;
+}
 
-  // ---- GPU
-  push(
+function gpuSection(): string[] {
+  return [
     "## GPU",
     "",
     "This run is CPU-only: the session that ran it was not lent the GPU machine. CUDA measurements from an earlier session (H100, CUDA build: tg of our `bench` against `llama-bench`, and the on-device similarity capture against the reference) are in [benchmarks.md](benchmarks.md) (section \"GPU\"). A CUDA latency profile of these models (`profile --only latency --gpu-layers -1` on a CUDA build, see README) belongs here, beside the CPU numbers, with the device, build and settings it was measured with.",
     "",
-  );
+  ];
+}
 
-  // ---- reading
-  if (d) {
-    const hvP = variantHv["perplexity"]!;
-    const hvK = variantHv["kld"]!;
-    const spP = variantSpread["perplexity"]!;
-    const spK = variantSpread["kld"]!;
-    const vsPaper = (g: number[]) => {
-      const lo = Math.min(...g);
-      const hi = Math.max(...g);
-      const m = mean(g);
-      const where = m > 0.0931 ? "above" : m < 0.0843 ? "below" : "within";
-      return lo > 0.0931 ? "above the paper's range in every pass" : hi < 0.0843 ? "below the paper's range in every pass" : `the mean ${where} the paper's range, but single passes fall on both sides of it`;
-    };
-    reading.unshift(
-      `Hypervolume gain over the uniform set (paper: ${PAPER_GAINS}): ${pct(mean(spP.gains))} (${pct(Math.min(...spP.gains))}–${pct(Math.max(...spP.gains))}) with perplexity as the accuracy criterion, ${vsPaper(spP.gains)}; ${pct(mean(spK.gains))} (${pct(Math.min(...spK.gains))}–${pct(Math.max(...spK.gains))}) with KLD, ${vsPaper(spK.gains)}. ` +
-        `The paper's gain compares the mixed set alone with the uniform set; the union gain (what mixing adds to the pure types) is ${pct(unionGain(hvP.headline))} and ${pct(unionGain(hvK.headline))} with latency averaged over passes. ` +
-        `Leaving out the noisy latency axis, the gain on memory × accuracy alone is ${pct(spP.two.gain)} (perplexity) and ${pct(spK.two.gain)} (KLD) — not the paper's 3-D quantity, but the part of the gain that this machine measures reliably. ` +
-        `With perplexity as accuracy the criterion is mostly noise on this model (q8_0 to q4_K differ by less than the perplexity's ± on ${study.settings.chunks} chunks), so the KLD variant is the meaningful one.`,
-      ...(spP.added.length
-        ? [
-            `Against the harder baseline (uniform ∪ llama.cpp presets) the mixed set adds ${pct(mean(spP.added))} (${pct(Math.min(...spP.added))}–${pct(Math.max(...spP.added))}) with perplexity and ${pct(mean(spK.added))} (${pct(Math.min(...spK.added))}–${pct(Math.max(...spK.added))}) with KLD; the presets alone add ${pct(mean(spP.presetGains))} and ${pct(mean(spK.presetGains))} to the uniform set. ` +
-              `On memory × KLD alone (no latency) it adds ${pct(spK.two.added)}, against ${pct(spK.two.presetGain)} for the presets over the uniform set: ` +
-              `${spK.two.added < 0.01 ? "without the noisy latency axis the mixed set adds almost nothing beyond what llama.cpp's presets already give, and its 3-D gain over uniform ∪ presets comes from latency, where this VM's noise is as large as the differences" : spK.two.added < spK.two.presetGain / 2 ? "without the noisy latency axis the mixed set still widens the front beyond the presets, but by much less than the presets widen it beyond the pure types; much of its 3-D gain over uniform ∪ presets comes from latency, where this VM's noise is as large as the differences" : "the mixed set widens the memory–accuracy front beyond the presets about as much as the presets widen it beyond the pure types"}. ` +
-              (spK.twoQ8 && addedQ8["kld"]
-                ? `Giving the presets the same q8_0 embeddings and output head as every apreqel file (presets/q8_0) isolates the layers: then the mixed set adds ${pct(mean(addedQ8["kld"]))} (${pct(Math.min(...addedQ8["kld"]))}–${pct(Math.max(...addedQ8["kld"]))}) in 3-D and ${pct(spK.twoQ8.added)} on memory × KLD alone, with KLD as accuracy. `
-                : "") +
-              `Two caveats cut in opposite directions: the presets use smaller types for the embeddings and output head (they are ${pct(1 - R(d.uniform["q8_0"]!).layerBytes / R(d.uniform["q8_0"]!).memoryBytes, 0)} of q8_0's bytes on this small model, q8_0 in every apreqel file), a lever the method leaves fixed and that buys the presets memory no mixed model can reach; and the presets' q6_K output head makes Q4_K_S/Q4_K_M score a *lower* perplexity than every pure type, which stretches the perplexity variant's baseline.`,
-          ]
-        : []),
-      ...pureTwins(),
-      `Latency noise: on this shared VM the tg latency of one model varies between passes by up to ${pct(Math.max(...Object.values(study.records).filter((r) => r.latency.length > 1 && r.kind !== "reference").map((r) => (Math.max(...r.latency.map((l) => l.msPerToken)) - Math.min(...r.latency.map((l) => l.msPerToken))) / latencyOf(r))), 0)} (relative range), while the whole uniform set spans ${pct((Math.max(...study.types.map((t) => latencyOf(R(d.uniform[t]!)))) - Math.min(...study.types.map((t) => latencyOf(R(d.uniform[t]!))))) / Math.min(...study.types.map((t) => latencyOf(R(d.uniform[t]!)))), 0)} — the latency axis of an 11M-parameter model is mostly noise and overhead, which is why the gain moves between passes.`,
-    );
-  }
+/** The bullets the sections gave, after debian's summary (which needs all of sections 1–7). */
+function readingSection(ctx: DocContext, deb: DebianDoc | null): string[] {
+  return ["## Reading the numbers", "", ...[...(deb ? debianReading(ctx, deb) : []), ...ctx.reading].map((r) => `- ${r}`), ""];
+}
 
-  function pureTwins(): string[] {
-    if (!d) return [];
-    const seen = new Set<string>();
-    const lines: string[] = [];
-    for (const v of d.variants) {
-      for (const key of new Set(v.models)) {
-        const r = R(key);
-        const used = study.types.filter((t) => (r.distribution?.[t] ?? 0) > 0);
-        if (used.length !== 1 || seen.has(key)) continue;
-        seen.add(key);
-        const u = R(d.uniform[used[0]!]!);
-        lines.push(`${v.weightings[v.models.indexOf(key)]!.id} (all ${used[0]}) ${latencyPassesText(r)} ms vs uniform ${used[0]} ${latencyPassesText(u)} ms`);
-      }
+/** The hypervolume verdicts against the paper and the presets, and how noisy latency is. */
+function debianReading(ctx: DocContext, deb: DebianDoc): string[] {
+  const { study, R } = ctx;
+  const d = deb.d;
+  const hvP = deb.hv.perplexity!;
+  const hvK = deb.hv.kld!;
+  const vsPaper = (g: readonly number[]) => {
+    const lo = Math.min(...g);
+    const hi = Math.max(...g);
+    const m = mean(g);
+    const where = m > 0.0931 ? "above" : m < 0.0843 ? "below" : "within";
+    return lo > 0.0931 ? "above the paper's range in every pass" : hi < 0.0843 ? "below the paper's range in every pass" : `the mean ${where} the paper's range, but single passes fall on both sides of it`;
+  };
+  return [
+    `Hypervolume gain over the uniform set (paper: ${PAPER_GAINS}): ${pct(mean(hvP.gains))} (${pct(Math.min(...hvP.gains))}–${pct(Math.max(...hvP.gains))}) with perplexity as the accuracy criterion, ${vsPaper(hvP.gains)}; ${pct(mean(hvK.gains))} (${pct(Math.min(...hvK.gains))}–${pct(Math.max(...hvK.gains))}) with KLD, ${vsPaper(hvK.gains)}. ` +
+      `The paper's gain compares the mixed set alone with the uniform set; the union gain (what mixing adds to the pure types) is ${pct(unionGain(hvP.meanLatency))} and ${pct(unionGain(hvK.meanLatency))} with latency averaged over passes. ` +
+      `Leaving out the noisy latency axis, the gain on memory × accuracy alone is ${pct(hvP.two.gain)} (perplexity) and ${pct(hvK.two.gain)} (KLD) — not the paper's 3-D quantity, but the part of the gain that this machine measures reliably. ` +
+      `With perplexity as accuracy the criterion is mostly noise on this model (q8_0 to q4_K differ by less than the perplexity's ± on ${study.settings.chunks} chunks), so the KLD variant is the meaningful one.`,
+    ...(hvP.added.length
+      ? [
+          `Against the harder baseline (uniform ∪ llama.cpp presets) the mixed set adds ${pct(mean(hvP.added))} (${pct(Math.min(...hvP.added))}–${pct(Math.max(...hvP.added))}) with perplexity and ${pct(mean(hvK.added))} (${pct(Math.min(...hvK.added))}–${pct(Math.max(...hvK.added))}) with KLD; the presets alone add ${pct(mean(hvP.presetGains))} and ${pct(mean(hvK.presetGains))} to the uniform set. ` +
+            `On memory × KLD alone (no latency) it adds ${pct(hvK.two.added)}, against ${pct(hvK.two.presetGain)} for the presets over the uniform set: ` +
+            `${hvK.two.added < 0.01 ? "without the noisy latency axis the mixed set adds almost nothing beyond what llama.cpp's presets already give, and its 3-D gain over uniform ∪ presets comes from latency, where this VM's noise is as large as the differences" : hvK.two.added < hvK.two.presetGain / 2 ? "without the noisy latency axis the mixed set still widens the front beyond the presets, but by much less than the presets widen it beyond the pure types; much of its 3-D gain over uniform ∪ presets comes from latency, where this VM's noise is as large as the differences" : "the mixed set widens the memory–accuracy front beyond the presets about as much as the presets widen it beyond the pure types"}. ` +
+            (hvK.twoQ8 && hvK.addedQ8
+              ? `Giving the presets the same q8_0 embeddings and output head as every apreqel file (presets/q8_0) isolates the layers: then the mixed set adds ${pct(mean(hvK.addedQ8))} (${pct(Math.min(...hvK.addedQ8))}–${pct(Math.max(...hvK.addedQ8))}) in 3-D and ${pct(hvK.twoQ8.added)} on memory × KLD alone, with KLD as accuracy. `
+              : "") +
+            `Two caveats cut in opposite directions: the presets use smaller types for the embeddings and output head (they are ${pct(1 - R(d.uniform["q8_0"]!).layerBytes / R(d.uniform["q8_0"]!).memoryBytes, 0)} of q8_0's bytes on this small model, q8_0 in every apreqel file), a lever the method leaves fixed and that buys the presets memory no mixed model can reach; and the presets' q6_K output head makes Q4_K_S/Q4_K_M score a *lower* perplexity than every pure type, which stretches the perplexity variant's baseline.`,
+        ]
+      : []),
+    ...pureTwins(ctx, d),
+    `Latency noise: on this shared VM the tg latency of one model varies between passes by up to ${pct(Math.max(...Object.values(study.records).filter((r) => r.latency.length > 1 && r.kind !== "reference").map((r) => (Math.max(...r.latency.map((l) => l.msPerToken)) - Math.min(...r.latency.map((l) => l.msPerToken))) / latencyOf(r))), 0)} (relative range), while the whole uniform set spans ${pct((Math.max(...study.types.map((t) => latencyOf(R(d.uniform[t]!)))) - Math.min(...study.types.map((t) => latencyOf(R(d.uniform[t]!))))) / Math.min(...study.types.map((t) => latencyOf(R(d.uniform[t]!)))), 0)} — the latency axis of an 11M-parameter model is mostly noise and overhead, which is why the gain moves between passes.`,
+  ];
+}
+
+/** Mixed models that came out pure: the same tensors as a uniform file, so their latency gap is noise. */
+function pureTwins({ study, R }: DocContext, d: DebianResult): string[] {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const v of d.variants) {
+    for (const key of new Set(v.models)) {
+      const r = R(key);
+      const used = study.types.filter((t) => (r.distribution?.[t] ?? 0) > 0);
+      if (used.length !== 1 || seen.has(key)) continue;
+      seen.add(key);
+      const u = R(d.uniform[used[0]!]!);
+      lines.push(`${v.weightings[v.models.indexOf(key)]!.id} (all ${used[0]}) ${latencyPassesText(r)} ms vs uniform ${used[0]} ${latencyPassesText(u)} ms`);
     }
-    return lines.length === 0
-      ? []
-      : [`A direct view of the latency noise: mixed models that came out pure have the same tensors as the uniform file of that type (only the metadata differs; memory, perplexity and KLD are identical), yet measure: ${lines.join("; ")} (mean of passes, min–max).`];
   }
+  return lines.length === 0
+    ? []
+    : [`A direct view of the latency noise: mixed models that came out pure have the same tensors as the uniform file of that type (only the metadata differs; memory, perplexity and KLD are identical), yet measure: ${lines.join("; ")} (mean of passes, min–max).`];
+}
 
-  // ---- stage times
-  push(
-    "## Reading the numbers",
-    "",
-    ...reading.map((r) => `- ${r}`),
-    "",
+function runTimeSection({ study, coldSeconds }: DocContext): string[] {
+  return [
     "## Run time",
     "",
     `Seconds per stage in the run that wrote this file, and in the first (cold-cache) run of the same settings; a stage with everything cached takes seconds.`,
@@ -859,17 +984,7 @@ export async function writeStudy(study: Study, o: { outFile: string; figDir: str
       ],
     ),
     "",
-  );
-
-  // summary at the top
-  md.splice(summaryAt, 0, "## Headline", "", ...headline.map((h) => `- ${h}`), "", `Settings: ${study.settings.chunks} chunks × ${study.settings.ctx} tokens, ${study.settings.reps} reps × ${study.settings.passes} latency passes, ${study.settings.threads} thread(s); ${timeText}, ${M.cores}-core VM.`, "");
-
-  // paths relative to the repository (and ../shared), so the JSON reads the same on any checkout
-  const json = JSON.stringify(study, null, 1)
-    .replaceAll(o.root + path.sep, "")
-    .replaceAll(path.dirname(o.root) + path.sep, "../");
-  await fs.writeFile(path.join(o.figDir, "study.json"), json + "\n");
-  await fs.writeFile(o.outFile, md.join("\n"));
+  ];
 }
 
 export type { LatencySample };
@@ -1112,10 +1227,7 @@ export function frontSection(f: FrontRun, command: string): { lines: string[]; h
  */
 export async function frontSectionOnly(jsonFile: string, front: FrontRun, o: { outFile: string; root: string }): Promise<void> {
   const study = JSON.parse(readFileSync(jsonFile, "utf8")) as Study;
-  const merged = { ...study, front };
-  const json = JSON.stringify(merged, null, 1)
-    .replaceAll(o.root + path.sep, "")
-    .replaceAll(path.dirname(o.root) + path.sep, "../");
+  const json = repoRelativeJson({ ...study, front }, o.root);
   const { lines } = frontSection(front, front.command);
   const doc = readFileSync(o.outFile, "utf8").split("\n");
   let start = doc.findIndex((l) => FRONT_HEADINGS.includes(l));
