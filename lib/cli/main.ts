@@ -1,4 +1,4 @@
-/** The `apreqel` command line: one file per command, each a few lines over library functions. */
+/** The `apreqel` command line: one file per command, each parsing its options into the library's and printing what the library returns. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { AbortError, InputError, OptionError } from "../core/errors.js";

@@ -69,7 +69,8 @@ const PIPELINE_USAGE_ENTRIES: readonly { readonly options: readonly PipelineOpti
                         model's context when shorter)` },
   { options: ["chunks"], text: `  --chunks N            perplexity chunks to evaluate (default: all)` },
   { options: ["n-gen", "n-prompt", "reps"], text: `  --n-gen N, --n-prompt N, --reps N
-                        latency test: generated tokens (${DEFAULTS.latency.nGen}), prompt tokens (${DEFAULTS.latency.nPrompt}), interleaved rounds (${DEFAULTS.latency.reps})` },
+                        latency test: generated tokens (${DEFAULTS.latency.nGen}), prompt tokens (${DEFAULTS.latency.nPrompt}; quantize times
+                        none for a decode plan), interleaved rounds (${DEFAULTS.latency.reps})` },
   { options: ["latency", "latency-model"], text: `  --latency L           the latency plans and fronts optimize: decode (ms per generated token, as
                         the paper measures; the default) | prefill (ms per prompt token)
   --latency-model M     --method front's latency column: share (each unit's parameter share of the

@@ -103,7 +103,9 @@ export async function quantizeOptions(values: QuantizeValues, model?: string) {
     ...(values["no-measure"] ? { measureResult: false } : {}),
     ...(values.verify !== undefined ? { verify: parseInteger(values.verify, "--verify", 0) } : {}),
   };
-  return { options, settings: await resolveSettings(options, parsed.facts), cli: parsed.settings, choices, front };
+  const settings = await resolveSettings(options, parsed.facts);
+  // the latency protocol as the run resolved it (a decode plan times no prompt): what the ETA prices and the report says
+  return { options, settings, cli: { ...parsed.settings, latency: settings.latency }, choices, front };
 }
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {
@@ -238,7 +240,7 @@ function reportSettings(choices: PlanChoices, settings: PipelineSettings, noMeas
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   return [
     `weights: memory ${formatNumber(w.memory, 3)}, latency ${formatNumber(w.latency, 3)}, accuracy ${formatNumber(w.accuracy, 3)}; types ${choices.types.join(", ")}; non-layer tensors ${settings.uniform.nonLayerType}`,
-    `latency: ${settings.latency.nGen} generated tokens after a ${settings.latency.nPrompt}-token prompt, median of ${settings.latency.reps} interleaved rounds [with its distribution-free interval]; ` +
+    `latency: ${settings.latency.nGen} generated tokens${settings.latency.nPrompt > 0 ? ` (and a ${settings.latency.nPrompt}-token prompt timed apart)` : ""}, median of ${settings.latency.reps} interleaved rounds [with its distribution-free interval]; ` +
       `perplexity: ${settings.accuracy.nCtx}-token chunks${settings.accuracy.chunks !== undefined ? `, ${settings.accuracy.chunks} of them` : ""} (± is its stderr)`,
     `machine: ${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()}-${os.arch()}; threads ${settings.latency.threads || "all"}, GPU layers ${settings.latency.gpuLayers ?? 0}`,
     noMeasure ? "the chosen mix was not measured (--no-measure): its point is the plan's estimate" : "the chosen mix is measured; the plan's estimate for it is the grey reference point",

@@ -258,7 +258,13 @@ export async function resolveSettings(o: SettingsOptions, model: ModelFacts = {}
   }
   if (method === "front" && o.estimator !== undefined) throw new OptionError("--estimator", "--estimator goes with --method paper (the front uses per-unit costs)");
   const types = orderTypes(o.types ?? DEFAULTS.types);
-  const run = await resolveRunSettings(o, model);
+  const measuring = await resolveRunSettings(o, model);
+  // a quantization plans on one latency criterion, and with decode (the default) nothing it writes or
+  // prints uses the prompt's timing, which on a CPU costs more than the decode runs it sits beside
+  // (prefill is compute-bound: on the 1B shape a q5_K file's 512-token prompt takes about 2.5× its
+  // 128 decode tokens): timed only when planned on (--latency prefill) or asked for (--n-prompt).
+  // profile, sweep and portfolio keep both: what they write serves either criterion later.
+  const run = o.nPrompt === undefined && measuring.latencyCriterion === "decode" ? { ...measuring, latency: { ...measuring.latency, nPrompt: 0 } } : measuring;
   const measure = sensitivityFor(o, types, run.uniform, method);
   return {
     ...run,

@@ -26,8 +26,19 @@ describe("resolveSettings", () => {
     expect(library.score.nCtx).toBe(512);
     expect(library.uniform.imatrixFrom).toMatchObject({ nCtx: 512, threads: 0, gpuLayers: 0 });
     expect(library.uniform.imatrixFrom?.calibration.source.kind).toBe("builtin");
-    expect(library.latency).toEqual({ nGen: 128, nPrompt: 512, reps: 6, threads: 0, gpuLayers: 0 });
+    // a decode plan times no prompt (nothing it writes or prints uses it)
+    expect(library.latency).toEqual({ nGen: 128, nPrompt: 0, reps: 6, threads: 0, gpuLayers: 0 });
     expect(library.estimator).toBeUndefined();
+  });
+
+  it("times the prompt only for a prefill plan or when asked for", async () => {
+    expect((await resolveSettings({ latencyCriterion: "prefill" })).latency.nPrompt).toBe(512);
+    expect((await resolveSettings({ latencyCriterion: "prefill" }, { contextLength: 256 })).latency.nPrompt).toBe(256);
+    expect((await resolveSettings({ nPrompt: 64 })).latency.nPrompt).toBe(64);
+    expect(await cli(["--n-prompt", "64"])).toEqual(await resolveSettings({ nPrompt: 64 }));
+    expect(await cli(["--latency", "prefill"])).toEqual(await resolveSettings({ latencyCriterion: "prefill" }));
+    // the measuring settings other commands share (profile, sweep, portfolio) keep both
+    expect((await resolveRunSettings({})).latency.nPrompt).toBe(512);
   });
 
   it("gives the CLI's flags the library's meaning, one by one", async () => {
