@@ -8,7 +8,8 @@
 // sets its `type` and strides; the compute graph reads both when it runs, so the next decode uses
 // the new weights. Swapping back restores the three fields: the reference's own bytes were never
 // touched, so logits after a swap-back are bit-identical. Only CPU-resident weights can be swapped
-// (the CPU backend reads `data` directly); gpuLayers is refused by the TypeScript wrapper.
+// (the CPU backend reads `data` directly), so the probes take no gpuLayers (ops/probe.ts): a run
+// with --gpu-layers offloads everything else and says that the probes ran on the CPU.
 // The graph may be reused between decodes (llama.cpp's graph reuse): weights enter it as leaf
 // tensors by pointer, and no architecture we plan takes a view of a weight at build time, so a
 // reused graph sees the swapped tensor (test/native/probe.test.ts checks each probe against a

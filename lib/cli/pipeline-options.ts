@@ -244,6 +244,19 @@ export function sensitivityChecks(settings: PipelineSettings, measure: ScoreOpti
   return [(model, _info, job) => requireProbeTokens(model, settings.score.calibration, settings.score.nCtx ?? DEFAULTS.nCtx, job)];
 }
 
+/**
+ * The settings with a note when `--gpu-layers` cannot reach part of the run: the measured
+ * sensitivity probes have no GPU path (native/probe.cpp swaps tensor bytes the CPU backend reads in
+ * place), so they run on the CPU while the calibration pass, perplexities and latency runs offload.
+ *
+ * @example
+ * withProbeNotes({ ...settings, latency: { ...settings.latency, gpuLayers: 99 } }, measure).notes.at(-1) // "the sensitivity probes ran on the CPU …"
+ */
+export function withProbeNotes<S extends Pick<PipelineSettings, "notes" | "latency">>(settings: S, measure: ScoreOptions["measure"]): S {
+  if (measure?.kind !== "measured" || !settings.latency.gpuLayers) return settings;
+  return { ...settings, notes: [...settings.notes, "the sensitivity probes ran on the CPU: they have no GPU path yet (--gpu-layers offloaded the calibration pass, the perplexities and the latency runs)"] };
+}
+
 /** The accuracy settings of a run (pipeline/settings.ts, accuracyFor: a measured front also measures KLD). */
 export const accuracyForPlan = accuracyFor;
 

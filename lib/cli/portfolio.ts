@@ -11,7 +11,7 @@ import { profilePortfolio } from "../portfolio/profile.js";
 import { parse, type CommandContext } from "./args.js";
 import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
 import { parseTypes } from "./options.js";
-import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProgress, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, PIPELINE_OPTIONS_USAGE, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineSettings, sensitivitySettings, withProbeNotes, withProgress, withSession } from "./pipeline-options.js";
 import { DEFAULT_LATENCY_PROTOCOL } from "../core/defaults.js";
 
 export const usage = `usage: apreqel portfolio MODEL.gguf -o DIR [--count K] [options]
@@ -35,9 +35,10 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   if (values.output === undefined) throw new OptionError("--output", "-o DIR is required: the portfolio folder");
   const count = values.count === undefined ? DEFAULT_COUNT : parseInteger(values.count, "--count", 1);
   const types = parseTypes(values.types);
-  const settings = await pipelineSettings(values, "quantize", positionals[0]);
+  const given = await pipelineSettings(values, "quantize", positionals[0]);
   // a portfolio is spread along the front: the front's defaults (measured Δ KLD per tensor)
-  const measure = sensitivitySettings(values, types, settings.uniform, "front");
+  const measure = sensitivitySettings(values, types, given.uniform, "front");
+  const settings = withProbeNotes(given, measure);
   const model = positionals[0]!;
   // --redis: Redis must answer and the store open before any work
   const fleet = await openFleet(values, context, settings.json);

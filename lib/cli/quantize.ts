@@ -16,7 +16,7 @@ import { parse, type CommandContext } from "./args.js";
 import { formatBytes, formatLatency, formatPerplexity, LATENCY_HEADER, PERPLEXITY_HEADER } from "../core/format.js";
 import { busyLatencyWarning, latencyNotes } from "./latency-notes.js";
 import { PLAN_OPTIONS, PLAN_OPTIONS_USAGE, parsePlanChoices } from "./options.js";
-import { parsePipelineOptions, sensitivityOptions, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
+import { parsePipelineOptions, sensitivityOptions, withProbeNotes, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, withSession } from "./pipeline-options.js";
 import { describePlan, planJson } from "./plan.js";
 import { OptionError } from "../core/errors.js";
 import { parseInteger } from "../core/validate.js";
@@ -105,7 +105,7 @@ export async function quantizeOptions(values: QuantizeValues, model?: string) {
   };
   const settings = await resolveSettings(options, parsed.facts);
   // the latency protocol as the run resolved it (a decode plan times no prompt): what the ETA prices and the report says
-  return { options, settings, cli: { ...parsed.settings, latency: settings.latency }, choices, front };
+  return { options, settings, cli: withProbeNotes({ ...parsed.settings, latency: settings.latency }, settings.measure), choices, front };
 }
 
 export async function run(argv: readonly string[], context: CommandContext = {}): Promise<number> {

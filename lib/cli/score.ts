@@ -7,7 +7,7 @@ import { scoreLayers } from "../pipeline/scores.js";
 import { parse, type CommandContext } from "./args.js";
 import { formatNumber } from "../core/format.js";
 import { parseTypes } from "./options.js";
-import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivityChecks, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivityChecks, sensitivitySettings, withProbeNotes, withSession } from "./pipeline-options.js";
 import { OptionError } from "../core/errors.js";
 
 export const usage = `usage: apreqel score MODEL.gguf -o SCORES.json [--calibration FILE] [--gamma G] [options]
@@ -24,6 +24,8 @@ export async function run(argv: readonly string[], context: CommandContext = {})
   const settings = await pipelineSettings(values, "score", positionals[0]);
   if (values.types !== undefined && values.sensitivity !== "measured" && values.sensitivity !== "proxy") throw new OptionError("--types", "--types goes with --sensitivity measured or proxy");
   const measure = sensitivitySettings(values, parseTypes(values.types), settings.uniform);
+  // (score's other notes are about the eval text, which it does not use)
+  const { notes } = withProbeNotes({ notes: [], latency: settings.latency }, measure);
   // the uniform files (and so their importance matrix) come into score only with measured or proxy sensitivity
   if (measure === undefined && (values.imatrix !== undefined || values["no-imatrix"] !== undefined)) {
     const option = values.imatrix !== undefined ? "--imatrix" : "--no-imatrix";
@@ -54,5 +56,6 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     console.log(`  planned Δ KLD of ${t.units.length} units × ${t.types.length} types (${planned.probed} probes run, ${planned.cached} from the cache, ${planned.rounds} rounds); reference (${t.types[0]}) KLD ${formatNumber(t.referenceKld)}`);
     console.log(`  ${describeSensitivity(t)}`);
   }
+  for (const note of notes) console.log(`note: ${note}`);
   return 0;
 }

@@ -14,7 +14,7 @@ import { formatBytes, formatLatency, formatNumber, formatPerplexity, LATENCY_HEA
 import type { MeasuredModel } from "../pipeline/measure-file.js";
 import { METHOD_USAGE, parseMethod, parseTypes } from "./options.js";
 import { closeFleet, FLEET_OPTIONS, FLEET_OPTIONS_USAGE, fleetSteps, openFleet } from "./fleet-options.js";
-import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withSession } from "./pipeline-options.js";
+import { accuracyForPlan, sensitivityChecks, PIPELINE_OPTIONS, SENSITIVITY_OPTIONS, SENSITIVITY_OPTIONS_USAGE, pipelineOptionsUsage, pipelineSettings, sensitivitySettings, withProbeNotes, withSession } from "./pipeline-options.js";
 
 export const usage = `usage: apreqel sweep MODEL.gguf --out-dir DIR [--presets Q3_K_M,Q4_K_M,...] [--types T,...] [options]
   Plans, assembles and measures one model per weighting of the paper (28), and reports the
@@ -38,8 +38,9 @@ export async function run(argv: readonly string[], context: CommandContext = {})
     return name;
   });
   const method = parseMethod(values.method);
-  const settings = await pipelineSettings(values, "sweep", positionals[0]);
-  const measure = sensitivitySettings(values, types, settings.uniform, method);
+  const given = await pipelineSettings(values, "sweep", positionals[0]);
+  const measure = sensitivitySettings(values, types, given.uniform, method);
+  const settings = withProbeNotes(given, measure);
   // a front from a measured Δ table plans on KLD: every file's KLD is then measured
   const accuracy = accuracyForPlan(settings.accuracy, method, measure);
   // --redis: Redis must answer and the store open before any work

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseConstraints, parseEstimator, parsePlanChoices, parsePositiveNumber, parseTypes, resolveWeights } from "../../lib/cli/options.js";
 import { parseAge, parseMilliseconds, parseSize } from "../../lib/core/units.js";
 import { OptionError } from "../../lib/core/errors.js";
+import { withProbeNotes } from "../../lib/cli/pipeline-options.js";
 
 function message(f: () => unknown): string {
   try {
@@ -110,5 +111,22 @@ describe("types, estimator, constraints", () => {
     });
     expect(parseConstraints({})).toEqual({});
     expect(parsePlanChoices({ priority: "memory", types: "q4_K,q8_0" })).toMatchObject({ types: ["q8_0", "q4_K"], constraints: {}, estimator: undefined });
+  });
+});
+
+describe("withProbeNotes", () => {
+  const settings = { notes: ["earlier"], latency: { nGen: 4, nPrompt: 0, reps: 1, threads: 2, gpuLayers: 0 } };
+  const measured = { kind: "measured" } as unknown as Parameters<typeof withProbeNotes>[1];
+  const proxy = { kind: "proxy" } as unknown as Parameters<typeof withProbeNotes>[1];
+
+  it("says the probes ran on the CPU when --gpu-layers offloads the rest", () => {
+    const offload = { ...settings, latency: { ...settings.latency, gpuLayers: 99 } };
+    expect(withProbeNotes(offload, measured).notes).toEqual(["earlier", expect.stringMatching(/^the sensitivity probes ran on the CPU/)]);
+  });
+
+  it("adds nothing without offload or without probes", () => {
+    expect(withProbeNotes(settings, measured)).toBe(settings);
+    expect(withProbeNotes({ ...settings, latency: { ...settings.latency, gpuLayers: -1 } }, proxy).notes).toEqual(["earlier"]);
+    expect(withProbeNotes({ ...settings, latency: { ...settings.latency, gpuLayers: -1 } }, undefined).notes).toEqual(["earlier"]);
   });
 });
