@@ -62,7 +62,9 @@ describe("a model whose context is shorter than the default window", () => {
     expect(given.stderr).toMatch(/--ctx: 512 tokens is more than .*'s context of 256 tokens/);
     const s = await openSession({ model: short, cacheDir: cache });
     const settings = await resolveSettings({}, modelFacts(s.info));
-    expect([settings.nCtx, settings.latency.nPrompt]).toEqual([256, 256]);
+    // a decode plan (the default) times no prompt; a prefill plan's prompt fits the model
+    expect([settings.nCtx, settings.latency.nPrompt]).toEqual([256, 0]);
+    expect((await resolveSettings({ latencyCriterion: "prefill" }, modelFacts(s.info))).latency.nPrompt).toBe(256);
   }, 300_000);
 });
 
