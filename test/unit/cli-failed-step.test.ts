@@ -3,9 +3,10 @@
 // score, sweep and eval used to print "done" for it). The pipeline is replaced by fakes that
 // finish one step and fail in the next, so no addon and no model is needed.
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { SessionOptions } from "../../lib/pipeline/session.js";
 import { tempDir } from "../helpers/tmp.js";
+import { capturePlainStderr } from "../helpers/stderr.js";
 
 const failure = new Error("the disk is full");
 
@@ -38,23 +39,9 @@ vi.mock("../../lib/pipeline/evaluate.js", () => ({
 }));
 
 const dir = tempDir();
-let stderr = "";
-
-beforeEach(() => {
-  stderr = "";
-  // plain lines, as when stderr is a file: what a CI log or a pipe shows
-  (process.stderr as { isTTY?: boolean }).isTTY = false;
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  vi.spyOn(console, "log").mockImplementation(() => undefined);
-});
-const wasTTY = process.stderr.isTTY;
-afterEach(() => {
-  vi.restoreAllMocks();
-  (process.stderr as { isTTY?: boolean }).isTTY = wasTTY;
-});
+// plain lines, as when stderr is a file: what a CI log or a pipe shows
+const stderr = capturePlainStderr();
+beforeEach(() => void vi.spyOn(console, "log").mockImplementation(() => undefined));
 
 const model = path.join(dir, "model.gguf");
 const commands: [string, () => Promise<{ run(argv: readonly string[]): Promise<number> }>, string[]][] = [
@@ -70,8 +57,8 @@ describe("a failing step is reported as failed", () => {
     const command = await load();
     await expect(command.run(argv)).rejects.toBe(failure);
     // quantize numbers its steps ("[2/17, ETA 1m05s] measure q4_K"): the step itself is what is checked here
-    const lines = stderr.split("\n").map((l) => l.replace(/^\[\d+\/\d+(, ETA [^\]]+)?\] /, ""));
-    if (_name === "quantize") expect(stderr).toMatch(/^\[1\/\d+\] uniform q4_K: started$/m);
+    const lines = stderr().split("\n").map((l) => l.replace(/^\[\d+\/\d+(, ETA [^\]]+)?\] /, ""));
+    if (_name === "quantize") expect(stderr()).toMatch(/^\[1\/\d+\] uniform q4_K: started$/m);
     expect(lines).toContain("uniform q4_K: started");
     expect(lines.some((l) => l.startsWith("uniform q4_K: done in "))).toBe(true);
     expect(lines).toContain("measure q4_K: started");
@@ -82,6 +69,6 @@ describe("a failing step is reported as failed", () => {
   it("and work that succeeds leaves no step marked failed", async () => {
     const { run } = await import("../../lib/cli/eval.js");
     await expect(run([path.join(dir, "ok.gguf")])).resolves.toBe(0);
-    expect(stderr).not.toMatch(/failed/);
+    expect(stderr()).not.toMatch(/failed/);
   });
 });

@@ -1,23 +1,11 @@
 // withProgress on plain lines: a step answered again from the cache after it was shown done (each
 // probe round looks the uniform files up again) is not shown again, and the step it interrupted
 // goes on in its one line (issue 26: a default quantize printed some 100 "quantize q8_0: done in 0s").
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withProgress } from "../../lib/cli/pipeline-options.js";
+import { capturePlainStderr } from "../helpers/stderr.js";
 
-let stderr = "";
-const wasTTY = process.stderr.isTTY;
-beforeEach(() => {
-  stderr = "";
-  (process.stderr as { isTTY?: boolean }).isTTY = false;
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  (process.stderr as { isTTY?: boolean }).isTTY = wasTTY;
-});
+const stderr = capturePlainStderr();
 
 describe("progress lines of a step that comes back", () => {
   it("a cache hit of a step shown before is not shown; the interrupted step keeps its line", async () => {
@@ -30,7 +18,7 @@ describe("progress lines of a step that comes back", () => {
       onStep("quantize q4_K", 1); // a first hit is shown: it is news
       onStep("front", 1);
     });
-    const lines = stderr.trim().split("\n");
+    const lines = stderr().trim().split("\n");
     expect(lines.filter((l) => l.startsWith("quantize q8_0: started"))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith("sensitivity probes: started"))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith("sensitivity probes: done"))).toHaveLength(1);
