@@ -368,12 +368,11 @@ export interface FleetSteps {
  */
 export async function computeOnFleet(s: Session, fleet: Coordinator, o: FleetSteps): Promise<{ readonly probeNeeds: readonly string[] }> {
   const store = fleet.store;
-  const modelName = path.basename(s.model);
   await store.putFile(s.model, s.sha256);
   const calibration = o.calibration === undefined ? undefined : await putText(store, o.calibration);
-  const common = { v: 1 as const, model: s.sha256, modelName, threads: o.threads, build: s.buildFingerprint };
+  const common = jobCommon(s, o.threads);
   const imatrix = await imatrixRef(store, o.uniform);
-  const job = (data: FleetJob): StageJob => ({ id: jobId(s, data), queue: JOB_QUEUE, data });
+  const job = (data: FleetJob): StageJob => stageJob(s, data);
 
   const stageA = [
     ...(calibration ? [job({ ...common, kind: "calibration", needs: [], calibration, nCtx: o.nCtx })] : []),
@@ -444,14 +443,10 @@ export async function probeRoundOnFleet(s: Session, fleet: Coordinator, o: Fleet
     groups[groups.length - 1]!.push(entry);
     inGroup += entry[1].length;
   }
-  const jobs = groups.map((group): StageJob => {
-    const data: FleetJob = {
-      v: 1,
+  const jobs = groups.map((group) =>
+    stageJob(s, {
+      ...jobCommon(s, o.threads),
       kind: "probe",
-      model: s.sha256,
-      modelName: path.basename(s.model),
-      threads: o.threads,
-      build: s.buildFingerprint,
       needs: [...needs],
       granularity: round.granularity,
       units: group.map(([unit]) => unit),
@@ -461,9 +456,8 @@ export async function probeRoundOnFleet(s: Session, fleet: Coordinator, o: Fleet
       nCtx: round.nCtx,
       chunks: round.chunks ?? null,
       uniform: { nonLayerType: o.uniform.nonLayerType ?? DEFAULT_NON_LAYER_TYPE, imatrix },
-    };
-    return { id: jobId(s, data), queue: JOB_QUEUE, data };
-  });
+    }),
+  );
   await fleet.importResults(s, await fleet.runStage("probe round", jobs));
 }
 
@@ -481,12 +475,8 @@ export async function latencyOnFleet(s: Session, fleet: Coordinator, o: Omit<Fle
   const imatrix: ImatrixRef = resolved.imatrix ? { from: "file", sha256: await store.putFile(resolved.imatrix.path, resolved.imatrix.sha256) } : { from: "none" };
   const needs = entriesOf(fleet.results);
   const data: FleetJob = {
-    v: 1,
+    ...jobCommon(s, o.threads),
     kind: "latency",
-    model: s.sha256,
-    modelName: path.basename(s.model),
-    threads: o.threads,
-    build: s.buildFingerprint,
     needs,
     deviceClass: o.deviceClass,
     types: o.types,
@@ -497,6 +487,16 @@ export async function latencyOnFleet(s: Session, fleet: Coordinator, o: Omit<Fle
   const [r] = await fleet.runStage(`latency on ${o.deviceClass}`, [{ id: jobId(s, data), queue: latencyQueue(o.deviceClass), data }]);
   if (r?.profile === undefined) throw new Error(`fleet: the latency job on ${o.deviceClass} left no profile in the store`);
   return JSON.parse((await store.readBlob(r.profile)).toString("utf8"));
+}
+
+/** The fields every job of `s`'s model carries. */
+function jobCommon(s: Session, threads: number) {
+  return { v: 1 as const, model: s.sha256, modelName: path.basename(s.model), threads, build: s.buildFingerprint };
+}
+
+/** A job of `s`'s model on the queue, its id its content key (a job done before is not redone). */
+function stageJob(s: Session, data: FleetJob): StageJob {
+  return { id: jobId(s, data), queue: JOB_QUEUE, data };
 }
 
 /** The uniform files' importance matrix as jobs name it: a file in the store, the calibration pass's, or none. */
