@@ -67,7 +67,7 @@ export async function quantizeEta(s: Session, settings: PipelineSettings, work: 
     // once the choice settles, which it forecasts round by round (planSensitivity's progress)
     const budget = work.measure.budget;
     if (budget?.kind === "tokens") probeTokens = Math.min(probeTokens, budget.tokens);
-    if (budget?.kind === "share") probeTokens = Math.min(probeTokens, budget.share * probeTokens);
+    if (budget?.kind === "share") probeTokens *= Math.min(1, budget.share);
     const seconds = budget?.kind === "seconds" ? budget.seconds : budget?.kind === "share" ? budget.maxSeconds : undefined;
     if (seconds !== undefined) probeCapMs = seconds * 1000;
   }
